@@ -1,0 +1,187 @@
+"""Alignment: seeds -> clusters -> passages -> refined, filtered matches.
+
+The shape of the best PAN text-alignment systems: candidate unit pairs become *seeds*;
+seeds close to each other on both sides *merge* into maximal passages, which must stay
+similar as a whole (otherwise they are split with a smaller gap); overlapping and tiny
+passages are *filtered*; boundaries are *refined* at token level with rapidfuzz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import Indel
+
+from wiretrace.engine.terms import NO_TERM
+
+__all__ = ["Passage", "cluster_seeds", "dice", "refine", "resolve_overlaps"]
+
+Seed = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """Token ranges ``[a0, a1)`` and ``[b0, b1)`` judged to be the same passage."""
+
+    a0: int
+    a1: int
+    b0: int
+    b1: int
+    score: float
+
+
+def dice(x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> float:
+    """Dice coefficient of the distinct content terms of two term arrays."""
+    sx = set(x[x != NO_TERM].tolist())
+    sy = set(y[y != NO_TERM].tolist())
+    if not sx or not sy:
+        return 0.0
+    return 2.0 * len(sx & sy) / (len(sx) + len(sy))
+
+
+def _split(group: list[Seed], axis: int, gap: int) -> list[list[Seed]]:
+    group = sorted(group, key=lambda s: s[axis])
+    parts: list[list[Seed]] = [[group[0]]]
+    for prev, cur in zip(group, group[1:], strict=False):
+        if cur[axis] - prev[axis] > gap + 1:
+            parts.append([cur])
+        else:
+            parts[-1].append(cur)
+    return parts
+
+
+def cluster_seeds(seeds: list[Seed], gap: int) -> list[list[Seed]]:
+    """Group seeds ``(unit_a, unit_b)`` so that, inside a group, sorting on either side
+    leaves no hole of more than ``gap`` units. Splits alternate between the two sides
+    until neither splits any more."""
+    if not seeds:
+        return []
+    done: list[list[Seed]] = []
+    stack: list[tuple[list[Seed], int, bool]] = [(seeds, 0, False)]
+    while stack:
+        group, axis, other_stable = stack.pop()
+        parts = _split(group, axis, gap)
+        if len(parts) == 1:
+            if other_stable:
+                done.append(parts[0])
+            else:
+                stack.append((parts[0], 1 - axis, True))
+        else:
+            stack.extend((p, 1 - axis, False) for p in parts)
+    return done
+
+
+def build_passages(
+    seeds: list[Seed],
+    strong: set[Seed],
+    gap: int,
+    make: Callable[[list[Seed]], Passage | None],
+) -> list[Passage]:
+    """Cluster ``seeds`` and turn each cluster holding a ``strong`` seed into a passage
+    with ``make``. A cluster that ``make`` rejects is split again with a smaller gap;
+    below gap 0 its strong seeds are tried alone."""
+    out: list[Passage] = []
+    stack = [(c, gap) for c in cluster_seeds(seeds, gap)]
+    while stack:
+        cluster, g = stack.pop()
+        if not any(s in strong for s in cluster):
+            continue
+        passage = make(cluster)
+        if passage is not None:
+            out.append(passage)
+        elif g > 0 and len(cluster) > 1:
+            stack.extend((c, g - 1) for c in cluster_seeds(cluster, g - 1))
+        elif g == 0 and len(cluster) > 1:
+            stack.extend(([s], -1) for s in cluster if s in strong)
+    return out
+
+
+def _best_run(scores: npt.NDArray[np.float64]) -> tuple[int, int]:
+    """Half-open range with the largest sum (Kadane); ``(0, 0)`` if none is positive."""
+    best, best_range = 0.0, (0, 0)
+    run, run_start = 0.0, 0
+    for k, v in enumerate(scores.tolist()):
+        if run <= 0.0:
+            run, run_start = v, k
+        else:
+            run += v
+        if run > best:
+            best, best_range = run, (run_start, k + 1)
+    return best_range
+
+
+def refine(
+    p: Passage,
+    a: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    b: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    *,
+    miss_penalty: float,
+    shared_weight: float,
+    edge_cut: float,
+) -> Passage | None:
+    """Trim each side of a passage to its densest aligned stretch.
+
+    ``a`` and ``b`` are ``(word_ids, term_ids)`` of the two whole texts. Tokens are
+    aligned with rapidfuzz (Indel opcodes, order-preserving). A content token is worth
+    1 when aligned, ``shared_weight`` when its term occurs elsewhere on the other side
+    (reordered text) and 0 otherwise; function words do not count. A first pass keeps
+    the best-scoring run with ``-miss_penalty`` for a miss, which finds the core; the
+    second keeps the best run after subtracting ``edge_cut`` times the core's mean worth
+    from every content token. A near-copy therefore sheds loosely related neighbours,
+    while a heavily reworded passage keeps its looser sentences.
+    """
+    aw, bw = a[0][p.a0 : p.a1], b[0][p.b0 : p.b1]
+    at, bt = a[1][p.a0 : p.a1], b[1][p.b0 : p.b1]
+    hit_a = np.zeros(len(aw), dtype=np.bool_)
+    hit_b = np.zeros(len(bw), dtype=np.bool_)
+    for op in Indel.opcodes(aw.tolist(), bw.tolist()):
+        if op.tag == "equal":
+            hit_a[op.src_start : op.src_end] = True
+            hit_b[op.dest_start : op.dest_end] = True
+
+    def side(
+        hit: npt.NDArray[np.bool_], terms: npt.NDArray[np.int64], other: npt.NDArray[np.int64]
+    ) -> tuple[int, int]:
+        content = terms != NO_TERM
+        worth = np.where(hit, 1.0, np.where(np.isin(terms, other), shared_weight, 0.0))
+        core = _best_run(np.where(content, np.where(worth > 0, worth, -miss_penalty), 0.0))
+        in_core = content[core[0] : core[1]]
+        if not in_core.any():
+            return core
+        mean = float(worth[core[0] : core[1]][in_core].mean())
+        cut = edge_cut * max(miss_penalty, mean)
+        return _best_run(np.where(content, worth - cut, 0.0))
+
+    ra = side(hit_a, at, bt)
+    rb = side(hit_b, bt, at)
+    if ra[1] <= ra[0] or rb[1] <= rb[0]:
+        return None
+    return Passage(p.a0 + ra[0], p.a0 + ra[1], p.b0 + rb[0], p.b0 + rb[1], score=p.score)
+
+
+def _overlaps(x0: int, x1: int, y0: int, y1: int) -> bool:
+    return x0 < y1 and y0 < x1
+
+
+def resolve_overlaps(passages: list[Passage], *, same_text: bool) -> list[Passage]:
+    """Keep the best passages so that no two claim the same text.
+
+    Across two texts a region of the first text is explained once. Inside one text a
+    region may repeat several times, so two passages clash only when they overlap on
+    both sides.
+    """
+    kept: list[Passage] = []
+    for p in sorted(passages, key=lambda q: -q.score):
+        clash = False
+        for k in kept:
+            on_a = _overlaps(p.a0, p.a1, k.a0, k.a1)
+            on_b = _overlaps(p.b0, p.b1, k.b0, k.b1)
+            if on_a and (on_b or not same_text):
+                clash = True
+                break
+        if not clash:
+            kept.append(p)
+    return sorted(kept, key=lambda q: (q.a0, q.b0))

@@ -1,0 +1,119 @@
+"""Typed, validated configuration of the detection engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wiretrace.errors import InvalidInput
+
+__all__ = [
+    "DEFAULT_EDGE_CUT",
+    "DEFAULT_EXTEND_THRESHOLD",
+    "DEFAULT_LSH_THRESHOLD",
+    "DEFAULT_MAX_GAP_UNITS",
+    "DEFAULT_MIN_MATCH_TOKENS",
+    "DEFAULT_MIN_REWORDED_TOKENS",
+    "DEFAULT_MISS_PENALTY",
+    "DEFAULT_NUM_PERM",
+    "DEFAULT_SEED_THRESHOLD",
+    "DEFAULT_SHARED_WEIGHT",
+    "EngineConfig",
+]
+
+DEFAULT_NUM_PERM = 64
+DEFAULT_LSH_THRESHOLD = 0.2
+DEFAULT_SEED_THRESHOLD = 0.35
+DEFAULT_EXTEND_THRESHOLD = 0.2
+DEFAULT_PASSAGE_THRESHOLD = 0.5
+DEFAULT_MIN_MATCH_TOKENS = 8
+DEFAULT_MIN_REWORDED_TOKENS = 15
+DEFAULT_MAX_GAP_UNITS = 4
+DEFAULT_MIN_UNIT_TOKENS = 4
+DEFAULT_MAX_UNIT_TOKENS = 40
+DEFAULT_STEM_PREFIX = 5
+DEFAULT_SEED = 1
+DEFAULT_MISS_PENALTY = 0.5
+DEFAULT_SHARED_WEIGHT = 0.3
+DEFAULT_EDGE_CUT = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Every tuning knob of the engine, with defaults chosen on PAN-13 (see RESULTS.md).
+
+    Attributes:
+        num_perm: MinHash permutations per unit signature.
+        lsh_threshold: Jaccard level the LSH bands are tuned for; set low so that
+            reworded sentences still become candidates.
+        seed_threshold: minimum Dice coefficient of two units' content terms to seed.
+        extend_threshold: lower Dice coefficient at which a unit pair near a seed joins
+            its passage (the exact local search of the extend stage).
+        passage_threshold: minimum Dice coefficient of a merged passage's content terms.
+        min_match_tokens: shortest reported passage, in tokens, on both sides.
+        min_reworded_tokens: shortest reported *reworded* passage, in tokens: a short
+            exact quote is strong evidence, a short loose paraphrase is not.
+        max_gap_units: largest gap, in units, bridged when merging seeds.
+        min_unit_tokens: units with fewer content terms are joined to the next one.
+        max_unit_tokens: units with more tokens are cut into windows of this size.
+        stem_prefix: content terms are cut to this many characters (0 keeps them whole).
+        miss_penalty: weight of an unaligned content token against an aligned one when
+            the refine stage trims a passage's edges.
+        shared_weight: worth of a content token that is not aligned in order but whose
+            term occurs on the other side (reordered text), against 1 for an aligned one.
+        edge_cut: share of the core's mean worth that a token must exceed to stay in
+            the trimmed passage.
+        seed: seed of the MinHash permutations; signatures only agree under one seed.
+    """
+
+    num_perm: int = DEFAULT_NUM_PERM
+    lsh_threshold: float = DEFAULT_LSH_THRESHOLD
+    seed_threshold: float = DEFAULT_SEED_THRESHOLD
+    extend_threshold: float = DEFAULT_EXTEND_THRESHOLD
+    passage_threshold: float = DEFAULT_PASSAGE_THRESHOLD
+    min_match_tokens: int = DEFAULT_MIN_MATCH_TOKENS
+    min_reworded_tokens: int = DEFAULT_MIN_REWORDED_TOKENS
+    max_gap_units: int = DEFAULT_MAX_GAP_UNITS
+    min_unit_tokens: int = DEFAULT_MIN_UNIT_TOKENS
+    max_unit_tokens: int = DEFAULT_MAX_UNIT_TOKENS
+    stem_prefix: int = DEFAULT_STEM_PREFIX
+    miss_penalty: float = DEFAULT_MISS_PENALTY
+    shared_weight: float = DEFAULT_SHARED_WEIGHT
+    edge_cut: float = DEFAULT_EDGE_CUT
+    seed: int = DEFAULT_SEED
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.num_perm <= 1024:
+            raise InvalidInput(f"num_perm must be in [16, 1024], got {self.num_perm}")
+        for name in ("lsh_threshold", "seed_threshold", "extend_threshold", "passage_threshold"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise InvalidInput(f"{name} must be in (0.0, 1.0], got {value}")
+        if self.min_match_tokens < 1:
+            raise InvalidInput(f"min_match_tokens must be >= 1, got {self.min_match_tokens}")
+        if self.extend_threshold > self.seed_threshold:
+            raise InvalidInput(
+                f"extend_threshold ({self.extend_threshold}) must not exceed seed_threshold "
+                f"({self.seed_threshold})"
+            )
+        if self.min_reworded_tokens < self.min_match_tokens:
+            raise InvalidInput(
+                f"min_reworded_tokens ({self.min_reworded_tokens}) must be >= min_match_tokens "
+                f"({self.min_match_tokens})"
+            )
+        if self.max_gap_units < 0:
+            raise InvalidInput(f"max_gap_units must be >= 0, got {self.max_gap_units}")
+        if self.min_unit_tokens < 1:
+            raise InvalidInput(f"min_unit_tokens must be >= 1, got {self.min_unit_tokens}")
+        if self.max_unit_tokens < 2 * self.min_unit_tokens:
+            raise InvalidInput(
+                "max_unit_tokens must be at least twice min_unit_tokens, got "
+                f"{self.max_unit_tokens} and {self.min_unit_tokens}"
+            )
+        if self.miss_penalty < 0:
+            raise InvalidInput(f"miss_penalty must be >= 0, got {self.miss_penalty}")
+        for name in ("shared_weight", "edge_cut"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise InvalidInput(f"{name} must be in [0.0, 1.0], got {value}")
+        if self.stem_prefix < 0:
+            raise InvalidInput(f"stem_prefix must be >= 0 (0 disables it), got {self.stem_prefix}")

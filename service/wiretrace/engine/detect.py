@@ -1,0 +1,250 @@
+"""The detection pipeline: prepare texts once, then compare them or find repeats.
+
+    text --normalize/tokenize--> Tokens --terms--> term ids --units--> Units
+         --signature--> MinHash rows --index--> candidate unit pairs (seeds)
+         --align--> passages --refine/filter--> Match list
+
+Every stage is a module of its own; ``Document`` keeps each intermediate result so that
+it can be inspected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz.distance import Indel
+
+from wiretrace.engine import align
+from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.index import BandIndex, lsh_params
+from wiretrace.engine.signature import signatures
+from wiretrace.engine.terms import term_ids, word_ids
+from wiretrace.engine.tokenize import Tokens, tokenize
+from wiretrace.engine.units import Units, split_units
+
+__all__ = ["Detector", "Document", "Kind", "Match"]
+
+NEAR_VERBATIM_SIMILARITY = 0.8
+
+
+_CLOSING = frozenset(".!?…\"')]»”’。！？")
+
+
+def _close(text: str, end: int) -> int:
+    """Move a span end over the punctuation that closes its last sentence or quote."""
+    while end < len(text) and text[end] in _CLOSING:
+        end += 1
+    return end
+
+
+class Kind(str, Enum):
+    """How close a reused passage is to its source."""
+
+    VERBATIM = "verbatim"
+    NEAR_VERBATIM = "near_verbatim"
+    REWORDED = "reworded"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A passage of text A reused in text B: ``a_text[a_start:a_end]`` and
+    ``b_text[b_start:b_end]`` (half-open, code points of the original texts)."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    similarity: float
+    kind: Kind
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "a_start": self.a_start,
+            "a_end": self.a_end,
+            "b_start": self.b_start,
+            "b_end": self.b_end,
+            "similarity": round(self.similarity, 4),
+            "kind": self.kind.value,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A text prepared for matching, with every intermediate result of the pipeline."""
+
+    tokens: Tokens
+    terms: npt.NDArray[np.int64]
+    words: npt.NDArray[np.int64]
+    units: Units
+    signatures: npt.NDArray[np.uint32]
+
+    @property
+    def text(self) -> str:
+        return self.tokens.text
+
+    def unit_terms(self, u: int) -> set[int]:
+        return set(self.units.features[u].tolist())
+
+
+class Detector:
+    """Finds reused passages between texts and repeats inside one text."""
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.bands, self.rows = lsh_params(self.config.lsh_threshold, self.config.num_perm)
+
+    def prepare(self, text: str) -> Document:
+        """Run the per-text stages once; the result can be compared many times."""
+        cfg = self.config
+        tokens = tokenize(text)
+        terms = term_ids(tokens.words, cfg.stem_prefix)
+        units = split_units(
+            terms,
+            tokens.sentence_ends,
+            min_unit_tokens=cfg.min_unit_tokens,
+            max_unit_tokens=cfg.max_unit_tokens,
+        )
+        sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
+        return Document(tokens=tokens, terms=terms, words=word_ids(tokens.words), units=units, signatures=sigs)
+
+    def compare(self, a: Document | str, b: Document | str) -> list[Match]:
+        """Passages of ``a`` reused in ``b``. Comparing a document with itself (the same
+        object or an equal text) reports its internal repeats."""
+        same = a is b or (isinstance(a, str) and a == b)
+        da = self.prepare(a) if isinstance(a, str) else a
+        db = da if same else (self.prepare(b) if isinstance(b, str) else b)
+        if not same and da.text == db.text:
+            same = True
+        strong = self.seeds(da, db, same_text=same)
+        seeds = self.extend(da, db, strong, same_text=same)
+        return self._align(da, db, seeds, set(strong), same_text=same)
+
+    def repeats(self, doc: Document | str) -> list[Match]:
+        """Passages repeated inside one text; ``a`` is the earlier occurrence."""
+        d = self.prepare(doc) if isinstance(doc, str) else doc
+        return self.compare(d, d)
+
+    def seeds(self, a: Document, b: Document, *, same_text: bool) -> list[tuple[int, int]]:
+        """Unit pairs that LSH proposes and whose content terms really overlap."""
+        index = BandIndex(bands=self.bands, rows=self.rows)
+        b_ok = np.flatnonzero([len(f) > 0 for f in b.units.features])
+        if len(b_ok) == 0:
+            return []
+        index.insert(b_ok, b.signatures[b_ok])
+        a_ok = np.flatnonzero([len(f) > 0 for f in a.units.features])
+        threshold = self.config.seed_threshold
+        b_sets: dict[int, set[int]] = {}
+        out: list[tuple[int, int]] = []
+        for i, found in zip(a_ok.tolist(), index.query(a.signatures[a_ok]), strict=True):
+            if not found:
+                continue
+            fi = a.unit_terms(i)
+            for j in found:
+                if same_text and j <= i:
+                    continue
+                fj = b_sets.get(j)
+                if fj is None:
+                    fj = b_sets[j] = b.unit_terms(j)
+                if 2.0 * len(fi & fj) / (len(fi) + len(fj)) >= threshold:
+                    out.append((i, j))
+        return out
+
+    def extend(
+        self, a: Document, b: Document, seeds: list[tuple[int, int]], *, same_text: bool
+    ) -> list[tuple[int, int]]:
+        """Add the unit pairs near a seed whose exact Dice reaches ``extend_threshold``.
+
+        LSH is tuned to miss little at ``seed_threshold``; around a seed, where reuse is
+        already likely, an exact look at the neighbours finds the looser sentences of
+        the same passage (reordered, partly replaced) that LSH cannot afford to.
+        """
+        if not seeds:
+            return seeds
+        gap = self.config.max_gap_units
+        threshold = self.config.extend_threshold
+        na, nb = len(a.units), len(b.units)
+        found = set(seeds)
+        checked: set[tuple[int, int]] = set(seeds)
+        a_sets: dict[int, set[int]] = {}
+        b_sets: dict[int, set[int]] = {}
+        for i0, j0 in seeds:
+            for i in range(max(0, i0 - gap), min(na, i0 + gap + 1)):
+                for j in range(max(0, j0 - gap), min(nb, j0 + gap + 1)):
+                    if (i, j) in checked or (same_text and j <= i):
+                        continue
+                    checked.add((i, j))
+                    fi = a_sets.get(i)
+                    if fi is None:
+                        fi = a_sets[i] = a.unit_terms(i)
+                    fj = b_sets.get(j)
+                    if fj is None:
+                        fj = b_sets[j] = b.unit_terms(j)
+                    if fi and fj and 2.0 * len(fi & fj) / (len(fi) + len(fj)) >= threshold:
+                        found.add((i, j))
+        return sorted(found)
+
+    def _align(
+        self,
+        a: Document,
+        b: Document,
+        seeds: list[tuple[int, int]],
+        strong: set[tuple[int, int]],
+        *,
+        same_text: bool,
+    ) -> list[Match]:
+        cfg = self.config
+        ab, bb = a.units.bounds, b.units.bounds
+
+        def make(cluster: list[tuple[int, int]]) -> align.Passage | None:
+            ia = [s[0] for s in cluster]
+            jb = [s[1] for s in cluster]
+            a0, a1 = int(ab[min(ia)]), int(ab[max(ia) + 1])
+            b0, b1 = int(bb[min(jb)]), int(bb[max(jb) + 1])
+            p = align.refine(
+                align.Passage(a0, a1, b0, b1, score=0.0),
+                (a.words, a.terms),
+                (b.words, b.terms),
+                miss_penalty=cfg.miss_penalty,
+                shared_weight=cfg.shared_weight,
+                edge_cut=cfg.edge_cut,
+            )
+            if p is None or (same_text and p.a0 < p.b1 and p.b0 < p.a1):
+                return None
+            sim = align.dice(a.terms[p.a0 : p.a1], b.terms[p.b0 : p.b1])
+            if sim < cfg.passage_threshold:
+                return None
+            return align.Passage(p.a0, p.a1, p.b0, p.b1, score=sim * ((p.a1 - p.a0) + (p.b1 - p.b0)))
+
+        refined = align.build_passages(seeds, strong, cfg.max_gap_units, make)
+        kept = align.resolve_overlaps(refined, same_text=same_text)
+        matches = [self._match(a, b, p) for p in kept]
+        return [m for m, p in zip(matches, kept, strict=True) if self._long_enough(m, p)]
+
+    def _long_enough(self, m: Match, p: align.Passage) -> bool:
+        shortest = min(p.a1 - p.a0, p.b1 - p.b0)
+        if m.kind is Kind.REWORDED:
+            return shortest >= self.config.min_reworded_tokens
+        return shortest >= self.config.min_match_tokens
+
+    def _match(self, a: Document, b: Document, p: align.Passage) -> Match:
+        similarity = Indel.normalized_similarity(
+            a.words[p.a0 : p.a1].tolist(), b.words[p.b0 : p.b1].tolist()
+        )
+        if similarity >= 1.0:
+            kind = Kind.VERBATIM
+        elif similarity >= NEAR_VERBATIM_SIMILARITY:
+            kind = Kind.NEAR_VERBATIM
+        else:
+            kind = Kind.REWORDED
+        ta, tb = a.tokens, b.tokens
+        return Match(
+            a_start=int(ta.starts[p.a0]),
+            a_end=_close(ta.text, int(ta.ends[p.a1 - 1])),
+            b_start=int(tb.starts[p.b0]),
+            b_end=_close(tb.text, int(tb.ends[p.b1 - 1])),
+            similarity=float(similarity),
+            kind=kind,
+        )

@@ -1,0 +1,113 @@
+"""Tokenisation for every script.
+
+Scripts written with spaces (Latin, Cyrillic, Greek, Arabic, Devanagari, ...) give word
+tokens; scripts written without them (Han, kana, Thai, Lao, Khmer, Myanmar) give
+overlapping character bigrams, so a Chinese passage is matched as finely as an English
+one. Sentence ends are recorded so that the unit stage can cut on them.
+
+Token offsets are half-open ranges of code points of the *original* text.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from wiretrace.engine.normalize import Normalized, normalize
+
+__all__ = ["Tokens", "tokenize"]
+
+# Scripts without spaces between words.
+_UNSPACED = (
+    "\u0e00-\u0e7f"  # Thai
+    "\u0e80-\u0eff"  # Lao
+    "\u1000-\u109f"  # Myanmar
+    "\u1780-\u17ff"  # Khmer
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\U00020000-\U0002fa1f"  # CJK extensions B-F and supplement
+)
+
+
+@lru_cache(maxsize=1)
+def _mark_class() -> str:
+    """Character-class body for every combining mark (Unicode category M*).
+
+    ``\\w`` in ``re`` excludes marks, which would cut Devanagari or Arabic words apart.
+    """
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x300, 0x20000):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+
+
+@lru_cache(maxsize=1)
+def _token_pattern() -> re.Pattern[str]:
+    marks = _mark_class()
+    word = rf"(?:[^\W_{_UNSPACED}]|[{marks}])+(?:['.](?:[^\W_{_UNSPACED}])+)*"
+    return re.compile(rf"(?P<unspaced>[{_UNSPACED}]+)|(?P<word>{word})|(?P<end>[.!?;。！？]+|\n)")
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """The tokens of one text.
+
+    ``words[k]`` is the normalised form of token ``k``; ``starts[k]:ends[k]`` its range in
+    the original text. ``sentence_ends`` holds the indices ``k`` such that a sentence ends
+    right after token ``k - 1`` (so they are exclusive token bounds, increasing).
+    """
+
+    text: str
+    words: list[str]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    sentence_ends: list[int]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def tokenize(text: str, normalized: Normalized | None = None) -> Tokens:
+    """Tokenise ``text``; pass ``normalized`` when it was already normalised."""
+    norm = normalized if normalized is not None else normalize(text)
+    words: list[str] = []
+    n_starts: list[int] = []
+    n_ends: list[int] = []
+    sentence_ends: list[int] = []
+    for m in _token_pattern().finditer(norm.text):
+        kind = m.lastgroup
+        if kind == "word":
+            words.append(sys.intern(m.group()))
+            n_starts.append(m.start())
+            n_ends.append(m.end())
+        elif kind == "unspaced":
+            run = m.group()
+            base = m.start()
+            if len(run) == 1:
+                words.append(run)
+                n_starts.append(base)
+                n_ends.append(base + 1)
+            else:
+                for i in range(len(run) - 1):
+                    words.append(run[i : i + 2])
+                    n_starts.append(base + i)
+                    n_ends.append(base + i + 2)
+        elif words and (not sentence_ends or sentence_ends[-1] != len(words)):
+            sentence_ends.append(len(words))
+    starts, ends = norm.to_original(n_starts, n_ends)
+    return Tokens(text=text, words=words, starts=starts, ends=ends, sentence_ends=sentence_ends)

@@ -1,0 +1,34 @@
+"""The one error hierarchy of wiretrace.
+
+    WiretraceError
+    ├── InvalidInput          bad text, options or configuration  -> INVALID_ARGUMENT
+    │   └── TooLarge          over a configured size limit          -> RESOURCE_EXHAUSTED
+    ├── NotFound              unknown article id                    -> NOT_FOUND
+    └── Conflict              id exists with a different text       -> ALREADY_EXISTS
+
+Domain code raises these; the transport layers (CLI, gRPC) map them in one place each.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Conflict", "InvalidInput", "NotFound", "TooLarge", "WiretraceError"]
+
+
+class WiretraceError(Exception):
+    """Base class for every error wiretrace raises on purpose."""
+
+
+class InvalidInput(WiretraceError, ValueError):
+    """The caller sent something that cannot be used; the message says how to fix it."""
+
+
+class TooLarge(InvalidInput):
+    """The input is over a configured limit."""
+
+
+class NotFound(WiretraceError, LookupError):
+    """The named object does not exist."""
+
+
+class Conflict(WiretraceError):
+    """The object exists already with different content."""

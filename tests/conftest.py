@@ -1,0 +1,47 @@
+"""Shared fixtures. Data under ../shared is optional: tests that need it skip, saying why."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from wiretrace import Detector
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SEEDS = SHARED / "seeds"
+PAN13 = SHARED / "corpora" / "pan13-train"
+
+
+def _syllables() -> list[str]:
+    rng = random.Random(1234)
+    cons, vows = "bdfgklmnprstvz", "aeiou"
+    words = {
+        "".join(rng.choice(cons) + rng.choice(vows) for _ in range(rng.randint(2, 4)))
+        for _ in range(6000)
+    }
+    return sorted(words)
+
+
+#: Pseudo-words that are no function word of any language we list.
+VOCABULARY = _syllables()
+
+
+@pytest.fixture(scope="session")
+def detector() -> Detector:
+    return Detector()
+
+
+@pytest.fixture(scope="session")
+def seeds() -> dict[str, str]:
+    if not SEEDS.is_dir():
+        pytest.skip(f"seed articles not found at {SEEDS} (they live in ../shared/seeds)")
+    return {p.name[:3]: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
+
+
+@pytest.fixture(scope="session")
+def pan13() -> Path:
+    if not (PAN13 / "pairs").is_file():
+        pytest.skip(f"PAN-13 corpus not found at {PAN13} (it lives in ../shared/corpora)")
+    return PAN13
