@@ -70,7 +70,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     else:
         root = resources.files("wiretrace") / "samples"
         texts = sorted(
-            (p.name, p.read_text(encoding="utf-8")) for p in root.iterdir() if p.name.endswith(".txt")
+            (p.name, p.read_text(encoding="utf-8"))
+            for p in root.iterdir()
+            if p.name.endswith(".txt")
         )
     if not texts:
         raise InvalidInput("no .txt articles to compare")

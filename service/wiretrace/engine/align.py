@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -45,7 +46,7 @@ def dice(x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> float:
 def _split(group: list[Seed], axis: int, gap: int) -> list[list[Seed]]:
     group = sorted(group, key=lambda s: s[axis])
     parts: list[list[Seed]] = [[group[0]]]
-    for prev, cur in zip(group, group[1:], strict=False):
+    for prev, cur in pairwise(group):
         if cur[axis] - prev[axis] > gap + 1:
             parts.append([cur])
         else:

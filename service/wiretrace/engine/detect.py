@@ -11,7 +11,7 @@ it can be inspected.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +40,7 @@ def _close(text: str, end: int) -> int:
     return end
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How close a reused passage is to its source."""
 
     VERBATIM = "verbatim"
@@ -108,7 +108,9 @@ class Detector:
             max_unit_tokens=cfg.max_unit_tokens,
         )
         sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
-        return Document(tokens=tokens, terms=terms, words=word_ids(tokens.words), units=units, signatures=sigs)
+        return Document(
+            tokens=tokens, terms=terms, words=word_ids(tokens.words), units=units, signatures=sigs
+        )
 
     def compare(self, a: Document | str, b: Document | str) -> list[Match]:
         """Passages of ``a`` reused in ``b``. Comparing a document with itself (the same
@@ -213,10 +215,22 @@ class Detector:
             )
             if p is None or (same_text and p.a0 < p.b1 and p.b0 < p.a1):
                 return None
+            # The trimmed passage must still hold most of the seeds it was built from,
+            # on both sides; otherwise the cluster joined separate passages.
+            in_cluster = [s for s in cluster if s in strong]
+            held = sum(
+                1
+                for i, j in in_cluster
+                if ab[i] < p.a1 and p.a0 < ab[i + 1] and bb[j] < p.b1 and p.b0 < bb[j + 1]
+            )
+            if 3 * held < 2 * len(in_cluster):
+                return None
             sim = align.dice(a.terms[p.a0 : p.a1], b.terms[p.b0 : p.b1])
             if sim < cfg.passage_threshold:
                 return None
-            return align.Passage(p.a0, p.a1, p.b0, p.b1, score=sim * ((p.a1 - p.a0) + (p.b1 - p.b0)))
+            return align.Passage(
+                p.a0, p.a1, p.b0, p.b1, score=sim * ((p.a1 - p.a0) + (p.b1 - p.b0))
+            )
 
         refined = align.build_passages(seeds, strong, cfg.max_gap_units, make)
         kept = align.resolve_overlaps(refined, same_text=same_text)

@@ -55,7 +55,7 @@ def split_units(
     if len(cuts) > 2 and content[cuts[-1]] - content[cuts[-2]] < min_unit_tokens:
         del cuts[-2]  # a short tail joins the unit before it
     bounds = np.asarray(cuts, dtype=np.int64)
-    features = [
-        np.unique(seg[seg != NO_TERM]) for seg in np.split(terms, bounds[1:-1])
-    ] if n else []
+    features = (
+        [np.unique(seg[seg != NO_TERM]) for seg in np.split(terms, bounds[1:-1])] if n else []
+    )
     return Units(bounds=bounds if n else np.zeros(1, dtype=np.int64), features=features)

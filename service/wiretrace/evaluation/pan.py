@@ -144,7 +144,8 @@ def _read_pair(root: Path, pair: Pair) -> tuple[str, str]:
 
 
 def _run_chunk(chunk: list[Pair]) -> list[tuple[Pair, list[Match], float]]:
-    assert _worker_detector is not None and _worker_root is not None
+    assert _worker_detector is not None
+    assert _worker_root is not None
     out = []
     for pair in chunk:
         susp, src = _read_pair(_worker_root, pair)

@@ -45,7 +45,9 @@ def news_sized_articles(corpus: Path | None, count: int, *, seed: int = 7) -> li
     """
     if corpus is not None:
         out: list[str] = []
-        for path in sorted((corpus / "susp").glob("*.txt")) + sorted((corpus / "src").glob("*.txt")):
+        for path in sorted((corpus / "susp").glob("*.txt")) + sorted(
+            (corpus / "src").glob("*.txt")
+        ):
             out.extend(_cut(path.read_text(encoding="utf-8"), ARTICLE_CHARS))
             if len(out) >= count:
                 return out[:count]

@@ -1,0 +1,112 @@
+"""The console command, run as users run it (a real subprocess for the entry point)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from wiretrace.cli import main
+
+SAMPLES = resources.files("wiretrace") / "samples"
+
+
+def _sample(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    path.write_text((SAMPLES / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def test_compare_json_is_exactly_the_documented_shape(tmp_path: Path) -> None:
+    a, b = _sample(tmp_path, "01-wire.txt"), _sample(tmp_path, "02-daily.txt")
+    out = subprocess.run(
+        [sys.executable, "-m", "wiretrace.cli", "compare", str(a), str(b), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    data = json.loads(out)
+    assert list(data) == ["matches"]
+    assert data["matches"]
+    text_a, text_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
+    for m in data["matches"]:
+        assert set(m) == {"a_start", "a_end", "b_start", "b_end", "similarity", "kind"}
+        assert m["kind"] in {"verbatim", "near_verbatim", "reworded"}
+        assert text_a[m["a_start"] : m["a_end"]]
+        assert text_b[m["b_start"] : m["b_end"]]
+
+
+def test_compare_a_file_with_itself_reports_its_repeats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weekly = _sample(tmp_path, "03-weekly.txt")
+    assert main(["compare", str(weekly), str(weekly), "--json"]) == 0
+    matches = json.loads(capsys.readouterr().out)["matches"]
+    assert len(matches) == 1
+    assert matches[0]["a_end"] <= matches[0]["b_start"]
+
+
+def test_compare_missing_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", str(tmp_path / "nope.txt"), str(tmp_path / "nope.txt")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_demo_prints_reuse_of_the_bundled_samples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "reused from 01-wire.txt" in out
+    assert "repeated inside itself" in out
+
+
+@pytest.mark.corpus
+def test_bench_quality_scores_a_pan_subset_and_writes_xml(
+    pan13: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    verbatim = (pan13 / "02-no-obfuscation" / "pairs").read_text().splitlines()[:6]
+    negative = (pan13 / "01-no-plagiarism" / "pairs").read_text().splitlines()[:4]
+    pairs = tmp_path / "pairs"
+    pairs.write_text("\n".join(verbatim + negative) + "\n")
+    out = tmp_path / "det"
+    args = ["bench", "quality", str(pan13), "--pairs", str(pairs), "--out", str(out)]
+    assert main([*args, "--json", "--workers", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pairs"] == 10
+    assert report["categories"]["01-no-plagiarism"]["cases"] == 0
+    assert report["categories"]["02-no-obfuscation"]["cases"] >= 6
+    assert report["overall"]["plagdet"] > 0.8
+    assert report["pairs_per_second"] > 0
+    assert report["p95_ms"] >= report["p50_ms"] > 0
+    files = sorted(out.glob("*.xml"))
+    assert len(files) == 10
+    first = verbatim[0].split()
+    root = ET.parse(out / f"{first[0][:-4]}-{first[1][:-4]}.xml").getroot()
+    assert root.get("reference") == first[0]
+    features = root.findall("feature")
+    assert features
+    assert all(f.get("name") == "detected-plagiarism" for f in features)
+    assert main([*args, "--workers", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "plagdet" in table
+    assert "pairs/s" in table
+
+
+def test_bench_quality_rejects_a_folder_that_is_not_a_corpus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "quality", str(tmp_path)]) == 2
+    assert "not a PAN-13-layout corpus" in capsys.readouterr().err
+
+
+def test_bench_index_reports_passages_per_second(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "index", "--articles", "20", "--repeats", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["articles"] == 20
+    assert report["passages"] > 20
+    assert report["passages_per_s"] > 0

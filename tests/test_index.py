@@ -1,0 +1,88 @@
+"""BandIndex must agree with datasketch's MinHashLSH, and LSH with exact Jaccard."""
+
+from __future__ import annotations
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wiretrace.engine.index import BandIndex, band_keys, lsh_params
+from wiretrace.engine.signature import signatures
+
+NUM_PERM = 64
+
+
+def _sets(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    base = rng.integers(0, 2**32, size=40)
+    out = []
+    for _ in range(n):
+        keep = base[rng.random(40) < rng.uniform(0.2, 1.0)]
+        noise = rng.integers(0, 2**32, size=int(rng.integers(0, 20)))
+        out.append(np.unique(np.concatenate([keep, noise]).astype(np.int64)))
+    return out
+
+
+def _datasketch_candidates(sigs: np.ndarray, bands: int, rows: int) -> list[set[int]]:
+    template = MinHash(num_perm=NUM_PERM, seed=1)
+    lsh = MinHashLSH(num_perm=NUM_PERM, params=(bands, rows))
+    ms = [
+        MinHash(hashvalues=row, permutations=template.permutations, scheme=template.scheme)
+        for row in sigs
+    ]
+    for k, m in enumerate(ms):
+        lsh.insert(k, m)
+    return [set(lsh.query(m)) for m in ms]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([(32, 2), (21, 3), (16, 4), (64, 1)]))
+def test_band_index_returns_exactly_what_minhashlsh_returns(
+    seed: int, params: tuple[int, int]
+) -> None:
+    bands, rows = params
+    rng = np.random.default_rng(seed)
+    sigs = signatures(_sets(rng, 60), num_perm=NUM_PERM, seed=1)
+    index = BandIndex(bands=bands, rows=rows)
+    index.insert(np.arange(len(sigs)), sigs)
+    assert index.query(sigs) == _datasketch_candidates(sigs, bands, rows)
+
+
+def test_signatures_match_datasketch_update_path() -> None:
+    features = [np.array([1, 5, 99, 2**31], dtype=np.int64), np.array([7], dtype=np.int64)]
+    ours = signatures(features, num_perm=NUM_PERM, seed=1)
+    for row, f in zip(ours, features, strict=True):
+        m = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=lambda v: v)
+        for v in f.tolist():
+            m.update(v)
+        assert np.array_equal(row, m.hashvalues)
+
+
+def test_lsh_finds_pairs_above_threshold_and_few_far_below() -> None:
+    bands, rows = lsh_params(0.2, NUM_PERM)
+    rng = np.random.default_rng(3)
+    sets = _sets(rng, 200)
+    sigs = signatures(sets, num_perm=NUM_PERM, seed=1)
+    index = BandIndex(bands=bands, rows=rows)
+    index.insert(np.arange(len(sigs)), sigs)
+    found = index.query(sigs)
+    high = missed = low = low_found = 0
+    for i in range(len(sets)):
+        for j in range(i + 1, len(sets)):
+            inter = len(np.intersect1d(sets[i], sets[j]))
+            jac = inter / (len(sets[i]) + len(sets[j]) - inter)
+            if jac >= 0.35:
+                high += 1
+                missed += j not in found[i]
+            elif jac < 0.05:
+                low += 1
+                low_found += j in found[i]
+    assert high > 100
+    assert missed / high < 0.02
+    assert low_found / max(low, 1) < 0.05
+
+
+def test_band_keys_pack_two_rows_exactly() -> None:
+    sigs = np.array([[1, 2, 3, 4]], dtype=np.uint32)
+    keys = band_keys(sigs, 2, 2)
+    assert keys.tolist() == [[(1 << 32) | 2, (3 << 32) | 4]]
