@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiretrace.engine.index import BandIndex, band_keys, lsh_params
-from wiretrace.engine.signature import signatures
+from wiretrace.engine.signature import EMPTY, signatures, signatures_datasketch
 
 NUM_PERM = 64
 
@@ -56,6 +56,16 @@ def test_signatures_match_datasketch_update_path() -> None:
         for v in f.tolist():
             m.update(v)
         assert np.array_equal(row, m.hashvalues)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=30), max_size=12))
+def test_vectorised_signatures_equal_datasketch_bulk(sets: list[list[int]]) -> None:
+    features = [np.unique(np.asarray(s, dtype=np.int64)) for s in sets]
+    ours = signatures(features, num_perm=NUM_PERM, seed=1)
+    assert np.array_equal(ours, signatures_datasketch(features, num_perm=NUM_PERM, seed=1))
+    for row, f in zip(ours, features, strict=True):
+        assert (row == EMPTY).all() == (len(f) == 0)
 
 
 def test_lsh_finds_pairs_above_threshold_and_few_far_below() -> None:

@@ -55,3 +55,18 @@ def test_every_token_slices_back_to_its_original_text(text: str) -> None:
 @pytest.mark.parametrize("text", ["", " ", "\n\n", "..."])
 def test_empty_and_blank_texts(text: str) -> None:
     assert tokenize(text).words == []
+
+
+@given(st.text(alphabet=st.sampled_from(list("abC É’—\n\t  .,ßxΣ")), max_size=120))
+def test_fast_path_agrees_with_chunk_by_chunk_reference(text: str) -> None:
+    from wiretrace.engine.normalize import _normalize_by_chunk
+
+    fast, slow = normalize(text), _normalize_by_chunk(text)
+    assert fast.text == slow.text
+    n = len(fast.text)
+    starts = [s for s in range(n) for _ in range(s, n)]
+    ends = [e for s in range(n) for e in range(s + 1, n + 1)]
+    for got, want in zip(
+        fast.to_original(starts, ends), slow.to_original(starts, ends), strict=True
+    ):
+        assert got.tolist() == want.tolist()

@@ -22,6 +22,10 @@ __all__ = ["Passage", "cluster_seeds", "dice", "refine", "resolve_overlaps"]
 
 Seed = tuple[int, int]
 
+#: On the second side, pieces of one passage may lie this many times further apart:
+#: summaries and reordered rewrites spread a passage's sentences over more source text.
+SECOND_SIDE_GAP_FACTOR = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Passage:
@@ -79,20 +83,26 @@ def build_passages(
     seeds: list[Seed],
     strong: set[Seed],
     gap: int,
-    make: Callable[[list[Seed]], Passage | None],
+    make: Callable[[list[Seed]], tuple[Passage, list[Seed]] | None],
 ) -> list[Passage]:
-    """Cluster ``seeds`` and turn each cluster holding a ``strong`` seed into a passage
-    with ``make``. A cluster that ``make`` rejects is split again with a smaller gap;
-    below gap 0 its strong seeds are tried alone."""
+    """Cluster ``seeds`` and turn each cluster holding a ``strong`` seed into a passage.
+
+    ``make`` returns the passage and the seeds it left out, which are clustered again
+    (a cluster can join two passages that refinement separates). A cluster that
+    ``make`` rejects is split again with a smaller gap; below gap 0 its strong seeds
+    are tried alone.
+    """
     out: list[Passage] = []
     stack = [(c, gap) for c in cluster_seeds(seeds, gap)]
     while stack:
         cluster, g = stack.pop()
         if not any(s in strong for s in cluster):
             continue
-        passage = make(cluster)
-        if passage is not None:
+        made = make(cluster)
+        if made is not None:
+            passage, left_out = made
             out.append(passage)
+            stack.extend((c, g) for c in cluster_seeds(left_out, max(g, 0)))
         elif g > 0 and len(cluster) > 1:
             stack.extend((c, g - 1) for c in cluster_seeds(cluster, g - 1))
         elif g == 0 and len(cluster) > 1:
@@ -161,6 +171,38 @@ def refine(
     if ra[1] <= ra[0] or rb[1] <= rb[0]:
         return None
     return Passage(p.a0 + ra[0], p.a0 + ra[1], p.b0 + rb[0], p.b0 + rb[1], score=p.score)
+
+
+def merge_adjacent(
+    passages: list[Passage],
+    max_gap: int,
+    accept: Callable[[Passage], Passage | None],
+) -> list[Passage]:
+    """Join passages that follow each other on the first side with at most ``max_gap``
+    tokens between them, and lie close in either order on the second side (within
+    ``SECOND_SIDE_GAP_FACTOR * max_gap`` tokens), when ``accept`` validates (and
+    rescores) the union.
+
+    Refinement and re-clustering can cut one reused passage in pieces at a loosely
+    rewritten sentence; a reader wants it once.
+    """
+    merged = sorted(passages, key=lambda q: (q.a0, q.b0))
+    changed = True
+    while changed:
+        changed = False
+        for k in range(len(merged) - 1):
+            p, q = merged[k], merged[k + 1]
+            # On the second side the pieces may come in either order (reordered text).
+            b_gap = max(q.b0 - p.b1, p.b0 - q.b1)
+            if q.a0 - p.a1 <= max_gap and b_gap <= max_gap * SECOND_SIDE_GAP_FACTOR:
+                union = accept(
+                    Passage(min(p.a0, q.a0), max(p.a1, q.a1), min(p.b0, q.b0), max(p.b1, q.b1), 0.0)
+                )
+                if union is not None:
+                    merged[k : k + 2] = [union]
+                    changed = True
+                    break
+    return merged
 
 
 def _overlaps(x0: int, x1: int, y0: int, y1: int) -> bool:

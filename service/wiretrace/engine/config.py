@@ -11,6 +11,7 @@ __all__ = [
     "DEFAULT_EXTEND_THRESHOLD",
     "DEFAULT_LSH_THRESHOLD",
     "DEFAULT_MAX_GAP_UNITS",
+    "DEFAULT_MERGE_GAP_TOKENS",
     "DEFAULT_MIN_MATCH_TOKENS",
     "DEFAULT_MIN_REWORDED_TOKENS",
     "DEFAULT_MISS_PENALTY",
@@ -32,6 +33,7 @@ DEFAULT_MIN_UNIT_TOKENS = 4
 DEFAULT_MAX_UNIT_TOKENS = 40
 DEFAULT_STEM_PREFIX = 5
 DEFAULT_SEED = 1
+DEFAULT_MERGE_GAP_TOKENS = 25
 DEFAULT_MISS_PENALTY = 0.5
 DEFAULT_SHARED_WEIGHT = 0.3
 DEFAULT_EDGE_CUT = 0.5
@@ -62,6 +64,8 @@ class EngineConfig:
             term occurs on the other side (reordered text), against 1 for an aligned one.
         edge_cut: share of the core's mean worth that a token must exceed to stay in
             the trimmed passage.
+        merge_gap_tokens: passages that follow each other on both sides with at most
+            this many tokens between them are reported as one.
         seed: seed of the MinHash permutations; signatures only agree under one seed.
     """
 
@@ -79,6 +83,7 @@ class EngineConfig:
     miss_penalty: float = DEFAULT_MISS_PENALTY
     shared_weight: float = DEFAULT_SHARED_WEIGHT
     edge_cut: float = DEFAULT_EDGE_CUT
+    merge_gap_tokens: int = DEFAULT_MERGE_GAP_TOKENS
     seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
@@ -115,5 +120,7 @@ class EngineConfig:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise InvalidInput(f"{name} must be in [0.0, 1.0], got {value}")
+        if self.merge_gap_tokens < 0:
+            raise InvalidInput(f"merge_gap_tokens must be >= 0, got {self.merge_gap_tokens}")
         if self.stem_prefix < 0:
             raise InvalidInput(f"stem_prefix must be >= 0 (0 disables it), got {self.stem_prefix}")

@@ -200,7 +200,9 @@ class Detector:
         cfg = self.config
         ab, bb = a.units.bounds, b.units.bounds
 
-        def make(cluster: list[tuple[int, int]]) -> align.Passage | None:
+        def make(
+            cluster: list[tuple[int, int]],
+        ) -> tuple[align.Passage, list[tuple[int, int]]] | None:
             ia = [s[0] for s in cluster]
             jb = [s[1] for s in cluster]
             a0, a1 = int(ab[min(ia)]), int(ab[max(ia) + 1])
@@ -215,15 +217,24 @@ class Detector:
             )
             if p is None or (same_text and p.a0 < p.b1 and p.b0 < p.a1):
                 return None
-            # The trimmed passage must still hold most of the seeds it was built from,
-            # on both sides; otherwise the cluster joined separate passages.
-            in_cluster = [s for s in cluster if s in strong]
-            held = sum(
-                1
-                for i, j in in_cluster
-                if ab[i] < p.a1 and p.a0 < ab[i + 1] and bb[j] < p.b1 and p.b0 < bb[j + 1]
-            )
-            if 3 * held < 2 * len(in_cluster):
+
+            def holds(seed: tuple[int, int]) -> bool:
+                i, j = seed
+                return bool(ab[i] < p.a1 and p.a0 < ab[i + 1] and bb[j] < p.b1 and p.b0 < bb[j + 1])
+
+            # The trimmed passage must still hold every strong seed it was built from,
+            # on both sides; otherwise the cluster joined separate passages (a copy
+            # with a paragraph inserted) and is split with a smaller gap. Weak seeds it
+            # drops are clustered again.
+            if not all(holds(s) for s in cluster if s in strong):
+                return None
+            passage = scored(p)
+            if passage is None:
+                return None
+            return passage, [s for s in cluster if not holds(s)]
+
+        def scored(p: align.Passage) -> align.Passage | None:
+            if same_text and p.a0 < p.b1 and p.b0 < p.a1:
                 return None
             sim = align.dice(a.terms[p.a0 : p.a1], b.terms[p.b0 : p.b1])
             if sim < cfg.passage_threshold:
@@ -232,8 +243,12 @@ class Detector:
                 p.a0, p.a1, p.b0, p.b1, score=sim * ((p.a1 - p.a0) + (p.b1 - p.b0))
             )
 
-        refined = align.build_passages(seeds, strong, cfg.max_gap_units, make)
-        kept = align.resolve_overlaps(refined, same_text=same_text)
+        built = align.build_passages(seeds, strong, cfg.max_gap_units, make)
+        # Overlaps are resolved before merging, so that stray short passages do not sit
+        # between the pieces of one passage, and again after it.
+        kept = align.resolve_overlaps(built, same_text=same_text)
+        merged = align.merge_adjacent(kept, cfg.merge_gap_tokens, scored)
+        kept = align.resolve_overlaps(merged, same_text=same_text)
         matches = [self._match(a, b, p) for p in kept]
         return [m for m, p in zip(matches, kept, strict=True) if self._long_enough(m, p)]
 

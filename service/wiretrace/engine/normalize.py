@@ -45,7 +45,8 @@ _QUOTES_AND_DASHES = str.maketrans(
         "\u00ad": "-",
     }
 )
-_WHITESPACE_RUN = re.compile(r"\s+")
+_LONG_WHITESPACE_RUN = re.compile(r"\s{2,}")
+_SINGLE_WHITESPACE = re.compile(r"\s")
 _NON_WHITESPACE_RUN = re.compile(r"\S+")
 
 
@@ -104,8 +105,68 @@ def _clusters(chunk: str) -> list[str]:
     return out
 
 
+def _one_to_one_fold(text: str) -> str | None:
+    """The folded text when every character folds to exactly one character, else None.
+
+    ``casefold`` never shrinks a character, so equal total length means one-to-one;
+    a text already in NFKC is left alone by NFKC.
+    """
+    if text.isascii():
+        return text.lower()
+    if not unicodedata.is_normalized("NFKC", text):
+        return None
+    folded = text.casefold()
+    if len(folded) != len(text):
+        return None
+    return folded.translate(_QUOTES_AND_DASHES)
+
+
 def normalize(text: str) -> Normalized:
     """Normalise ``text`` for matching; see the module docstring for what changes."""
+    folded = _one_to_one_fold(text)
+    if folded is not None:
+        return _collapse_whitespace(text, folded)
+    return _normalize_by_chunk(text)
+
+
+def _collapse_whitespace(text: str, folded: str) -> Normalized:
+    """Fast path: ``folded`` is ``text`` folded one character for one character; only
+    whitespace runs of two or more characters become atomic segments."""
+    norm_starts = [0]
+    orig_starts = [0]
+    one_to_one = [True]
+    pieces: list[str] = []
+    shift = 0  # original position minus normalised position
+    pos = 0
+    for m in _LONG_WHITESPACE_RUN.finditer(folded):
+        start, end = m.span()
+        pieces.append(folded[pos:start])
+        pieces.append(" ")
+        norm_starts.append(start - shift)
+        orig_starts.append(start)
+        one_to_one.append(False)
+        shift += end - start - 1
+        norm_starts.append(end - shift)
+        orig_starts.append(end)
+        one_to_one.append(True)
+        pos = end
+    pieces.append(folded[pos:])
+    normalized = _SINGLE_WHITESPACE.sub(" ", "".join(pieces))
+    norm_starts.append(len(normalized))
+    orig_starts.append(len(text))
+    one_to_one.append(True)
+    return Normalized(
+        original=text,
+        text=normalized,
+        norm_starts=np.asarray(norm_starts, dtype=np.int64),
+        orig_starts=np.asarray(orig_starts, dtype=np.int64),
+        one_to_one=np.asarray(one_to_one, dtype=np.bool_),
+    )
+
+
+def _normalize_by_chunk(text: str) -> Normalized:
+    """General path: chunk by chunk, character cluster by cluster where folding
+    changes lengths (ß -> ss, ligatures, combining marks)."""
     pieces: list[str] = []
     norm_starts: list[int] = []
     orig_starts: list[int] = []
@@ -120,14 +181,13 @@ def normalize(text: str) -> Normalized:
         one_to_one.append(len(piece) == orig_len)
         norm_pos += len(piece)
 
-    ascii_only = text.isascii()
     pos = 0
     for m in _NON_WHITESPACE_RUN.finditer(text):
         if m.start() > pos:
             emit(" ", pos, m.start() - pos)
         chunk = m.group()
-        folded = chunk.lower() if ascii_only else _fold(chunk)
-        if len(folded) == len(chunk) and (ascii_only or not _changes_length_locally(chunk)):
+        folded = _fold(chunk)
+        if chunk.isascii() or (len(folded) == len(chunk) and not _changes_length_locally(chunk)):
             emit(folded, m.start(), len(chunk))
         else:
             at = m.start()

@@ -1,7 +1,12 @@
-"""MinHash signatures of units, computed in bulk with datasketch.
+"""MinHash signatures of units, with datasketch's permutations and hash scheme.
 
 Units arrive as arrays of 32-bit content-term ids that are already stable hashes, so the
-MinHash hash function is the identity: no per-token ``update()`` and no re-hashing.
+MinHash hash function is the identity. All units of a text are signed in one numpy
+pass: the same arithmetic as ``MinHash.update_batch`` (MurmurHash3 finaliser, then
+``a * h + b`` modulo 2**32, then the minimum per permutation), applied to every term of
+every unit at once and reduced per unit. ``tests/test_index.py`` checks the result is
+bit-for-bit what datasketch's own ``update`` path computes; ``signatures_datasketch``
+keeps datasketch's ``MinHash.bulk`` path for that comparison and for benchmarks.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 from datasketch import MinHash
+from datasketch.minhash import _fmix  # the scheme's pre-mix; agreement is tested
 
-__all__ = ["EMPTY", "signatures"]
+__all__ = ["EMPTY", "signatures", "signatures_datasketch"]
 
 #: Value of every slot of the signature of an empty set.
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -32,6 +38,24 @@ def signatures(
     features: Sequence[npt.NDArray[np.int64]], *, num_perm: int, seed: int
 ) -> npt.NDArray[np.uint32]:
     """Signatures of many term sets, one row each, shape ``(len(features), num_perm)``."""
+    out = np.full((len(features), num_perm), EMPTY, dtype=np.uint32)
+    sizes = np.fromiter((len(f) for f in features), dtype=np.int64, count=len(features))
+    filled = np.flatnonzero(sizes)
+    if len(filled) == 0:
+        return out
+    a, b = _template(num_perm, seed).permutations
+    values = np.concatenate([features[k] for k in filled.tolist()]).astype(np.uint32)
+    mixed = _fmix(values, 32).reshape(-1, 1)
+    permuted = mixed * a + b  # uint32 arithmetic wraps: modulo 2**32, as datasketch
+    starts = np.concatenate(([0], np.cumsum(sizes[filled])[:-1]))
+    out[filled] = np.minimum.reduceat(permuted, starts, axis=0)
+    return out
+
+
+def signatures_datasketch(
+    features: Sequence[npt.NDArray[np.int64]], *, num_perm: int, seed: int
+) -> npt.NDArray[np.uint32]:
+    """The same signatures through datasketch's ``MinHash.bulk`` (slower reference)."""
     template = _template(num_perm, seed)
     out = np.empty((len(features), num_perm), dtype=np.uint32)
     minhashes = MinHash.bulk(

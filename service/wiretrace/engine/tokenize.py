@@ -11,7 +11,6 @@ Token offsets are half-open ranges of code points of the *original* text.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,10 +56,16 @@ def _mark_class() -> str:
 
 
 @lru_cache(maxsize=1)
-def _token_pattern() -> re.Pattern[str]:
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Word, unspaced-run and sentence-end patterns."""
     marks = _mark_class()
-    word = rf"(?:[^\W_{_UNSPACED}]|[{marks}])+(?:['.](?:[^\W_{_UNSPACED}])+)*"
-    return re.compile(rf"(?P<unspaced>[{_UNSPACED}]+)|(?P<word>{word})|(?P<end>[.!?;。！？]+|\n)")
+    letter = rf"[^\W_{_UNSPACED}]"
+    # Marks of unspaced scripts (Thai tone marks, ...) belong to their bigrams.
+    mark = rf"(?![{_UNSPACED}])[{marks}]"
+    word = re.compile(rf"(?:{letter}|{mark})+(?:['.]{letter}+)*")
+    unspaced = re.compile(rf"[{_UNSPACED}]+")
+    end = re.compile(r"[.!?;。！？]+|\n")
+    return word, unspaced, end
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,29 +90,26 @@ class Tokens:
 def tokenize(text: str, normalized: Normalized | None = None) -> Tokens:
     """Tokenise ``text``; pass ``normalized`` when it was already normalised."""
     norm = normalized if normalized is not None else normalize(text)
-    words: list[str] = []
-    n_starts: list[int] = []
-    n_ends: list[int] = []
-    sentence_ends: list[int] = []
-    for m in _token_pattern().finditer(norm.text):
-        kind = m.lastgroup
-        if kind == "word":
-            words.append(sys.intern(m.group()))
-            n_starts.append(m.start())
-            n_ends.append(m.end())
-        elif kind == "unspaced":
-            run = m.group()
-            base = m.start()
+    word_re, unspaced_re, end_re = _patterns()
+    t = norm.text
+    words: list[str] = word_re.findall(t)
+    spans = [m.span() for m in word_re.finditer(t)]
+    if unspaced_re.search(t):
+        for m in unspaced_re.finditer(t):
+            run, base = m.group(), m.start()
             if len(run) == 1:
                 words.append(run)
-                n_starts.append(base)
-                n_ends.append(base + 1)
+                spans.append((base, base + 1))
             else:
-                for i in range(len(run) - 1):
-                    words.append(run[i : i + 2])
-                    n_starts.append(base + i)
-                    n_ends.append(base + i + 2)
-        elif words and (not sentence_ends or sentence_ends[-1] != len(words)):
-            sentence_ends.append(len(words))
-    starts, ends = norm.to_original(n_starts, n_ends)
+                words.extend(run[i : i + 2] for i in range(len(run) - 1))
+                spans.extend((base + i, base + i + 2) for i in range(len(run) - 1))
+        order = sorted(range(len(spans)), key=spans.__getitem__)
+        words = [words[k] for k in order]
+        spans = [spans[k] for k in order]
+    n_spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    # A sentence ends after the last token that starts before the end mark.
+    marks = np.fromiter((m.start() for m in end_re.finditer(t)), dtype=np.int64)
+    counts = np.unique(np.searchsorted(n_spans[:, 0], marks))
+    sentence_ends = counts[counts > 0].tolist()
+    starts, ends = norm.to_original(n_spans[:, 0], n_spans[:, 1])
     return Tokens(text=text, words=words, starts=starts, ends=ends, sentence_ends=sentence_ends)
