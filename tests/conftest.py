@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from wiretrace import Detector
+
+if TYPE_CHECKING:
+    from .helpers import Running
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEEDS = SHARED / "seeds"
@@ -26,6 +31,16 @@ def _syllables() -> list[str]:
 
 #: Pseudo-words that are no function word of any language we list.
 VOCABULARY = _syllables()
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    """A real gRPC server on port 0 over a fresh SQLite store, with a client."""
+    from .helpers import Running
+
+    r = Running(tmp_path / "data")
+    yield r
+    r.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The ``wiretrace`` console command.
 
+    wiretrace serve [--address HOST:PORT] [--data-dir DIR] [...]
     wiretrace compare A.txt B.txt [--json]
     wiretrace demo [DIR]
     wiretrace bench quality CORPUS_DIR [--pairs FILE] [--out DIR] [--json] [--workers N]
@@ -122,9 +123,60 @@ def _cmd_bench_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from wiretrace.server.config import ServerConfig
+    from wiretrace.server.grpc_app import serve
+    from wiretrace.server.logs import setup_logging
+
+    setup_logging(args.log_level)
+    flags = {
+        name: getattr(args, name)
+        for name in (
+            "address",
+            "data_dir",
+            "max_text_chars",
+            "max_message_bytes",
+            "workers",
+            "grace_seconds",
+            "max_results",
+            "max_candidates",
+            "cache_articles",
+        )
+    }
+    config = ServerConfig.from_sources(flags)
+
+    def ready(port: int) -> None:
+        if args.port_file:
+            tmp = Path(args.port_file + ".tmp")
+            tmp.write_text(str(port))
+            tmp.replace(args.port_file)
+
+    serve(config, ready=ready)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wiretrace", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the gRPC service on the embedded store",
+        description="Each flag can also be set as WIRETRACE_<NAME> in the environment "
+        "(e.g. WIRETRACE_DATA_DIR); flags win.",
+    )
+    p.add_argument("--address", help="HOST:PORT to listen on (default 127.0.0.1:50051)")
+    p.add_argument("--data-dir", help="folder of the SQLite store (default ./wiretrace-data)")
+    p.add_argument("--max-text-chars", help="longest article text (default 200000)")
+    p.add_argument("--max-message-bytes", help="largest gRPC message (default 4 MiB)")
+    p.add_argument("--workers", help="RPC threads (default 8)")
+    p.add_argument("--grace-seconds", help="drain time on SIGTERM (default 10)")
+    p.add_argument("--max-results", help="matches per answer by default (default 100)")
+    p.add_argument("--max-candidates", help="source articles aligned per article (default 50)")
+    p.add_argument("--cache-articles", help="prepared sources kept in memory (default 2048)")
+    p.add_argument("--port-file", help="write the bound port here once serving")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("compare", help="print the passages two text files share")
     p.add_argument("a", help="first text file (UTF-8)")

@@ -9,6 +9,7 @@ checks that both return the same candidates.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
 import numpy as np
@@ -73,6 +74,31 @@ class BandIndex:
                 else:
                     bucket.append(key)
         self._count += len(key_list)
+
+    def remove(self, keys: npt.ArrayLike, sigs: npt.NDArray[np.uint32]) -> None:
+        """Forget ``keys``, indexed earlier with these same ``sigs``."""
+        key_list = np.asarray(keys, dtype=np.int64).tolist()
+        bk = band_keys(sigs, self.bands, self.rows).T.tolist()
+        removed = 0
+        for table, column in zip(self._tables, bk, strict=True):
+            for h, key in zip(column, key_list, strict=True):
+                bucket = table.get(h)
+                if bucket is not None and key in bucket:
+                    bucket.remove(key)
+                    if not bucket:
+                        del table[h]
+        if bk:
+            removed = len(key_list)
+        self._count -= removed
+
+    def memory_bytes(self) -> int:
+        """Approximate bytes held by the tables, their buckets and the keys in them."""
+        total = 0
+        for table in self._tables:
+            total += sys.getsizeof(table)
+            for bucket in table.values():
+                total += sys.getsizeof(bucket) + 32 + 32 * len(bucket)  # bucket, band key, keys
+        return total
 
     def query(self, sigs: npt.NDArray[np.uint32]) -> list[set[int]]:
         """For each signature, the keys sharing at least one band with it."""

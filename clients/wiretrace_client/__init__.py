@@ -1,0 +1,211 @@
+"""A small typed client for the wiretrace gRPC service.
+
+    from wiretrace_client import Client
+    with Client("127.0.0.1:50051") as c:
+        result = c.ingest("id-1", text, outlet="Daily")
+        for reuse in result.matches: ...
+
+Unary calls are retried on UNAVAILABLE with exponential backoff; streams are not
+(part of a stream may already be stored).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from wiretrace.v1 import wiretrace_pb2 as pb
+from wiretrace.v1 import wiretrace_pb2_grpc as pb_grpc
+
+__all__ = [
+    "Client",
+    "article",
+    "articles_from_folder",
+    "articles_from_jsonl",
+    "pb",
+]
+
+_ARTICLE_FIELDS = ("id", "outlet", "url", "published_at", "language", "text")
+
+
+def _timestamp(value: datetime | str | None) -> Timestamp | None:
+    if value is None or value == "":
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    ts = Timestamp()
+    ts.FromDatetime(when)
+    return ts
+
+
+def article(
+    id: str,
+    text: str,
+    *,
+    outlet: str = "",
+    url: str = "",
+    published_at: datetime | str | None = None,
+    language: str = "",
+) -> pb.Article:
+    """Build an Article; ``published_at`` is a datetime or an ISO 8601 string."""
+    return pb.Article(
+        id=id,
+        text=text,
+        outlet=outlet,
+        url=url,
+        published_at=_timestamp(published_at),
+        language=language,
+    )
+
+
+def _from_mapping(row: Mapping[str, Any]) -> pb.Article:
+    unknown = set(row) - set(_ARTICLE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown article fields {sorted(unknown)}; known: {_ARTICLE_FIELDS}")
+    return article(
+        str(row["id"]),
+        str(row["text"]),
+        outlet=str(row.get("outlet", "")),
+        url=str(row.get("url", "")),
+        published_at=row.get("published_at"),
+        language=str(row.get("language", "")),
+    )
+
+
+def articles_from_jsonl(path: str | Path) -> Iterator[pb.Article]:
+    """One article per line: ``{"id", "text", "outlet"?, "url"?, "published_at"?, "language"?}``."""
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    yield _from_mapping(json.loads(line))
+                except (ValueError, KeyError) as err:
+                    raise ValueError(f"{path}:{number}: {err}") from err
+
+
+def articles_from_folder(path: str | Path, *, outlet: str = "") -> Iterator[pb.Article]:
+    """Every ``*.txt`` file in name order; the id is the file name without ``.txt``."""
+    for file in sorted(Path(path).glob("*.txt")):
+        yield article(file.stem, file.read_text(encoding="utf-8"), outlet=outlet)
+
+
+class Client:
+    """A connection to one wiretrace server."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        tls: bool = False,
+        root_certificates: bytes | None = None,
+        private_key: bytes | None = None,
+        certificate_chain: bytes | None = None,
+        timeout: float = 30.0,
+        retries: int = 5,
+        backoff: float = 0.1,
+        max_message_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        if tls or root_certificates or certificate_chain:
+            creds = grpc.ssl_channel_credentials(root_certificates, private_key, certificate_chain)
+            self.channel = grpc.secure_channel(address, creds, options=options)
+        else:
+            self.channel = grpc.insecure_channel(address, options=options)
+        # The generated stub is untyped; every method below states what it returns.
+        self.stub: Any = pb_grpc.WiretraceStub(self.channel)  # type: ignore[no-untyped-call]
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def _call(self, method: Callable[..., Any], request: Any) -> Any:
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                return method(request, timeout=self.timeout)
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
+                    raise
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def ingest(
+        self,
+        article_or_id: pb.Article | str,
+        text: str | None = None,
+        *,
+        options: pb.DetectOptions | None = None,
+        replace: bool = False,
+        **fields: Any,
+    ) -> pb.IngestResult:
+        a = (
+            article_or_id
+            if isinstance(article_or_id, pb.Article)
+            else article(article_or_id, text or "", **fields)
+        )
+        result: pb.IngestResult = self._call(
+            self.stub.Ingest, pb.IngestRequest(article=a, options=options, replace=replace)
+        )
+        return result
+
+    def ingest_stream(
+        self,
+        articles: Iterable[pb.Article | Mapping[str, Any]],
+        *,
+        options: pb.DetectOptions | None = None,
+        replace: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[pb.IngestResult]:
+        """One result per article, in order, as the server answers."""
+
+        def requests() -> Iterator[pb.IngestRequest]:
+            for a in articles:
+                msg = a if isinstance(a, pb.Article) else _from_mapping(a)
+                yield pb.IngestRequest(article=msg, options=options, replace=replace)
+
+        return iter(self.stub.IngestStream(requests(), timeout=timeout))
+
+    def query(
+        self, text: str, *, options: pb.DetectOptions | None = None, **fields: Any
+    ) -> pb.QueryResult:
+        a = article(fields.pop("id", ""), text, **fields)
+        result: pb.QueryResult = self._call(
+            self.stub.Query, pb.QueryRequest(article=a, options=options)
+        )
+        return result
+
+    def compare(self, text_a: str, text_b: str) -> pb.CompareResult:
+        result: pb.CompareResult = self._call(
+            self.stub.Compare, pb.CompareRequest(text_a=text_a, text_b=text_b)
+        )
+        return result
+
+    def get(self, article_id: str) -> pb.Article:
+        result: pb.Article = self._call(self.stub.Get, pb.GetRequest(id=article_id))
+        return result
+
+    def delete(self, article_id: str) -> pb.DeleteResult:
+        result: pb.DeleteResult = self._call(self.stub.Delete, pb.DeleteRequest(id=article_id))
+        return result
+
+    def stats(self) -> pb.StatsResult:
+        result: pb.StatsResult = self._call(self.stub.Stats, pb.StatsRequest())
+        return result

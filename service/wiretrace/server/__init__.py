@@ -1,0 +1,1 @@
+"""The wiretrace service: domain logic (``reuse``), gRPC adapter (``grpc_app``), config."""

@@ -1,0 +1,104 @@
+"""Typed server configuration, filled from flags and environment, validated at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from wiretrace.engine.config import EngineConfig
+from wiretrace.errors import InvalidInput
+
+__all__ = ["ENV_PREFIX", "ServerConfig"]
+
+ENV_PREFIX = "WIRETRACE_"
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+DEFAULT_DATA_DIR = Path("wiretrace-data")
+DEFAULT_MAX_TEXT_CHARS = 200_000
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+DEFAULT_WORKERS = 8
+DEFAULT_GRACE_SECONDS = 10.0
+DEFAULT_MAX_RESULTS = 100
+DEFAULT_MAX_CANDIDATES = 50
+DEFAULT_CACHE_ARTICLES = 2048
+MAX_ID_CHARS = 256
+MAX_OPTION_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Attributes:
+    address: host:port to listen on; port 0 picks a free one.
+    data_dir: where the SQLite store lives (``articles.db``).
+    max_text_chars: longest accepted article text, in code points.
+    max_message_bytes: largest gRPC message accepted or sent.
+    workers: threads serving RPCs.
+    grace_seconds: how long SIGTERM waits for calls in flight.
+    max_results: matches returned when a request does not say.
+    max_candidates: source articles aligned per detection, most LSH hits first.
+    cache_articles: prepared source articles kept in memory.
+    engine: detection engine settings.
+    """
+
+    address: str = DEFAULT_ADDRESS
+    data_dir: Path = DEFAULT_DATA_DIR
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    workers: int = DEFAULT_WORKERS
+    grace_seconds: float = DEFAULT_GRACE_SECONDS
+    max_results: int = DEFAULT_MAX_RESULTS
+    max_candidates: int = DEFAULT_MAX_CANDIDATES
+    cache_articles: int = DEFAULT_CACHE_ARTICLES
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+    def __post_init__(self) -> None:
+        host, sep, port = self.address.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise InvalidInput(
+                f"address must be HOST:PORT with PORT in [0, 65535], got {self.address!r}"
+            )
+        for name in ("max_text_chars", "max_message_bytes", "workers", "max_results"):
+            if getattr(self, name) < 1:
+                raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_candidates < 1 or self.cache_articles < 0:
+            raise InvalidInput("max_candidates must be >= 1 and cache_articles >= 0")
+        if self.grace_seconds < 0:
+            raise InvalidInput(f"grace_seconds must be >= 0, got {self.grace_seconds}")
+        if self.max_results > MAX_OPTION_LIMIT:
+            raise InvalidInput(f"max_results must be <= {MAX_OPTION_LIMIT}, got {self.max_results}")
+        # Room for the text in UTF-8 (up to 4 bytes per code point) and the envelope.
+        if self.max_message_bytes < 4 * self.max_text_chars + 64 * 1024:
+            raise InvalidInput(
+                f"max_message_bytes ({self.max_message_bytes}) is too small for "
+                f"max_text_chars ({self.max_text_chars}): raise it to at least "
+                f"{4 * self.max_text_chars + 64 * 1024}"
+            )
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'articles.db'}"
+
+    @classmethod
+    def from_sources(
+        cls, flags: dict[str, object], env: dict[str, str] | None = None
+    ) -> ServerConfig:
+        """Flags win over ``WIRETRACE_*`` environment variables, which win over defaults."""
+        env = dict(os.environ) if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "engine":
+                continue
+            raw = flags.get(f.name)
+            if raw is None:
+                raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            kind = {"data_dir": Path, "address": str, "grace_seconds": float}.get(f.name, int)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise InvalidInput(
+                    f"{f.name} (flag --{f.name.replace('_', '-')} or {ENV_PREFIX}{f.name.upper()})"
+                    f" must be a {kind.__name__}, got {raw!r}"
+                ) from None
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,311 @@
+"""The gRPC layer: a thin adapter proto -> ``ReuseService`` -> proto.
+
+Errors of the ``WiretraceError`` family are mapped to status codes in one place,
+``_STATUS`` and the ``_rpc`` decorator; nothing else here knows about them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from wiretrace.engine.detect import Kind, Match
+from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, WiretraceError
+from wiretrace.server.config import ServerConfig
+from wiretrace.server.reuse import Detection, DetectOptions, ReuseService
+from wiretrace.store import ArticleRecord
+from wiretrace.v1 import wiretrace_pb2 as pb
+from wiretrace.v1 import wiretrace_pb2_grpc as pb_grpc
+
+__all__ = ["Servicer", "create_server", "serve"]
+
+log = logging.getLogger("wiretrace.server")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Wiretrace"].full_name
+
+# Most specific first: TooLarge is an InvalidInput.
+_STATUS: list[tuple[type[WiretraceError], grpc.StatusCode]] = [
+    (TooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (Conflict, grpc.StatusCode.ALREADY_EXISTS),
+]
+
+_KIND = {
+    Kind.VERBATIM: pb.VERBATIM,
+    Kind.NEAR_VERBATIM: pb.NEAR_VERBATIM,
+    Kind.REWORDED: pb.REWORDED,
+}
+
+# Timestamps must lie in [0001-01-01, 9999-12-31], as google.protobuf.Timestamp says.
+_MIN_SECONDS = -62135596800
+_MAX_SECONDS = 253402300799
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def status_for(err: WiretraceError) -> grpc.StatusCode:
+    for kind, code in _STATUS:
+        if isinstance(err, kind):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def _rpc(method: F) -> F:
+    """Map domain errors to gRPC status codes; log each call with its duration."""
+
+    @functools.wraps(method)
+    def wrapper(self: Servicer, request: Any, context: grpc.ServicerContext) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return method(self, request, context)
+        except WiretraceError as err:
+            code = status_for(err)
+            log.info(
+                "rejected", extra={"rpc": method.__name__, "code": code.name, "error": str(err)}
+            )
+            context.abort(code, str(err))
+        finally:
+            log.debug(
+                "call",
+                extra={"rpc": method.__name__, "ms": round((time.perf_counter() - t0) * 1e3, 2)},
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _timestamp_ns(ts: Timestamp, what: str) -> int:
+    if not _MIN_SECONDS <= ts.seconds <= _MAX_SECONDS or not 0 <= ts.nanos < 1_000_000_000:
+        raise InvalidInput(
+            f"{what} is not a valid timestamp (seconds={ts.seconds}, nanos={ts.nanos}): "
+            "seconds must fall in years 1-9999 and nanos in [0, 999999999]"
+        )
+    return ts.seconds * 1_000_000_000 + ts.nanos
+
+
+def _to_timestamp(ns: int | None) -> Timestamp | None:
+    if ns is None:
+        return None
+    return Timestamp(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
+
+
+def _record(article: pb.Article) -> ArticleRecord:
+    published = (
+        _timestamp_ns(article.published_at, "published_at")
+        if article.HasField("published_at")
+        else None
+    )
+    return ArticleRecord(
+        id=article.id,
+        outlet=article.outlet,
+        url=article.url,
+        published_at_ns=published,
+        language=article.language,
+        text=article.text,
+    )
+
+
+def _options(o: pb.DetectOptions) -> DetectOptions:
+    return DetectOptions(
+        min_similarity=o.min_similarity,
+        min_tokens=o.min_tokens,
+        include_outlets=frozenset(o.include_outlets),
+        exclude_outlets=frozenset(o.exclude_outlets),
+        exclude_same_outlet=o.exclude_same_outlet,
+        published_after_ns=(
+            _timestamp_ns(o.published_after, "published_after")
+            if o.HasField("published_after")
+            else None
+        ),
+        published_before_ns=(
+            _timestamp_ns(o.published_before, "published_before")
+            if o.HasField("published_before")
+            else None
+        ),
+        max_results=o.max_results,
+    )
+
+
+def _reuses(detection: Detection) -> list[pb.Reuse]:
+    return [
+        pb.Reuse(
+            source_id=r.source_id,
+            source_outlet=r.source_outlet,
+            source_published_at=_to_timestamp(r.source_published_at_ns),
+            span=pb.Span(start=r.start, end=r.end),
+            source_span=pb.Span(start=r.source_start, end=r.source_end),
+            similarity=r.similarity,
+            kind=_KIND[r.kind],
+        )
+        for r in detection.matches
+    ]
+
+
+def _match(m: Match) -> pb.Match:
+    return pb.Match(
+        a=pb.Span(start=m.a_start, end=m.a_end),
+        b=pb.Span(start=m.b_start, end=m.b_end),
+        similarity=m.similarity,
+        kind=_KIND[m.kind],
+    )
+
+
+def _check_deadline(context: grpc.ServicerContext) -> None:
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before the work was done")
+
+
+class Servicer(pb_grpc.WiretraceServicer):
+    def __init__(self, service: ReuseService) -> None:
+        self.service = service
+
+    def _ingest_one(
+        self, request: pb.IngestRequest, context: grpc.ServicerContext
+    ) -> pb.IngestResult:
+        record = _record(request.article)
+        options = _options(request.options)
+        _check_deadline(context)
+        outcome = self.service.ingest(record, options, replace=request.replace)
+        d = outcome.detection
+        return pb.IngestResult(
+            id=outcome.id,
+            created=outcome.created,
+            matches=_reuses(d),
+            reused_fraction=d.reused_fraction,
+            source_count=d.source_count,
+        )
+
+    @_rpc
+    def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext) -> pb.IngestResult:
+        return self._ingest_one(request, context)
+
+    @_rpc
+    def IngestStream(
+        self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.IngestResult]:
+        # A generator: errors raised while iterating surface here, not in _rpc.
+        def results() -> Iterator[pb.IngestResult]:
+            for request in request_iterator:
+                try:
+                    yield self._ingest_one(request, context)
+                except WiretraceError as err:
+                    context.abort(status_for(err), f"article {request.article.id!r}: {err}")
+
+        return results()
+
+    @_rpc
+    def Query(self, request: pb.QueryRequest, context: grpc.ServicerContext) -> pb.QueryResult:
+        d = self.service.query(_record(request.article), _options(request.options))
+        return pb.QueryResult(
+            matches=_reuses(d), reused_fraction=d.reused_fraction, source_count=d.source_count
+        )
+
+    @_rpc
+    def Compare(
+        self, request: pb.CompareRequest, context: grpc.ServicerContext
+    ) -> pb.CompareResult:
+        return pb.CompareResult(
+            matches=[_match(m) for m in self.service.compare(request.text_a, request.text_b)]
+        )
+
+    @_rpc
+    def Get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> pb.Article:
+        r = self.service.get(request.id)
+        return pb.Article(
+            id=r.id,
+            outlet=r.outlet,
+            url=r.url,
+            published_at=_to_timestamp(r.published_at_ns),
+            language=r.language,
+            text=r.text,
+        )
+
+    @_rpc
+    def Delete(self, request: pb.DeleteRequest, context: grpc.ServicerContext) -> pb.DeleteResult:
+        self.service.delete(request.id)
+        return pb.DeleteResult(id=request.id)
+
+    @_rpc
+    def Stats(self, request: pb.StatsRequest, context: grpc.ServicerContext) -> pb.StatsResult:
+        s = self.service.stats()
+        return pb.StatsResult(
+            articles=s.articles,
+            passages=s.passages,
+            index_bytes=s.index_bytes,
+            uptime_seconds=s.uptime_seconds,
+            version=s.version,
+        )
+
+
+def create_server(
+    config: ServerConfig, service: ReuseService | None = None
+) -> tuple[grpc.Server, int, ReuseService, health.HealthServicer]:
+    """Build (not start) a server; returns it, the bound port, the service and health."""
+    service = service or ReuseService(config)
+    options = [
+        ("grpc.max_receive_message_length", config.max_message_bytes),
+        ("grpc.max_send_message_length", config.max_message_bytes),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="rpc"),
+        options=options,
+    )
+    pb_grpc.add_WiretraceServicer_to_server(Servicer(service), server)  # type: ignore[no-untyped-call]
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in (SERVICE_NAME, ""):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(config.address)
+    if port == 0:
+        raise InvalidInput(f"cannot listen on {config.address}: address in use or not local")
+    return server, port, service, health_servicer
+
+
+def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then drain calls in flight for ``grace_seconds``."""
+    t0 = time.perf_counter()
+    server, port, service, health_servicer = create_server(config)
+    server.start()
+    log.info(
+        "serving",
+        extra={
+            "address": config.address.rpartition(":")[0] + f":{port}",
+            "port": port,
+            "data_dir": str(config.data_dir),
+            "ready_seconds": round(time.perf_counter() - t0, 3),
+            "index_rebuild_seconds": round(service.ready_seconds, 3),
+        },
+    )
+    if ready is not None:
+        ready(port)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info(
+            "stopping", extra={"signal": signal.Signals(signum).name, "grace": config.grace_seconds}
+        )
+        health_servicer.enter_graceful_shutdown()
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    server.stop(config.grace_seconds).wait()
+    service.close()
+    log.info("stopped")

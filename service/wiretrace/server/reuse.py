@@ -1,0 +1,378 @@
+"""The service's domain logic, free of any transport: ingest, query, compare, get,
+delete, stats over an ``ArticleStore`` and an in-memory ``BandIndex``.
+
+Detection for a new article: its units' signatures are looked up in the index; the
+articles owning the hits are the candidates (most hits first, after the outlet and
+date filters); each is aligned with the engine's ``compare``; the article's own repeats
+come from ``repeats``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from wiretrace import __version__
+from wiretrace.engine.detect import Detector, Document, Kind, Match
+from wiretrace.engine.index import BandIndex
+from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge
+from wiretrace.server.config import MAX_ID_CHARS, MAX_OPTION_LIMIT, ServerConfig
+from wiretrace.store import ArticleRecord, ArticleStore, StoredMeta, open_store
+
+__all__ = ["DetectOptions", "Detection", "IngestOutcome", "Reuse", "ReuseService", "Stats"]
+
+log = logging.getLogger("wiretrace.server")
+
+#: Passage keys are ``article_key << UNIT_BITS | unit``.
+UNIT_BITS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class DetectOptions:
+    min_similarity: float = 0.0
+    min_tokens: int = 0
+    include_outlets: frozenset[str] = frozenset()
+    exclude_outlets: frozenset[str] = frozenset()
+    exclude_same_outlet: bool = False
+    published_after_ns: int | None = None
+    published_before_ns: int | None = None
+    max_results: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_similarity <= 1.0:
+            raise InvalidInput(f"min_similarity must be in [0, 1], got {self.min_similarity}")
+        if not 0 <= self.min_tokens <= MAX_OPTION_LIMIT:
+            raise InvalidInput(
+                f"min_tokens must be in [0, {MAX_OPTION_LIMIT}], got {self.min_tokens}"
+            )
+        if not 0 <= self.max_results <= MAX_OPTION_LIMIT:
+            raise InvalidInput(
+                f"max_results must be in [0, {MAX_OPTION_LIMIT}] (0: server default), "
+                f"got {self.max_results}"
+            )
+        if (
+            self.published_after_ns is not None
+            and self.published_before_ns is not None
+            and self.published_after_ns >= self.published_before_ns
+        ):
+            raise InvalidInput("published_after must be earlier than published_before")
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    source_id: str
+    source_outlet: str
+    source_published_at_ns: int | None
+    start: int
+    end: int
+    source_start: int
+    source_end: int
+    similarity: float
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    matches: list[Reuse]
+    reused_fraction: float
+    source_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    id: str
+    created: bool
+    detection: Detection
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    articles: int
+    passages: int
+    index_bytes: int
+    uptime_seconds: float
+    version: str
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class ReuseService:
+    """Thread-safe: writes are serialised by one lock; reads run concurrently."""
+
+    def __init__(self, config: ServerConfig, store: ArticleStore | None = None) -> None:
+        self.config = config
+        self.detector = Detector(config.engine)
+        self.store = store or open_store(config.store_url, num_perm=config.engine.num_perm)
+        self.index = BandIndex(bands=self.detector.bands, rows=self.detector.rows)
+        self._write = threading.Lock()
+        self._cache: OrderedDict[int, Document] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._started = time.monotonic()
+        self.ready_seconds = self._load()
+
+    # -- start-up -------------------------------------------------------------------
+
+    def _load(self) -> float:
+        t0 = time.perf_counter()
+        articles = 0
+        for key, sigs in self.store.scan_signatures():
+            self._index_add(key, sigs)
+            articles += 1
+        seconds = time.perf_counter() - t0
+        log.info(
+            "index rebuilt",
+            extra={"articles": articles, "passages": len(self.index), "seconds": round(seconds, 3)},
+        )
+        return seconds
+
+    def _index_add(self, key: int, sigs: np.ndarray) -> None:
+        units = np.flatnonzero((sigs != np.uint32(0xFFFFFFFF)).any(axis=1))
+        if len(units):
+            self.index.insert((key << UNIT_BITS) | units, sigs[units])
+
+    def _index_remove(self, key: int, sigs: np.ndarray) -> None:
+        units = np.flatnonzero((sigs != np.uint32(0xFFFFFFFF)).any(axis=1))
+        if len(units):
+            self.index.remove((key << UNIT_BITS) | units, sigs[units])
+
+    # -- validation ------------------------------------------------------------------
+
+    def _check_text(self, text: str, what: str = "text") -> None:
+        if not text.strip():
+            raise InvalidInput(f"{what} is empty: send the article's text")
+        if len(text) > self.config.max_text_chars:
+            raise TooLarge(
+                f"{what} has {len(text)} characters, over the limit of "
+                f"{self.config.max_text_chars}: split the article or raise --max-text-chars"
+            )
+
+    @staticmethod
+    def _check_id(article_id: str) -> None:
+        if not article_id:
+            raise InvalidInput("article id is missing: every article needs a client-chosen id")
+        if len(article_id) > MAX_ID_CHARS:
+            raise InvalidInput(f"article id is {len(article_id)} characters, over {MAX_ID_CHARS}")
+
+    # -- detection -------------------------------------------------------------------
+
+    def _source_doc(self, key: int) -> Document | None:
+        with self._cache_lock:
+            doc = self._cache.get(key)
+            if doc is not None:
+                self._cache.move_to_end(key)
+                return doc
+        text = self.store.text(key)
+        if text is None:
+            return None
+        doc = self.detector.prepare(text)
+        if self.config.cache_articles:
+            with self._cache_lock:
+                self._cache[key] = doc
+                while len(self._cache) > self.config.cache_articles:
+                    self._cache.popitem(last=False)
+        return doc
+
+    def _allowed(self, meta: StoredMeta, outlet: str, options: DetectOptions) -> bool:
+        if options.include_outlets and meta.outlet not in options.include_outlets:
+            return False
+        if meta.outlet in options.exclude_outlets:
+            return False
+        if options.exclude_same_outlet and outlet and meta.outlet == outlet:
+            return False
+        when = meta.published_at_ns
+        if options.published_after_ns is not None and (
+            when is None or when < options.published_after_ns
+        ):
+            return False
+        return not (
+            options.published_before_ns is not None
+            and (when is None or when >= options.published_before_ns)
+        )
+
+    def detect(
+        self,
+        doc: Document,
+        *,
+        article_id: str,
+        outlet: str,
+        published_at_ns: int | None,
+        options: DetectOptions,
+        exclude_key: int | None = None,
+    ) -> Detection:
+        units = np.flatnonzero([len(f) > 0 for f in doc.units.features])
+        hits: Counter[int] = Counter()
+        if len(units):
+            for found in self.index.query(doc.signatures[units]):
+                hits.update({k >> UNIT_BITS for k in found})
+        hits.pop(exclude_key, None)  # type: ignore[arg-type]
+        reuses: list[Reuse] = []
+        aligned = 0
+        for key, _ in hits.most_common():
+            if aligned >= self.config.max_candidates:
+                break
+            meta = self.store.meta_by_key(key)
+            if meta is None or not self._allowed(meta, outlet, options):
+                continue
+            source = self._source_doc(key)
+            if source is None:
+                continue
+            aligned += 1
+            for m in self.detector.compare(doc, source):
+                reuses.append(self._reuse(m, meta.id, meta.outlet, meta.published_at_ns))
+        cross = list(reuses)
+        for m in self.detector.repeats(doc):
+            # The later occurrence is the reuse; its source is the earlier one.
+            later = Match(m.b_start, m.b_end, m.a_start, m.a_end, m.similarity, m.kind)
+            reuses.append(self._reuse(later, article_id, outlet, published_at_ns))
+        min_tokens = options.min_tokens
+        if min_tokens or options.min_similarity:
+            starts = doc.tokens.starts
+            reuses = [
+                r
+                for r in reuses
+                if r.similarity >= options.min_similarity
+                and int(np.searchsorted(starts, r.end) - np.searchsorted(starts, r.start))
+                >= min_tokens
+            ]
+            cross = [r for r in cross if r in reuses]
+        reuses.sort(key=lambda r: (-(r.end - r.start) * r.similarity, r.start))
+        limit = options.max_results or self.config.max_results
+        reuses = reuses[:limit]
+        return Detection(
+            matches=reuses,
+            reused_fraction=_covered(cross, len(doc.text)),
+            source_count=len({r.source_id for r in cross}),
+        )
+
+    @staticmethod
+    def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -> Reuse:
+        return Reuse(
+            source_id=source_id,
+            source_outlet=outlet,
+            source_published_at_ns=published_at_ns,
+            start=m.a_start,
+            end=m.a_end,
+            source_start=m.b_start,
+            source_end=m.b_end,
+            similarity=m.similarity,
+            kind=m.kind,
+        )
+
+    # -- operations ------------------------------------------------------------------
+
+    def ingest(
+        self, record: ArticleRecord, options: DetectOptions, *, replace: bool = False
+    ) -> IngestOutcome:
+        """Detect, then commit, then index. Returns after the commit."""
+        self._check_id(record.id)
+        self._check_text(record.text)
+        sha = _sha256(record.text)
+        doc = self.detector.prepare(record.text)
+        with self._write:
+            existing = self.store.meta_by_id(record.id)
+            if existing is not None and existing.sha256 == sha:
+                detection = self.detect(
+                    doc,
+                    article_id=record.id,
+                    outlet=record.outlet,
+                    published_at_ns=record.published_at_ns,
+                    options=options,
+                    exclude_key=existing.key,
+                )
+                return IngestOutcome(record.id, created=False, detection=detection)
+            if existing is not None and not replace:
+                raise Conflict(
+                    f"article {record.id!r} is stored with a different text: "
+                    "set replace to overwrite it, or use a new id"
+                )
+            detection = self.detect(
+                doc,
+                article_id=record.id,
+                outlet=record.outlet,
+                published_at_ns=record.published_at_ns,
+                options=options,
+                exclude_key=existing.key if existing else None,
+            )
+            old_sigs = self.store.signatures(existing.key) if existing else None
+            key = self.store.insert(
+                record, sha, doc.signatures, replace_key=existing.key if existing else None
+            )
+            if existing is not None and old_sigs is not None:
+                self._index_remove(existing.key, old_sigs)
+                with self._cache_lock:
+                    self._cache.pop(existing.key, None)
+            self._index_add(key, doc.signatures)
+        return IngestOutcome(record.id, created=True, detection=detection)
+
+    def query(self, record: ArticleRecord, options: DetectOptions) -> Detection:
+        self._check_text(record.text)
+        doc = self.detector.prepare(record.text)
+        existing = self.store.meta_by_id(record.id) if record.id else None
+        return self.detect(
+            doc,
+            article_id=record.id,
+            outlet=record.outlet,
+            published_at_ns=record.published_at_ns,
+            options=options,
+            exclude_key=existing.key if existing else None,
+        )
+
+    def compare(self, text_a: str, text_b: str) -> list[Match]:
+        self._check_text(text_a, "text_a")
+        self._check_text(text_b, "text_b")
+        return self.detector.compare(text_a, text_b)
+
+    def get(self, article_id: str) -> ArticleRecord:
+        self._check_id(article_id)
+        record = self.store.record(article_id)
+        if record is None:
+            raise NotFound(f"no article with id {article_id!r}")
+        return record
+
+    def delete(self, article_id: str) -> None:
+        self._check_id(article_id)
+        with self._write:
+            meta = self.store.meta_by_id(article_id)
+            if meta is None:
+                raise NotFound(f"no article with id {article_id!r}")
+            sigs = self.store.signatures(meta.key)
+            if sigs is not None:
+                self._index_remove(meta.key, sigs)
+            self.store.delete(meta.key)
+            with self._cache_lock:
+                self._cache.pop(meta.key, None)
+
+    def stats(self) -> Stats:
+        return Stats(
+            articles=self.store.count(),
+            passages=len(self.index),
+            index_bytes=self.index.memory_bytes(),
+            uptime_seconds=time.monotonic() - self._started,
+            version=__version__,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _covered(reuses: list[Reuse], length: int) -> float:
+    if not reuses or not length:
+        return 0.0
+    spans = sorted((r.start, r.end) for r in reuses)
+    total, cur_s, cur_e = 0, spans[0][0], spans[0][1]
+    for s, e in spans[1:]:
+        if s > cur_e:
+            total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    total += cur_e - cur_s
+    return min(1.0, total / length)

@@ -1,0 +1,56 @@
+"""Helpers for the service tests: generated news articles and a running server."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from wiretrace.server.config import ServerConfig
+from wiretrace.server.grpc_app import create_server
+from wiretrace_client import Client, article, pb
+
+from .conftest import VOCABULARY
+
+MAX_TEXT = 20_000
+
+
+def _sentence(rng: random.Random) -> str:
+    return " ".join(rng.sample(VOCABULARY, 14)).capitalize() + "."
+
+
+def news(n: int, seed: int = 5) -> list[pb.Article]:
+    """``n`` articles; every third one repeats a paragraph of the one before it."""
+    rng = random.Random(seed)
+    out: list[pb.Article] = []
+    for k in range(n):
+        paragraphs = [" ".join(_sentence(rng) for _ in range(3)) for _ in range(4)]
+        if k % 3 == 2:
+            paragraphs.insert(2, out[-1].text.split("\n")[1])
+        out.append(
+            article(
+                f"a{k:04d}",
+                "\n".join(paragraphs),
+                outlet=f"outlet{k % 4}",
+                published_at=f"2024-05-{1 + k % 28:02d}T12:00:00+00:00",
+            )
+        )
+    return out
+
+
+class Running:
+    def __init__(self, data_dir: Path, address: str = "127.0.0.1:0") -> None:
+        config = ServerConfig(
+            address=address,
+            data_dir=data_dir,
+            max_text_chars=MAX_TEXT,
+            max_message_bytes=4 * MAX_TEXT + 64 * 1024,
+        )
+        self.server, self.port, self.service, _ = create_server(config)
+        self.server.start()
+        self.address = f"127.0.0.1:{self.port}"
+        self.client = Client(self.address, timeout=30)
+
+    def stop(self) -> None:
+        self.client.close()
+        self.server.stop(None).wait()
+        self.service.close()

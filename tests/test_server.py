@@ -1,0 +1,309 @@
+"""The gRPC service, exercised through a real server on port 0 and the example client."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from wiretrace_client import Client, article, articles_from_folder, articles_from_jsonl, pb
+
+from .helpers import MAX_TEXT, Running, _sentence, news
+
+
+def _code(call) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code()  # type: ignore[no-any-return]
+
+
+# -- every RPC ------------------------------------------------------------------------
+
+
+def test_ingest_finds_reuse_from_earlier_articles_and_itself(running: Running) -> None:
+    c = running.client
+    docs = news(3)
+    assert c.ingest(docs[0]).created
+    assert not c.ingest(docs[1]).matches
+    result = c.ingest(docs[2])
+    assert result.created
+    assert result.source_count == 1
+    reuse = [m for m in result.matches if m.source_id == "a0001"]
+    assert reuse
+    m = reuse[0]
+    assert (
+        docs[2].text[m.span.start : m.span.end]
+        == docs[1].text[m.source_span.start : m.source_span.end]
+    )
+    assert m.kind == pb.VERBATIM
+    assert m.source_outlet == "outlet1"
+    assert m.source_published_at.ToDatetime().day == 2
+    assert 0 < result.reused_fraction < 0.5
+
+
+def test_ingest_reports_a_repeat_inside_the_article(running: Running) -> None:
+    rng = random.Random(1)
+    para = " ".join(_sentence(rng) for _ in range(2))
+    text = f"{para}\n{_sentence(rng)}\n{para}"
+    result = running.client.ingest("self", text)
+    (m,) = result.matches
+    assert m.source_id == "self"
+    assert m.source_span.end <= m.span.start
+    assert result.source_count == 0
+    assert result.reused_fraction == 0.0
+
+
+def test_ingest_stream_many_articles_in_order(running: Running) -> None:
+    docs = news(90)
+    results = list(running.client.ingest_stream(docs))
+    assert [r.id for r in results] == [d.id for d in docs]
+    for k, r in enumerate(results):
+        if k % 3 == 2:
+            assert any(m.source_id == docs[k - 1].id for m in r.matches), k
+        else:
+            assert not [m for m in r.matches if m.source_id != r.id], k
+    assert running.client.stats().articles == 90
+
+
+def test_query_detects_without_storing(running: Running) -> None:
+    docs = news(3)
+    running.client.ingest(docs[1])
+    result = running.client.query(docs[2].text)
+    assert result.source_count == 1
+    assert running.client.stats().articles == 1
+    with pytest.raises(grpc.RpcError):
+        running.client.get(docs[2].id)
+
+
+def test_query_options_filter_sources(running: Running) -> None:
+    docs = news(3)
+    running.client.ingest(docs[1])  # outlet1, published 2024-05-02
+    text = docs[2].text
+    assert running.client.query(text).source_count == 1
+    excluded = pb.DetectOptions(exclude_outlets=["outlet1"])
+    assert running.client.query(text, options=excluded).source_count == 0
+    same = pb.DetectOptions(exclude_same_outlet=True)
+    assert running.client.query(text, outlet="outlet1", options=same).source_count == 0
+    assert running.client.query(text, outlet="outlet2", options=same).source_count == 1
+    later = pb.DetectOptions(published_after=Timestamp(seconds=1_715_000_000))  # 2024-05-06
+    assert running.client.query(text, options=later).source_count == 0
+    strict = pb.DetectOptions(min_similarity=1.0, min_tokens=500)
+    assert not running.client.query(text, options=strict).matches
+    one = pb.DetectOptions(max_results=1)
+    assert len(running.client.query(text, options=one).matches) <= 1
+
+
+def test_compare_aligns_two_texts(running: Running) -> None:
+    docs = news(3)
+    result = running.client.compare(docs[1].text, docs[2].text)
+    assert result.matches
+    m = result.matches[0]
+    assert docs[1].text[m.a.start : m.a.end] == docs[2].text[m.b.start : m.b.end]
+
+
+def test_get_and_delete(running: Running) -> None:
+    docs = news(3)
+    running.client.ingest(docs[1])
+    got = running.client.get("a0001")
+    assert got.text == docs[1].text
+    assert got.outlet == "outlet1"
+    assert got.published_at == docs[1].published_at
+    running.client.delete("a0001")
+    assert _code(lambda: running.client.get("a0001")) == grpc.StatusCode.NOT_FOUND
+    assert running.client.query(docs[2].text).source_count == 0
+    stats = running.client.stats()
+    assert (stats.articles, stats.passages) == (0, 0)
+
+
+def test_stats(running: Running) -> None:
+    for d in news(6):
+        running.client.ingest(d)
+    s = running.client.stats()
+    assert s.articles == 6
+    assert s.passages > 6
+    assert s.index_bytes > 0
+    assert s.uptime_seconds > 0
+    assert s.version
+
+
+def test_reingest_same_text_is_idempotent_and_replace_overwrites(running: Running) -> None:
+    docs = news(3)
+    c = running.client
+    c.ingest(docs[1])
+    first = c.ingest(docs[2])
+    again = c.ingest(docs[2])
+    assert not again.created
+    assert [m.span for m in again.matches] == [m.span for m in first.matches]
+    changed = article(docs[2].id, docs[0].text)
+    assert _code(lambda: c.ingest(changed)) == grpc.StatusCode.ALREADY_EXISTS
+    assert c.get(docs[2].id).text == docs[2].text
+    assert c.ingest(changed, replace=True).created
+    assert c.get(docs[2].id).text == docs[0].text
+    assert c.stats().articles == 2
+
+
+# -- bad input -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_", "code", "words"),
+    [
+        (pb.IngestRequest(article=pb.Article(id="x", text="  ")), "INVALID_ARGUMENT", "empty"),
+        (
+            pb.IngestRequest(article=pb.Article(text="some text")),
+            "INVALID_ARGUMENT",
+            "id is missing",
+        ),
+        (
+            pb.IngestRequest(article=pb.Article(id="x", text="t" * (MAX_TEXT + 1))),
+            "RESOURCE_EXHAUSTED",
+            "over the limit",
+        ),
+        (
+            pb.IngestRequest(
+                article=pb.Article(id="x", text="text", published_at=Timestamp(seconds=1, nanos=-5))
+            ),
+            "INVALID_ARGUMENT",
+            "not a valid timestamp",
+        ),
+        (
+            pb.IngestRequest(
+                article=pb.Article(id="x", text="text"),
+                options=pb.DetectOptions(min_similarity=1.5),
+            ),
+            "INVALID_ARGUMENT",
+            "min_similarity",
+        ),
+        (
+            pb.IngestRequest(
+                article=pb.Article(id="x", text="text"),
+                options=pb.DetectOptions(max_results=10**6),
+            ),
+            "INVALID_ARGUMENT",
+            "max_results",
+        ),
+    ],
+)
+def test_bad_ingest_is_rejected_precisely_and_stores_nothing(
+    running: Running, request_: pb.IngestRequest, code: str, words: str
+) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        running.client.stub.Ingest(request_, timeout=10)
+    assert info.value.code().name == code
+    assert words in info.value.details()
+    assert running.client.stats().articles == 0
+
+
+def test_unknown_ids_are_not_found(running: Running) -> None:
+    assert _code(lambda: running.client.get("nope")) == grpc.StatusCode.NOT_FOUND
+    assert _code(lambda: running.client.delete("nope")) == grpc.StatusCode.NOT_FOUND
+    assert _code(lambda: running.client.get("")) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_bad_article_ends_a_stream_after_the_good_ones(running: Running) -> None:
+    docs = news(4)
+    bad = pb.Article(id="bad", text="")
+    stream = running.client.ingest_stream([docs[0], docs[1], bad, docs[3]])
+    got = [next(stream).id, next(stream).id]
+    with pytest.raises(grpc.RpcError) as info:
+        next(stream)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "'bad'" in info.value.details()
+    assert got == ["a0000", "a0001"]
+    assert running.client.stats().articles == 2
+
+
+def test_message_over_the_size_limit_is_resource_exhausted(running: Running) -> None:
+    huge = pb.IngestRequest(article=pb.Article(id="x", text="é" * (3 * MAX_TEXT)))
+    with pytest.raises(grpc.RpcError) as info:
+        running.client.stub.Ingest(huge, timeout=10)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_expired_deadline_is_deadline_exceeded(running: Running) -> None:
+    request_ = pb.IngestRequest(article=news(1)[0])
+    with pytest.raises(grpc.RpcError) as info:
+        running.client.stub.Ingest(request_, timeout=0.000001)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+# -- health, reflection, restart ------------------------------------------------------
+
+
+def test_health_and_reflection_answer_a_client(running: Running) -> None:
+    channel = running.client.channel
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in ("", "wiretrace.v1.Wiretrace"):
+        reply = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    db = ProtoReflectionDescriptorDatabase(channel)
+    services = set(db.get_services())
+    assert {"wiretrace.v1.Wiretrace", "grpc.health.v1.Health"} <= services
+    method = db.FindFileContainingSymbol("wiretrace.v1.Wiretrace")
+    assert method.name == "wiretrace/v1/wiretrace.proto"
+
+
+def test_restart_brings_the_index_back(tmp_path: Path) -> None:
+    docs = news(9)
+    first = Running(tmp_path / "data")
+    for d in docs[:8]:
+        first.client.ingest(d)
+    before = first.client.stats()
+    first.stop()
+    second = Running(tmp_path / "data")
+    try:
+        after = second.client.stats()
+        assert (after.articles, after.passages) == (before.articles, before.passages)
+        assert second.service.ready_seconds >= 0
+        assert second.client.get("a0007").text == docs[7].text
+        assert second.client.query(docs[8].text).source_count == 1
+    finally:
+        second.stop()
+
+
+def test_client_reads_jsonl_and_folders(tmp_path: Path) -> None:
+    (tmp_path / "b.txt").write_text("second", encoding="utf-8")
+    (tmp_path / "a.txt").write_text("first", encoding="utf-8")
+    assert [a.id for a in articles_from_folder(tmp_path)] == ["a", "b"]
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(
+        '{"id": "1", "text": "t", "outlet": "o", "published_at": "2024-01-02T03:04:05+00:00"}\n\n'
+        '{"id": "2", "text": "u"}\n',
+        encoding="utf-8",
+    )
+    got = list(articles_from_jsonl(jsonl))
+    assert [a.id for a in got] == ["1", "2"]
+    assert got[0].published_at.seconds == 1704164645
+    jsonl.write_text('{"id": "1", "txt": "typo"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"in\.jsonl:1"):
+        list(articles_from_jsonl(jsonl))
+
+
+def test_client_retries_while_the_server_is_unavailable(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = Client(f"127.0.0.1:{port}", retries=8, backoff=0.05, timeout=5)
+    holder: dict[str, Running] = {}
+
+    def start_later() -> None:
+        holder["r"] = Running(tmp_path / "data", address=f"127.0.0.1:{port}")
+
+    timer = threading.Timer(0.3, start_later)
+    timer.start()
+    try:
+        assert client.stats().articles == 0
+    finally:
+        timer.join()
+        client.close()
+        holder["r"].stop()
