@@ -96,3 +96,22 @@ def test_band_keys_pack_two_rows_exactly() -> None:
     sigs = np.array([[1, 2, 3, 4]], dtype=np.uint32)
     keys = band_keys(sigs, 2, 2)
     assert keys.tolist() == [[(1 << 32) | 2, (3 << 32) | 4]]
+
+
+def test_band_index_insert_remove_and_repeated_band_keys() -> None:
+    rng = np.random.default_rng(9)
+    sets = _sets(rng, 30)
+    sigs = signatures(sets + sets[:5], num_perm=NUM_PERM, seed=1)  # 5 exact duplicates
+    index = BandIndex(bands=32, rows=2)
+    index.insert(np.arange(len(sigs)), sigs)
+    assert len(index) == 35
+    full = index.memory_bytes()
+    found = index.query(sigs[:5])
+    for k in range(5):
+        assert {k, 30 + k} <= found[k]
+    index.remove(np.arange(30, 35), sigs[30:])
+    assert len(index) == 30
+    assert all(30 + k not in index.query(sigs[:5])[k] for k in range(5))
+    index.remove(np.arange(30), sigs[:30])
+    assert index.query(sigs) == [set() for _ in range(35)]
+    assert index.memory_bytes() < full

@@ -9,6 +9,7 @@ from wiretrace.errors import InvalidInput
 __all__ = [
     "DEFAULT_EDGE_CUT",
     "DEFAULT_EXTEND_THRESHOLD",
+    "DEFAULT_INDEX_THRESHOLD",
     "DEFAULT_LSH_THRESHOLD",
     "DEFAULT_MAX_GAP_UNITS",
     "DEFAULT_MERGE_GAP_TOKENS",
@@ -23,6 +24,7 @@ __all__ = [
 
 DEFAULT_NUM_PERM = 64
 DEFAULT_LSH_THRESHOLD = 0.2
+DEFAULT_INDEX_THRESHOLD = 0.4
 DEFAULT_SEED_THRESHOLD = 0.35
 DEFAULT_EXTEND_THRESHOLD = 0.2
 DEFAULT_PASSAGE_THRESHOLD = 0.5
@@ -45,8 +47,12 @@ class EngineConfig:
 
     Attributes:
         num_perm: MinHash permutations per unit signature.
-        lsh_threshold: Jaccard level the LSH bands are tuned for; set low so that
-            reworded sentences still become candidates.
+        lsh_threshold: Jaccard level the LSH bands of a two-text comparison are tuned
+            for; set low so that reworded sentences still become candidates.
+        index_threshold: Jaccard level of the bands of the shared index of stored
+            articles. It finds *articles* to align, and one close unit pair is enough
+            for that (the comparison then finds the looser ones), so it is set higher:
+            low-threshold bands collide ever more often as the index grows.
         seed_threshold: minimum Dice coefficient of two units' content terms to seed.
         extend_threshold: lower Dice coefficient at which a unit pair near a seed joins
             its passage (the exact local search of the extend stage).
@@ -71,6 +77,7 @@ class EngineConfig:
 
     num_perm: int = DEFAULT_NUM_PERM
     lsh_threshold: float = DEFAULT_LSH_THRESHOLD
+    index_threshold: float = DEFAULT_INDEX_THRESHOLD
     seed_threshold: float = DEFAULT_SEED_THRESHOLD
     extend_threshold: float = DEFAULT_EXTEND_THRESHOLD
     passage_threshold: float = DEFAULT_PASSAGE_THRESHOLD
@@ -89,7 +96,13 @@ class EngineConfig:
     def __post_init__(self) -> None:
         if not 16 <= self.num_perm <= 1024:
             raise InvalidInput(f"num_perm must be in [16, 1024], got {self.num_perm}")
-        for name in ("lsh_threshold", "seed_threshold", "extend_threshold", "passage_threshold"):
+        for name in (
+            "lsh_threshold",
+            "index_threshold",
+            "seed_threshold",
+            "extend_threshold",
+            "passage_threshold",
+        ):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise InvalidInput(f"{name} must be in (0.0, 1.0], got {value}")

@@ -21,7 +21,7 @@ from wiretrace.engine import align
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.index import BandIndex, lsh_params
 from wiretrace.engine.signature import signatures
-from wiretrace.engine.terms import term_ids, word_ids
+from wiretrace.engine.terms import token_ids
 from wiretrace.engine.tokenize import Tokens, tokenize
 from wiretrace.engine.units import Units, split_units
 
@@ -100,7 +100,7 @@ class Detector:
         """Run the per-text stages once; the result can be compared many times."""
         cfg = self.config
         tokens = tokenize(text)
-        terms = term_ids(tokens.words, cfg.stem_prefix)
+        terms, words = token_ids(tokens.words, cfg.stem_prefix)
         units = split_units(
             terms,
             tokens.sentence_ends,
@@ -108,9 +108,7 @@ class Detector:
             max_unit_tokens=cfg.max_unit_tokens,
         )
         sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
-        return Document(
-            tokens=tokens, terms=terms, words=word_ids(tokens.words), units=units, signatures=sigs
-        )
+        return Document(tokens=tokens, terms=terms, words=words, units=units, signatures=sigs)
 
     def compare(self, a: Document | str, b: Document | str) -> list[Match]:
         """Passages of ``a`` reused in ``b``. Comparing a document with itself (the same

@@ -48,15 +48,24 @@ def band_keys(sigs: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArra
     return key
 
 
+Bucket = int | list[int]
+
+
 class BandIndex:
-    """An in-memory banded LSH index from integer keys to signatures."""
+    """An in-memory banded LSH index from integer keys to signatures.
+
+    One dict per band maps a band key to the passage key holding it, or to a list of
+    them when several do (most band keys are held once, so most values are plain ints).
+    Inserts go through dict-level bulk operations; only colliding band keys are touched
+    one by one.
+    """
 
     def __init__(self, *, bands: int, rows: int) -> None:
         if bands < 1 or rows < 1:
             raise ValueError(f"bands and rows must be >= 1, got {bands} and {rows}")
         self.bands = bands
         self.rows = rows
-        self._tables: list[dict[int, list[int]]] = [{} for _ in range(bands)]
+        self._tables: list[dict[int, Bucket]] = [{} for _ in range(bands)]
         self._count = 0
 
     def __len__(self) -> int:
@@ -65,39 +74,55 @@ class BandIndex:
     def insert(self, keys: npt.ArrayLike, sigs: npt.NDArray[np.uint32]) -> None:
         """Index ``sigs[k]`` under ``keys[k]``."""
         key_list = np.asarray(keys, dtype=np.int64).tolist()
+        if not key_list:
+            return
         bk = band_keys(sigs, self.bands, self.rows).T.tolist()
         for table, column in zip(self._tables, bk, strict=True):
-            for h, key in zip(column, key_list, strict=True):
+            fresh = dict(zip(column, key_list, strict=True))
+            if len(fresh) < len(key_list):  # the batch itself repeats a band key
+                todo: list[tuple[int, int]] = list(zip(column, key_list, strict=True))
+                fresh = {}
+            else:
+                todo = [(h, fresh.pop(h)) for h in fresh.keys() & table.keys()]
+            table.update(fresh)  # band keys new to the table: one C-level call
+            for h, key in todo:
                 bucket = table.get(h)
                 if bucket is None:
-                    table[h] = [key]
+                    table[h] = key
+                elif type(bucket) is int:
+                    table[h] = [bucket, key]
                 else:
-                    bucket.append(key)
+                    bucket.append(key)  # type: ignore[union-attr]
         self._count += len(key_list)
 
     def remove(self, keys: npt.ArrayLike, sigs: npt.NDArray[np.uint32]) -> None:
         """Forget ``keys``, indexed earlier with these same ``sigs``."""
         key_list = np.asarray(keys, dtype=np.int64).tolist()
         bk = band_keys(sigs, self.bands, self.rows).T.tolist()
-        removed = 0
         for table, column in zip(self._tables, bk, strict=True):
             for h, key in zip(column, key_list, strict=True):
                 bucket = table.get(h)
-                if bucket is not None and key in bucket:
-                    bucket.remove(key)
-                    if not bucket:
+                if bucket is None:
+                    continue
+                if isinstance(bucket, int):
+                    if bucket == key:
                         del table[h]
-        if bk:
-            removed = len(key_list)
-        self._count -= removed
+                elif key in bucket:
+                    bucket.remove(key)
+                    if len(bucket) == 1:
+                        table[h] = bucket[0]
+        self._count -= len(key_list)
 
     def memory_bytes(self) -> int:
         """Approximate bytes held by the tables, their buckets and the keys in them."""
         total = 0
         for table in self._tables:
-            total += sys.getsizeof(table)
+            total += sys.getsizeof(table) + 32 * len(table)  # the band-key ints
             for bucket in table.values():
-                total += sys.getsizeof(bucket) + 32 + 32 * len(bucket)  # bucket, band key, keys
+                if isinstance(bucket, int):
+                    total += 32
+                else:
+                    total += sys.getsizeof(bucket) + 32 * len(bucket)
         return total
 
     def query(self, sigs: npt.NDArray[np.uint32]) -> list[set[int]]:
@@ -109,7 +134,11 @@ class BandIndex:
             found: set[int] = set()
             for table, h in zip(tables, row, strict=True):
                 bucket = table.get(h)
-                if bucket is not None:
+                if bucket is None:
+                    continue
+                if isinstance(bucket, int):
+                    found.add(bucket)
+                else:
                     found.update(bucket)
             out.append(found)
         return out

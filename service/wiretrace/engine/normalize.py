@@ -43,6 +43,16 @@ _QUOTES_AND_DASHES = str.maketrans(
         "\u2015": "-",
         "\u2212": "-",
         "\u00ad": "-",
+        # One-for-one stand-ins for characters NFKC would expand or that break the fast
+        # path: the ellipsis is punctuation either way, no-break and other spaces are
+        # whitespace either way.
+        "\u2026": ".",
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u205f": " ",
+        "\u3000": " ",
+        **{chr(c): " " for c in range(0x2000, 0x200B)},
     }
 )
 _LONG_WHITESPACE_RUN = re.compile(r"\s{2,}")
@@ -113,12 +123,13 @@ def _one_to_one_fold(text: str) -> str | None:
     """
     if text.isascii():
         return text.lower()
+    text = text.translate(_QUOTES_AND_DASHES)
     if not unicodedata.is_normalized("NFKC", text):
         return None
     folded = text.casefold()
     if len(folded) != len(text):
         return None
-    return folded.translate(_QUOTES_AND_DASHES)
+    return folded
 
 
 def normalize(text: str) -> Normalized:

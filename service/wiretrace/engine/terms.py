@@ -13,7 +13,7 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["NO_TERM", "STOPWORDS", "term_ids", "word_ids"]
+__all__ = ["NO_TERM", "STOPWORDS", "token_ids"]
 
 NO_TERM = -1
 
@@ -421,25 +421,31 @@ def _term(word: str, stem_prefix: int) -> int:
     return zlib.crc32(word.encode("utf-8"))
 
 
-def term_ids(words: list[str], stem_prefix: int) -> npt.NDArray[np.int64]:
-    """One content-term id per token, or ``NO_TERM`` for a function word."""
-    cache: dict[str, int] = {}
-    out = np.empty(len(words), dtype=np.int64)
-    for k, w in enumerate(words):
-        t = cache.get(w)
-        if t is None:
-            t = cache[w] = _term(w, stem_prefix)
-        out[k] = t
-    return out
+#: Process-wide memo of ``(term_id, word_id)`` per ``(stem_prefix, word)``: news
+#: vocabularies repeat from article to article. Cleared when it grows past the cap.
+_MEMO: dict[tuple[int, str], tuple[int, int]] = {}
+_MEMO_CAP = 1_000_000
 
 
-def word_ids(words: list[str]) -> npt.NDArray[np.int64]:
-    """A stable id per distinct normalised token (function words included)."""
-    cache: dict[str, int] = {}
-    out = np.empty(len(words), dtype=np.int64)
-    for k, w in enumerate(words):
-        t = cache.get(w)
-        if t is None:
-            t = cache[w] = zlib.crc32(w.encode("utf-8"))
-        out[k] = t
-    return out
+def _ids(word: str, stem_prefix: int) -> tuple[int, int]:
+    key = (stem_prefix, word)
+    found = _MEMO.get(key)
+    if found is None:
+        if len(_MEMO) >= _MEMO_CAP:
+            _MEMO.clear()
+        found = _MEMO[key] = (_term(word, stem_prefix), zlib.crc32(word.encode("utf-8")))
+    return found
+
+
+def token_ids(
+    words: list[str], stem_prefix: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``(term_ids, word_ids)``: per token its content-term id (``NO_TERM`` for a function
+    word) and a stable id of the whole normalised token. Each distinct word is looked
+    at once."""
+    index: dict[str, int] = {}
+    codes = np.fromiter(
+        (index.setdefault(w, len(index)) for w in words), dtype=np.int64, count=len(words)
+    )
+    table = np.array([_ids(w, stem_prefix) for w in index], dtype=np.int64).reshape(-1, 2)
+    return table[codes, 0], table[codes, 1]

@@ -55,6 +55,10 @@ def _mark_class() -> str:
     )
 
 
+#: Words of an ASCII text: the same tokens as the general pattern, found faster.
+_ASCII_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*", re.ASCII | re.IGNORECASE)
+
+
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """Word, unspaced-run and sentence-end patterns."""
@@ -92,9 +96,12 @@ def tokenize(text: str, normalized: Normalized | None = None) -> Tokens:
     norm = normalized if normalized is not None else normalize(text)
     word_re, unspaced_re, end_re = _patterns()
     t = norm.text
-    words: list[str] = word_re.findall(t)
+    ascii_only = t.isascii()
+    if ascii_only:
+        word_re = _ASCII_WORD
     spans = [m.span() for m in word_re.finditer(t)]
-    if unspaced_re.search(t):
+    words = [t[s:e] for s, e in spans]
+    if not ascii_only and unspaced_re.search(t):
         for m in unspaced_re.finditer(t):
             run, base = m.group(), m.start()
             if len(run) == 1:

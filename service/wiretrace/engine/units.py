@@ -54,8 +54,13 @@ def split_units(
         cuts.append(end)
     if len(cuts) > 2 and content[cuts[-1]] - content[cuts[-2]] < min_unit_tokens:
         del cuts[-2]  # a short tail joins the unit before it
+    if not n:
+        return Units(bounds=np.zeros(1, dtype=np.int64), features=[])
     bounds = np.asarray(cuts, dtype=np.int64)
-    features = (
-        [np.unique(seg[seg != NO_TERM]) for seg in np.split(terms, bounds[1:-1])] if n else []
-    )
-    return Units(bounds=bounds if n else np.zeros(1, dtype=np.int64), features=features)
+    # All units' distinct terms with one sort: key = unit << 32 | term (terms are 32-bit).
+    unit_of = np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
+    keep = terms != NO_TERM
+    pairs = np.unique((unit_of[keep] << 32) | terms[keep])
+    cut_at = np.searchsorted(pairs >> 32, np.arange(1, len(bounds) - 1))
+    features = np.split(pairs & 0xFFFFFFFF, cut_at)
+    return Units(bounds=bounds, features=features)

@@ -20,7 +20,7 @@ import numpy as np
 
 from wiretrace import __version__
 from wiretrace.engine.detect import Detector, Document, Kind, Match
-from wiretrace.engine.index import BandIndex
+from wiretrace.engine.index import BandIndex, lsh_params
 from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge
 from wiretrace.server.config import MAX_ID_CHARS, MAX_OPTION_LIMIT, ServerConfig
 from wiretrace.store import ArticleRecord, ArticleStore, StoredMeta, open_store
@@ -111,7 +111,8 @@ class ReuseService:
         self.config = config
         self.detector = Detector(config.engine)
         self.store = store or open_store(config.store_url, num_perm=config.engine.num_perm)
-        self.index = BandIndex(bands=self.detector.bands, rows=self.detector.rows)
+        bands, rows = lsh_params(config.engine.index_threshold, config.engine.num_perm)
+        self.index = BandIndex(bands=bands, rows=rows)
         self._write = threading.Lock()
         self._cache: OrderedDict[int, Document] = OrderedDict()
         self._cache_lock = threading.Lock()
