@@ -5,6 +5,11 @@
     wiretrace demo [DIR]
     wiretrace bench quality CORPUS_DIR [--pairs FILE] [--out DIR] [--json] [--workers N]
     wiretrace bench index [--corpus DIR] [--articles N] [--json]
+    wiretrace bench ingest [--synthetic N | --corpus DIR|FILE.jsonl] [--server ADDR]
+                           [--concurrency K] [--json]
+    wiretrace bench query [--server ADDR] [--index-size N] [--requests R]
+                          [--concurrency K] [--json]
+    wiretrace bench restart [--articles N] [--json]
 
 Errors of the ``WiretraceError`` family become a one-line message and exit status 2.
 """
@@ -155,6 +160,96 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_report(report: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    for key, value in report.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k:<34} {v}")
+        else:
+            print(f"{key:<36} {value}")
+
+
+def _bench_articles(args: argparse.Namespace) -> tuple[list, list | None]:  # type: ignore[type-arg]
+    from wiretrace.evaluation.speed import news_sized_articles
+    from wiretrace.evaluation.synthetic import SyntheticArticle, generate
+
+    if args.corpus:
+        path = Path(args.corpus)
+        if path.is_file():
+            rows = [
+                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line
+            ]
+            return [
+                SyntheticArticle(str(r["id"]), str(r.get("outlet", "")), r["text"]) for r in rows
+            ], None
+        texts = (
+            news_sized_articles(path, args.articles or 10**9)
+            if (path / "src").is_dir()
+            else [p.read_text(encoding="utf-8") for p in sorted(path.glob("*.txt"))]
+        )
+        return [SyntheticArticle(f"c{k:07d}", "", t) for k, t in enumerate(texts)], None
+    articles, cases = generate(args.synthetic, seed=args.seed)
+    return articles, cases
+
+
+def _cmd_bench_ingest(args: argparse.Namespace) -> int:
+    from wiretrace.evaluation.service_bench import bench_ingest, local_server
+
+    articles, cases = _bench_articles(args)
+    progress = sys.stderr.isatty() and not args.json
+    if args.server:
+        report = bench_ingest(
+            args.server, articles, cases=cases, concurrency=args.concurrency, progress=progress
+        )
+    else:
+        with local_server() as (address, proc):
+            report = bench_ingest(
+                address,
+                articles,
+                cases=cases,
+                concurrency=args.concurrency,
+                server_pid=proc.pid,
+                progress=progress,
+            )
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_query(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from wiretrace.evaluation.service_bench import bench_query, bulk_load, local_server
+    from wiretrace.evaluation.synthetic import generate
+
+    articles, _ = generate(args.index_size + 200, seed=args.seed)
+    texts = [a.text for a in articles[args.index_size :]]
+    if args.server:
+        report = bench_query(
+            args.server, texts, requests=args.requests, concurrency=args.concurrency
+        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="wiretrace-query-") as tmp:
+            bulk_load(Path(tmp), articles[: args.index_size])
+            with local_server(Path(tmp)) as (address, _proc):
+                report = bench_query(
+                    address, texts, requests=args.requests, concurrency=args.concurrency
+                )
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_restart(args: argparse.Namespace) -> int:
+    from wiretrace.evaluation.service_bench import bench_restart
+
+    _print_report(bench_restart(args.articles, repeats=args.repeats), args.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wiretrace", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +300,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is kept")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_index)
+
+    p = bench.add_parser("ingest", help="articles/s and latency through IngestStream")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--synthetic", type=int, default=2000, help="generated articles (default)")
+    source.add_argument("--corpus", help="folder of .txt, a PAN-layout corpus, or FILE.jsonl")
+    p.add_argument("--articles", type=int, default=0, help="with a PAN corpus: how many articles")
+    p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
+    p.add_argument("--concurrency", type=int, default=1, help="parallel streams (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_ingest)
+
+    p = bench.add_parser("query", help="Query latency and QPS against an index of a chosen size")
+    p.add_argument("--server", help="HOST:PORT of a running, filled server (default: start one)")
+    p.add_argument("--index-size", type=int, default=10000, help="articles in the index")
+    p.add_argument("--requests", type=int, default=2000, help="Query calls (default 2000)")
+    p.add_argument("--concurrency", type=int, default=64, help="calls in flight (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_query)
+
+    p = bench.add_parser("restart", help="time to serve again over a store of N articles")
+    p.add_argument("--articles", type=int, default=100_000, help="articles in the store")
+    p.add_argument("--repeats", type=int, default=3, help="restarts timed; the median is kept")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_restart)
     return parser
 
 

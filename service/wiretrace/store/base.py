@@ -56,6 +56,13 @@ class ArticleStore(abc.ABC):
         return its new key. Returns only once the write is durable."""
 
     @abc.abstractmethod
+    def insert_many(
+        self, rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]
+    ) -> list[int]:
+        """Commit many new articles ``(record, sha256, signatures)`` in one transaction
+        (bulk import); all or none are stored."""
+
+    @abc.abstractmethod
     def meta_by_id(self, article_id: str) -> StoredMeta | None: ...
 
     @abc.abstractmethod

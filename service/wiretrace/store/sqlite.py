@@ -58,6 +58,27 @@ class SqliteStore(ArticleStore):
                 f"but the server runs with num_perm={num_perm}; use the same value"
             )
 
+    _INSERT = (
+        "INSERT INTO articles (id, outlet, url, published_at_ns, language, text,"
+        " sha256, units, signatures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    @staticmethod
+    def _row(
+        record: ArticleRecord, sha256: str, signatures: npt.NDArray[np.uint32]
+    ) -> tuple[object, ...]:
+        return (
+            record.id,
+            record.outlet,
+            record.url,
+            record.published_at_ns,
+            record.language,
+            record.text,
+            sha256,
+            int(signatures.shape[0]),
+            np.ascontiguousarray(signatures, dtype=np.uint32).tobytes(),
+        )
+
     def insert(
         self,
         record: ArticleRecord,
@@ -66,34 +87,33 @@ class SqliteStore(ArticleStore):
         *,
         replace_key: int | None = None,
     ) -> int:
-        blob = np.ascontiguousarray(signatures, dtype=np.uint32).tobytes()
+        return self._transaction([(record, sha256, signatures)], replace_key)[0]
+
+    def insert_many(
+        self, rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]
+    ) -> list[int]:
+        return self._transaction(rows, None)
+
+    def _transaction(
+        self,
+        rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]],
+        replace_key: int | None,
+    ) -> list[int]:
+        keys: list[int] = []
         with self._lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 if replace_key is not None:
                     cur.execute("DELETE FROM articles WHERE key = ?", (replace_key,))
-                cur.execute(
-                    "INSERT INTO articles (id, outlet, url, published_at_ns, language, text,"
-                    " sha256, units, signatures) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.id,
-                        record.outlet,
-                        record.url,
-                        record.published_at_ns,
-                        record.language,
-                        record.text,
-                        sha256,
-                        int(signatures.shape[0]),
-                        blob,
-                    ),
-                )
-                key = int(cur.lastrowid or 0)
+                for row in rows:
+                    cur.execute(self._INSERT, self._row(*row))
+                    keys.append(int(cur.lastrowid or 0))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        return key
+        return keys
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         with self._lock:

@@ -1,0 +1,310 @@
+"""Benchmarks through the real service: ingest (IngestStream), Query latency, restart.
+
+Every figure includes what a pipeline pays: protobuf, gRPC, the store's commit and
+the engine. A local server is a separate ``wiretrace serve`` process, so its memory
+(RSS) is measured on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.detect import Detector
+from wiretrace.evaluation.plagdet import Annotation, score
+from wiretrace.evaluation.synthetic import Case, SyntheticArticle, generate
+from wiretrace.store import ArticleRecord, open_store
+
+__all__ = [
+    "bench_ingest",
+    "bench_query",
+    "bench_restart",
+    "local_server",
+    "percentiles",
+    "server_rss_bytes",
+]
+
+
+def percentiles(values_ms: list[float]) -> dict[str, float]:
+    if not values_ms:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
+    ordered = sorted(values_ms)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"p50_ms": round(statistics.median(ordered), 3), "p95_ms": at(0.95), "p99_ms": at(0.99)}
+
+
+def start_server_process(
+    data_dir: Path, port_file: Path, *, log_file: Path | None = None, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``wiretrace serve`` on a free loopback port; returns once it serves."""
+    port_file.unlink(missing_ok=True)
+    log_path = log_file or port_file.with_suffix(".log")
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wiretrace.cli",
+                "serve",
+                "--address",
+                "127.0.0.1:0",
+                "--data-dir",
+                str(data_dir),
+                "--port-file",
+                str(port_file),
+                *(extra or []),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    deadline = time.monotonic() + 600
+    while not port_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {log_path.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("the server did not start within 600 s")
+        time.sleep(0.01)
+    return proc
+
+
+@contextmanager
+def local_server(data_dir: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A ``wiretrace serve`` process on a free port, stopped (SIGTERM) afterwards."""
+    with tempfile.TemporaryDirectory(prefix="wiretrace-bench-") as tmp:
+        port_file = Path(tmp) / "port"
+        proc = start_server_process(data_dir or Path(tmp) / "data", port_file)
+        try:
+            yield f"127.0.0.1:{port_file.read_text()}", proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def server_rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _scores(cases: list[Case], results: dict[str, list[Any]]) -> dict[str, object]:
+    truth = [
+        Annotation((c.article, c.source), (c.start, c.end), (c.source_start, c.source_end))
+        for c in cases
+    ]
+    found = [
+        Annotation(
+            (article_id, m.source_id),
+            (m.span.start, m.span.end),
+            (m.source_span.start, m.source_span.end),
+        )
+        for article_id, matches in results.items()
+        for m in matches
+    ]
+    s = score(truth, found)
+    out: dict[str, object] = {
+        "precision": round(s.precision, 4),
+        "recall": round(s.recall, 4),
+        "granularity": round(s.granularity, 4),
+        "plagdet": round(s.plagdet, 4),
+        "cases": s.cases,
+        "detections": s.detections,
+    }
+    for kind in sorted({c.kind for c in cases}):
+        sub = [t for t, c in zip(truth, cases, strict=True) if c.kind == kind]
+        out[f"recall_{kind}"] = round(score(sub, found).recall, 4)
+    return out
+
+
+def bench_ingest(
+    address: str,
+    articles: list[SyntheticArticle],
+    *,
+    cases: list[Case] | None = None,
+    concurrency: int = 1,
+    server_pid: int | None = None,
+    progress: bool = False,
+) -> dict[str, object]:
+    """Stream ``articles`` through IngestStream on ``concurrency`` streams."""
+    from wiretrace_client import Client, article
+
+    slices = [articles[k::concurrency] for k in range(concurrency)]
+    # Per-article service time: the interval between consecutive results of a stream
+    # (a saturated stream queues requests, so send-to-ack time would measure the queue).
+    latencies: list[float] = []
+    results: dict[str, list[Any]] = {}
+    lock = threading.Lock()
+    done = [0]
+
+    def run(part: list[SyntheticArticle]) -> None:
+        requests = (article(a.id, a.text, outlet=a.outlet) for a in part)
+        with Client(address, timeout=3600) as client:
+            last = time.perf_counter()
+            for r in client.ingest_stream(requests, timeout=3600):
+                now = time.perf_counter()
+                with lock:
+                    latencies.append((now - last) * 1e3)
+                    last = now
+                    results[r.id] = list(r.matches)
+                    done[0] += 1
+                    if progress and done[0] % 100 == 0:
+                        print(f"\r{done[0]}/{len(articles)} articles", end="", file=sys.stderr)
+
+    with Client(address) as client:
+        before = client.stats()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(run, slices))
+    seconds = time.perf_counter() - t0
+    if progress:
+        print(file=sys.stderr)
+    with Client(address) as client:
+        after = client.stats()
+    passages = after.passages - before.passages
+    report: dict[str, object] = {
+        "articles": len(articles),
+        "concurrency": concurrency,
+        "seconds": round(seconds, 3),
+        "articles_per_s": round(len(articles) / seconds, 1),
+        "passages_per_s": round(passages / seconds, 1),
+        **percentiles(latencies),
+        "index_articles": after.articles,
+        "index_passages": after.passages,
+        "index_bytes": after.index_bytes,
+        "index_bytes_per_passage": round(after.index_bytes / after.passages, 1)
+        if after.passages
+        else 0,
+        "server_rss_bytes": server_rss_bytes(server_pid) if server_pid else None,
+        "matches": sum(len(v) for v in results.values()),
+    }
+    if cases is not None:
+        report["quality"] = _scores(cases, results)
+    return report
+
+
+def bench_query(
+    address: str, texts: list[str], *, requests: int, concurrency: int
+) -> dict[str, object]:
+    """``requests`` Query calls, ``concurrency`` in flight, over ``texts`` in turn."""
+    from wiretrace_client import Client
+
+    latencies: list[float] = []
+    lock = threading.Lock()
+    with Client(address, timeout=60) as client:
+        stats = client.stats()
+
+        def one(k: int) -> None:
+            t = time.perf_counter()
+            client.query(texts[k % len(texts)])
+            ms = (time.perf_counter() - t) * 1e3
+            with lock:
+                latencies.append(ms)
+
+        for k in range(min(20, requests)):  # warm-up: caches, connections
+            one(k)
+        latencies.clear()
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, range(requests)))
+        seconds = time.perf_counter() - t0
+    return {
+        "requests": requests,
+        "concurrency": concurrency,
+        "index_articles": stats.articles,
+        "index_passages": stats.passages,
+        "qps": round(requests / seconds, 1),
+        **percentiles(latencies),
+    }
+
+
+def _prepare(batch: list[SyntheticArticle]) -> list[tuple[ArticleRecord, str, bytes, int]]:
+    detector = Detector(EngineConfig())
+    out = []
+    for a in batch:
+        sigs = detector.prepare(a.text).signatures
+        sha = hashlib.sha256(a.text.encode("utf-8")).hexdigest()
+        out.append(
+            (ArticleRecord(a.id, a.outlet, "", None, "", a.text), sha, sigs.tobytes(), len(sigs))
+        )
+    return out
+
+
+def bulk_load(
+    data_dir: Path, articles: list[SyntheticArticle], *, workers: int | None = None
+) -> None:
+    """Store ``articles`` with their signatures directly (a bulk import, no detection)."""
+    import numpy as np
+
+    config = EngineConfig()
+    store = open_store(f"sqlite:///{data_dir / 'articles.db'}", num_perm=config.num_perm)
+    batches = [articles[k : k + 1000] for k in range(0, len(articles), 1000)]
+    try:
+        with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+            for prepared in pool.map(_prepare, batches):
+                store.insert_many(
+                    [
+                        (
+                            record,
+                            sha,
+                            np.frombuffer(blob, dtype=np.uint32).reshape(n, config.num_perm),
+                        )
+                        for record, sha, blob, n in prepared
+                    ]
+                )
+    finally:
+        store.close()
+
+
+def bench_restart(count: int, *, seed: int = 3, repeats: int = 3) -> dict[str, object]:
+    """Time from process start to serving, over a store of ``count`` articles."""
+    with tempfile.TemporaryDirectory(prefix="wiretrace-restart-") as tmp:
+        data = Path(tmp) / "data"
+        articles, _ = generate(count, seed=seed)
+        t0 = time.perf_counter()
+        bulk_load(data, articles)
+        load_seconds = time.perf_counter() - t0
+        timings = []
+        rss = None
+        passages = 0
+        for _ in range(repeats):
+            port_file = Path(tmp) / "port"
+            t = time.perf_counter()
+            proc = start_server_process(data, port_file)
+            timings.append(time.perf_counter() - t)
+            rss = server_rss_bytes(proc.pid)
+            from wiretrace_client import Client
+
+            with Client(f"127.0.0.1:{port_file.read_text()}") as client:
+                passages = client.stats().passages
+            proc.terminate()
+            proc.wait(timeout=60)
+    return {
+        "articles": count,
+        "passages": passages,
+        "bulk_load_seconds": round(load_seconds, 1),
+        "restart_seconds_median": round(statistics.median(timings), 3),
+        "restart_seconds_all": [round(t, 3) for t in timings],
+        "server_rss_bytes": rss,
+    }

@@ -1,0 +1,182 @@
+"""A seeded generator of news-like articles with reuse injected at known spans.
+
+Words are pseudo-words drawn from a Zipf-like distribution (so that some are frequent,
+like real vocabulary), sentences are 8-24 words, articles about 3,000 characters in
+paragraphs. Reuse is injected into later articles from earlier ones:
+
+- ``verbatim``: a paragraph copied as is;
+- ``reworded``: a paragraph with words substituted, deleted and inserted, and
+  neighbouring words swapped;
+- ``quote``: one sentence shared by several outlets;
+- ``repeat``: a paragraph repeated, reworded, inside the same article.
+
+Each injection is recorded as a ``Case`` with character spans on both sides, so the
+same corpus can be scored like PAN.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+__all__ = ["Case", "SyntheticArticle", "generate"]
+
+_CONSONANTS = "bdfgklmnprstvz"
+_VOWELS = "aeiou"
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """Text ``article[start:end]`` reuses ``source[source_start:source_end]``."""
+
+    article: str
+    start: int
+    end: int
+    source: str
+    source_start: int
+    source_end: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticArticle:
+    id: str
+    outlet: str
+    text: str
+
+
+def _vocabulary(rng: random.Random, size: int) -> list[str]:
+    words: set[str] = set()
+    while len(words) < size:
+        n = rng.choice((1, 2, 2, 3, 3, 3, 4))
+        words.add("".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(n)))
+    return sorted(words)
+
+
+class _Writer:
+    def __init__(self, rng: random.Random, vocabulary: list[str]) -> None:
+        self.rng = rng
+        self.vocabulary = vocabulary
+        # Zipf-like weights: rank r gets 1 / (r + 10).
+        self.cum: list[float] = []
+        total = 0.0
+        for r in range(len(vocabulary)):
+            total += 1.0 / (r + 10)
+            self.cum.append(total)
+
+    def word(self) -> str:
+        return self.rng.choices(self.vocabulary, cum_weights=self.cum)[0]
+
+    def sentence(self) -> str:
+        n = self.rng.randint(8, 24)
+        words = self.rng.choices(self.vocabulary, cum_weights=self.cum, k=n)
+        return " ".join(words).capitalize() + "."
+
+    def paragraph(self) -> str:
+        return " ".join(self.sentence() for _ in range(self.rng.randint(2, 4)))
+
+    def reword(self, text: str, degree: float = 0.25) -> str:
+        out: list[str] = []
+        for sentence in text.split(". "):
+            words = sentence.rstrip(".").split()
+            edited: list[str] = []
+            for w in words:
+                roll = self.rng.random()
+                if roll < degree / 3:
+                    continue  # deletion
+                if roll < 2 * degree / 3:
+                    edited.append(self.word())  # substitution
+                else:
+                    edited.append(w)
+                if self.rng.random() < degree / 3:
+                    edited.append(self.word())  # insertion
+            for k in range(len(edited) - 1):  # local reordering
+                if self.rng.random() < degree / 4:
+                    edited[k], edited[k + 1] = edited[k + 1], edited[k]
+            if edited:
+                out.append(" ".join(edited).capitalize() + ".")
+        return " ".join(out)
+
+
+def generate(
+    count: int, *, seed: int = 0, reuse_rate: float = 0.3, outlets: int = 8
+) -> tuple[list[SyntheticArticle], list[Case]]:
+    """``count`` articles and the reuse cases injected into them.
+
+    Reuse is transitive: when a copied paragraph is copied again, or a quote reaches a
+    third outlet, the new article gets a case against every earlier holder of it.
+    """
+    rng = random.Random(seed)
+    writer = _Writer(rng, _vocabulary(rng, 20_000))
+    articles: list[SyntheticArticle] = []
+    cases: list[Case] = []
+    # Every region that holds a planted passage belongs to a family of regions that
+    # are copies or rewordings of one another.
+    family_of: dict[tuple[str, int], int] = {}
+    families: list[list[tuple[str, int, int]]] = []
+    quotes: list[tuple[str, str, int]] = []  # (quote, article id, start)
+
+    def family(article_id: str, start: int, end: int) -> int:
+        key = (article_id, start)
+        if key not in family_of:
+            family_of[key] = len(families)
+            families.append([(article_id, start, end)])
+        return family_of[key]
+
+    for k in range(count):
+        article_id = f"syn{k:07d}"
+        paragraphs = [writer.paragraph() for _ in range(rng.randint(6, 10))]
+        planted: list[tuple[int, str, int, str]] = []  # (slot, text, family, kind)
+        if articles and rng.random() < reuse_rate:
+            source = articles[rng.randrange(max(0, len(articles) - 500), len(articles))]
+            src_paragraphs = source.text.split("\n")
+            p = rng.randrange(len(src_paragraphs))
+            s0 = sum(len(x) + 1 for x in src_paragraphs[:p])
+            original = src_paragraphs[p]
+            kind = rng.choice(("verbatim", "reworded"))
+            text = original if kind == "verbatim" else writer.reword(original)
+            fam = family(source.id, s0, s0 + len(original))
+            planted.append((rng.randrange(len(paragraphs)), text, fam, kind))
+        if quotes and rng.random() < reuse_rate / 3:
+            quote, source_id, q0 = rng.choice(quotes)
+            fam = family(source_id, q0, q0 + len(quote))
+            planted.append((rng.randrange(len(paragraphs)), quote, fam, "quote"))
+        for slot, text, *_ in sorted(planted, key=lambda x: -x[0]):
+            paragraphs.insert(slot, text)
+        repeat_of = None
+        if rng.random() < reuse_rate / 3:
+            repeat_of = rng.randrange(len(paragraphs))
+            paragraphs.append(writer.reword(paragraphs[repeat_of], 0.15))
+        starts = []
+        pos = 0
+        for para in paragraphs:
+            starts.append(pos)
+            pos += len(para) + 1
+        for _slot, planted_text, fam, kind in planted:
+            at = paragraphs.index(planted_text)
+            start, end = starts[at], starts[at] + len(planted_text)
+            for holder, h0, h1 in families[fam]:
+                cases.append(Case(article_id, start, end, holder, h0, h1, kind))
+            families[fam].append((article_id, start, end))
+            family_of[(article_id, start)] = fam
+        if repeat_of is not None:
+            last = len(paragraphs) - 1
+            cases.append(
+                Case(
+                    article_id,
+                    starts[last],
+                    starts[last] + len(paragraphs[last]),
+                    article_id,
+                    starts[repeat_of],
+                    starts[repeat_of] + len(paragraphs[repeat_of]),
+                    "repeat",
+                )
+            )
+        if rng.random() < 0.2:
+            first = paragraphs[0].split(". ")[0].rstrip(".") + "."
+            quotes.append((first, article_id, 0))
+            quotes = quotes[-200:]
+        articles.append(
+            SyntheticArticle(article_id, f"outlet{rng.randrange(outlets)}", "\n".join(paragraphs))
+        )
+    return articles, cases
