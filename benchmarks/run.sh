@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Rerun the engine benchmarks; tables go to stdout, JSON to benchmarks/out/.
+# Rerun every benchmark; tables go to stdout, JSON to benchmarks/out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 mkdir -p benchmarks/out
+W=.venv/bin/wiretrace
 CORPUS="${CORPUS:-../shared/corpora/pan13-train}"
 if [ -f "$CORPUS/pairs" ]; then
-    .venv/bin/wiretrace bench quality "$CORPUS" --json > benchmarks/out/pan13-quality.json
-    .venv/bin/python -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(d, indent=1))' benchmarks/out/pan13-quality.json
-    .venv/bin/wiretrace bench index --corpus "$CORPUS" --articles 2000 --json > benchmarks/out/index-speed.json
+    $W bench quality "$CORPUS" --json | tee benchmarks/out/pan13-quality.json
+    $W bench index --corpus "$CORPUS" --articles 2000 --json | tee benchmarks/out/index-speed.json
 else
     echo "PAN-13 corpus not found at $CORPUS: skipping quality; speed runs on generated articles" >&2
-    .venv/bin/wiretrace bench index --articles 2000 --json > benchmarks/out/index-speed.json
+    $W bench index --articles 2000 --json | tee benchmarks/out/index-speed.json
 fi
-.venv/bin/wiretrace bench index --articles 2000
+$W bench ingest --synthetic 2000 --json | tee benchmarks/out/ingest-2000.json
+$W bench query --index-size 10000 --requests 2000 --concurrency 64 --json | tee benchmarks/out/query-10k.json
+$W bench restart --articles 100000 --json | tee benchmarks/out/restart-100k.json

@@ -6,50 +6,20 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import grpc
 import pytest
 
+from wiretrace.evaluation.service_bench import start_server_process
 from wiretrace_client import Client
 
 from .helpers import news
 
 
 def _start(data: Path, port_file: Path) -> subprocess.Popen[bytes]:
-    """Start ``wiretrace serve``; its log goes to ``server.log`` beside the port file."""
-    port_file.unlink(missing_ok=True)
-    with open(port_file.parent / "server.log", "ab") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wiretrace.cli",
-                "serve",
-                "--address",
-                "127.0.0.1:0",
-                "--data-dir",
-                str(data),
-                "--port-file",
-                str(port_file),
-                "--log-level",
-                "INFO",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    deadline = time.monotonic() + 60
-    while not port_file.exists():
-        if proc.poll() is not None:
-            log_text = (port_file.parent / "server.log").read_text()
-            raise AssertionError(f"server exited: {log_text}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("server did not start within 60 s")
-        time.sleep(0.05)
-    return proc
+    """``wiretrace serve`` in its own process; its log goes to ``port.log``."""
+    return start_server_process(data, port_file, log_file=port_file.parent / "server.log")
 
 
 def _address(port_file: Path) -> str:

@@ -112,12 +112,12 @@ def generate(
     cases: list[Case] = []
     # Every region that holds a planted passage belongs to a family of regions that
     # are copies or rewordings of one another.
-    family_of: dict[tuple[str, int], int] = {}
+    family_of: dict[tuple[str, int, int], int] = {}
     families: list[list[tuple[str, int, int]]] = []
     quotes: list[tuple[str, str, int]] = []  # (quote, article id, start)
 
     def family(article_id: str, start: int, end: int) -> int:
-        key = (article_id, start)
+        key = (article_id, start, end)
         if key not in family_of:
             family_of[key] = len(families)
             families.append([(article_id, start, end)])
@@ -158,7 +158,7 @@ def generate(
             for holder, h0, h1 in families[fam]:
                 cases.append(Case(article_id, start, end, holder, h0, h1, kind))
             families[fam].append((article_id, start, end))
-            family_of[(article_id, start)] = fam
+            family_of[(article_id, start, end)] = fam
         if repeat_of is not None:
             last = len(paragraphs) - 1
             cases.append(
