@@ -201,13 +201,12 @@ class ReuseService:
     def detect(
         self,
         doc: Document,
-        *,
-        article_id: str,
-        outlet: str,
-        published_at_ns: int | None,
+        record: ArticleRecord,
         options: DetectOptions,
+        *,
         exclude_key: int | None = None,
     ) -> Detection:
+        """What ``doc`` (the text of ``record``) reuses from the index and from itself."""
         units = np.flatnonzero([len(f) > 0 for f in doc.units.features])
         hits: Counter[int] = Counter()
         if len(units):
@@ -220,7 +219,7 @@ class ReuseService:
             if aligned >= self.config.max_candidates:
                 break
             meta = self.store.meta_by_key(key)
-            if meta is None or not self._allowed(meta, outlet, options):
+            if meta is None or not self._allowed(meta, record.outlet, options):
                 continue
             source = self._source_doc(key)
             if source is None:
@@ -232,7 +231,7 @@ class ReuseService:
         for m in self.detector.repeats(doc):
             # The later occurrence is the reuse; its source is the earlier one.
             later = Match(m.b_start, m.b_end, m.a_start, m.a_end, m.similarity, m.kind)
-            reuses.append(self._reuse(later, article_id, outlet, published_at_ns))
+            reuses.append(self._reuse(later, record.id, record.outlet, record.published_at_ns))
         min_tokens = options.min_tokens
         if min_tokens or options.min_similarity:
             starts = doc.tokens.starts
@@ -279,29 +278,17 @@ class ReuseService:
         doc = self.detector.prepare(record.text)
         with self._write:
             existing = self.store.meta_by_id(record.id)
-            if existing is not None and existing.sha256 == sha:
-                detection = self.detect(
-                    doc,
-                    article_id=record.id,
-                    outlet=record.outlet,
-                    published_at_ns=record.published_at_ns,
-                    options=options,
-                    exclude_key=existing.key,
-                )
-                return IngestOutcome(record.id, created=False, detection=detection)
-            if existing is not None and not replace:
+            unchanged = existing is not None and existing.sha256 == sha
+            if existing is not None and not unchanged and not replace:
                 raise Conflict(
                     f"article {record.id!r} is stored with a different text: "
                     "set replace to overwrite it, or use a new id"
                 )
             detection = self.detect(
-                doc,
-                article_id=record.id,
-                outlet=record.outlet,
-                published_at_ns=record.published_at_ns,
-                options=options,
-                exclude_key=existing.key if existing else None,
+                doc, record, options, exclude_key=existing.key if existing else None
             )
+            if unchanged:
+                return IngestOutcome(record.id, created=False, detection=detection)
             old_sigs = self.store.signatures(existing.key) if existing else None
             key = self.store.insert(
                 record, sha, doc.signatures, replace_key=existing.key if existing else None
@@ -317,14 +304,7 @@ class ReuseService:
         self._check_text(record.text)
         doc = self.detector.prepare(record.text)
         existing = self.store.meta_by_id(record.id) if record.id else None
-        return self.detect(
-            doc,
-            article_id=record.id,
-            outlet=record.outlet,
-            published_at_ns=record.published_at_ns,
-            options=options,
-            exclude_key=existing.key if existing else None,
-        )
+        return self.detect(doc, record, options, exclude_key=existing.key if existing else None)
 
     def compare(self, text_a: str, text_b: str) -> list[Match]:
         self._check_text(text_a, "text_a")
