@@ -7,7 +7,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiretrace.engine.index import BandIndex, band_keys, lsh_params
+from wiretrace.engine.index import BandIndex, band_join, band_keys, lsh_params
 from wiretrace.engine.signature import EMPTY, signatures, signatures_datasketch
 
 NUM_PERM = 64
@@ -115,3 +115,18 @@ def test_band_index_insert_remove_and_repeated_band_keys() -> None:
     index.remove(np.arange(30), sigs[:30])
     assert index.query(sigs) == [set() for _ in range(35)]
     assert index.memory_bytes() < full
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([(28, 2), (16, 4)]))
+def test_band_join_equals_band_index_candidates(seed: int, params: tuple[int, int]) -> None:
+    bands, rows = params
+    rng = np.random.default_rng(seed)
+    sets = _sets(rng, 50)
+    sigs_a = signatures(sets[:25], num_perm=NUM_PERM, seed=1)
+    sigs_b = signatures(sets[25:] + sets[:3], num_perm=NUM_PERM, seed=1)
+    index = BandIndex(bands=bands, rows=rows)
+    index.insert(np.arange(len(sigs_b)), sigs_b)
+    expected = sorted((i, j) for i, found in enumerate(index.query(sigs_a)) for j in found)
+    got = band_join(band_keys(sigs_a, bands, rows), band_keys(sigs_b, bands, rows))
+    assert got == expected

@@ -20,8 +20,12 @@ def test_generator_is_deterministic_and_its_cases_slice_back() -> None:
     kinds = {c.kind for c in c1}
     assert kinds == {"verbatim", "reworded", "quote", "repeat"}
     for c in c1:
-        mine, theirs = texts[c.article][c.start : c.end], texts[c.source][c.source_start : c.source_end]
-        assert mine.strip() and theirs.strip()
+        mine, theirs = (
+            texts[c.article][c.start : c.end],
+            texts[c.source][c.source_start : c.source_end],
+        )
+        assert mine.strip()
+        assert theirs.strip()
         if c.kind in ("verbatim", "quote"):
             assert mine == theirs
         if c.kind == "repeat":

@@ -19,8 +19,8 @@ from rapidfuzz.distance import Indel
 
 from wiretrace.engine import align
 from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.index import BandIndex, lsh_params
-from wiretrace.engine.signature import signatures
+from wiretrace.engine.index import band_join, band_keys, lsh_params
+from wiretrace.engine.signature import EMPTY, signatures
 from wiretrace.engine.terms import token_ids
 from wiretrace.engine.tokenize import Tokens, tokenize
 from wiretrace.engine.units import Units, split_units
@@ -80,6 +80,9 @@ class Document:
     words: npt.NDArray[np.int64]
     units: Units
     signatures: npt.NDArray[np.uint32]
+    #: Rows of units that have content terms, and their LSH band keys.
+    indexable: npt.NDArray[np.int64]
+    band_keys: npt.NDArray[np.uint64]
 
     @property
     def text(self) -> str:
@@ -108,7 +111,18 @@ class Detector:
             max_unit_tokens=cfg.max_unit_tokens,
         )
         sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
-        return Document(tokens=tokens, terms=terms, words=words, units=units, signatures=sigs)
+        indexable = (
+            np.flatnonzero((sigs != EMPTY).any(axis=1)) if len(sigs) else np.zeros(0, np.int64)
+        )
+        return Document(
+            tokens=tokens,
+            terms=terms,
+            words=words,
+            units=units,
+            signatures=sigs,
+            indexable=indexable,
+            band_keys=band_keys(sigs[indexable], self.bands, self.rows),
+        )
 
     def compare(self, a: Document | str, b: Document | str) -> list[Match]:
         """Passages of ``a`` reused in ``b``. Comparing a document with itself (the same
@@ -129,27 +143,23 @@ class Detector:
 
     def seeds(self, a: Document, b: Document, *, same_text: bool) -> list[tuple[int, int]]:
         """Unit pairs that LSH proposes and whose content terms really overlap."""
-        index = BandIndex(bands=self.bands, rows=self.rows)
-        b_ok = np.flatnonzero([len(f) > 0 for f in b.units.features])
-        if len(b_ok) == 0:
-            return []
-        index.insert(b_ok, b.signatures[b_ok])
-        a_ok = np.flatnonzero([len(f) > 0 for f in a.units.features])
         threshold = self.config.seed_threshold
+        a_rows, b_rows = a.indexable.tolist(), b.indexable.tolist()
+        a_sets: dict[int, set[int]] = {}
         b_sets: dict[int, set[int]] = {}
         out: list[tuple[int, int]] = []
-        for i, found in zip(a_ok.tolist(), index.query(a.signatures[a_ok]), strict=True):
-            if not found:
+        for ra, rb in band_join(a.band_keys, b.band_keys):
+            i, j = a_rows[ra], b_rows[rb]
+            if same_text and j <= i:
                 continue
-            fi = a.unit_terms(i)
-            for j in found:
-                if same_text and j <= i:
-                    continue
-                fj = b_sets.get(j)
-                if fj is None:
-                    fj = b_sets[j] = b.unit_terms(j)
-                if 2.0 * len(fi & fj) / (len(fi) + len(fj)) >= threshold:
-                    out.append((i, j))
+            fi = a_sets.get(i)
+            if fi is None:
+                fi = a_sets[i] = a.unit_terms(i)
+            fj = b_sets.get(j)
+            if fj is None:
+                fj = b_sets[j] = b.unit_terms(j)
+            if 2.0 * len(fi & fj) / (len(fi) + len(fj)) >= threshold:
+                out.append((i, j))
         return out
 
     def extend(

@@ -174,12 +174,15 @@ class ReuseService:
         if text is None:
             return None
         doc = self.detector.prepare(text)
+        self._remember(key, doc)
+        return doc
+
+    def _remember(self, key: int, doc: Document) -> None:
         if self.config.cache_articles:
             with self._cache_lock:
                 self._cache[key] = doc
                 while len(self._cache) > self.config.cache_articles:
                     self._cache.popitem(last=False)
-        return doc
 
     def _allowed(self, meta: StoredMeta, outlet: str, options: DetectOptions) -> bool:
         if options.include_outlets and meta.outlet not in options.include_outlets:
@@ -298,6 +301,7 @@ class ReuseService:
                 with self._cache_lock:
                     self._cache.pop(existing.key, None)
             self._index_add(key, doc.signatures)
+            self._remember(key, doc)  # the next articles will likely align with it
         return IngestOutcome(record.id, created=True, detection=detection)
 
     def query(self, record: ArticleRecord, options: DetectOptions) -> Detection:
