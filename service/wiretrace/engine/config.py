@@ -19,6 +19,8 @@ __all__ = [
     "DEFAULT_NUM_PERM",
     "DEFAULT_SEED_THRESHOLD",
     "DEFAULT_SHARED_WEIGHT",
+    "DEFAULT_SHORT_PASSAGE_SIMILARITY",
+    "DEFAULT_SHORT_PASSAGE_TOKENS",
     "EngineConfig",
 ]
 
@@ -30,6 +32,8 @@ DEFAULT_EXTEND_THRESHOLD = 0.2
 DEFAULT_PASSAGE_THRESHOLD = 0.5
 DEFAULT_MIN_MATCH_TOKENS = 8
 DEFAULT_MIN_REWORDED_TOKENS = 15
+DEFAULT_SHORT_PASSAGE_TOKENS = 40
+DEFAULT_SHORT_PASSAGE_SIMILARITY = 0.45
 DEFAULT_MAX_GAP_UNITS = 4
 DEFAULT_MIN_UNIT_TOKENS = 4
 DEFAULT_MAX_UNIT_TOKENS = 40
@@ -60,6 +64,10 @@ class EngineConfig:
         min_match_tokens: shortest reported passage, in tokens, on both sides.
         min_reworded_tokens: shortest reported *reworded* passage, in tokens: a short
             exact quote is strong evidence, a short loose paraphrase is not.
+        short_passage_tokens, short_passage_similarity: a reworded passage shorter
+            than ``short_passage_tokens`` tokens is reported only if its similarity
+            reaches ``short_passage_similarity`` (one loosely related sentence on the
+            same topic is not reuse).
         max_gap_units: largest gap, in units, bridged when merging seeds.
         min_unit_tokens: units with fewer content terms are joined to the next one.
         max_unit_tokens: units with more tokens are cut into windows of this size.
@@ -83,6 +91,8 @@ class EngineConfig:
     passage_threshold: float = DEFAULT_PASSAGE_THRESHOLD
     min_match_tokens: int = DEFAULT_MIN_MATCH_TOKENS
     min_reworded_tokens: int = DEFAULT_MIN_REWORDED_TOKENS
+    short_passage_tokens: int = DEFAULT_SHORT_PASSAGE_TOKENS
+    short_passage_similarity: float = DEFAULT_SHORT_PASSAGE_SIMILARITY
     max_gap_units: int = DEFAULT_MAX_GAP_UNITS
     min_unit_tokens: int = DEFAULT_MIN_UNIT_TOKENS
     max_unit_tokens: int = DEFAULT_MAX_UNIT_TOKENS
@@ -118,6 +128,10 @@ class EngineConfig:
                 f"min_reworded_tokens ({self.min_reworded_tokens}) must be >= min_match_tokens "
                 f"({self.min_match_tokens})"
             )
+        if self.short_passage_tokens < 0:
+            raise InvalidInput(
+                f"short_passage_tokens must be >= 0, got {self.short_passage_tokens}"
+            )
         if self.max_gap_units < 0:
             raise InvalidInput(f"max_gap_units must be >= 0, got {self.max_gap_units}")
         if self.min_unit_tokens < 1:
@@ -129,7 +143,7 @@ class EngineConfig:
             )
         if self.miss_penalty < 0:
             raise InvalidInput(f"miss_penalty must be >= 0, got {self.miss_penalty}")
-        for name in ("shared_weight", "edge_cut"):
+        for name in ("shared_weight", "edge_cut", "short_passage_similarity"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise InvalidInput(f"{name} must be in [0.0, 1.0], got {value}")

@@ -261,10 +261,15 @@ class Detector:
         return [m for m, p in zip(matches, kept, strict=True) if self._long_enough(m, p)]
 
     def _long_enough(self, m: Match, p: align.Passage) -> bool:
+        """Short passages need more evidence: an exact quote of ``min_match_tokens``
+        stands, a loose paraphrase must be longer, or, if short, closer."""
+        cfg = self.config
         shortest = min(p.a1 - p.a0, p.b1 - p.b0)
         if m.kind is Kind.REWORDED:
-            return shortest >= self.config.min_reworded_tokens
-        return shortest >= self.config.min_match_tokens
+            if shortest < cfg.short_passage_tokens and m.similarity < cfg.short_passage_similarity:
+                return False
+            return shortest >= cfg.min_reworded_tokens
+        return shortest >= cfg.min_match_tokens
 
     def _match(self, a: Document, b: Document, p: align.Passage) -> Match:
         similarity = Indel.normalized_similarity(
