@@ -307,3 +307,20 @@ def test_client_retries_while_the_server_is_unavailable(tmp_path: Path) -> None:
         timer.join()
         client.close()
         holder["r"].stop()
+
+
+def test_example_prints_reuse_side_by_side_with_highlights(running: Running) -> None:
+    import io
+
+    from wiretrace_client.example import _sample_articles, report
+
+    out = io.StringIO()
+    found = report(running.client, _sample_articles(), color=True, out=out)
+    text = out.getvalue()
+    assert found >= 4
+    assert "from 01-wire (Northwire)" in text
+    assert "repeated inside itself" in text
+    assert "\x1b[1;33mFlood\x1b[0m" in text  # a shared word, highlighted
+    plain = io.StringIO()
+    report(running.client, _sample_articles(), color=False, out=plain)
+    assert "\x1b[" not in plain.getvalue()

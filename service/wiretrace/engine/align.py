@@ -29,13 +29,17 @@ SECOND_SIDE_GAP_FACTOR = 3
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """Token ranges ``[a0, a1)`` and ``[b0, b1)`` judged to be the same passage."""
+    """Token ranges ``[a0, a1)`` and ``[b0, b1)`` judged to be the same passage.
+
+    ``overlap`` is the Dice coefficient of their content terms (order-free) and
+    ``score`` ranks passages that compete for the same text."""
 
     a0: int
     a1: int
     b0: int
     b1: int
     score: float
+    overlap: float = 0.0
 
 
 def dice(x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> float:

@@ -28,6 +28,9 @@ from wiretrace.engine.units import Units, split_units
 __all__ = ["Detector", "Document", "Kind", "Match"]
 
 NEAR_VERBATIM_SIMILARITY = 0.8
+import os
+
+SHORT_OVERLAP = float(os.environ.get("SO", "0.65"))
 
 
 _CLOSING = frozenset(".!?…\"')]»”’。！？")
@@ -248,7 +251,7 @@ class Detector:
             if sim < cfg.passage_threshold:
                 return None
             return align.Passage(
-                p.a0, p.a1, p.b0, p.b1, score=sim * ((p.a1 - p.a0) + (p.b1 - p.b0))
+                p.a0, p.a1, p.b0, p.b1, score=sim * ((p.a1 - p.a0) + (p.b1 - p.b0)), overlap=sim
             )
 
         built = align.build_passages(seeds, strong, cfg.max_gap_units, make)
@@ -266,7 +269,11 @@ class Detector:
         cfg = self.config
         shortest = min(p.a1 - p.a0, p.b1 - p.b0)
         if m.kind is Kind.REWORDED:
-            if shortest < cfg.short_passage_tokens and m.similarity < cfg.short_passage_similarity:
+            if (
+                shortest < cfg.short_passage_tokens
+                and m.similarity < cfg.short_passage_similarity
+                and p.overlap < SHORT_OVERLAP
+            ):
                 return False
             return shortest >= cfg.min_reworded_tokens
         return shortest >= cfg.min_match_tokens
