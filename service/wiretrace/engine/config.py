@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_NUM_PERM",
     "DEFAULT_SEED_THRESHOLD",
     "DEFAULT_SHARED_WEIGHT",
+    "DEFAULT_SHORT_PASSAGE_OVERLAP",
     "DEFAULT_SHORT_PASSAGE_SIMILARITY",
     "DEFAULT_SHORT_PASSAGE_TOKENS",
     "EngineConfig",
@@ -34,6 +35,7 @@ DEFAULT_MIN_MATCH_TOKENS = 8
 DEFAULT_MIN_REWORDED_TOKENS = 15
 DEFAULT_SHORT_PASSAGE_TOKENS = 40
 DEFAULT_SHORT_PASSAGE_SIMILARITY = 0.45
+DEFAULT_SHORT_PASSAGE_OVERLAP = 0.65
 DEFAULT_MAX_GAP_UNITS = 4
 DEFAULT_MIN_UNIT_TOKENS = 4
 DEFAULT_MAX_UNIT_TOKENS = 40
@@ -64,10 +66,12 @@ class EngineConfig:
         min_match_tokens: shortest reported passage, in tokens, on both sides.
         min_reworded_tokens: shortest reported *reworded* passage, in tokens: a short
             exact quote is strong evidence, a short loose paraphrase is not.
-        short_passage_tokens, short_passage_similarity: a reworded passage shorter
-            than ``short_passage_tokens`` tokens is reported only if its similarity
-            reaches ``short_passage_similarity`` (one loosely related sentence on the
-            same topic is not reuse).
+        short_passage_tokens, short_passage_similarity, short_passage_overlap: a
+            reworded passage shorter than ``short_passage_tokens`` tokens is reported
+            only if its (order-aware) similarity reaches ``short_passage_similarity`` or
+            its content-term Dice (order-free, for reordered paraphrase) reaches
+            ``short_passage_overlap``: one loosely related sentence on the same topic is
+            not reuse.
         max_gap_units: largest gap, in units, bridged when merging seeds.
         min_unit_tokens: units with fewer content terms are joined to the next one.
         max_unit_tokens: units with more tokens are cut into windows of this size.
@@ -93,6 +97,7 @@ class EngineConfig:
     min_reworded_tokens: int = DEFAULT_MIN_REWORDED_TOKENS
     short_passage_tokens: int = DEFAULT_SHORT_PASSAGE_TOKENS
     short_passage_similarity: float = DEFAULT_SHORT_PASSAGE_SIMILARITY
+    short_passage_overlap: float = DEFAULT_SHORT_PASSAGE_OVERLAP
     max_gap_units: int = DEFAULT_MAX_GAP_UNITS
     min_unit_tokens: int = DEFAULT_MIN_UNIT_TOKENS
     max_unit_tokens: int = DEFAULT_MAX_UNIT_TOKENS
@@ -143,7 +148,12 @@ class EngineConfig:
             )
         if self.miss_penalty < 0:
             raise InvalidInput(f"miss_penalty must be >= 0, got {self.miss_penalty}")
-        for name in ("shared_weight", "edge_cut", "short_passage_similarity"):
+        for name in (
+            "shared_weight",
+            "edge_cut",
+            "short_passage_similarity",
+            "short_passage_overlap",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise InvalidInput(f"{name} must be in [0.0, 1.0], got {value}")

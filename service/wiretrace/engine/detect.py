@@ -28,9 +28,6 @@ from wiretrace.engine.units import Units, split_units
 __all__ = ["Detector", "Document", "Kind", "Match"]
 
 NEAR_VERBATIM_SIMILARITY = 0.8
-import os
-
-SHORT_OVERLAP = float(os.environ.get("SO", "0.65"))
 
 
 _CLOSING = frozenset(".!?…\"')]»”’。！？")
@@ -272,7 +269,7 @@ class Detector:
             if (
                 shortest < cfg.short_passage_tokens
                 and m.similarity < cfg.short_passage_similarity
-                and p.overlap < SHORT_OVERLAP
+                and p.overlap < cfg.short_passage_overlap
             ):
                 return False
             return shortest >= cfg.min_reworded_tokens

@@ -21,6 +21,7 @@ import numpy as np
 from wiretrace import __version__
 from wiretrace.engine.detect import Detector, Document, Kind, Match
 from wiretrace.engine.index import BandIndex, lsh_params
+from wiretrace.engine.signature import EMPTY
 from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge
 from wiretrace.server.config import MAX_ID_CHARS, MAX_OPTION_LIMIT, ServerConfig
 from wiretrace.store import ArticleRecord, ArticleStore, StoredMeta, open_store
@@ -31,6 +32,7 @@ log = logging.getLogger("wiretrace.server")
 
 #: Passage keys are ``article_key << UNIT_BITS | unit``.
 UNIT_BITS = 20
+_LOAD_BATCH = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,20 @@ class ReuseService:
     def _load(self) -> float:
         t0 = time.perf_counter()
         articles = 0
+        keys: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        pending = 0
         for key, sigs in self.store.scan_signatures():
-            self._index_add(key, sigs)
+            units = np.flatnonzero((sigs != EMPTY).any(axis=1))
+            keys.append((key << UNIT_BITS) | units)
+            rows.append(sigs[units])
+            pending += len(units)
             articles += 1
+            if pending >= _LOAD_BATCH:  # bulk inserts: one dict update per band per batch
+                self.index.insert(np.concatenate(keys), np.concatenate(rows))
+                keys, rows, pending = [], [], 0
+        if pending:
+            self.index.insert(np.concatenate(keys), np.concatenate(rows))
         seconds = time.perf_counter() - t0
         log.info(
             "index rebuilt",
@@ -135,12 +148,12 @@ class ReuseService:
         return seconds
 
     def _index_add(self, key: int, sigs: np.ndarray) -> None:
-        units = np.flatnonzero((sigs != np.uint32(0xFFFFFFFF)).any(axis=1))
+        units = np.flatnonzero((sigs != EMPTY).any(axis=1))
         if len(units):
             self.index.insert((key << UNIT_BITS) | units, sigs[units])
 
     def _index_remove(self, key: int, sigs: np.ndarray) -> None:
-        units = np.flatnonzero((sigs != np.uint32(0xFFFFFFFF)).any(axis=1))
+        units = np.flatnonzero((sigs != EMPTY).any(axis=1))
         if len(units):
             self.index.remove((key << UNIT_BITS) | units, sigs[units])
 
