@@ -130,3 +130,17 @@ def test_band_join_equals_band_index_candidates(seed: int, params: tuple[int, in
     expected = sorted((i, j) for i, found in enumerate(index.query(sigs_a)) for j in found)
     got = band_join(band_keys(sigs_a, bands, rows), band_keys(sigs_b, bands, rows))
     assert got == expected
+
+
+def test_query_bands_counts_agreeing_bands() -> None:
+    rng = np.random.default_rng(2)
+    sigs = signatures(_sets(rng, 40), num_perm=NUM_PERM, seed=1)
+    index = BandIndex(bands=21, rows=3)
+    index.insert(np.arange(40), sigs)
+    counted = index.query_bands(sigs)
+    keys = band_keys(sigs, 21, 3)
+    for i, found in enumerate(counted):
+        assert found[i] == 21  # every band of a signature agrees with itself
+        assert set(found) == index.query(sigs[i : i + 1])[0]
+        for j, n in found.items():
+            assert n == int((keys[i] == keys[j]).sum())

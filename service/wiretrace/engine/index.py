@@ -159,6 +159,26 @@ class BandIndex:
                     total += sys.getsizeof(bucket) + 32 * len(bucket)
         return total
 
+    def query_bands(self, sigs: npt.NDArray[np.uint32]) -> list[dict[int, int]]:
+        """For each signature, the keys sharing at least one band with it and how many
+        bands they share (about ``bands * J**rows`` for Jaccard similarity J)."""
+        bk = band_keys(sigs, self.bands, self.rows).tolist()
+        out: list[dict[int, int]] = []
+        tables = self._tables
+        for row in bk:
+            found: dict[int, int] = {}
+            for table, h in zip(tables, row, strict=True):
+                bucket = table.get(h)
+                if bucket is None:
+                    continue
+                if type(bucket) is int:
+                    found[bucket] = found.get(bucket, 0) + 1
+                else:
+                    for key in bucket:  # type: ignore[union-attr]
+                        found[key] = found.get(key, 0) + 1
+            out.append(found)
+        return out
+
     def query(self, sigs: npt.NDArray[np.uint32]) -> list[set[int]]:
         """For each signature, the keys sharing at least one band with it."""
         bk = band_keys(sigs, self.bands, self.rows).tolist()

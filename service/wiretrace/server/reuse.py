@@ -223,15 +223,22 @@ class ReuseService:
         exclude_key: int | None = None,
     ) -> Detection:
         """What ``doc`` (the text of ``record``) reuses from the index and from itself."""
-        units = np.flatnonzero([len(f) > 0 for f in doc.units.features])
-        hits: Counter[int] = Counter()
-        if len(units):
-            for found in self.index.query(doc.signatures[units]):
-                hits.update({k >> UNIT_BITS for k in found})
-        hits.pop(exclude_key, None)  # type: ignore[arg-type]
+        # Candidates, strongest evidence first: the most bands shared by one unit pair
+        # (a copied sentence shares them all), then the total over the article's units.
+        best: dict[int, int] = {}
+        total: Counter[int] = Counter()
+        if len(doc.indexable):
+            for found in self.index.query_bands(doc.signatures[doc.indexable]):
+                for passage, bands in found.items():
+                    key = passage >> UNIT_BITS
+                    total[key] += bands
+                    if bands > best.get(key, 0):
+                        best[key] = bands
+        best.pop(exclude_key, None)  # type: ignore[arg-type]
+        ranked = sorted(best, key=lambda k: (-best[k], -total[k], k))
         reuses: list[Reuse] = []
         aligned = 0
-        for key, _ in hits.most_common():
+        for key in ranked:
             if aligned >= self.config.max_candidates:
                 break
             meta = self.store.meta_by_key(key)
