@@ -8,11 +8,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from wiretrace import Detector
 
 if TYPE_CHECKING:
     from .helpers import Running
+
+# Deterministic property tests: the same examples on every run and machine, no
+# wall-clock limits (CI machines are noisy).
+settings.register_profile(
+    "wiretrace",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("wiretrace")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEEDS = SHARED / "seeds"
