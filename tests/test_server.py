@@ -324,3 +324,20 @@ def test_example_prints_reuse_side_by_side_with_highlights(running: Running) -> 
     plain = io.StringIO()
     report(running.client, _sample_articles(), color=False, out=plain)
     assert "\x1b[" not in plain.getvalue()
+
+
+def test_server_config_from_flags_and_environment(tmp_path: Path) -> None:
+    from wiretrace.errors import InvalidInput
+    from wiretrace.server.config import ServerConfig
+
+    env = {"WIRETRACE_WORKERS": "3", "WIRETRACE_ADDRESS": "127.0.0.1:9999"}
+    config = ServerConfig.from_sources({"address": "127.0.0.1:0", "min_match_tokens": "8"}, env)
+    assert config.address == "127.0.0.1:0"  # the flag wins
+    assert config.workers == 3
+    assert config.engine.min_match_tokens == 8
+    with pytest.raises(InvalidInput, match="WIRETRACE_WORKERS"):
+        ServerConfig.from_sources({}, {"WIRETRACE_WORKERS": "many"})
+    with pytest.raises(InvalidInput, match="HOST:PORT"):
+        ServerConfig.from_sources({"address": "nowhere"}, {})
+    with pytest.raises(InvalidInput, match="max_message_bytes"):
+        ServerConfig.from_sources({"max_text_chars": "5000000"}, {})

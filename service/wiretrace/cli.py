@@ -146,6 +146,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "max_results",
             "max_candidates",
             "cache_articles",
+            "min_match_tokens",
         )
     }
     config = ServerConfig.from_sources(flags)
@@ -269,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-results", help="matches per answer by default (default 100)")
     p.add_argument("--max-candidates", help="source articles aligned per article (default 50)")
     p.add_argument("--cache-articles", help="prepared sources kept in memory (default 2048)")
+    p.add_argument("--min-match-tokens", help="shortest reported passage in tokens (default 12)")
     p.add_argument("--port-file", help="write the bound port here once serving")
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     p.set_defaults(func=_cmd_serve)

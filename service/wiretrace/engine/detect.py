@@ -92,6 +92,26 @@ class Document:
         return set(self.units.features[u].tolist())
 
 
+class _UnitOverlap:
+    """Dice coefficient of two units' content terms; each unit's set is built once."""
+
+    def __init__(self, a: Document, b: Document) -> None:
+        self.a, self.b = a, b
+        self.a_sets: dict[int, set[int]] = {}
+        self.b_sets: dict[int, set[int]] = {}
+
+    def __call__(self, i: int, j: int) -> float:
+        fi = self.a_sets.get(i)
+        if fi is None:
+            fi = self.a_sets[i] = self.a.unit_terms(i)
+        fj = self.b_sets.get(j)
+        if fj is None:
+            fj = self.b_sets[j] = self.b.unit_terms(j)
+        if not fi or not fj:
+            return 0.0
+        return 2.0 * len(fi & fj) / (len(fi) + len(fj))
+
+
 class Detector:
     """Finds reused passages between texts and repeats inside one text."""
 
@@ -145,20 +165,11 @@ class Detector:
         """Unit pairs that LSH proposes and whose content terms really overlap."""
         threshold = self.config.seed_threshold
         a_rows, b_rows = a.indexable.tolist(), b.indexable.tolist()
-        a_sets: dict[int, set[int]] = {}
-        b_sets: dict[int, set[int]] = {}
+        overlap = _UnitOverlap(a, b)
         out: list[tuple[int, int]] = []
         for ra, rb in band_join(a.band_keys, b.band_keys):
             i, j = a_rows[ra], b_rows[rb]
-            if same_text and j <= i:
-                continue
-            fi = a_sets.get(i)
-            if fi is None:
-                fi = a_sets[i] = a.unit_terms(i)
-            fj = b_sets.get(j)
-            if fj is None:
-                fj = b_sets[j] = b.unit_terms(j)
-            if 2.0 * len(fi & fj) / (len(fi) + len(fj)) >= threshold:
+            if not (same_text and j <= i) and overlap(i, j) >= threshold:
                 out.append((i, j))
         return out
 
@@ -178,21 +189,14 @@ class Detector:
         na, nb = len(a.units), len(b.units)
         found = set(seeds)
         checked: set[tuple[int, int]] = set(seeds)
-        a_sets: dict[int, set[int]] = {}
-        b_sets: dict[int, set[int]] = {}
+        overlap = _UnitOverlap(a, b)
         for i0, j0 in seeds:
             for i in range(max(0, i0 - gap), min(na, i0 + gap + 1)):
                 for j in range(max(0, j0 - gap), min(nb, j0 + gap + 1)):
                     if (i, j) in checked or (same_text and j <= i):
                         continue
                     checked.add((i, j))
-                    fi = a_sets.get(i)
-                    if fi is None:
-                        fi = a_sets[i] = a.unit_terms(i)
-                    fj = b_sets.get(j)
-                    if fj is None:
-                        fj = b_sets[j] = b.unit_terms(j)
-                    if fi and fj and 2.0 * len(fi & fj) / (len(fi) + len(fj)) >= threshold:
+                    if overlap(i, j) >= threshold:
                         found.add((i, j))
         return sorted(found)
 

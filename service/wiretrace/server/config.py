@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.config import DEFAULT_MIN_REWORDED_TOKENS, EngineConfig
 from wiretrace.errors import InvalidInput
 
 __all__ = ["ENV_PREFIX", "ServerConfig"]
@@ -84,21 +85,35 @@ class ServerConfig:
     ) -> ServerConfig:
         """Flags win over ``WIRETRACE_*`` environment variables, which win over defaults."""
         env = dict(os.environ) if env is None else env
+
+        def read(name: str, kind: type) -> Any:
+            raw = flags.get(name)
+            if raw is None:
+                raw = env.get(ENV_PREFIX + name.upper())
+            if raw is None:
+                return None
+            try:
+                return kind(raw)
+            except ValueError:
+                raise InvalidInput(
+                    f"{name} (flag --{name.replace('_', '-')} or {ENV_PREFIX}{name.upper()})"
+                    f" must be a {kind.__name__}, got {raw!r}"
+                ) from None
+
         values: dict[str, object] = {}
         for f in fields(cls):
             if f.name == "engine":
                 continue
-            raw = flags.get(f.name)
-            if raw is None:
-                raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is None:
-                continue
             kind = {"data_dir": Path, "address": str, "grace_seconds": float}.get(f.name, int)
-            try:
-                values[f.name] = kind(raw)
-            except ValueError:
-                raise InvalidInput(
-                    f"{f.name} (flag --{f.name.replace('_', '-')} or {ENV_PREFIX}{f.name.upper()})"
-                    f" must be a {kind.__name__}, got {raw!r}"
-                ) from None
+            value = read(f.name, kind)
+            if value is not None:
+                values[f.name] = value
+        min_tokens = read("min_match_tokens", int)
+        if min_tokens is not None:
+            # Shorter exact quotes (news headlines quoting 8-11 words) at the price of
+            # more boilerplate matches; reworded passages keep their own minimum.
+            values["engine"] = EngineConfig(
+                min_match_tokens=min_tokens,
+                min_reworded_tokens=max(DEFAULT_MIN_REWORDED_TOKENS, min_tokens),
+            )
         return cls(**values)  # type: ignore[arg-type]

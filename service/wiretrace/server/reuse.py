@@ -32,6 +32,7 @@ log = logging.getLogger("wiretrace.server")
 
 #: Passage keys are ``article_key << UNIT_BITS | unit``.
 UNIT_BITS = 20
+_UNIT_MASK = (1 << UNIT_BITS) - 1
 _LOAD_BATCH = 50_000
 
 
@@ -114,6 +115,10 @@ class ReuseService:
         self.detector = Detector(config.engine)
         self.store = store or open_store(config.store_url, num_perm=config.engine.num_perm)
         bands, rows = lsh_params(config.engine.index_threshold, config.engine.num_perm)
+        # A seed needs Dice >= seed_threshold, i.e. Jaccard >= d / (2 - d); candidates
+        # are kept down to 3/4 of that, to allow for the estimate's noise.
+        seed = config.engine.seed_threshold
+        self._min_candidate_jaccard = 0.75 * seed / (2 - seed)
         self.index = BandIndex(bands=bands, rows=rows)
         self._write = threading.Lock()
         self._cache: OrderedDict[int, Document] = OrderedDict()
@@ -227,11 +232,14 @@ class ReuseService:
         # (a copied sentence shares them all), then the total over the article's units.
         best: dict[int, int] = {}
         total: Counter[int] = Counter()
-        if len(doc.indexable):
-            for found in self.index.query_bands(doc.signatures[doc.indexable]):
+        pairs: dict[int, list[tuple[int, int]]] = {}
+        rows = doc.indexable.tolist()
+        if rows:
+            for row, found in zip(rows, self.index.query_bands(doc.signatures[rows]), strict=True):
                 for passage, bands in found.items():
                     key = passage >> UNIT_BITS
                     total[key] += bands
+                    pairs.setdefault(key, []).append((row, passage & _UNIT_MASK))
                     if bands > best.get(key, 0):
                         best[key] = bands
         best.pop(exclude_key, None)  # type: ignore[arg-type]
@@ -241,6 +249,8 @@ class ReuseService:
         for key in ranked:
             if aligned >= self.config.max_candidates:
                 break
+            if not self._plausible(doc, key, pairs[key]):
+                continue
             meta = self.store.meta_by_key(key)
             if meta is None or not self._allowed(meta, record.outlet, options):
                 continue
@@ -274,6 +284,20 @@ class ReuseService:
             reused_fraction=_covered(cross, len(doc.text)),
             source_count=len({r.source_id for r in cross}),
         )
+
+    def _plausible(self, doc: Document, key: int, unit_pairs: list[tuple[int, int]]) -> bool:
+        """Whether some unit pair that LSH matched really looks alike, by the MinHash
+        estimate of its Jaccard similarity; band collisions of unrelated sentences on
+        common words are dropped before the costly alignment."""
+        with self._cache_lock:
+            cached = self._cache.get(key)
+        sigs = cached.signatures if cached is not None else self.store.signatures(key)
+        if sigs is None:
+            return False
+        mine = doc.signatures[[r for r, _ in unit_pairs]]
+        theirs = sigs[[u for _, u in unit_pairs]]
+        estimate = (mine == theirs).mean(axis=1)
+        return bool(estimate.max() >= self._min_candidate_jaccard)
 
     @staticmethod
     def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -> Reuse:
