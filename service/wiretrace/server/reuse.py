@@ -115,10 +115,10 @@ class ReuseService:
         self.detector = Detector(config.engine)
         self.store = store or open_store(config.store_url, num_perm=config.engine.num_perm)
         bands, rows = lsh_params(config.engine.index_threshold, config.engine.num_perm)
-        # A seed needs Dice >= seed_threshold, i.e. Jaccard >= d / (2 - d); candidates
-        # are kept down to 3/4 of that, to allow for the estimate's noise.
+        # A candidate must hold a unit pair that could seed: Dice >= seed_threshold,
+        # i.e. Jaccard >= d / (2 - d), by the MinHash estimate.
         seed = config.engine.seed_threshold
-        self._min_candidate_jaccard = 0.75 * seed / (2 - seed)
+        self._min_candidate_jaccard = seed / (2 - seed)
         self.index = BandIndex(bands=bands, rows=rows)
         self._write = threading.Lock()
         self._cache: OrderedDict[int, Document] = OrderedDict()
