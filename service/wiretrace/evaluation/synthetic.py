@@ -1,6 +1,7 @@
 """A seeded generator of news-like articles with reuse injected at known spans.
 
-Words are pseudo-words drawn from a Zipf-like distribution (so that some are frequent,
+Words are drawn from a Zipf-like distribution over English function words (the frequent
+ranks, as in real news) and pseudo-words (so that some are frequent,
 like real vocabulary), sentences are 8-24 words, articles about 3,000 characters in
 paragraphs. Reuse is injected into later articles from earlier ones:
 
@@ -45,12 +46,19 @@ class SyntheticArticle:
     text: str
 
 
+#: The most frequent words of real news are function words; they head the ranking.
+_FUNCTION_WORDS = ["the", "of", "and", "to", "a", "in", "that", "is", "for", "on", "it", "with", "as", "was", "he", "said", "at", "by", "from", "his", "be", "have", "has", "an", "are", "but", "not", "they", "were", "this", "had", "their", "which", "its", "who", "been", "will", "would", "or", "after", "more", "one", "two", "about", "than", "also", "new", "into", "over", "when", "there", "up", "all", "out", "she", "her", "them", "we", "if", "what", "can", "could", "so", "no", "only", "some", "other", "last", "year", "first", "our", "most"]
+
+
 def _vocabulary(rng: random.Random, size: int) -> list[str]:
+    """Function words first (the frequent ranks), then pseudo-words in random order."""
     words: set[str] = set()
     while len(words) < size:
         n = rng.choice((1, 2, 2, 3, 3, 3, 4))
         words.add("".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(n)))
-    return sorted(words)
+    content = sorted(words - set(_FUNCTION_WORDS))
+    rng.shuffle(content)
+    return _FUNCTION_WORDS + content
 
 
 class _Writer:
@@ -115,6 +123,7 @@ def generate(
     family_of: dict[tuple[str, int, int], int] = {}
     families: list[list[tuple[str, int, int]]] = []
     quotes: list[tuple[str, str, int]] = []  # (quote, article id, start)
+    texts: dict[str, str] = {}
 
     def family(article_id: str, start: int, end: int) -> int:
         key = (article_id, start, end)
@@ -156,7 +165,10 @@ def generate(
             at = paragraphs.index(planted_text)
             start, end = starts[at], starts[at] + len(planted_text)
             for holder, h0, h1 in families[fam]:
-                cases.append(Case(article_id, start, end, holder, h0, h1, kind))
+                # A copy of a rewording of X is a rewording of X.
+                same = texts[holder][h0:h1] == planted_text
+                label = kind if same or kind == "reworded" else "reworded"
+                cases.append(Case(article_id, start, end, holder, h0, h1, label))
             families[fam].append((article_id, start, end))
             family_of[(article_id, start, end)] = fam
         if repeat_of is not None:
@@ -176,7 +188,8 @@ def generate(
             first = paragraphs[0].split(". ")[0].rstrip(".") + "."
             quotes.append((first, article_id, 0))
             quotes = quotes[-200:]
+        texts[article_id] = "\n".join(paragraphs)
         articles.append(
-            SyntheticArticle(article_id, f"outlet{rng.randrange(outlets)}", "\n".join(paragraphs))
+            SyntheticArticle(article_id, f"outlet{rng.randrange(outlets)}", texts[article_id])
         )
     return articles, cases

@@ -243,14 +243,13 @@ class ReuseService:
                     if bands > best.get(key, 0):
                         best[key] = bands
         best.pop(exclude_key, None)  # type: ignore[arg-type]
-        ranked = sorted(best, key=lambda k: (-best[k], -total[k], k))
+        plausible = self._plausible(doc, pairs, list(best))
+        ranked = sorted(plausible, key=lambda k: (-best[k], -total[k], k))
         reuses: list[Reuse] = []
         aligned = 0
         for key in ranked:
             if aligned >= self.config.max_candidates:
                 break
-            if not self._plausible(doc, key, pairs[key]):
-                continue
             meta = self.store.meta_by_key(key)
             if meta is None or not self._allowed(meta, record.outlet, options):
                 continue
@@ -285,19 +284,27 @@ class ReuseService:
             source_count=len({r.source_id for r in cross}),
         )
 
-    def _plausible(self, doc: Document, key: int, unit_pairs: list[tuple[int, int]]) -> bool:
-        """Whether some unit pair that LSH matched really looks alike, by the MinHash
-        estimate of its Jaccard similarity; band collisions of unrelated sentences on
-        common words are dropped before the costly alignment."""
+    def _plausible(
+        self, doc: Document, pairs: dict[int, list[tuple[int, int]]], keys: list[int]
+    ) -> set[int]:
+        """The ``keys`` holding a unit pair that LSH matched and that really looks alike,
+        by the MinHash estimate of its Jaccard similarity: band collisions of unrelated
+        sentences on common words are dropped before the costly alignment."""
+        sigs: dict[int, np.ndarray] = {}
         with self._cache_lock:
-            cached = self._cache.get(key)
-        sigs = cached.signatures if cached is not None else self.store.signatures(key)
-        if sigs is None:
-            return False
-        mine = doc.signatures[[r for r, _ in unit_pairs]]
-        theirs = sigs[[u for _, u in unit_pairs]]
-        estimate = (mine == theirs).mean(axis=1)
-        return bool(estimate.max() >= self._min_candidate_jaccard)
+            for key in keys:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    sigs[key] = cached.signatures
+        sigs.update(self.store.signatures_many([k for k in keys if k not in sigs]))
+        kept: set[int] = set()
+        for key, theirs in sigs.items():
+            mine_rows = [r for r, _ in pairs[key]]
+            their_rows = [u for _, u in pairs[key]]
+            agree = (doc.signatures[mine_rows] == theirs[their_rows]).sum(axis=1)
+            if agree.max() >= self._min_candidate_jaccard * theirs.shape[1]:
+                kept.add(key)
+        return kept
 
     @staticmethod
     def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -> Reuse:

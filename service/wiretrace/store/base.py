@@ -78,6 +78,10 @@ class ArticleStore(abc.ABC):
     def signatures(self, key: int) -> npt.NDArray[np.uint32] | None: ...
 
     @abc.abstractmethod
+    def signatures_many(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
+        """Signatures of the stored articles among ``keys``, in one round trip."""
+
+    @abc.abstractmethod
     def delete(self, key: int) -> None: ...
 
     @abc.abstractmethod

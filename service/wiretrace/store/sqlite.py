@@ -153,6 +153,19 @@ class SqliteStore(ArticleStore):
             ).fetchone()
         return self._decode(row[0], row[1]) if row else None
 
+    def signatures_many(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
+        out: dict[int, npt.NDArray[np.uint32]] = {}
+        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT key, units, signatures FROM articles WHERE key IN ({marks})", chunk
+                ).fetchall()
+            for key, units, blob in rows:
+                out[int(key)] = self._decode(units, blob)
+        return out
+
     def delete(self, key: int) -> None:
         with self._lock:
             self._db.execute("DELETE FROM articles WHERE key = ?", (key,))
