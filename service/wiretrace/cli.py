@@ -22,10 +22,14 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Match
 from wiretrace.errors import InvalidInput, WiretraceError
+
+if TYPE_CHECKING:
+    from wiretrace.evaluation.synthetic import Case, SyntheticArticle
 
 __all__ = ["main"]
 
@@ -44,16 +48,16 @@ def _excerpt(text: str, start: int, end: int, width: int = 160) -> str:
     return s if len(s) <= width else s[: width - 1] + "…"
 
 
-def print_matches(a: str, b: str, matches: Sequence[Match], *, out: object = None) -> None:
+def print_matches(a: str, b: str, matches: Sequence[Match], *, out: TextIO | None = None) -> None:
     stream = out or sys.stdout
     for m in matches:
         print(
             f"[{m.kind.value}, similarity {m.similarity:.2f}] "
             f"A[{m.a_start}:{m.a_end}] ~ B[{m.b_start}:{m.b_end}]",
-            file=stream,  # type: ignore[arg-type]
+            file=stream,
         )
-        print(f"  A: {_excerpt(a, m.a_start, m.a_end)}", file=stream)  # type: ignore[arg-type]
-        print(f"  B: {_excerpt(b, m.b_start, m.b_end)}", file=stream)  # type: ignore[arg-type]
+        print(f"  A: {_excerpt(a, m.a_start, m.a_end)}", file=stream)
+        print(f"  B: {_excerpt(b, m.b_start, m.b_end)}", file=stream)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -175,7 +179,7 @@ def _print_report(report: dict[str, object], as_json: bool) -> None:
             print(f"{key:<36} {value}")
 
 
-def _bench_articles(args: argparse.Namespace) -> tuple[list, list | None]:  # type: ignore[type-arg]
+def _bench_articles(args: argparse.Namespace) -> tuple[list[SyntheticArticle], list[Case] | None]:
     from wiretrace.evaluation.speed import news_sized_articles
     from wiretrace.evaluation.synthetic import SyntheticArticle, generate
 

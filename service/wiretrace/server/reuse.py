@@ -242,7 +242,8 @@ class ReuseService:
                     pairs.setdefault(key, []).append((row, passage & _UNIT_MASK))
                     if bands > best.get(key, 0):
                         best[key] = bands
-        best.pop(exclude_key, None)  # type: ignore[arg-type]
+        if exclude_key is not None:
+            best.pop(exclude_key, None)
         plausible = self._plausible(doc, pairs, list(best))
         ranked = sorted(plausible, key=lambda k: (-best[k], -total[k], k))
         reuses: list[Reuse] = []
