@@ -232,6 +232,7 @@ def test_expired_deadline_is_deadline_exceeded(running: Running) -> None:
     with pytest.raises(grpc.RpcError) as info:
         running.client.stub.Ingest(request_, timeout=0.000001)
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert running.client.stats().articles == 0, "an expired call stores nothing"
 
 
 # -- health, reflection, restart ------------------------------------------------------

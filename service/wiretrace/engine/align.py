@@ -18,7 +18,15 @@ from rapidfuzz.distance import Indel
 
 from wiretrace.engine.terms import NO_TERM
 
-__all__ = ["Passage", "cluster_seeds", "dice", "refine", "resolve_overlaps"]
+__all__ = [
+    "Passage",
+    "build_passages",
+    "cluster_seeds",
+    "dice",
+    "merge_adjacent",
+    "refine",
+    "resolve_overlaps",
+]
 
 Seed = tuple[int, int]
 

@@ -20,7 +20,7 @@ from rapidfuzz.distance import Indel
 from wiretrace.engine import align
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.index import band_join, band_keys, lsh_params
-from wiretrace.engine.signature import EMPTY, signatures
+from wiretrace.engine.signature import indexable_rows, signatures
 from wiretrace.engine.terms import token_ids
 from wiretrace.engine.tokenize import Tokens, tokenize
 from wiretrace.engine.units import Units, split_units
@@ -131,9 +131,7 @@ class Detector:
             max_unit_tokens=cfg.max_unit_tokens,
         )
         sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
-        indexable = (
-            np.flatnonzero((sigs != EMPTY).any(axis=1)) if len(sigs) else np.zeros(0, np.int64)
-        )
+        indexable = indexable_rows(sigs)
         return Document(
             tokens=tokens,
             terms=terms,
@@ -227,7 +225,7 @@ class Detector:
                 shared_weight=cfg.shared_weight,
                 edge_cut=cfg.edge_cut,
             )
-            if p is None or (same_text and p.a0 < p.b1 and p.b0 < p.a1):
+            if p is None:
                 return None
 
             def holds(seed: tuple[int, int]) -> bool:

@@ -181,18 +181,4 @@ class BandIndex:
 
     def query(self, sigs: npt.NDArray[np.uint32]) -> list[set[int]]:
         """For each signature, the keys sharing at least one band with it."""
-        bk = band_keys(sigs, self.bands, self.rows).tolist()
-        out: list[set[int]] = []
-        tables = self._tables
-        for row in bk:
-            found: set[int] = set()
-            for table, h in zip(tables, row, strict=True):
-                bucket = table.get(h)
-                if bucket is None:
-                    continue
-                if isinstance(bucket, int):
-                    found.add(bucket)
-                else:
-                    found.update(bucket)
-            out.append(found)
-        return out
+        return [set(found) for found in self.query_bands(sigs)]

@@ -19,10 +19,19 @@ import numpy.typing as npt
 from datasketch import MinHash
 from datasketch.minhash import _fmix  # the scheme's pre-mix; agreement is tested
 
-__all__ = ["EMPTY", "signatures", "signatures_datasketch"]
+__all__ = ["EMPTY", "indexable_rows", "signatures", "signatures_datasketch"]
 
 #: Value of every slot of the signature of an empty set.
 EMPTY = np.uint32(0xFFFFFFFF)
+
+
+def indexable_rows(sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """Rows that are not the signature of an empty set: units with content terms.
+
+    Empty units all share one signature, so they are never indexed or matched."""
+    if not len(sigs):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero((sigs != EMPTY).any(axis=1)).astype(np.int64)
 
 
 def _identity(value: int) -> int:

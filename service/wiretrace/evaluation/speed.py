@@ -20,7 +20,7 @@ from datasketch import MinHash, MinHashLSH
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
 from wiretrace.engine.index import BandIndex, lsh_params
-from wiretrace.engine.signature import EMPTY
+from wiretrace.engine.signature import indexable_rows
 
 __all__ = ["news_sized_articles", "run_index_speed"]
 
@@ -93,7 +93,7 @@ def run_index_speed(
         next_key = 0
         for doc in docs:
             # As the service does: units without content terms are not indexed.
-            sigs = doc.signatures[(doc.signatures != EMPTY).any(axis=1)]
+            sigs = doc.signatures[indexable_rows(doc.signatures)]
             n = len(sigs)
             index.insert(np.arange(next_key, next_key + n), sigs)
             next_key += n

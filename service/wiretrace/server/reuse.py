@@ -21,7 +21,7 @@ import numpy as np
 from wiretrace import __version__
 from wiretrace.engine.detect import Detector, Document, Kind, Match
 from wiretrace.engine.index import BandIndex, lsh_params
-from wiretrace.engine.signature import EMPTY
+from wiretrace.engine.signature import indexable_rows
 from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge
 from wiretrace.server.config import MAX_ID_CHARS, MAX_OPTION_LIMIT, ServerConfig
 from wiretrace.store import ArticleRecord, ArticleStore, StoredMeta, open_store
@@ -135,7 +135,7 @@ class ReuseService:
         rows: list[np.ndarray] = []
         pending = 0
         for key, sigs in self.store.scan_signatures():
-            units = np.flatnonzero((sigs != EMPTY).any(axis=1))
+            units = indexable_rows(sigs)
             keys.append((key << UNIT_BITS) | units)
             rows.append(sigs[units])
             pending += len(units)
@@ -153,12 +153,12 @@ class ReuseService:
         return seconds
 
     def _index_add(self, key: int, sigs: np.ndarray) -> None:
-        units = np.flatnonzero((sigs != EMPTY).any(axis=1))
+        units = indexable_rows(sigs)
         if len(units):
             self.index.insert((key << UNIT_BITS) | units, sigs[units])
 
     def _index_remove(self, key: int, sigs: np.ndarray) -> None:
-        units = np.flatnonzero((sigs != EMPTY).any(axis=1))
+        units = indexable_rows(sigs)
         if len(units):
             self.index.remove((key << UNIT_BITS) | units, sigs[units])
 
@@ -260,22 +260,19 @@ class ReuseService:
             aligned += 1
             for m in self.detector.compare(doc, source):
                 reuses.append(self._reuse(m, meta.id, meta.outlet, meta.published_at_ns))
-        cross = list(reuses)
+        repeats = []
         for m in self.detector.repeats(doc):
             # The later occurrence is the reuse; its source is the earlier one.
             later = Match(m.b_start, m.b_end, m.a_start, m.a_end, m.similarity, m.kind)
-            reuses.append(self._reuse(later, record.id, record.outlet, record.published_at_ns))
-        min_tokens = options.min_tokens
-        if min_tokens or options.min_similarity:
-            starts = doc.tokens.starts
-            reuses = [
-                r
-                for r in reuses
-                if r.similarity >= options.min_similarity
-                and int(np.searchsorted(starts, r.end) - np.searchsorted(starts, r.start))
-                >= min_tokens
-            ]
-            cross = [r for r in cross if r in reuses]
+            repeats.append(self._reuse(later, record.id, record.outlet, record.published_at_ns))
+        starts = doc.tokens.starts
+
+        def wanted(r: Reuse) -> bool:
+            tokens = int(np.searchsorted(starts, r.end) - np.searchsorted(starts, r.start))
+            return r.similarity >= options.min_similarity and tokens >= options.min_tokens
+
+        cross = [r for r in reuses if wanted(r)]
+        reuses = cross + [r for r in repeats if wanted(r)]
         reuses.sort(key=lambda r: (-(r.end - r.start) * r.similarity, r.start))
         limit = options.max_results or self.config.max_results
         reuses = reuses[:limit]
