@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from wiretrace import Detector
+from wiretrace.evaluation.redis_server import RedisServer, redis_server_binary
 
 if TYPE_CHECKING:
     from .helpers import Running
@@ -45,12 +46,36 @@ def _syllables() -> list[str]:
 VOCABULARY = _syllables()
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, shared by the session."""
+    if redis_server_binary() is None:
+        pytest.fail(
+            "redis-server is not installed: run ./scripts/check, which installs it, "
+            "or `apt-get install -y redis-server`"
+        )
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each backend in turn, empty: a fresh SQLite file, or the session's Redis flushed."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'articles.db'}"
+    server: RedisServer = request.getfixturevalue("redis_server")
+    with server.client() as c:
+        c.flushall()
+    return server.url
+
+
 @pytest.fixture
-def running(tmp_path: Path) -> Iterator[Running]:
-    """A real gRPC server on port 0 over a fresh SQLite store, with a client."""
+def running(tmp_path: Path, store_url: str) -> Iterator[Running]:
+    """A real gRPC server on port 0 over a fresh store of each backend, with a client."""
     from .helpers import Running
 
-    r = Running(tmp_path / "data")
+    r = Running(tmp_path / "data", store=store_url)
     yield r
     r.stop()
 

@@ -38,14 +38,25 @@ def news(n: int, seed: int = 5) -> list[pb.Article]:
 
 
 class Running:
-    def __init__(self, data_dir: Path, address: str = "127.0.0.1:0") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        address: str = "127.0.0.1:0",
+        *,
+        store: str = "",
+        sweep_seconds: float = 0.2,
+        retention_days: float = 0.0,
+    ) -> None:
         config = ServerConfig(
             address=address,
             data_dir=data_dir,
+            store=store,
+            sweep_seconds=sweep_seconds,
+            retention_days=retention_days,
             max_text_chars=MAX_TEXT,
             max_message_bytes=4 * MAX_TEXT + 64 * 1024,
         )
-        self.server, self.port, self.service, _ = create_server(config)
+        self.server, self.port, self.service, self.health = create_server(config)
         self.server.start()
         self.address = f"127.0.0.1:{self.port}"
         self.client = Client(self.address, timeout=30)

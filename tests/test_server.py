@@ -251,14 +251,14 @@ def test_health_and_reflection_answer_a_client(running: Running) -> None:
     assert method.name == "wiretrace/v1/wiretrace.proto"
 
 
-def test_restart_brings_the_index_back(tmp_path: Path) -> None:
+def test_restart_brings_the_index_back(tmp_path: Path, store_url: str) -> None:
     docs = news(9)
-    first = Running(tmp_path / "data")
+    first = Running(tmp_path / "data", store=store_url)
     for d in docs[:8]:
         first.client.ingest(d)
     before = first.client.stats()
     first.stop()
-    second = Running(tmp_path / "data")
+    second = Running(tmp_path / "data", store=store_url)
     try:
         after = second.client.stats()
         assert (after.articles, after.passages) == (before.articles, before.passages)

@@ -4,14 +4,15 @@
     ├── InvalidInput          bad text, options or configuration  -> INVALID_ARGUMENT
     │   └── TooLarge          over a configured size limit          -> RESOURCE_EXHAUSTED
     ├── NotFound              unknown article id                    -> NOT_FOUND
-    └── Conflict              id exists with a different text       -> ALREADY_EXISTS
+    ├── Conflict              id exists with a different text       -> ALREADY_EXISTS
+    └── Unavailable           the store cannot be reached           -> UNAVAILABLE
 
 Domain code raises these; the transport layers (CLI, gRPC) map them in one place each.
 """
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "InvalidInput", "NotFound", "TooLarge", "WiretraceError"]
+__all__ = ["Conflict", "InvalidInput", "NotFound", "TooLarge", "Unavailable", "WiretraceError"]
 
 
 class WiretraceError(Exception):
@@ -32,3 +33,7 @@ class NotFound(WiretraceError, LookupError):
 
 class Conflict(WiretraceError):
     """The object exists already with different content."""
+
+
+class Unavailable(WiretraceError):
+    """A backend the service depends on cannot be reached now; retrying later may work."""

@@ -25,7 +25,7 @@ from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
 from wiretrace.evaluation.plagdet import Annotation, score
 from wiretrace.evaluation.synthetic import Case, SyntheticArticle, generate
-from wiretrace.store import ArticleRecord, open_store
+from wiretrace.store import ArticleRecord, IndexSpec, open_store
 
 __all__ = [
     "bench_ingest",
@@ -258,7 +258,7 @@ def bulk_load(
     import numpy as np
 
     config = EngineConfig()
-    store = open_store(f"sqlite:///{data_dir / 'articles.db'}", num_perm=config.num_perm)
+    store = open_store(f"sqlite:///{data_dir / 'articles.db'}", IndexSpec.of(config))
     batches = [articles[k : k + 1000] for k in range(0, len(articles), 1000)]
     try:
         with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:

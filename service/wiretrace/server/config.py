@@ -22,6 +22,7 @@ DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_MAX_RESULTS = 100
 DEFAULT_MAX_CANDIDATES = 50
 DEFAULT_CACHE_ARTICLES = 2048
+DEFAULT_SWEEP_SECONDS = 5.0
 MAX_ID_CHARS = 256
 MAX_OPTION_LIMIT = 10_000
 
@@ -30,7 +31,12 @@ MAX_OPTION_LIMIT = 10_000
 class ServerConfig:
     """Attributes:
     address: host:port to listen on; port 0 picks a free one.
-    data_dir: where the SQLite store lives (``articles.db``).
+    data_dir: where the embedded SQLite store lives (``articles.db``).
+    store: where articles and the index live instead: ``redis://HOST:PORT/DB`` shares
+        them between replicas; empty means the embedded store in ``data_dir``.
+    retention_days: articles published longer ago leave the store and the index
+        (0 keeps them all; articles without a publication time are kept).
+    sweep_seconds: how often retention and the store's health are checked.
     max_text_chars: longest accepted article text, in code points.
     max_message_bytes: largest gRPC message accepted or sent.
     workers: threads serving RPCs.
@@ -43,6 +49,9 @@ class ServerConfig:
 
     address: str = DEFAULT_ADDRESS
     data_dir: Path = DEFAULT_DATA_DIR
+    store: str = ""
+    retention_days: float = 0.0
+    sweep_seconds: float = DEFAULT_SWEEP_SECONDS
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     workers: int = DEFAULT_WORKERS
@@ -63,6 +72,15 @@ class ServerConfig:
                 raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_candidates < 1 or self.cache_articles < 0:
             raise InvalidInput("max_candidates must be >= 1 and cache_articles >= 0")
+        if self.retention_days < 0 or self.sweep_seconds <= 0:
+            raise InvalidInput(
+                f"retention_days must be >= 0 and sweep_seconds > 0, got "
+                f"{self.retention_days} and {self.sweep_seconds}"
+            )
+        if self.store and not self.store.startswith(("redis://", "rediss://", "sqlite:///")):
+            raise InvalidInput(
+                f"store must be redis://HOST:PORT/DB or sqlite:///PATH, got {self.store!r}"
+            )
         if self.grace_seconds < 0:
             raise InvalidInput(f"grace_seconds must be >= 0, got {self.grace_seconds}")
         if self.max_results > MAX_OPTION_LIMIT:
@@ -77,7 +95,11 @@ class ServerConfig:
 
     @property
     def store_url(self) -> str:
-        return f"sqlite:///{self.data_dir / 'articles.db'}"
+        return self.store or f"sqlite:///{self.data_dir / 'articles.db'}"
+
+    @property
+    def retention_seconds(self) -> float:
+        return self.retention_days * 86400.0
 
     @classmethod
     def from_sources(
@@ -104,7 +126,14 @@ class ServerConfig:
         for f in fields(cls):
             if f.name == "engine":
                 continue
-            kind = {"data_dir": Path, "address": str, "grace_seconds": float}.get(f.name, int)
+            kind = {
+                "data_dir": Path,
+                "address": str,
+                "store": str,
+                "grace_seconds": float,
+                "retention_days": float,
+                "sweep_seconds": float,
+            }.get(f.name, int)
             value = read(f.name, kind)
             if value is not None:
                 values[f.name] = value

@@ -21,7 +21,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from wiretrace.engine.detect import Kind, Match
-from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, WiretraceError
+from wiretrace.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    WiretraceError,
+)
 from wiretrace.server.config import ServerConfig
 from wiretrace.server.reuse import Detection, DetectOptions, ReuseService
 from wiretrace.store import ArticleRecord
@@ -40,6 +47,7 @@ _STATUS: list[tuple[type[WiretraceError], grpc.StatusCode]] = [
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (Conflict, grpc.StatusCode.ALREADY_EXISTS),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
 ]
 
 _KIND = {
@@ -266,8 +274,15 @@ def create_server(
     pb_grpc.add_WiretraceServicer_to_server(Servicer(service), server)  # type: ignore[no-untyped-call]
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in (SERVICE_NAME, ""):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def on_health(ok: bool) -> None:
+        serving = health_pb2.HealthCheckResponse
+        status = serving.SERVING if ok else serving.NOT_SERVING
+        for name in (SERVICE_NAME, ""):
+            health_servicer.set(name, status)
+
+    on_health(True)
+    service.start_sweeper(on_health)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
@@ -287,7 +302,7 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
         extra={
             "address": config.address.rpartition(":")[0] + f":{port}",
             "port": port,
-            "data_dir": str(config.data_dir),
+            "store": config.store_url,
             "ready_seconds": round(time.perf_counter() - t0, 3),
             "index_rebuild_seconds": round(service.ready_seconds, 3),
         },

@@ -1,5 +1,5 @@
 """The service's domain logic, free of any transport: ingest, query, compare, get,
-delete, stats over an ``ArticleStore`` and an in-memory ``BandIndex``.
+delete, expire, stats over an ``ArticleStore`` (articles and their passage index).
 
 Detection for a new article: its units' signatures are looked up in the index; the
 articles owning the hits are the candidates (most hits first, after the outlet and
@@ -14,26 +14,29 @@ import logging
 import threading
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from wiretrace import __version__
 from wiretrace.engine.detect import Detector, Document, Kind, Match
-from wiretrace.engine.index import BandIndex, lsh_params
-from wiretrace.engine.signature import indexable_rows
-from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge
+from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from wiretrace.server.config import MAX_ID_CHARS, MAX_OPTION_LIMIT, ServerConfig
-from wiretrace.store import ArticleRecord, ArticleStore, StoredMeta, open_store
+from wiretrace.store import (
+    UNIT_BITS,
+    ArticleRecord,
+    ArticleStore,
+    IndexSpec,
+    StoredMeta,
+    open_store,
+)
 
 __all__ = ["DetectOptions", "Detection", "IngestOutcome", "Reuse", "ReuseService", "Stats"]
 
 log = logging.getLogger("wiretrace.server")
 
-#: Passage keys are ``article_key << UNIT_BITS | unit``.
-UNIT_BITS = 20
 _UNIT_MASK = (1 << UNIT_BITS) - 1
-_LOAD_BATCH = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,54 +116,41 @@ class ReuseService:
     def __init__(self, config: ServerConfig, store: ArticleStore | None = None) -> None:
         self.config = config
         self.detector = Detector(config.engine)
-        self.store = store or open_store(config.store_url, num_perm=config.engine.num_perm)
-        bands, rows = lsh_params(config.engine.index_threshold, config.engine.num_perm)
+        t0 = time.perf_counter()
+        self.store = store or open_store(config.store_url, IndexSpec.of(config.engine))
+        self.ready_seconds = time.perf_counter() - t0
         # A candidate must hold a unit pair that could seed: Dice >= seed_threshold,
         # i.e. Jaccard >= d / (2 - d), by the MinHash estimate.
         seed = config.engine.seed_threshold
         self._min_candidate_jaccard = seed / (2 - seed)
-        self.index = BandIndex(bands=bands, rows=rows)
-        self._write = threading.Lock()
         self._cache: OrderedDict[int, Document] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._started = time.monotonic()
-        self.ready_seconds = self._load()
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
-    # -- start-up -------------------------------------------------------------------
+    def start_sweeper(self, on_health: Callable[[bool], None]) -> None:
+        """Every ``sweep_seconds``, tell ``on_health`` whether the store is reachable
+        and, when it is, remove the articles past the retention window."""
 
-    def _load(self) -> float:
-        t0 = time.perf_counter()
-        articles = 0
-        keys: list[np.ndarray] = []
-        rows: list[np.ndarray] = []
-        pending = 0
-        for key, sigs in self.store.scan_signatures():
-            units = indexable_rows(sigs)
-            keys.append((key << UNIT_BITS) | units)
-            rows.append(sigs[units])
-            pending += len(units)
-            articles += 1
-            if pending >= _LOAD_BATCH:  # bulk inserts: one dict update per band per batch
-                self.index.insert(np.concatenate(keys), np.concatenate(rows))
-                keys, rows, pending = [], [], 0
-        if pending:
-            self.index.insert(np.concatenate(keys), np.concatenate(rows))
-        seconds = time.perf_counter() - t0
-        log.info(
-            "index rebuilt",
-            extra={"articles": articles, "passages": len(self.index), "seconds": round(seconds, 3)},
-        )
-        return seconds
+        def run() -> None:
+            last: bool | None = None
+            while not self._stop.is_set():
+                ok = self.healthy()
+                if ok != last:
+                    if last is not None:
+                        log.warning("store reachable" if ok else "store unreachable")
+                    on_health(ok)
+                    last = ok
+                if ok:
+                    try:
+                        self.expire()
+                    except Unavailable:
+                        continue  # reported by the next health check
+                self._stop.wait(self.config.sweep_seconds)
 
-    def _index_add(self, key: int, sigs: np.ndarray) -> None:
-        units = indexable_rows(sigs)
-        if len(units):
-            self.index.insert((key << UNIT_BITS) | units, sigs[units])
-
-    def _index_remove(self, key: int, sigs: np.ndarray) -> None:
-        units = indexable_rows(sigs)
-        if len(units):
-            self.index.remove((key << UNIT_BITS) | units, sigs[units])
+        self._sweeper = threading.Thread(target=run, name="sweeper", daemon=True)
+        self._sweeper.start()
 
     # -- validation ------------------------------------------------------------------
 
@@ -202,6 +192,10 @@ class ReuseService:
                 while len(self._cache) > self.config.cache_articles:
                     self._cache.popitem(last=False)
 
+    def _forget(self, key: int) -> None:
+        with self._cache_lock:
+            self._cache.pop(key, None)
+
     def _allowed(self, meta: StoredMeta, outlet: str, options: DetectOptions) -> bool:
         if options.include_outlets and meta.outlet not in options.include_outlets:
             return False
@@ -235,7 +229,7 @@ class ReuseService:
         pairs: dict[int, list[tuple[int, int]]] = {}
         rows = doc.indexable.tolist()
         if rows:
-            for row, found in zip(rows, self.index.query_bands(doc.signatures[rows]), strict=True):
+            for row, found in zip(rows, self.store.query_bands(doc.signatures[rows]), strict=True):
                 for passage, bands in found.items():
                     key = passage >> UNIT_BITS
                     total[key] += bands
@@ -323,35 +317,30 @@ class ReuseService:
     def ingest(
         self, record: ArticleRecord, options: DetectOptions, *, replace: bool = False
     ) -> IngestOutcome:
-        """Detect, then commit, then index. Returns after the commit."""
+        """Detect, then store and index in one atomic step. Returns after the commit.
+
+        Detection reads the index without a lock: an article ingested at the same moment
+        (here or on another replica) may be missed as a source. The store settles
+        races on the id: one writer wins; the other finds the same text (idempotent) or
+        gets ``Conflict``."""
         self._check_id(record.id)
         self._check_text(record.text)
         sha = _sha256(record.text)
         doc = self.detector.prepare(record.text)
-        with self._write:
-            existing = self.store.meta_by_id(record.id)
-            unchanged = existing is not None and existing.sha256 == sha
-            if existing is not None and not unchanged and not replace:
-                raise Conflict(
-                    f"article {record.id!r} is stored with a different text: "
-                    "set replace to overwrite it, or use a new id"
-                )
-            detection = self.detect(
-                doc, record, options, exclude_key=existing.key if existing else None
+        existing = self.store.meta_by_id(record.id)
+        if existing is not None and existing.sha256 != sha and not replace:
+            raise Conflict(
+                f"article {record.id!r} is stored with a different text: "
+                "set replace to overwrite it, or use a new id"
             )
-            if unchanged:
-                return IngestOutcome(record.id, created=False, detection=detection)
-            old_sigs = self.store.signatures(existing.key) if existing else None
-            key = self.store.insert(
-                record, sha, doc.signatures, replace_key=existing.key if existing else None
-            )
-            if existing is not None and old_sigs is not None:
-                self._index_remove(existing.key, old_sigs)
-                with self._cache_lock:
-                    self._cache.pop(existing.key, None)
-            self._index_add(key, doc.signatures)
-            self._remember(key, doc)  # the next articles will likely align with it
-        return IngestOutcome(record.id, created=True, detection=detection)
+        exclude = existing.key if existing else None
+        detection = self.detect(doc, record, options, exclude_key=exclude)
+        put = self.store.put(record, sha, doc.signatures, replace=replace)
+        if put.created:
+            if existing is not None:
+                self._forget(existing.key)
+            self._remember(put.key, doc)  # the next articles will likely align with it
+        return IngestOutcome(record.id, created=put.created, detection=detection)
 
     def query(self, record: ArticleRecord, options: DetectOptions) -> Detection:
         self._check_text(record.text)
@@ -373,27 +362,41 @@ class ReuseService:
 
     def delete(self, article_id: str) -> None:
         self._check_id(article_id)
-        with self._write:
-            meta = self.store.meta_by_id(article_id)
-            if meta is None:
-                raise NotFound(f"no article with id {article_id!r}")
-            sigs = self.store.signatures(meta.key)
-            if sigs is not None:
-                self._index_remove(meta.key, sigs)
-            self.store.delete(meta.key)
-            with self._cache_lock:
-                self._cache.pop(meta.key, None)
+        meta = self.store.meta_by_id(article_id)
+        if meta is None or not self.store.delete(article_id):
+            raise NotFound(f"no article with id {article_id!r}")
+        self._forget(meta.key)
+
+    def expire(self, now_ns: int | None = None) -> int:
+        """Remove the articles published before the retention window; returns how many."""
+        if not self.config.retention_seconds:
+            return 0
+        now_ns = time.time_ns() if now_ns is None else now_ns
+        removed = self.store.expire(now_ns - int(self.config.retention_seconds * 1e9))
+        if removed:
+            log.info("articles expired", extra={"articles": removed})
+        return removed
+
+    def healthy(self) -> bool:
+        try:
+            self.store.ping()
+        except Unavailable:
+            return False
+        return True
 
     def stats(self) -> Stats:
         return Stats(
             articles=self.store.count(),
-            passages=len(self.index),
-            index_bytes=self.index.memory_bytes(),
+            passages=self.store.passages(),
+            index_bytes=self.store.index_bytes(),
             uptime_seconds=time.monotonic() - self._started,
             version=__version__,
         )
 
     def close(self) -> None:
+        self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.join()
         self.store.close()
 
 

@@ -1,5 +1,22 @@
-"""Durable article storage behind one interface; ``open_store`` picks the backend."""
+"""Articles and their passage index behind one interface; ``open_store`` picks the
+backend from a URL."""
 
-from wiretrace.store.base import ArticleRecord, ArticleStore, StoredMeta, open_store
+from wiretrace.store.base import (
+    UNIT_BITS,
+    ArticleRecord,
+    ArticleStore,
+    IndexSpec,
+    Put,
+    StoredMeta,
+    open_store,
+)
 
-__all__ = ["ArticleRecord", "ArticleStore", "StoredMeta", "open_store"]
+__all__ = [
+    "UNIT_BITS",
+    "ArticleRecord",
+    "ArticleStore",
+    "IndexSpec",
+    "Put",
+    "StoredMeta",
+    "open_store",
+]

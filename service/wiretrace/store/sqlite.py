@@ -1,23 +1,38 @@
-"""The embedded default: one SQLite file in WAL mode with ``synchronous=FULL``.
+"""The embedded default: one SQLite file in WAL mode with ``synchronous=FULL``, and an
+in-process band index rebuilt from the stored signatures at open.
 
 A committed transaction survives SIGKILL and power loss; an interrupted one leaves
-nothing behind, so an article is either wholly stored or absent.
+nothing behind, so an article is either wholly stored or absent. The index is updated
+under the same lock right after the commit, so readers never see an article the index
+does not hold, or the reverse, for longer than that one step.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.errors import InvalidInput
-from wiretrace.store.base import ArticleRecord, ArticleStore, StoredMeta
+from wiretrace.engine.index import BandIndex
+from wiretrace.errors import Conflict, InvalidInput
+from wiretrace.store.base import (
+    ArticleRecord,
+    ArticleStore,
+    IndexSpec,
+    Put,
+    StoredMeta,
+    passage_rows,
+)
 
 __all__ = ["SqliteStore"]
+
+log = logging.getLogger("wiretrace.store")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -32,15 +47,20 @@ CREATE TABLE IF NOT EXISTS articles (
     units INTEGER NOT NULL,
     signatures BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS articles_published ON articles (published_at_ns);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+_LOAD_BATCH = 50_000
+
+Row = tuple[ArticleRecord, str, npt.NDArray[np.uint32]]
+
 
 class SqliteStore(ArticleStore):
-    def __init__(self, path: Path, *, num_perm: int) -> None:
+    def __init__(self, path: Path, spec: IndexSpec) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.num_perm = num_perm
+        self.spec = spec
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -51,12 +71,43 @@ class SqliteStore(ArticleStore):
             raise InvalidInput(f"cannot open the SQLite store at {path}: {err}") from err
         stored = self._db.execute("SELECT value FROM settings WHERE name='num_perm'").fetchone()
         if stored is None:
-            self._db.execute("INSERT INTO settings VALUES ('num_perm', ?)", (str(num_perm),))
-        elif int(stored[0]) != num_perm:
+            self._db.execute("INSERT INTO settings VALUES ('num_perm', ?)", (str(spec.num_perm),))
+        elif int(stored[0]) != spec.num_perm:
             raise InvalidInput(
                 f"the store at {path} holds signatures of num_perm={stored[0]}, "
-                f"but the server runs with num_perm={num_perm}; use the same value"
+                f"but the server runs with num_perm={spec.num_perm}; use the same value"
             )
+        self._index = BandIndex(bands=spec.bands, rows=spec.rows)
+        self.load_seconds = self._load()
+
+    def _load(self) -> float:
+        """Rebuild the index from the stored signatures, in bulk batches."""
+        t0 = time.perf_counter()
+        articles = 0
+        keys: list[npt.NDArray[np.int64]] = []
+        rows: list[npt.NDArray[np.uint32]] = []
+        pending = 0
+        for key, sigs in self._scan_signatures():
+            k, r = passage_rows(key, sigs)
+            keys.append(k)
+            rows.append(r)
+            pending += len(k)
+            articles += 1
+            if pending >= _LOAD_BATCH:  # one dict update per band per batch
+                self._index.insert(np.concatenate(keys), np.concatenate(rows))
+                keys, rows, pending = [], [], 0
+        if pending:
+            self._index.insert(np.concatenate(keys), np.concatenate(rows))
+        seconds = time.perf_counter() - t0
+        log.info(
+            "index rebuilt",
+            extra={
+                "articles": articles,
+                "passages": len(self._index),
+                "seconds": round(seconds, 3),
+            },
+        )
+        return seconds
 
     _INSERT = (
         "INSERT INTO articles (id, outlet, url, published_at_ns, language, text,"
@@ -79,41 +130,94 @@ class SqliteStore(ArticleStore):
             np.ascontiguousarray(signatures, dtype=np.uint32).tobytes(),
         )
 
-    def insert(
+    def _decode(self, units: int, blob: bytes) -> npt.NDArray[np.uint32]:
+        return np.frombuffer(blob, dtype=np.uint32).reshape(units, self.spec.num_perm)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def put(
         self,
         record: ArticleRecord,
         sha256: str,
         signatures: npt.NDArray[np.uint32],
         *,
-        replace_key: int | None = None,
-    ) -> int:
-        return self._transaction([(record, sha256, signatures)], replace_key)[0]
-
-    def insert_many(
-        self, rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]
-    ) -> list[int]:
-        return self._transaction(rows, None)
-
-    def _transaction(
-        self,
-        rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]],
-        replace_key: int | None,
-    ) -> list[int]:
-        keys: list[int] = []
+        replace: bool = False,
+    ) -> Put:
         with self._lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                if replace_key is not None:
-                    cur.execute("DELETE FROM articles WHERE key = ?", (replace_key,))
-                for row in rows:
-                    cur.execute(self._INSERT, self._row(*row))
-                    keys.append(int(cur.lastrowid or 0))
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+            old = self._db.execute(
+                "SELECT key, sha256, units, signatures FROM articles WHERE id = ?", (record.id,)
+            ).fetchone()
+            if old is not None and old[1] == sha256:
+                return Put(int(old[0]), created=False)
+            if old is not None and not replace:
+                raise Conflict(
+                    f"article {record.id!r} is stored with a different text: "
+                    "set replace to overwrite it, or use a new id"
+                )
+            (key,) = self._commit([(record, sha256, signatures)], old[0] if old else None)
+            if old is not None:
+                self._index.remove(*passage_rows(int(old[0]), self._decode(old[2], old[3])))
+            self._index.insert(*passage_rows(key, signatures))
+        return Put(key, created=True)
+
+    def insert_many(self, rows: list[Row]) -> list[int]:
+        with self._lock:
+            keys = self._commit(rows, None)
+            parts = [passage_rows(k, sigs) for k, (_, _, sigs) in zip(keys, rows, strict=True)]
+            if parts:
+                self._index.insert(
+                    np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+                )
         return keys
+
+    def _commit(self, rows: list[Row], replace_key: int | None) -> list[int]:
+        """One transaction; the caller holds the lock."""
+        keys: list[int] = []
+        cur = self._db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            if replace_key is not None:
+                cur.execute("DELETE FROM articles WHERE key = ?", (replace_key,))
+            for row in rows:
+                cur.execute(self._INSERT, self._row(*row))
+                keys.append(int(cur.lastrowid or 0))
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        return keys
+
+    def _remove_where(self, where: str, value: object) -> int:
+        """Delete the matching articles and their passages; the caller holds the lock."""
+        found = self._db.execute(
+            f"SELECT key, units, signatures FROM articles WHERE {where}", (value,)
+        ).fetchall()
+        if not found:
+            return 0
+        cur = self._db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            cur.executemany("DELETE FROM articles WHERE key = ?", [(k,) for k, _, _ in found])
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        for key, units, blob in found:
+            self._index.remove(*passage_rows(int(key), self._decode(units, blob)))
+        return len(found)
+
+    def delete(self, article_id: str) -> bool:
+        with self._lock:
+            return self._remove_where("id = ?", article_id) > 0
+
+    def expire(self, before_ns: int) -> int:
+        with self._lock:
+            return self._remove_where("published_at_ns < ?", before_ns)
+
+    # -- reads ----------------------------------------------------------------------
+
+    def query_bands(self, sigs: npt.NDArray[np.uint32]) -> list[dict[int, int]]:
+        return self._index.query_bands(sigs)
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         with self._lock:
@@ -143,16 +247,6 @@ class SqliteStore(ArticleStore):
             row = self._db.execute("SELECT text FROM articles WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
-    def _decode(self, units: int, blob: bytes) -> npt.NDArray[np.uint32]:
-        return np.frombuffer(blob, dtype=np.uint32).reshape(units, self.num_perm)
-
-    def signatures(self, key: int) -> npt.NDArray[np.uint32] | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT units, signatures FROM articles WHERE key = ?", (key,)
-            ).fetchone()
-        return self._decode(row[0], row[1]) if row else None
-
     def signatures_many(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
         out: dict[int, npt.NDArray[np.uint32]] = {}
         for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
@@ -166,15 +260,20 @@ class SqliteStore(ArticleStore):
                 out[int(key)] = self._decode(units, blob)
         return out
 
-    def delete(self, key: int) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM articles WHERE key = ?", (key,))
-
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
-    def scan_signatures(self) -> Iterator[tuple[int, npt.NDArray[np.uint32]]]:
+    def passages(self) -> int:
+        return len(self._index)
+
+    def index_bytes(self) -> int:
+        return self._index.memory_bytes()
+
+    def ping(self) -> None:
+        """The file is local: reachable whenever the process runs."""
+
+    def _scan_signatures(self) -> Iterator[tuple[int, npt.NDArray[np.uint32]]]:
         # A separate connection: the scan must not hold the writer's lock for its length.
         db = sqlite3.connect(self.path)
         try:

@@ -1,0 +1,466 @@
+"""The shared backend: articles and the band index in one Redis, for many replicas.
+
+Layout, under the prefix ``wt:``:
+
+- ``meta``: hash of the signature width and banding the data was written with;
+- ``next``: counter handing out article keys (never reused);
+- ``ids``: hash, client id -> article key;
+- ``a:<key>``: hash of one article (metadata, text, signatures);
+- ``pub``: sorted set of article keys by publication time (µs), for retention;
+- ``passages``: counter of indexed passages;
+- ``b:<shard>``: the index, ``2**SHARD_BITS`` hashes from 8-byte band keys to the
+  8-byte passage keys holding them, concatenated. A shard holds about
+  ``passages * bands / 2**SHARD_BITS`` fields; below Redis's
+  ``hash-max-listpack-entries`` (128) it is one compact listpack, about 20 bytes per
+  field, instead of a table of separate strings (~70 bytes each).
+
+Every write is one Lua script over prebuilt binary records, so storing an article and
+indexing it is atomic (no partial write, whatever fails) and costs one round trip,
+never one per band. A script first checks that the id still maps to the key the
+caller read; when another replica got there first, the caller reads again and decides
+anew (same text: nothing to do; other text: ``Conflict``).
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from wiretrace.engine.index import band_keys
+from wiretrace.errors import Conflict, InvalidInput, Unavailable
+from wiretrace.store.base import (
+    ArticleRecord,
+    ArticleStore,
+    IndexSpec,
+    Put,
+    StoredMeta,
+    passage_rows,
+)
+
+__all__ = ["SHARD_BITS", "RedisStore"]
+
+SHARD_BITS = 18
+PREFIX = b"wt:"
+_RETRIES = 8  # optimistic-concurrency retries before giving up on a hot id
+_EXPIRE_BATCH = 256
+
+_QUERY_RECORD = np.dtype([("shard", ">u4"), ("field", ">u8")])
+_WRITE_RECORD = np.dtype([("shard", ">u4"), ("field", ">u8"), ("passage", "<i8")])
+
+# Shared by the write scripts: add or remove 20-byte records (shard, band key, passage).
+_LUA_HELPERS = """
+local p = ARGV[1]
+local function add(blob)
+  for i = 1, #blob, 20 do
+    local k = p .. 'b:' .. string.sub(blob, i, i + 3)
+    local f = string.sub(blob, i + 4, i + 11)
+    local id = string.sub(blob, i + 12, i + 19)
+    if redis.call('HSETNX', k, f, id) == 0 then
+      redis.call('HSET', k, f, redis.call('HGET', k, f) .. id)
+    end
+  end
+end
+local function remove(blob)
+  for i = 1, #blob, 20 do
+    local k = p .. 'b:' .. string.sub(blob, i, i + 3)
+    local f = string.sub(blob, i + 4, i + 11)
+    local id = string.sub(blob, i + 12, i + 19)
+    local v = redis.call('HGET', k, f)
+    if v then
+      local kept = {}
+      for j = 1, #v, 8 do
+        local x = string.sub(v, j, j + 7)
+        if x ~= id then kept[#kept + 1] = x end
+      end
+      if #kept == 0 then redis.call('HDEL', k, f)
+      else redis.call('HSET', k, f, table.concat(kept)) end
+    end
+  end
+end
+local function drop(key, blob, n)
+  remove(blob)
+  redis.call('DEL', p .. 'a:' .. key)
+  redis.call('ZREM', p .. 'pub', key)
+  redis.call('DECRBY', p .. 'passages', n)
+end
+"""
+
+# ARGV: prefix, count, then per article 16 fields (see RedisStore._put_args).
+# All ids are checked before anything is written; returns {1} when all were written,
+# or {-1, i, current key, same text 1/0} for the first article i whose id changed.
+_PUT = (
+    _LUA_HELPERS
+    + """
+local n = tonumber(ARGV[2])
+for a = 0, n - 1 do
+  local g = 2 + a * 16
+  local cur = redis.call('HGET', p .. 'ids', ARGV[g + 1])
+  if (cur or '') ~= ARGV[g + 2] then
+    local same = 0
+    if cur and redis.call('HGET', p .. 'a:' .. cur, 'sha') == ARGV[g + 4] then same = 1 end
+    return {-1, a, cur or '', same}
+  end
+end
+for a = 0, n - 1 do
+  local g = 2 + a * 16
+  local key = ARGV[g + 3]
+  if ARGV[g + 2] ~= '' then drop(ARGV[g + 2], ARGV[g + 14], ARGV[g + 15]) end
+  redis.call('HSET', p .. 'a:' .. key, 'id', ARGV[g + 1], 'sha', ARGV[g + 4],
+    'outlet', ARGV[g + 5], 'url', ARGV[g + 6], 'pub', ARGV[g + 7], 'lang', ARGV[g + 8],
+    'text', ARGV[g + 9], 'units', ARGV[g + 10], 'sigs', ARGV[g + 11])
+  redis.call('HSET', p .. 'ids', ARGV[g + 1], key)
+  if ARGV[g + 16] ~= '' then redis.call('ZADD', p .. 'pub', ARGV[g + 16], key) end
+  add(ARGV[g + 12])
+  redis.call('INCRBY', p .. 'passages', ARGV[g + 13])
+end
+return {1}
+"""
+)
+
+# ARGV: prefix, id, expected key, remove records, passages. 1 removed, 0 absent, -1 changed.
+_DELETE = (
+    _LUA_HELPERS
+    + """
+local cur = redis.call('HGET', p .. 'ids', ARGV[2])
+if not cur then return 0 end
+if cur ~= ARGV[3] then return -1 end
+drop(cur, ARGV[4], ARGV[5])
+redis.call('HDEL', p .. 'ids', ARGV[2])
+return 1
+"""
+)
+
+# ARGV: prefix, 12-byte query records. Returns, per record that hit, its index and
+# the length of the passages found (4 bytes each, big-endian), then those passages.
+_QUERY = """
+local p = ARGV[1]
+local blob = ARGV[2]
+local out = {}
+for i = 1, #blob, 12 do
+  local k = p .. 'b:' .. string.sub(blob, i, i + 3)
+  local v = redis.call('HGET', k, string.sub(blob, i + 4, i + 11))
+  if v then out[#out + 1] = struct.pack('>I4I4', (i - 1) / 12, #v) .. v end
+end
+return table.concat(out)
+"""
+
+# ARGV: prefix, id, fields... Returns {key, values...} or {} when the id is unknown.
+_BY_ID = """
+local key = redis.call('HGET', ARGV[1] .. 'ids', ARGV[2])
+if not key then return {} end
+local fields = {}
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+local values = redis.call('HMGET', ARGV[1] .. 'a:' .. key, unpack(fields))
+table.insert(values, 1, key)
+return values
+"""
+
+_META_FIELDS = (b"id", b"outlet", b"pub", b"sha")
+_RECORD_FIELDS = (b"id", b"outlet", b"url", b"pub", b"lang", b"text")
+
+
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis failures that retrying later may cure become ``Unavailable``."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as err:
+        raise Unavailable(f"the Redis store cannot be reached: {err}") from err
+    except redis.ResponseError as err:
+        # Out of memory, persistence failing, a read-only replica, loading the dataset.
+        if str(err).split(" ", 1)[0] in {"OOM", "MISCONF", "READONLY", "LOADING", "BUSY"}:
+            raise Unavailable(f"the Redis store refuses writes: {err}") from err
+        raise
+
+
+class RedisStore(ArticleStore):
+    """Thread-safe (redis-py pools connections); safe across processes by the scripts."""
+
+    def __init__(
+        self,
+        url: str,
+        spec: IndexSpec,
+        *,
+        timeout: float = 2.0,
+        shard_bits: int = SHARD_BITS,
+    ) -> None:
+        self.url = url
+        self.spec = spec
+        self.shard_bits = shard_bits
+        try:
+            # Fail fast while Redis is down; one immediate retry re-opens a connection
+            # that a Redis restart closed.
+            self._r: redis.Redis = redis.Redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 1),
+            )
+        except ValueError as err:
+            raise InvalidInput(f"bad Redis URL {url!r}: {err}") from err
+        self._put = self._r.register_script(_PUT)
+        self._delete = self._r.register_script(_DELETE)
+        self._query = self._r.register_script(_QUERY)
+        self._by_id = self._r.register_script(_BY_ID)
+        self._lock = threading.Lock()
+        self._check_meta()
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        with _reachable():
+            return fn(*args)
+
+    def _check_meta(self) -> None:
+        want = {
+            b"num_perm": self.spec.num_perm,
+            b"bands": self.spec.bands,
+            b"rows": self.spec.rows,
+            b"shard_bits": self.shard_bits,
+        }
+        key = PREFIX + b"meta"
+        with _reachable():
+            for name, value in want.items():
+                self._r.hsetnx(key, name, value)
+            stored = self._r.hgetall(key)
+        for name, value in want.items():
+            if int(stored[name]) != value:
+                raise InvalidInput(
+                    f"the Redis store at {self.url} was written with {name.decode()}="
+                    f"{int(stored[name])}, but this server uses {value}; use the same "
+                    "settings on every replica, or another database"
+                )
+
+    # -- binary records ---------------------------------------------------------------
+
+    def _records(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+        return band_keys(sigs, self.spec.bands, self.spec.rows)
+
+    def _write_records(self, key: int, sigs: npt.NDArray[np.uint32]) -> tuple[bytes, int]:
+        passages, rows = passage_rows(key, sigs)
+        bk = self._records(rows)
+        out = np.empty(bk.size, dtype=_WRITE_RECORD)
+        out["shard"] = (bk >> np.uint64(64 - self.shard_bits)).ravel()
+        out["field"] = bk.ravel()
+        out["passage"] = np.repeat(passages, self.spec.bands)
+        return out.tobytes(), len(passages)
+
+    def _decode_sigs(self, units: bytes | None, blob: bytes | None) -> npt.NDArray[np.uint32]:
+        n = int(units or 0)
+        return np.frombuffer(blob or b"", dtype=np.uint32).reshape(n, self.spec.num_perm)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def _put_args(
+        self,
+        record: ArticleRecord,
+        sha256: str,
+        signatures: npt.NDArray[np.uint32],
+        key: int,
+        old: tuple[int, npt.NDArray[np.uint32]] | None,
+    ) -> list[bytes | str | int]:
+        add, added = self._write_records(key, signatures)
+        remove, removed = self._write_records(*old) if old else (b"", 0)
+        pub = "" if record.published_at_ns is None else record.published_at_ns
+        sigs = np.ascontiguousarray(signatures, dtype=np.uint32)
+        return [
+            record.id,
+            old[0] if old else "",
+            key,
+            sha256,
+            record.outlet,
+            record.url,
+            pub,
+            record.language,
+            record.text,
+            sigs.shape[0],
+            sigs.tobytes(),
+            add,
+            added,
+            remove,
+            removed,
+            "" if record.published_at_ns is None else record.published_at_ns // 1000,  # score
+        ]
+
+    def _current(self, article_id: str) -> tuple[int, str, npt.NDArray[np.uint32]] | None:
+        """The key, text hash and signatures stored under ``article_id``."""
+        found = self._call(self._by_id, [], [PREFIX, article_id, b"sha", b"units", b"sigs"])
+        if not found:
+            return None
+        key, sha, units, blob = found
+        return int(key), sha.decode(), self._decode_sigs(units, blob)
+
+    def put(
+        self,
+        record: ArticleRecord,
+        sha256: str,
+        signatures: npt.NDArray[np.uint32],
+        *,
+        replace: bool = False,
+    ) -> Put:
+        for _ in range(_RETRIES):
+            current = self._current(record.id)
+            if current is not None and current[1] == sha256:
+                return Put(current[0], created=False)
+            if current is not None and not replace:
+                raise Conflict(
+                    f"article {record.id!r} is stored with a different text: "
+                    "set replace to overwrite it, or use a new id"
+                )
+            key = int(self._call(self._r.incr, PREFIX + b"next"))
+            old = (current[0], current[2]) if current else None
+            args = self._put_args(record, sha256, signatures, key, old)
+            result = self._call(self._put, [], [PREFIX, 1, *args])
+            if int(result[0]) == 1:
+                return Put(key, created=True)
+            # Another writer changed this id since we read it: read again.
+        raise Unavailable(f"article {record.id!r} kept changing under concurrent writers")
+
+    def insert_many(
+        self, rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]
+    ) -> list[int]:
+        if not rows:
+            return []
+        last = int(self._call(self._r.incrby, PREFIX + b"next", len(rows)))
+        keys = list(range(last - len(rows) + 1, last + 1))
+        args: list[bytes | str | int] = [PREFIX, len(rows)]
+        for key, (record, sha, sigs) in zip(keys, rows, strict=True):
+            args += self._put_args(record, sha, sigs, key, None)
+        result = self._call(self._put, [], args)
+        if int(result[0]) != 1:
+            raise Conflict(f"article {rows[int(result[1])][0].id!r} is stored already")
+        return keys
+
+    def delete(self, article_id: str) -> bool:
+        for _ in range(_RETRIES):
+            current = self._current(article_id)
+            if current is None:
+                return False
+            if self._drop(article_id, current[0], current[2]) >= 0:
+                return True
+        raise Unavailable(f"article {article_id!r} kept changing under concurrent writers")
+
+    def _drop(self, article_id: str, key: int, sigs: npt.NDArray[np.uint32]) -> int:
+        remove, removed = self._write_records(key, sigs)
+        return int(self._call(self._delete, [], [PREFIX, article_id, key, remove, removed]))
+
+    def expire(self, before_ns: int) -> int:
+        removed = 0
+        cutoff = f"({-(-before_ns // 1000)}"  # published_at_ns < before_ns, in µs
+        while True:
+            keys: list[bytes] = self._call(
+                self._r.zrangebyscore, PREFIX + b"pub", "-inf", cutoff, 0, _EXPIRE_BATCH
+            )
+            if not keys:
+                return removed
+            with _reachable():
+                pipe = self._r.pipeline(transaction=False)
+                for key in keys:
+                    pipe.hmget(PREFIX + b"a:" + key, [b"id", b"units", b"sigs"])
+                found = pipe.execute()
+            for key, (article_id, units, blob) in zip(keys, found, strict=True):
+                if article_id is None:  # gone already; drop the stale entry
+                    self._call(self._r.zrem, PREFIX + b"pub", key)
+                    continue
+                sigs = self._decode_sigs(units, blob)
+                removed += self._drop(article_id.decode(), int(key), sigs) == 1
+
+    # -- reads ----------------------------------------------------------------------
+
+    def query_bands(self, sigs: npt.NDArray[np.uint32]) -> list[dict[int, int]]:
+        out: list[dict[int, int]] = [{} for _ in range(len(sigs))]
+        if not len(sigs):
+            return out
+        bands = self.spec.bands
+        bk = self._records(sigs).ravel()
+        records = np.empty(bk.size, dtype=_QUERY_RECORD)
+        records["shard"] = bk >> np.uint64(64 - self.shard_bits)
+        records["field"] = bk
+        blob: bytes = self._call(self._query, [], [PREFIX, records.tobytes()])
+        pos = 0
+        while pos < len(blob):
+            index, length = struct.unpack_from(">II", blob, pos)
+            pos += 8
+            found = out[index // bands]
+            for passage in np.frombuffer(blob, "<i8", length // 8, pos).tolist():
+                found[passage] = found.get(passage, 0) + 1
+            pos += length
+        return out
+
+    def _meta(self, key: int, values: list[Any]) -> StoredMeta | None:
+        article_id, outlet, pub, sha = values
+        if article_id is None:
+            return None
+        return StoredMeta(
+            key=key,
+            id=article_id.decode(),
+            outlet=(outlet or b"").decode(),
+            published_at_ns=_ns(pub),
+            sha256=(sha or b"").decode(),
+        )
+
+    def meta_by_id(self, article_id: str) -> StoredMeta | None:
+        found: list[Any] = self._call(self._by_id, [], [PREFIX, article_id, *_META_FIELDS])
+        return self._meta(int(found[0]), found[1:]) if found else None
+
+    def meta_by_key(self, key: int) -> StoredMeta | None:
+        values = self._call(self._r.hmget, PREFIX + b"a:%d" % key, _META_FIELDS)
+        return self._meta(key, values)
+
+    def record(self, article_id: str) -> ArticleRecord | None:
+        found: list[Any] = self._call(self._by_id, [], [PREFIX, article_id, *_RECORD_FIELDS])
+        if not found or found[1] is None:
+            return None
+        _, aid, outlet, url, pub, lang, text = found
+        return ArticleRecord(
+            id=aid.decode(),
+            outlet=outlet.decode(),
+            url=url.decode(),
+            published_at_ns=_ns(pub),
+            language=lang.decode(),
+            text=text.decode("utf-8", "surrogatepass"),
+        )
+
+    def text(self, key: int) -> str | None:
+        raw = self._call(self._r.hget, PREFIX + b"a:%d" % key, b"text")
+        return None if raw is None else raw.decode("utf-8", "surrogatepass")
+
+    def signatures_many(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
+        if not keys:
+            return {}
+        with _reachable():
+            pipe = self._r.pipeline(transaction=False)
+            for key in keys:
+                pipe.hmget(PREFIX + b"a:%d" % key, [b"units", b"sigs"])
+            found = pipe.execute()
+        return {
+            key: self._decode_sigs(units, blob)
+            for key, (units, blob) in zip(keys, found, strict=True)
+            if units is not None
+        }
+
+    def count(self) -> int:
+        return int(self._call(self._r.hlen, PREFIX + b"ids"))
+
+    def passages(self) -> int:
+        return int(self._call(self._r.get, PREFIX + b"passages") or 0)
+
+    def index_bytes(self) -> int:
+        return int(self._call(self._r.info, "memory")["used_memory"])
+
+    def ping(self) -> None:
+        self._call(self._r.ping)
+
+    def close(self) -> None:
+        self._r.close()
+
+
+def _ns(raw: bytes | None) -> int | None:
+    return int(raw) if raw else None
