@@ -342,3 +342,16 @@ def test_server_config_from_flags_and_environment(tmp_path: Path) -> None:
         ServerConfig.from_sources({"address": "nowhere"}, {})
     with pytest.raises(InvalidInput, match="max_message_bytes"):
         ServerConfig.from_sources({"max_text_chars": "5000000"}, {})
+
+
+def test_a_whole_article_reprinted_under_another_id_is_found_end_to_end(
+    running: Running,
+) -> None:
+    (doc,) = news(1, seed=30)
+    running.client.ingest(doc)
+    result = running.client.ingest("reprint", doc.text, outlet="other")
+    (m,) = [m for m in result.matches if m.source_id == doc.id]
+    assert (m.span.start, m.span.end) == (0, len(doc.text))
+    assert (m.source_span.start, m.source_span.end) == (0, len(doc.text))
+    assert m.kind == pb.VERBATIM
+    assert result.reused_fraction == 1.0

@@ -144,12 +144,11 @@ class Detector:
 
     def compare(self, a: Document | str, b: Document | str) -> list[Match]:
         """Passages of ``a`` reused in ``b``. Comparing a document with itself (the same
-        object or an equal text) reports its internal repeats."""
+        object, or two equal strings) reports its internal repeats; two prepared
+        documents with equal texts are two articles, and align from end to end."""
         same = a is b or (isinstance(a, str) and a == b)
         da = self.prepare(a) if isinstance(a, str) else a
         db = da if same else (self.prepare(b) if isinstance(b, str) else b)
-        if not same and da.text == db.text:
-            same = True
         strong = self.seeds(da, db, same_text=same)
         seeds = self.extend(da, db, strong, same_text=same)
         return self._align(da, db, seeds, set(strong), same_text=same)

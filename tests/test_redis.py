@@ -1,0 +1,241 @@
+"""The shared Redis backend: replicas on one real redis-server, races on one id,
+Redis going away and coming back, AOF durability, and parity with the embedded store."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from wiretrace.evaluation.redis_server import RedisServer
+from wiretrace.evaluation.service_bench import start_server_process
+from wiretrace_client import Client, article, pb
+
+from .helpers import Running, _sentence, news
+
+
+def _replica(tmp: Path, name: str, url: str) -> tuple[subprocess.Popen[bytes], Client]:
+    port_file = tmp / f"{name}.port"
+    proc = start_server_process(
+        tmp / name, port_file, extra=["--store", url, "--sweep-seconds", "0.2"]
+    )
+    return proc, Client(f"127.0.0.1:{port_file.read_text()}", timeout=30)
+
+
+@pytest.fixture
+def replicas(tmp_path: Path, redis_server: RedisServer) -> Iterator[tuple[Client, Client]]:
+    """Two ``wiretrace serve`` processes on the session's Redis, flushed first."""
+    with redis_server.client() as c:
+        c.flushall()
+    started = [_replica(tmp_path, name, redis_server.url) for name in ("a", "b")]
+    yield started[0][1], started[1][1]
+    for proc, client in started:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _reworded(text: str, rng: random.Random) -> str:
+    """Every sentence with two of its words replaced and one dropped."""
+    out = []
+    for sentence in text.split(". "):
+        words = sentence.split(" ")
+        for _ in range(2):
+            words[rng.randrange(1, len(words))] = rng.choice(["vast", "quiet", "rapid", "bold"])
+        del words[rng.randrange(1, len(words))]
+        out.append(" ".join(words))
+    return ". ".join(out)
+
+
+def test_an_article_ingested_on_one_replica_is_the_source_on_the_other(
+    replicas: tuple[Client, Client],
+) -> None:
+    a, b = replicas
+    rng = random.Random(7)
+    wire = " ".join(_sentence(rng) for _ in range(5))
+    filler = " ".join(_sentence(rng) for _ in range(4))
+    assert a.ingest("wire-1", f"{wire}\n{filler}", outlet="wire").created
+    copy = f"{' '.join(_sentence(rng) for _ in range(3))}\n{_reworded(wire, rng)}"
+    result = b.ingest("paper-1", copy, outlet="paper")
+    found = [m for m in result.matches if m.source_id == "wire-1"]
+    assert found, result
+    m = found[0]
+    assert m.kind in (pb.NEAR_VERBATIM, pb.REWORDED)
+    assert m.span.end - m.span.start > len(wire) // 2
+    assert m.source_outlet == "wire"
+    assert b.get("wire-1").text == f"{wire}\n{filler}"
+    assert a.stats().articles == b.stats().articles == 2
+
+
+def test_two_replicas_ingesting_at_once_lose_nothing_and_duplicate_nothing(
+    replicas: tuple[Client, Client], redis_server: RedisServer
+) -> None:
+    docs = news(120, seed=21)
+    halves = (docs[0::2], docs[1::2])
+    results: dict[str, list[pb.IngestResult]] = {}
+
+    def run(client: Client, part: list[pb.Article], name: str) -> None:
+        results[name] = list(client.ingest_stream(part))
+
+    threads = [
+        threading.Thread(target=run, args=(client, part, name))
+        for client, part, name in zip(replicas, halves, "ab", strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.created for rs in results.values() for r in rs)
+    a, b = replicas
+    stats = a.stats()
+    assert stats.articles == 120
+    for d in docs:
+        assert b.get(d.id).text == d.text
+    with redis_server.client() as c:
+        assert len(list(c.scan_iter(b"wt:a:*", count=1000))) == 120
+    # The index holds each article's passages exactly once: ingesting everything
+    # again changes nothing.
+    again = list(b.ingest_stream(docs))
+    assert not any(r.created for r in again)
+    assert a.stats().passages == stats.passages
+
+
+def test_racing_ingests_of_one_id_have_one_winner(replicas: tuple[Client, Client]) -> None:
+    rng = random.Random(3)
+    same = " ".join(_sentence(rng) for _ in range(6))
+    texts = [" ".join(_sentence(rng) for _ in range(6)) for _ in range(8)]
+    created: list[bool] = []
+    conflicts: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(16)
+
+    def race(client: Client, text: str, doc_id: str) -> None:
+        barrier.wait()
+        try:
+            result = client.ingest(doc_id, text)
+        except grpc.RpcError as err:
+            assert err.code() == grpc.StatusCode.ALREADY_EXISTS, err
+            with lock:
+                conflicts.append(text)
+            return
+        with lock:
+            created.append(result.created)
+
+    jobs: list[tuple[Callable[..., None], tuple[object, ...]]] = []
+    for k in range(8):  # the same text from 8 callers over both replicas
+        jobs.append((race, (replicas[k % 2], same, "same")))
+    for k, text in enumerate(texts):  # 8 different texts under one id
+        jobs.append((race, (replicas[k % 2], text, "contested")))
+    threads = [threading.Thread(target=fn, args=args) for fn, args in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # "same": one created it, the seven others found it stored (idempotent).
+    # "contested": one created it, the seven others got ALREADY_EXISTS.
+    assert sorted(created) == [False] * 7 + [True] * 2
+    assert len(conflicts) == 7
+    stored = replicas[0].get("contested").text
+    assert stored in texts and stored not in conflicts
+    assert replicas[1].stats().articles == 2
+
+
+def _health(client: Client) -> int:
+    stub = health_pb2_grpc.HealthStub(client.channel)
+    reply = stub.Check(health_pb2.HealthCheckRequest(service="wiretrace.v1.Wiretrace"), timeout=5)
+    return int(reply.status)
+
+
+def _until(condition: Callable[[], bool], seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_redis_down_fails_fast_reports_not_serving_and_recovers(tmp_path: Path) -> None:
+    redis_server = RedisServer(tmp_path / "redis")
+    running = Running(tmp_path / "data", store=redis_server.url, sweep_seconds=0.1)
+    docs = news(4, seed=2)
+    try:
+        c = running.client
+        c.ingest(docs[0])
+        redis_server.stop()
+        t0 = time.monotonic()
+        with pytest.raises(grpc.RpcError) as info:
+            c.ingest(docs[1])
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "Redis" in (info.value.details() or "")
+        assert time.monotonic() - t0 < 10  # a refused connection, not a hang
+        with pytest.raises(grpc.RpcError) as info:
+            c.get(docs[0].id)
+        assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert _until(lambda: _health(c) == health_pb2.HealthCheckResponse.NOT_SERVING)
+        redis_server.restart()  # no persistence configured: it comes back empty
+        assert _until(lambda: _health(c) == health_pb2.HealthCheckResponse.SERVING)
+        assert c.ingest(docs[1]).created
+        assert c.stats().articles == 1
+    finally:
+        running.stop()
+        redis_server.stop()
+
+
+def test_with_aof_nothing_acknowledged_is_lost_across_a_redis_kill(tmp_path: Path) -> None:
+    redis_server = RedisServer(tmp_path / "redis", aof=True)
+    running = Running(tmp_path / "data", store=redis_server.url)
+    docs = news(30, seed=4)
+    try:
+        acked = [r.id for r in running.client.ingest_stream(docs) if r.created]
+        assert len(acked) == 30
+        before = running.client.stats()
+        redis_server.kill()  # SIGKILL: only what was fsynced survives
+        redis_server.restart()
+        c = running.client
+        assert _until(lambda: _health(c) == health_pb2.HealthCheckResponse.SERVING)
+        after = c.stats()
+        assert (after.articles, after.passages) == (before.articles, before.passages)
+        for d in docs:
+            assert c.get(d.id).text == d.text
+        # The index came back too: a copy of the last article finds it.
+        result = c.query(docs[-1].text)
+        assert any(m.source_id == docs[-1].id for m in result.matches)
+    finally:
+        running.stop()
+        redis_server.stop()
+
+
+def _summary(result: pb.IngestResult) -> list[tuple[object, ...]]:
+    return [
+        (m.source_id, m.span.start, m.span.end, m.source_span.start, m.source_span.end,
+         round(m.similarity, 6), m.kind)
+        for m in result.matches
+    ]  # fmt: skip
+
+
+def test_both_backends_give_identical_results(tmp_path: Path, redis_server: RedisServer) -> None:
+    with redis_server.client() as c:
+        c.flushall()
+    docs = news(45, seed=8)
+    rng = random.Random(9)
+    docs.append(article("reworded", _reworded(docs[10].text, rng), outlet="x"))
+    outputs = []
+    for store in (f"sqlite:///{tmp_path / 'one.db'}", redis_server.url):
+        running = Running(tmp_path / "data", store=store)
+        try:
+            outputs.append([_summary(r) for r in running.client.ingest_stream(docs)])
+            outputs[-1].append(_summary(running.client.query(docs[20].text)))
+            stats = running.client.stats()
+            outputs[-1].append([(stats.articles, stats.passages)])
+        finally:
+            running.stop()
+    assert outputs[0] == outputs[1]
+    assert sum(len(x) for x in outputs[0]) >= 20  # the comparison compared something
