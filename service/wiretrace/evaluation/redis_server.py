@@ -108,4 +108,4 @@ class RedisServer:
 
     def used_memory(self) -> int:
         with self.client() as c:
-            return int(c.info("memory")["used_memory"])  # type: ignore[index]
+            return int(c.info("memory")["used_memory"])
