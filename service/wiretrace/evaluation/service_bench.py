@@ -139,7 +139,7 @@ def _scores(cases: list[Case], results: dict[str, list[Any]]) -> dict[str, objec
 
 
 def bench_ingest(
-    address: str,
+    address: str | list[str],
     articles: list[SyntheticArticle],
     *,
     cases: list[Case] | None = None,
@@ -147,10 +147,13 @@ def bench_ingest(
     server_pid: int | None = None,
     progress: bool = False,
 ) -> dict[str, object]:
-    """Stream ``articles`` through IngestStream on ``concurrency`` streams."""
+    """Stream ``articles`` through IngestStream on ``concurrency`` streams, spread over
+    the servers at ``address`` (replicas sharing one store) in turn."""
     from wiretrace_client import Client, article
 
-    slices = [articles[k::concurrency] for k in range(concurrency)]
+    addresses = [address] if isinstance(address, str) else address
+    address = addresses[0]
+    slices = [(addresses[k % len(addresses)], articles[k::concurrency]) for k in range(concurrency)]
     # Per-article service time: the interval between consecutive results of a stream
     # (a saturated stream queues requests, so send-to-ack time would measure the queue).
     latencies: list[float] = []
@@ -158,9 +161,10 @@ def bench_ingest(
     lock = threading.Lock()
     done = [0]
 
-    def run(part: list[SyntheticArticle]) -> None:
+    def run(job: tuple[str, list[SyntheticArticle]]) -> None:
+        target, part = job
         requests = (article(a.id, a.text, outlet=a.outlet) for a in part)
-        with Client(address, timeout=3600) as client:
+        with Client(target, timeout=3600) as client:
             last = time.perf_counter()
             for r in client.ingest_stream(requests, timeout=3600):
                 now = time.perf_counter()

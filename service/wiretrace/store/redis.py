@@ -59,13 +59,13 @@ _WRITE_RECORD = np.dtype([("shard", ">u4"), ("field", ">u8"), ("passage", "<i8")
 # Shared by the write scripts: add or remove 20-byte records (shard, band key, passage).
 _LUA_HELPERS = """
 local p = ARGV[1]
+local call, sub = redis.call, string.sub
+local bp = p .. 'b:'
 local function add(blob)
   for i = 1, #blob, 20 do
-    local k = p .. 'b:' .. string.sub(blob, i, i + 3)
-    local f = string.sub(blob, i + 4, i + 11)
-    local id = string.sub(blob, i + 12, i + 19)
-    if redis.call('HSETNX', k, f, id) == 0 then
-      redis.call('HSET', k, f, redis.call('HGET', k, f) .. id)
+    local k, f, id = bp .. sub(blob, i, i + 3), sub(blob, i + 4, i + 11), sub(blob, i + 12, i + 19)
+    if call('HSETNX', k, f, id) == 0 then
+      call('HSET', k, f, call('HGET', k, f) .. id)
     end
   end
 end
@@ -318,7 +318,7 @@ class RedisStore(ArticleStore):
             old = (current[0], current[2]) if current else None
             args = self._put_args(record, sha256, signatures, key, old)
             result = self._call(self._put, [], [PREFIX, 1, *args])
-            if int(result[0]) == 1:
+            if int(result[0]) == 1 or result[2] == b"%d" % key:  # or a resent call landed
                 return Put(key, created=True)
             # Another writer changed this id since we read it: read again.
         raise Unavailable(f"article {record.id!r} kept changing under concurrent writers")

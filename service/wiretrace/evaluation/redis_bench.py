@@ -1,0 +1,217 @@
+"""The Redis backend against datasketch's own Redis storage, in one run, on one
+``redis-server``; and ingest through one replica against two on that Redis.
+
+- Our backend: articles stored and indexed with ``RedisStore.insert_many`` (one Lua
+  call per batch), then looked up with ``query_bands`` article by article (one call
+  per article, the service's pattern) and passage by passage (one call each).
+- datasketch: ``MinHashLSH(storage_config={"type": "redis"})`` with the same bands and
+  rows, keys inserted one by one, then again in an insertion session; queried one key
+  per call.
+- Memory: ``used_memory`` from ``INFO memory`` after minus before, per passage or key.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import redis
+
+from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.signature import indexable_rows
+from wiretrace.evaluation.redis_server import RedisServer
+from wiretrace.evaluation.service_bench import _prepare, bench_ingest, start_server_process
+from wiretrace.evaluation.synthetic import SyntheticArticle, generate
+from wiretrace.store import ArticleRecord, IndexSpec
+from wiretrace.store.redis import RedisStore
+
+__all__ = ["bench_redis"]
+
+Row = tuple[ArticleRecord, str, npt.NDArray[np.uint32]]
+
+
+def _rows(articles: list[SyntheticArticle], num_perm: int) -> list[Row]:
+    batches = [articles[k : k + 500] for k in range(0, len(articles), 500)]
+    out: list[Row] = []
+    with ProcessPoolExecutor() as pool:
+        for prepared in pool.map(_prepare, batches):
+            for record, sha, blob, n in prepared:
+                sigs = np.frombuffer(blob, dtype=np.uint32).reshape(n, num_perm)
+                out.append((record, sha, sigs))
+    return out
+
+
+def _used(client: redis.Redis) -> int:
+    return int(client.info("memory")["used_memory"])
+
+
+def _ours(url: str, client: redis.Redis, rows: list[Row], spec: IndexSpec) -> dict[str, object]:
+    store = RedisStore(url, spec)
+    before = _used(client)
+    t0 = time.perf_counter()
+    for k in range(0, len(rows), 100):
+        store.insert_many(rows[k : k + 100])
+    insert_s = time.perf_counter() - t0
+    passages = store.passages()
+    after = _used(client)
+    # Queries: the passages of 2,000 articles, one call per article, then one per passage.
+    sample = [sigs[indexable_rows(sigs)] for _, _, sigs in rows[:2000]]
+    queried = sum(len(s) for s in sample)
+    t0 = time.perf_counter()
+    hits = sum(len(found) for s in sample for found in store.query_bands(s))
+    per_article_s = time.perf_counter() - t0
+    singles = [row[None, :] for s in sample for row in s][:5000]
+    t0 = time.perf_counter()
+    for one in singles:
+        store.query_bands(one)
+    per_passage_s = time.perf_counter() - t0
+    store.close()
+    return {
+        "articles": len(rows),
+        "passages": passages,
+        "insert_seconds": round(insert_s, 2),
+        "inserts_per_s": round(passages / insert_s, 1),
+        "queries_per_s_batched_by_article": round(queried / per_article_s, 1),
+        "queries_per_s_one_per_call": round(len(singles) / per_passage_s, 1),
+        "query_hits": hits,
+        "bytes_per_passage": round((after - before) / passages, 1),
+    }
+
+
+def _datasketch(port: int, rows: list[Row], spec: IndexSpec, keys: int) -> dict[str, object]:
+    from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+    sigs = [row for _, _, s in rows for row in s[indexable_rows(s)]][:keys]
+    scheme = MinHash(num_perm=spec.num_perm).scheme
+    hashes = [
+        LeanMinHash(MinHash(num_perm=spec.num_perm, hashvalues=s.astype(np.uint64), scheme=scheme))
+        for s in sigs
+    ]
+    client = redis.Redis(host="127.0.0.1", port=port, db=1)
+    config = {"type": "redis", "redis": {"host": "127.0.0.1", "port": port, "db": 1}}
+
+    def fresh(name: str) -> MinHashLSH:
+        client.flushdb()
+        return MinHashLSH(
+            num_perm=spec.num_perm,
+            params=(spec.bands, spec.rows),
+            storage_config={**config, "basename": name.encode()},
+        )
+
+    lsh = fresh("one")
+    before = _used(client)
+    t0 = time.perf_counter()
+    for k, m in enumerate(hashes):
+        lsh.insert(k, m)
+    insert_s = time.perf_counter() - t0
+    after = _used(client)
+    t0 = time.perf_counter()
+    for m in hashes[:2000]:
+        lsh.query(m)
+    query_s = time.perf_counter() - t0
+    lsh = fresh("session")
+    t0 = time.perf_counter()
+    with lsh.insertion_session() as session:
+        for k, m in enumerate(hashes):
+            session.insert(k, m)
+    session_s = time.perf_counter() - t0
+    client.flushdb()
+    client.close()
+    return {
+        "keys": len(hashes),
+        "inserts_per_s": round(len(hashes) / insert_s, 1),
+        "inserts_per_s_session": round(len(hashes) / session_s, 1),
+        "queries_per_s": round(min(2000, len(hashes)) / query_s, 1),
+        "bytes_per_key": round((after - before) / len(hashes), 1),
+    }
+
+
+def _replicas(
+    server: RedisServer, articles: list[SyntheticArticle], count: int, tmp: Path
+) -> dict[str, object]:
+    """Ingest ``articles`` over two streams: both to one replica, then one to each of
+    two replicas, on an emptied Redis each time."""
+    out: dict[str, object] = {}
+    for replicas in (1, 2):
+        with server.client() as c:
+            c.flushall()
+        procs, addresses = [], []
+        for k in range(replicas):
+            port_file = tmp / f"replica{k}.port"
+            procs.append(
+                start_server_process(tmp / f"replica{k}", port_file, extra=["--store", server.url])
+            )
+            addresses.append(f"127.0.0.1:{port_file.read_text()}")
+        try:
+            report = bench_ingest(addresses, articles[:count], concurrency=2)
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=60)
+        out[f"replicas_{replicas}"] = {
+            "articles_per_s": report["articles_per_s"],
+            "p50_ms": report["p50_ms"],
+            "p99_ms": report["p99_ms"],
+            "matches": report["matches"],
+        }
+    one = out["replicas_1"]["articles_per_s"]  # type: ignore[index]
+    two = out["replicas_2"]["articles_per_s"]  # type: ignore[index]
+    out["speedup"] = round(two / one, 2) if one else None
+    return out
+
+
+def bench_redis(
+    passages: int,
+    *,
+    datasketch_keys: int = 3000,
+    replica_articles: int = 1000,
+    repeats: int = 1,
+    seed: int = 5,
+) -> dict[str, object]:
+    """Everything on a throwaway ``redis-server`` started here."""
+    spec = IndexSpec.of(EngineConfig())
+    count = max(1, passages // 24)  # generated articles hold ~24 indexable passages
+    articles, _ = generate(count, seed=seed)
+    rows = _rows(articles, spec.num_perm)
+    with tempfile.TemporaryDirectory(prefix="wiretrace-redis-bench-") as tmp:
+        server = RedisServer(Path(tmp) / "redis")
+        try:
+            client = server.client()
+            runs = []
+            for _ in range(repeats):
+                client.flushall()
+                runs.append(_ours(server.url, client, rows, spec))
+            ours = {
+                key: statistics.median(r[key] for r in runs)  # type: ignore[type-var]
+                for key in runs[0]
+            }
+            client.flushall()
+            theirs = _datasketch(server.port, rows, spec, datasketch_keys)
+            replicas = (
+                _replicas(server, articles, replica_articles, Path(tmp))
+                if replica_articles
+                else None
+            )
+            client.close()
+        finally:
+            server.stop()
+    return {
+        "wiretrace": ours,
+        "datasketch_redis": theirs,
+        "insert_ratio": round(ours["inserts_per_s"] / theirs["inserts_per_s"], 1),  # type: ignore[operator]
+        "insert_ratio_vs_session": round(
+            ours["inserts_per_s"] / theirs["inserts_per_s_session"],  # type: ignore[operator]
+            1,
+        ),
+        "query_ratio": round(
+            ours["queries_per_s_batched_by_article"] / theirs["queries_per_s"],  # type: ignore[operator]
+            1,
+        ),
+        "ingest": replicas,
+        "repeats": repeats,
+    }
