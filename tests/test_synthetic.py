@@ -47,3 +47,22 @@ def test_bench_ingest_runs_through_a_real_server_and_scores_quality(
     assert report["server_rss_bytes"] > 0
     assert report["quality"]["cases"] > 0
     assert report["quality"]["recall"] > 0.8
+
+
+def test_bench_redis_compares_with_datasketch_and_runs_replicas(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["bench", "redis", "--passages", "1500", "--datasketch-keys", "200"]
+    assert main([*args, "--replica-articles", "30", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ours, theirs = report["wiretrace"], report["datasketch_redis"]
+    assert ours["passages"] > 1000
+    assert ours["inserts_per_s"] > 0
+    assert ours["query_hits"] >= ours["passages"]  # every passage finds at least itself
+    assert 0 < ours["bytes_per_passage"] < 100_000
+    assert theirs["keys"] == 200
+    assert theirs["bytes_per_key"] > 0
+    assert report["insert_ratio"] > 0
+    for replicas in ("replicas_1", "replicas_2"):
+        assert report["ingest"][replicas]["articles_per_s"] > 0
+        assert report["ingest"][replicas]["matches"] > 0

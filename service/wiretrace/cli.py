@@ -258,6 +258,19 @@ def _cmd_bench_restart(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_redis(args: argparse.Namespace) -> int:
+    from wiretrace.evaluation.redis_bench import bench_redis
+
+    report = bench_redis(
+        args.passages,
+        datasketch_keys=args.datasketch_keys,
+        replica_articles=args.replica_articles,
+        repeats=args.repeats,
+    )
+    _print_report(report, args.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wiretrace", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -338,6 +351,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="restarts timed; the median is kept")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_restart)
+
+    p = bench.add_parser(
+        "redis", help="the Redis backend against datasketch's Redis storage, and replicas"
+    )
+    p.add_argument("--passages", type=int, default=100_000, help="passages to index")
+    p.add_argument("--datasketch-keys", type=int, default=3000, help="keys for datasketch")
+    p.add_argument(
+        "--replica-articles", type=int, default=1000, help="articles ingested per replica run"
+    )
+    p.add_argument("--repeats", type=int, default=1, help="runs of ours; medians are kept")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_redis)
     return parser
 
 
