@@ -144,3 +144,42 @@ def test_query_bands_counts_agreeing_bands() -> None:
         assert set(found) == index.query(sigs[i : i + 1])[0]
         for j, n in found.items():
             assert n == int((keys[i] == keys[j]).sum())
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.lists(st.tuples(st.booleans(), st.integers(1, 12)), min_size=1, max_size=25),
+    st.integers(1, 30),
+)
+def test_sorted_index_answers_as_the_dict_index_through_inserts_and_removals(
+    seed: int, steps: list[tuple[bool, int]], delta_limit: int
+) -> None:
+    from wiretrace.engine.sorted_index import SortedBandIndex
+
+    rng = np.random.default_rng(seed)
+    pool = signatures(_sets(rng, 200), num_perm=NUM_PERM, seed=1)
+    reference = BandIndex(bands=21, rows=3)
+    compact = SortedBandIndex(bands=21, rows=3, delta_limit=delta_limit)
+    live: list[int] = []
+    next_key = 0
+    for add, n in steps:
+        if add or not live:
+            keys = np.arange(next_key, next_key + n)
+            next_key += n
+            rows = pool[keys % len(pool)]
+            reference.insert(keys, rows)
+            compact.insert(keys, rows)
+            live += keys.tolist()
+        else:
+            gone = np.array(sorted(set(rng.choice(live, size=min(n, len(live)), replace=False))))
+            reference.remove(gone, pool[gone % len(pool)])
+            compact.remove(gone, pool[gone % len(pool)])
+            live = [k for k in live if k not in set(gone.tolist())]
+        assert len(compact) == len(reference) == len(live)
+        probe = pool[rng.integers(0, len(pool), size=15)]
+        assert compact.query_bands(probe) == reference.query_bands(probe)
+    compact.compact()
+    probe = pool[:40]
+    assert compact.query_bands(probe) == reference.query_bands(probe)
+    assert compact.memory_bytes() < reference.memory_bytes() or len(live) < 50

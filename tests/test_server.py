@@ -355,3 +355,18 @@ def test_a_whole_article_reprinted_under_another_id_is_found_end_to_end(
     assert (m.source_span.start, m.source_span.end) == (0, len(doc.text))
     assert m.kind == pb.VERBATIM
     assert result.reused_fraction == 1.0
+
+
+def test_an_ingest_whose_caller_gave_up_before_the_write_stores_nothing(
+    running: Running,
+) -> None:
+    from wiretrace.errors import Expired
+    from wiretrace.server.reuse import DetectOptions
+    from wiretrace.store import ArticleRecord
+
+    (doc,) = news(1, seed=40)
+    record = ArticleRecord(doc.id, "", "", None, "", doc.text)
+    with pytest.raises(Expired, match="deadline"):
+        running.service.ingest(record, DetectOptions(), wanted=lambda: False)
+    assert running.client.stats().articles == 0
+    assert running.service.ingest(record, DetectOptions(), wanted=lambda: True).created

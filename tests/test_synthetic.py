@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from wiretrace.cli import main
+from wiretrace.evaluation.pan import load_corpus
 from wiretrace.evaluation.synthetic import generate
 
 
@@ -66,3 +68,90 @@ def test_bench_redis_compares_with_datasketch_and_runs_replicas(
     for replicas in ("replicas_1", "replicas_2"):
         assert report["ingest"][replicas]["articles_per_s"] > 0
         assert report["ingest"][replicas]["matches"] > 0
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(".,").lower() for w in text.split()}
+
+
+def test_generated_corpus_is_pan_layout_and_its_truth_slices_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "corpus"
+    assert main(["bench", "generate", str(root), "--articles", "150", "--seed", "2"]) == 0
+    _, cases = generate(150, seed=2)
+    corpus = load_corpus(root)
+    assert len(corpus.cases) == len(cases)
+    assert set(corpus.categories) == {"verbatim", "reworded", "quote", "repeat", "none"}
+    assert len(corpus.pairs) == sum(len(v) for v in corpus.categories.values())
+    for case in corpus.cases:
+        susp = (root / "susp" / case.pair[0]).read_text(encoding="utf-8")
+        src = (root / "src" / case.pair[1]).read_text(encoding="utf-8")
+        mine, theirs = susp[slice(*case.susp)], src[slice(*case.src)]
+        kind = next(k for k, members in corpus.categories.items() if case.pair in members)
+        if kind in ("verbatim", "quote"):
+            assert mine == theirs
+        else:  # reworded copies and repeats share most of their words
+            a, b = _words(mine), _words(theirs)
+            assert len(a & b) / len(a | b) > 0.3, (mine, theirs)
+        if kind == "repeat":
+            assert case.pair[0] == case.pair[1]
+            assert case.src[1] <= case.susp[0]
+    for a, b in corpus.categories["none"]:
+        assert not [c for c in corpus.cases if c.pair in ((a, b), (b, a))]
+    lines = (root / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 150
+    assert main(["bench", "generate", str(root)]) == 2  # refuses to write over it
+    assert "not empty" in capsys.readouterr().err
+
+
+def test_bench_quality_through_the_service_scores_as_in_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "corpus"
+    assert main(["bench", "generate", str(root), "--articles", "80", "--json"]) == 0
+    capsys.readouterr()
+    reports = []
+    for mode in (["--in-process", "--workers", "1"], []):
+        assert main(["bench", "quality", str(root), *mode, "--json"]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    in_process, served = reports
+    assert served["overall"] == in_process["overall"]
+    assert served["categories"] == in_process["categories"]
+    assert served["overall"]["plagdet"] > 0.8
+    assert served["categories"]["repeat"]["recall"] > 0.8
+    assert served["pairs_per_second"] > 0
+
+
+def test_bench_ingest_runs_the_naive_baseline_on_the_same_articles(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["bench", "ingest", "--synthetic", "60", "--baseline", "naive", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    naive = report["baseline_naive"]
+    assert naive["articles"] == 60
+    assert naive["articles_per_s"] > 0
+    assert naive["quality"]["cases"] == report["quality"]["cases"]
+    assert 0 < naive["quality"]["recall"] <= 1
+    assert report["speedup_vs_naive"] == pytest.approx(
+        report["articles_per_s"] / naive["articles_per_s"], rel=0.01
+    )
+
+
+def test_bench_query_and_restart_report_their_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["bench", "query", "--index-size", "60", "--requests", "30", "--concurrency", "4"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["requests"] == 30
+    assert report["index_articles"] == 60
+    assert report["qps"] > 0
+    assert report["p99_ms"] >= report["p50_ms"] > 0
+    assert main(["bench", "restart", "--articles", "60", "--repeats", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["articles"] == 60
+    assert report["passages"] > 60
+    assert report["restart_seconds_median"] > 0
+    assert report["server_rss_bytes"] > 0

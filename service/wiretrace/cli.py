@@ -17,6 +17,7 @@ Errors of the ``WiretraceError`` family become a one-line message and exit statu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -104,12 +105,17 @@ def _cmd_bench_quality(args: argparse.Namespace) -> int:
     from wiretrace.evaluation.report import quality_table
 
     corpus = load_corpus(Path(args.corpus), Path(args.pairs) if args.pairs else None)
-    report = run_quality(
-        corpus,
-        config=EngineConfig(),
-        workers=args.workers,
-        out_dir=Path(args.out) if args.out else None,
-    )
+    out_dir = Path(args.out) if args.out else None
+    if args.in_process:
+        report = run_quality(corpus, config=EngineConfig(), workers=args.workers, out_dir=out_dir)
+    else:
+        from wiretrace.evaluation.service_bench import local_server, rpc_comparer
+
+        with contextlib.ExitStack() as stack:
+            address = args.server or stack.enter_context(local_server())[0]
+            report = run_quality(
+                corpus, comparer=rpc_comparer(address), workers=args.workers or 4, out_dir=out_dir
+            )
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -224,6 +230,15 @@ def _cmd_bench_ingest(args: argparse.Namespace) -> int:
                 server_pid=proc.pid,
                 progress=progress,
             )
+    if args.baseline == "naive":
+        from wiretrace.evaluation.naive import bench_naive
+
+        naive = bench_naive(articles, cases)
+        report["baseline_naive"] = naive
+        report["speedup_vs_naive"] = round(
+            float(report["articles_per_s"]) / float(naive["articles_per_s"]),  # type: ignore[arg-type]
+            2,
+        )
     _print_report(report, args.json)
     return 0
 
@@ -255,6 +270,24 @@ def _cmd_bench_restart(args: argparse.Namespace) -> int:
     from wiretrace.evaluation.service_bench import bench_restart
 
     _print_report(bench_restart(args.articles, repeats=args.repeats), args.json)
+    return 0
+
+
+def _cmd_bench_generate(args: argparse.Namespace) -> int:
+    from wiretrace.evaluation.synthetic import generate, write_corpus
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise InvalidInput(f"{out} is not empty: pick a new folder for the corpus")
+    articles, cases = generate(args.articles, seed=args.seed)
+    pairs = write_corpus(out, articles, cases, seed=args.seed)
+    report: dict[str, object] = {
+        "articles": len(articles),
+        "cases": len(cases),
+        "pairs": pairs,
+        "corpus": str(out),
+    }
+    _print_report(report, args.json)
     return 0
 
 
@@ -311,13 +344,36 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure quality and speed").add_subparsers(
         dest="bench", required=True
     )
-    p = bench.add_parser("quality", help="score every pair of a PAN-13-layout corpus")
+    p = bench.add_parser(
+        "quality", help="score every pair of a PAN-13-layout corpus through the service"
+    )
     p.add_argument("corpus", help="corpus folder with src/, susp/ and pairs")
     p.add_argument("--pairs", help="pairs file (default: CORPUS/pairs)")
     p.add_argument("--out", help="write one PAN XML of detections per pair here")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--server", help="HOST:PORT whose Compare RPC runs the pairs (default: start one)"
+    )
+    mode.add_argument(
+        "--in-process", action="store_true", help="run the engine here instead of the service"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes in-process (default: all cores), else calls in flight (default 4)",
+    )
     p.set_defaults(func=_cmd_bench_quality)
+
+    p = bench.add_parser(
+        "generate", help="write a synthetic news corpus with PAN-layout ground truth"
+    )
+    p.add_argument("out", help="new folder: src/, susp/, pairs, one folder per kind, JSONL")
+    p.add_argument("--articles", type=int, default=2000, help="articles (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_bench_generate)
 
     p = bench.add_parser("index", help="passages signed and indexed per second, one core")
     p.add_argument("--corpus", help="PAN-layout corpus whose texts are cut into articles")
@@ -334,6 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
     p.add_argument("--concurrency", type=int, default=1, help="parallel streams (default 1)")
     p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument(
+        "--baseline",
+        choices=["naive"],
+        help="also run the naive datasketch + rapidfuzz pipeline on the same articles",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_ingest)
 

@@ -5,14 +5,23 @@
     │   └── TooLarge          over a configured size limit          -> RESOURCE_EXHAUSTED
     ├── NotFound              unknown article id                    -> NOT_FOUND
     ├── Conflict              id exists with a different text       -> ALREADY_EXISTS
-    └── Unavailable           the store cannot be reached           -> UNAVAILABLE
+    ├── Unavailable           the store cannot be reached           -> UNAVAILABLE
+    └── Expired               the caller's deadline passed          -> DEADLINE_EXCEEDED
 
 Domain code raises these; the transport layers (CLI, gRPC) map them in one place each.
 """
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "InvalidInput", "NotFound", "TooLarge", "Unavailable", "WiretraceError"]
+__all__ = [
+    "Conflict",
+    "Expired",
+    "InvalidInput",
+    "NotFound",
+    "TooLarge",
+    "Unavailable",
+    "WiretraceError",
+]
 
 
 class WiretraceError(Exception):
@@ -37,3 +46,7 @@ class Conflict(WiretraceError):
 
 class Unavailable(WiretraceError):
     """A backend the service depends on cannot be reached now; retrying later may work."""
+
+
+class Expired(WiretraceError):
+    """The caller gave up (deadline or cancellation) before the work was committed."""

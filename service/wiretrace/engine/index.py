@@ -107,10 +107,14 @@ class BandIndex:
 
     def insert(self, keys: npt.ArrayLike, sigs: npt.NDArray[np.uint32]) -> None:
         """Index ``sigs[k]`` under ``keys[k]``."""
+        self.insert_band_keys(keys, band_keys(sigs, self.bands, self.rows))
+
+    def insert_band_keys(self, keys: npt.ArrayLike, bands: npt.NDArray[np.uint64]) -> None:
+        """Index passages ``keys`` by their band keys ``bands`` (``(n, bands)``)."""
         key_list = np.asarray(keys, dtype=np.int64).tolist()
         if not key_list:
             return
-        bk = band_keys(sigs, self.bands, self.rows).T.tolist()
+        bk = bands.T.tolist()
         for table, column in zip(self._tables, bk, strict=True):
             fresh = dict(zip(column, key_list, strict=True))
             if len(fresh) < len(key_list):  # the batch itself repeats a band key
@@ -131,8 +135,11 @@ class BandIndex:
 
     def remove(self, keys: npt.ArrayLike, sigs: npt.NDArray[np.uint32]) -> None:
         """Forget ``keys``, indexed earlier with these same ``sigs``."""
+        self.remove_band_keys(keys, band_keys(sigs, self.bands, self.rows))
+
+    def remove_band_keys(self, keys: npt.ArrayLike, bands: npt.NDArray[np.uint64]) -> None:
         key_list = np.asarray(keys, dtype=np.int64).tolist()
-        bk = band_keys(sigs, self.bands, self.rows).T.tolist()
+        bk = bands.T.tolist()
         for table, column in zip(self._tables, bk, strict=True):
             for h, key in zip(column, key_list, strict=True):
                 bucket = table.get(h)
@@ -162,7 +169,10 @@ class BandIndex:
     def query_bands(self, sigs: npt.NDArray[np.uint32]) -> list[dict[int, int]]:
         """For each signature, the keys sharing at least one band with it and how many
         bands they share (about ``bands * J**rows`` for Jaccard similarity J)."""
-        bk = band_keys(sigs, self.bands, self.rows).tolist()
+        return self.query_band_keys(band_keys(sigs, self.bands, self.rows))
+
+    def query_band_keys(self, bands: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
+        bk = bands.tolist()
         out: list[dict[int, int]] = []
         tables = self._tables
         for row in bk:

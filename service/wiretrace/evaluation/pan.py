@@ -12,7 +12,7 @@ import statistics
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,18 +170,25 @@ def run_quality(
 ) -> QualityReport:
     """Compare every pair and score the detections.
 
-    With ``comparer`` (for example a client of the Compare RPC) pairs run one by one in
-    this process; otherwise the engine runs in-process on ``workers`` processes.
+    With ``comparer`` (for example a client of the Compare RPC) pairs run on ``workers``
+    threads of this process; otherwise the engine runs in-process on ``workers``
+    processes.
     """
     config = config or EngineConfig()
     results: list[tuple[Pair, list[Match], float]] = []
     t0 = time.perf_counter()
     if comparer is not None:
-        workers = 1
-        for pair in corpus.pairs:
+        workers = workers or 1
+        call = comparer
+
+        def one(pair: Pair) -> tuple[Pair, list[Match], float]:
             susp, src = _read_pair(corpus.root, pair)
             t = time.perf_counter()
-            results.append((pair, comparer(susp, src), (time.perf_counter() - t) * 1000))
+            matches = call(susp, src)
+            return pair, matches, (time.perf_counter() - t) * 1000
+
+        with ThreadPoolExecutor(workers) as threads:
+            results = list(threads.map(one, corpus.pairs))
     else:
         workers = workers or max(1, os.cpu_count() or 1)
         if workers == 1:
@@ -197,7 +204,14 @@ def run_quality(
     seconds = time.perf_counter() - t0
 
     detections: list[Annotation] = []
-    for pair, matches, _ in results:
+    for pair, found, _ in results:
+        # A text compared with itself reports (earlier, later) occurrences; the later
+        # one is the reuse, as in the service.
+        matches = (
+            [Match(m.b_start, m.b_end, m.a_start, m.a_end, m.similarity, m.kind) for m in found]
+            if pair[0] == pair[1]
+            else found
+        )
         detections.extend(
             Annotation(pair, (m.a_start, m.a_end), (m.b_start, m.b_end)) for m in matches
         )

@@ -15,14 +15,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.detect import Detector
+from wiretrace.engine.detect import Detector, Kind, Match
 from wiretrace.evaluation.plagdet import Annotation, score
 from wiretrace.evaluation.synthetic import Case, SyntheticArticle, generate
 from wiretrace.store import ArticleRecord, IndexSpec, open_store
@@ -33,6 +33,7 @@ __all__ = [
     "bench_restart",
     "local_server",
     "percentiles",
+    "rpc_comparer",
     "server_rss_bytes",
 ]
 
@@ -99,6 +100,30 @@ def local_server(data_dir: Path | None = None) -> Iterator[tuple[str, subprocess
                 proc.kill()
 
 
+def rpc_comparer(address: str) -> Callable[[str, str], list[Match]]:
+    """``Detector.compare`` through the service's Compare RPC (for ``run_quality``)."""
+    from wiretrace_client import Client, pb
+
+    client = Client(address, timeout=600)
+    kinds = {pb.VERBATIM: Kind.VERBATIM, pb.NEAR_VERBATIM: Kind.NEAR_VERBATIM}
+
+    def compare(text_a: str, text_b: str) -> list[Match]:
+        result = client.compare(text_a, text_b)
+        return [
+            Match(
+                m.a.start,
+                m.a.end,
+                m.b.start,
+                m.b.end,
+                m.similarity,
+                kinds.get(m.kind, Kind.REWORDED),
+            )
+            for m in result.matches
+        ]
+
+    return compare
+
+
 def server_rss_bytes(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -109,19 +134,12 @@ def server_rss_bytes(pid: int) -> int | None:
     return None
 
 
-def _scores(cases: list[Case], results: dict[str, list[Any]]) -> dict[str, object]:
+def quality_scores(cases: list[Case], found: list[Annotation]) -> dict[str, object]:
+    """Plagdet of detections ``found`` (pairs are ``(article, source)`` ids) against the
+    synthetic ``cases``, overall and recall per kind."""
     truth = [
         Annotation((c.article, c.source), (c.start, c.end), (c.source_start, c.source_end))
         for c in cases
-    ]
-    found = [
-        Annotation(
-            (article_id, m.source_id),
-            (m.span.start, m.span.end),
-            (m.source_span.start, m.source_span.end),
-        )
-        for article_id, matches in results.items()
-        for m in matches
     ]
     s = score(truth, found)
     out: dict[str, object] = {
@@ -204,7 +222,16 @@ def bench_ingest(
         "matches": sum(len(v) for v in results.values()),
     }
     if cases is not None:
-        report["quality"] = _scores(cases, results)
+        found = [
+            Annotation(
+                (article_id, m.source_id),
+                (m.span.start, m.span.end),
+                (m.source_span.start, m.source_span.end),
+            )
+            for article_id, matches in results.items()
+            for m in matches
+        ]
+        report["quality"] = quality_scores(cases, found)
     return report
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["Case", "SyntheticArticle", "generate"]
+__all__ = ["Case", "SyntheticArticle", "generate", "write_corpus"]
 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
@@ -266,3 +267,69 @@ def generate(
             SyntheticArticle(article_id, f"outlet{rng.randrange(outlets)}", texts[article_id])
         )
     return articles, cases
+
+
+def write_corpus(
+    root: Path, articles: list[SyntheticArticle], cases: list[Case], *, seed: int = 0
+) -> dict[str, int]:
+    """Write ``articles`` and ``cases`` as a PAN-13-layout corpus that ``bench quality``
+    scores, plus ``articles.jsonl`` for ``bench ingest --corpus``.
+
+    Every article is both ``src/<id>.txt`` and ``susp/<id>.txt``. Each (article, source)
+    pair holding cases is listed once, in the folder of its first case's kind, with one
+    ground-truth XML of all its cases; a repeat is the pair of an article with itself.
+    As many pairs again of articles sharing nothing are listed under ``none``.
+    """
+    import json
+    import xml.etree.ElementTree as ET
+
+    for sub in ("src", "susp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    with open(root / "articles.jsonl", "w", encoding="utf-8") as out:
+        for a in articles:
+            name = f"{a.id}.txt"
+            (root / "src" / name).write_text(a.text, encoding="utf-8")
+            (root / "susp" / name).write_text(a.text, encoding="utf-8")
+            out.write(json.dumps({"id": a.id, "outlet": a.outlet, "text": a.text}) + "\n")
+    by_pair: dict[tuple[str, str], list[Case]] = {}
+    for c in cases:
+        by_pair.setdefault((c.article, c.source), []).append(c)
+    categories: dict[str, list[tuple[str, str]]] = {}
+    for pair, held in by_pair.items():
+        categories.setdefault(held[0].kind, []).append(pair)
+    related = set(by_pair) | {(b, a) for a, b in by_pair}
+    rng = random.Random(seed)
+    negatives: list[tuple[str, str]] = []
+    ids = [a.id for a in articles]
+    for _ in range(10 * len(by_pair) + 10):
+        if len(negatives) >= len(by_pair) or len(ids) < 2:
+            break
+        first, second = rng.sample(ids, 2)
+        if (first, second) not in related:
+            negatives.append((first, second))
+            related.add((first, second))
+    categories["none"] = negatives
+    every: list[str] = []
+    for kind, pairs in sorted(categories.items()):
+        folder = root / kind
+        folder.mkdir(exist_ok=True)
+        lines = [f"{a}.txt {b}.txt" for a, b in pairs]
+        (folder / "pairs").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        every += lines
+        for pair in pairs:
+            doc = ET.Element("document", reference=f"{pair[0]}.txt")
+            for c in by_pair.get(pair, []):
+                ET.SubElement(
+                    doc,
+                    "feature",
+                    name="plagiarism",
+                    type=c.kind,
+                    this_offset=str(c.start),
+                    this_length=str(c.end - c.start),
+                    source_reference=f"{c.source}.txt",
+                    source_offset=str(c.source_start),
+                    source_length=str(c.source_end - c.source_start),
+                )
+            ET.ElementTree(doc).write(folder / f"{pair[0]}-{pair[1]}.xml", encoding="utf-8")
+    (root / "pairs").write_text("".join(f"{line}\n" for line in every), encoding="utf-8")
+    return {kind: len(pairs) for kind, pairs in sorted(categories.items())}

@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from wiretrace.engine.detect import Kind, Match
 from wiretrace.errors import (
     Conflict,
+    Expired,
     InvalidInput,
     NotFound,
     TooLarge,
@@ -48,6 +49,7 @@ _STATUS: list[tuple[type[WiretraceError], grpc.StatusCode]] = [
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (Conflict, grpc.StatusCode.ALREADY_EXISTS),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (Expired, grpc.StatusCode.DEADLINE_EXCEEDED),
 ]
 
 _KIND = {
@@ -185,7 +187,12 @@ class Servicer(pb_grpc.WiretraceServicer):
         record = _record(request.article)
         options = _options(request.options)
         _check_deadline(context)
-        outcome = self.service.ingest(record, options, replace=request.replace)
+
+        def wanted() -> bool:
+            remaining = context.time_remaining()
+            return context.is_active() and (remaining is None or remaining > 0)
+
+        outcome = self.service.ingest(record, options, replace=request.replace, wanted=wanted)
         d = outcome.detection
         return pb.IngestResult(
             id=outcome.id,

@@ -21,7 +21,7 @@ import numpy as np
 
 from wiretrace import __version__
 from wiretrace.engine.detect import Detector, Document, Kind, Match
-from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
+from wiretrace.errors import Conflict, Expired, InvalidInput, NotFound, TooLarge, Unavailable
 from wiretrace.server.config import MAX_ID_CHARS, MAX_OPTION_LIMIT, ServerConfig
 from wiretrace.store import (
     UNIT_BITS,
@@ -315,9 +315,17 @@ class ReuseService:
     # -- operations ------------------------------------------------------------------
 
     def ingest(
-        self, record: ArticleRecord, options: DetectOptions, *, replace: bool = False
+        self,
+        record: ArticleRecord,
+        options: DetectOptions,
+        *,
+        replace: bool = False,
+        wanted: Callable[[], bool] | None = None,
     ) -> IngestOutcome:
         """Detect, then store and index in one atomic step. Returns after the commit.
+
+        ``wanted`` is asked right before the write; when it says no (the caller's
+        deadline passed), nothing is stored and ``Expired`` is raised.
 
         Detection reads the index without a lock: an article ingested at the same moment
         (here or on another replica) may be missed as a source. The store settles
@@ -335,6 +343,8 @@ class ReuseService:
             )
         exclude = existing.key if existing else None
         detection = self.detect(doc, record, options, exclude_key=exclude)
+        if wanted is not None and not wanted():
+            raise Expired("the call's deadline passed before the article was stored")
         put = self.store.put(record, sha, doc.signatures, replace=replace)
         if put.created:
             if existing is not None:

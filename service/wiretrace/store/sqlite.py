@@ -1,5 +1,5 @@
 """The embedded default: one SQLite file in WAL mode with ``synchronous=FULL``, and an
-in-process band index rebuilt from the stored signatures at open.
+in-process band index (``SortedBandIndex``) rebuilt from the stored signatures at open.
 
 A committed transaction survives SIGKILL and power loss; an interrupted one leaves
 nothing behind, so an article is either wholly stored or absent. The index is updated
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.engine.index import BandIndex
+from wiretrace.engine.sorted_index import SortedBandIndex
 from wiretrace.errors import Conflict, InvalidInput
 from wiretrace.store.base import (
     ArticleRecord,
@@ -51,7 +51,7 @@ CREATE INDEX IF NOT EXISTS articles_published ON articles (published_at_ns);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_LOAD_BATCH = 50_000
+_LOAD_BATCH = 500_000
 
 Row = tuple[ArticleRecord, str, npt.NDArray[np.uint32]]
 
@@ -77,7 +77,7 @@ class SqliteStore(ArticleStore):
                 f"the store at {path} holds signatures of num_perm={stored[0]}, "
                 f"but the server runs with num_perm={spec.num_perm}; use the same value"
             )
-        self._index = BandIndex(bands=spec.bands, rows=spec.rows)
+        self._index = SortedBandIndex(bands=spec.bands, rows=spec.rows)
         self.load_seconds = self._load()
 
     def _load(self) -> float:
@@ -93,11 +93,12 @@ class SqliteStore(ArticleStore):
             rows.append(r)
             pending += len(k)
             articles += 1
-            if pending >= _LOAD_BATCH:  # one dict update per band per batch
+            if pending >= _LOAD_BATCH:  # merged straight into the sorted arrays
                 self._index.insert(np.concatenate(keys), np.concatenate(rows))
                 keys, rows, pending = [], [], 0
         if pending:
             self._index.insert(np.concatenate(keys), np.concatenate(rows))
+        self._index.compact()
         seconds = time.perf_counter() - t0
         log.info(
             "index rebuilt",
