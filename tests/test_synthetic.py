@@ -155,3 +155,20 @@ def test_bench_query_and_restart_report_their_fields(
     assert report["passages"] > 60
     assert report["restart_seconds_median"] > 0
     assert report["server_rss_bytes"] > 0
+
+
+def test_bench_compare_and_ingest_over_a_preloaded_index(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "compare", "--pairs", "15", "--chars", "2000", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pairs"] == 15
+    assert 1000 < report["chars_mean"] <= 2000
+    assert report["p99_ms"] >= report["p50_ms"] > 0
+    assert report["in_process_p50_ms"] > 0
+    assert report["matches"] >= 15  # each pair shares one paragraph
+    args = ["bench", "ingest", "--synthetic", "30", "--preload", "40", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["index_articles"] == 70
+    assert report["articles"] == 30

@@ -212,7 +212,14 @@ def _bench_articles(args: argparse.Namespace) -> tuple[list[SyntheticArticle], l
 
 
 def _cmd_bench_ingest(args: argparse.Namespace) -> int:
-    from wiretrace.evaluation.service_bench import bench_ingest, local_server
+    with contextlib.ExitStack() as stack:
+        return _bench_ingest(args, stack)
+
+
+def _bench_ingest(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
+    import tempfile
+
+    from wiretrace.evaluation.service_bench import bench_ingest, local_server, preload_index
 
     articles, cases = _bench_articles(args)
     progress = sys.stderr.isatty() and not args.json
@@ -221,7 +228,10 @@ def _cmd_bench_ingest(args: argparse.Namespace) -> int:
             args.server, articles, cases=cases, concurrency=args.concurrency, progress=progress
         )
     else:
-        with local_server() as (address, proc):
+        data = stack.enter_context(tempfile.TemporaryDirectory(prefix="wiretrace-ingest-"))
+        if args.preload:
+            preload_index(Path(data), args.preload, seed=args.seed + 1)
+        with local_server(Path(data)) as (address, proc):
             report = bench_ingest(
                 address,
                 articles,
@@ -262,6 +272,19 @@ def _cmd_bench_query(args: argparse.Namespace) -> int:
                 report = bench_query(
                     address, texts, requests=args.requests, concurrency=args.concurrency
                 )
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_compare(args: argparse.Namespace) -> int:
+    from wiretrace.evaluation.service_bench import bench_compare, compare_pairs, local_server
+
+    pairs = compare_pairs(args.pairs, args.chars, seed=args.seed)
+    if args.server:
+        report = bench_compare(args.server, pairs)
+    else:
+        with local_server() as (address, _proc):
+            report = bench_compare(address, pairs)
     _print_report(report, args.json)
     return 0
 
@@ -389,6 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--articles", type=int, default=0, help="with a PAN corpus: how many articles")
     p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
     p.add_argument("--concurrency", type=int, default=1, help="parallel streams (default 1)")
+    p.add_argument(
+        "--preload",
+        type=int,
+        default=0,
+        help="articles bulk-loaded into the local server's index first (default 0)",
+    )
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument(
         "--baseline",
@@ -406,6 +435,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_query)
+
+    p = bench.add_parser("compare", help="Compare RPC latency on pairs of articles")
+    p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
+    p.add_argument("--pairs", type=int, default=500, help="pairs compared (default 500)")
+    p.add_argument("--chars", type=int, default=5000, help="characters per article (default 5000)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_compare)
 
     p = bench.add_parser("restart", help="time to serve again over a store of N articles")
     p.add_argument("--articles", type=int, default=100_000, help="articles in the store")

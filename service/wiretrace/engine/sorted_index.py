@@ -34,6 +34,7 @@ class _State:
     delta: BandIndex
     pending_keys: list[npt.NDArray[np.int64]] = field(default_factory=list)
     pending_bands: list[npt.NDArray[np.uint64]] = field(default_factory=list)
+    pending: int = 0
     dead: set[int] = field(default_factory=set)
 
 
@@ -63,9 +64,9 @@ class SortedBandIndex:
         state = self._state
         state.pending_keys.append(passages)
         state.pending_bands.append(bk)
+        state.pending += len(passages)
         self._count += len(passages)
-        pending = sum(len(k) for k in state.pending_keys)
-        if pending >= self.delta_limit:
+        if state.pending >= self.delta_limit:
             self._merge()
         else:
             state.delta.insert_band_keys(passages, bk)

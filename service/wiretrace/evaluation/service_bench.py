@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -28,11 +29,14 @@ from wiretrace.evaluation.synthetic import Case, SyntheticArticle, generate
 from wiretrace.store import ArticleRecord, IndexSpec, open_store
 
 __all__ = [
+    "bench_compare",
     "bench_ingest",
     "bench_query",
     "bench_restart",
+    "compare_pairs",
     "local_server",
     "percentiles",
+    "preload_index",
     "rpc_comparer",
     "server_rss_bytes",
 ]
@@ -280,6 +284,60 @@ def _prepare(batch: list[SyntheticArticle]) -> list[tuple[ArticleRecord, str, by
             (ArticleRecord(a.id, a.outlet, "", None, "", a.text), sha, sigs.tobytes(), len(sigs))
         )
     return out
+
+
+def compare_pairs(count: int, chars: int, *, seed: int = 0) -> list[tuple[str, str]]:
+    """``count`` pairs of generated articles of about ``chars`` characters each, the
+    second holding a paragraph of the first copied or reworded."""
+    articles, _ = generate(4 * count + 8, seed=seed)
+    rng = random.Random(seed)
+    texts = []
+    for k in range(0, len(articles) - 1, 2):  # two articles joined, cut at a paragraph
+        paragraphs = (articles[k].text + "\n" + articles[k + 1].text).split("\n")
+        out: list[str] = []
+        while paragraphs and sum(len(p) + 1 for p in out) + len(paragraphs[0]) <= chars:
+            out.append(paragraphs.pop(0))
+        texts.append(out)
+    pairs = []
+    for k in range(count):
+        source, target = texts[2 * k], list(texts[2 * k + 1])
+        target.insert(rng.randrange(len(target)), rng.choice(source))
+        pairs.append(("\n".join(source), "\n".join(target)))
+    return pairs
+
+
+def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, object]:
+    """Compare RPC latency, one call in flight, beside the engine in this process."""
+    from wiretrace_client import Client
+
+    detector = Detector(EngineConfig())
+    local: list[float] = []
+    remote: list[float] = []
+    found = 0
+    with Client(address, timeout=60) as client:
+        for a, b in pairs[:10]:  # warm-up
+            client.compare(a, b)
+        for a, b in pairs:
+            t = time.perf_counter()
+            found += len(client.compare(a, b).matches)
+            remote.append((time.perf_counter() - t) * 1e3)
+            t = time.perf_counter()
+            detector.compare(a, b)
+            local.append((time.perf_counter() - t) * 1e3)
+    return {
+        "pairs": len(pairs),
+        "chars_mean": round(statistics.mean(len(a) + len(b) for a, b in pairs) / 2),
+        **percentiles(remote),
+        "in_process_p50_ms": percentiles(local)["p50_ms"],
+        "matches": found,
+    }
+
+
+def preload_index(data_dir: Path, count: int, *, seed: int) -> None:
+    """Fill the store in ``data_dir`` with ``count`` generated articles (ids ``pre…``,
+    apart from the benchmark's own), as a bulk import."""
+    articles, _ = generate(count, seed=seed)
+    bulk_load(data_dir, [SyntheticArticle(f"pre{a.id}", a.outlet, a.text) for a in articles])
 
 
 def bulk_load(

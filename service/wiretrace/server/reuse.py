@@ -224,22 +224,17 @@ class ReuseService:
         """What ``doc`` (the text of ``record``) reuses from the index and from itself."""
         # Candidates, strongest evidence first: the most bands shared by one unit pair
         # (a copied sentence shares them all), then the total over the article's units.
-        best: dict[int, int] = {}
-        total: Counter[int] = Counter()
-        pairs: dict[int, list[tuple[int, int]]] = {}
+        pair_rows: list[int] = []
+        pair_passages: list[int] = []
+        pair_bands: list[int] = []
         rows = doc.indexable.tolist()
         if rows:
             for row, found in zip(rows, self.store.query_bands(doc.signatures[rows]), strict=True):
-                for passage, bands in found.items():
-                    key = passage >> UNIT_BITS
-                    total[key] += bands
-                    pairs.setdefault(key, []).append((row, passage & _UNIT_MASK))
-                    if bands > best.get(key, 0):
-                        best[key] = bands
-        if exclude_key is not None:
-            best.pop(exclude_key, None)
-        plausible = self._plausible(doc, pairs, list(best))
-        ranked = sorted(plausible, key=lambda k: (-best[k], -total[k], k))
+                pair_rows += [row] * len(found)
+                pair_passages += found.keys()
+                pair_bands += found.values()
+        plausible = self._plausible(doc, pair_rows, pair_passages, pair_bands, exclude_key)
+        ranked = sorted(plausible, key=lambda k: (-plausible[k][0], -plausible[k][1], k))
         reuses: list[Reuse] = []
         aligned = 0
         for key in ranked:
@@ -277,26 +272,59 @@ class ReuseService:
         )
 
     def _plausible(
-        self, doc: Document, pairs: dict[int, list[tuple[int, int]]], keys: list[int]
-    ) -> set[int]:
-        """The ``keys`` holding a unit pair that LSH matched and that really looks alike,
-        by the MinHash estimate of its Jaccard similarity: band collisions of unrelated
-        sentences on common words are dropped before the costly alignment."""
+        self,
+        doc: Document,
+        rows: list[int],
+        passages: list[int],
+        bands: list[int],
+        exclude_key: int | None,
+    ) -> dict[int, tuple[int, int]]:
+        """The source articles holding a unit pair that LSH matched and that really
+        looks alike, by the MinHash estimate of its Jaccard similarity (band collisions
+        of unrelated sentences on common words are dropped before the costly
+        alignment), each with its evidence: the most bands one unit pair shares (a
+        copied sentence shares them all), then the bands shared over all pairs."""
+        if not passages:
+            return {}
+        passage = np.asarray(passages, dtype=np.int64)
+        article = passage >> UNIT_BITS
+        keys = np.unique(article)
+        if exclude_key is not None:
+            keys = keys[keys != exclude_key]
         sigs: dict[int, np.ndarray] = {}
         with self._cache_lock:
-            for key in keys:
+            for key in keys.tolist():
                 cached = self._cache.get(key)
                 if cached is not None:
                     sigs[key] = cached.signatures
-        sigs.update(self.store.signatures_many([k for k in keys if k not in sigs]))
-        kept: set[int] = set()
-        for key, theirs in sigs.items():
-            mine_rows = [r for r, _ in pairs[key]]
-            their_rows = [u for _, u in pairs[key]]
-            agree = (doc.signatures[mine_rows] == theirs[their_rows]).sum(axis=1)
-            if agree.max() >= self._min_candidate_jaccard * theirs.shape[1]:
-                kept.add(key)
-        return kept
+        sigs.update(self.store.signatures_many([k for k in keys.tolist() if k not in sigs]))
+        if not sigs:
+            return {}
+        # All candidate units side by side: one comparison for every pair at once.
+        held = np.asarray(sorted(sigs), dtype=np.int64)
+        blocks = [sigs[k] for k in held.tolist()]
+        offsets = np.cumsum([0] + [len(b) for b in blocks[:-1]])
+        at = np.minimum(np.searchsorted(held, article), len(held) - 1)
+        found = held[at] == article
+        block = at[found]
+        theirs = np.concatenate(blocks)[offsets[block] + (passage[found] & _UNIT_MASK)]
+        mine = doc.signatures[np.asarray(rows, dtype=np.int64)[found]]
+        agree = (mine == theirs).sum(axis=1)
+        need = self._min_candidate_jaccard * doc.signatures.shape[1]
+        owners = article[found]
+        strong = np.unique(owners[agree >= need]).tolist()
+        if not strong:
+            return {}
+        band_counts = np.asarray(bands, dtype=np.int64)[found]
+        best: dict[int, int] = {}
+        total: Counter[int] = Counter()
+        wanted = set(strong)
+        for key, n in zip(owners.tolist(), band_counts.tolist(), strict=True):
+            if key in wanted:
+                total[key] += n
+                if n > best.get(key, 0):
+                    best[key] = n
+        return {k: (best[k], total[k]) for k in strong}
 
     @staticmethod
     def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -> Reuse:
