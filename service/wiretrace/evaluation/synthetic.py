@@ -5,11 +5,14 @@ ranks, as in real news) and pseudo-words (so that some are frequent,
 like real vocabulary), sentences are 8-24 words, articles about 3,000 characters in
 paragraphs. Reuse is injected into later articles from earlier ones:
 
-- ``verbatim``: a paragraph copied as is;
-- ``reworded``: a paragraph with words substituted, deleted and inserted, and
+- ``verbatim``: a paragraph, or a run of its sentences, copied as is;
+- ``reworded``: the same with words substituted, deleted and inserted, and
   neighbouring words swapped;
 - ``quote``: one sentence shared by several outlets;
 - ``repeat``: a paragraph repeated, reworded, inside the same article.
+
+Copied passages land as paragraphs of their own or between sentences of the new
+article's own.
 
 Each injection is recorded as a ``Case`` with character spans on both sides, so the
 same corpus can be scored like PAN.
@@ -180,13 +183,26 @@ class _Writer:
         return " ".join(out)
 
 
+@dataclass
+class _Paragraph:
+    """A paragraph of a generated article: its own sentences, or a planted passage
+    (possibly between own sentences) at ``offset`` within ``text``."""
+
+    text: str
+    sentences: list[str] | None = None  # own paragraphs only
+    plant: tuple[int, str, int, str] | None = None  # (offset, text, family, kind)
+
+
 def generate(
     count: int, *, seed: int = 0, reuse_rate: float = 0.3, outlets: int = 8
 ) -> tuple[list[SyntheticArticle], list[Case]]:
     """``count`` articles and the reuse cases injected into them.
 
-    Reuse is transitive: when a copied paragraph is copied again, or a quote reaches a
-    third outlet, the new article gets a case against every earlier holder of it.
+    A copied passage is a whole paragraph or a run of two or more of its sentences;
+    it lands as a paragraph of its own or between sentences of the new article's own,
+    as news rewrites and quotes do. Reuse is transitive: when a copied passage is
+    copied again, or a quote reaches a third outlet, the new article gets a case
+    against every earlier holder of it.
     """
     rng = random.Random(seed)
     writer = _Writer(rng, _vocabulary(rng, 20_000))
@@ -196,76 +212,107 @@ def generate(
     # are copies or rewordings of one another.
     family_of: dict[tuple[str, int, int], int] = {}
     families: list[list[tuple[str, int, int]]] = []
-    quotes: list[tuple[str, str, int]] = []  # (quote, article id, start)
+    quotes: list[tuple[str, int]] = []  # (quote, family)
     texts: dict[str, str] = {}
+    layouts: dict[str, list[tuple[int, _Paragraph]]] = {}  # article -> (start, paragraph)
 
     def family(article_id: str, start: int, end: int) -> int:
         key = (article_id, start, end)
         if key not in family_of:
             family_of[key] = len(families)
-            families.append([(article_id, start, end)])
+            families.append([key])
         return family_of[key]
+
+    def own_paragraph() -> _Paragraph:
+        sentences = [writer.sentence() for _ in range(rng.randint(2, 4))]
+        return _Paragraph(" ".join(sentences), sentences=sentences)
+
+    def source_passage(source_id: str) -> tuple[int, str]:
+        """A family and its text in ``source_id``: a passage planted there earlier
+        (a copy of a copy), a whole paragraph of its own, or a run of its sentences."""
+        layout = layouts[source_id]
+        planted = [(start, p) for start, p in layout if p.plant is not None]
+        if planted and rng.random() < 0.3:
+            start, p = rng.choice(planted)
+            assert p.plant is not None
+            offset, text, _, _ = p.plant
+            return family(source_id, start + offset, start + offset + len(text)), text
+        start, p = rng.choice([(s, p) for s, p in layout if p.sentences])
+        sentences = p.sentences or []
+        if len(sentences) < 3 or rng.random() < 0.4:
+            first, last = 0, len(sentences)
+        else:
+            first = rng.randrange(len(sentences) - 1)
+            last = rng.randint(first + 2, len(sentences))
+        begin = start + sum(len(x) + 1 for x in sentences[:first])
+        text = " ".join(sentences[first:last])
+        return family(source_id, begin, begin + len(text)), text
 
     for k in range(count):
         article_id = f"syn{k:07d}"
-        paragraphs = [writer.paragraph() for _ in range(rng.randint(6, 10))]
-        planted: list[tuple[int, str, int, str]] = []  # (slot, text, family, kind)
+        paragraphs = [own_paragraph() for _ in range(rng.randint(6, 10))]
+        plants: list[tuple[str, int, str]] = []  # (text, family, kind)
         if articles and rng.random() < reuse_rate:
             source = articles[rng.randrange(max(0, len(articles) - 500), len(articles))]
-            src_paragraphs = source.text.split("\n")
-            p = rng.randrange(len(src_paragraphs))
-            s0 = sum(len(x) + 1 for x in src_paragraphs[:p])
-            original = src_paragraphs[p]
+            fam, original = source_passage(source.id)
             kind = rng.choice(("verbatim", "reworded"))
-            text = original if kind == "verbatim" else writer.reword(original)
-            fam = family(source.id, s0, s0 + len(original))
-            planted.append((rng.randrange(len(paragraphs)), text, fam, kind))
+            plants.append((original if kind == "verbatim" else writer.reword(original), fam, kind))
         if quotes and rng.random() < reuse_rate / 3:
-            quote, source_id, q0 = rng.choice(quotes)
-            fam = family(source_id, q0, q0 + len(quote))
-            planted.append((rng.randrange(len(paragraphs)), quote, fam, "quote"))
-        for slot, text, *_ in sorted(planted, key=lambda x: -x[0]):
-            paragraphs.insert(slot, text)
+            quote, fam = rng.choice(quotes)
+            plants.append((quote, fam, "quote"))
+        for text, fam, kind in plants:
+            before = writer.sentence() if rng.random() < 0.5 else ""
+            after = writer.sentence() if rng.random() < 0.5 else ""
+            offset = len(before) + 1 if before else 0
+            whole = " ".join(x for x in (before, text, after) if x)
+            paragraphs.insert(
+                rng.randrange(len(paragraphs) + 1),
+                _Paragraph(whole, plant=(offset, text, fam, kind)),
+            )
         repeat_of = None
         if rng.random() < reuse_rate / 3:
-            repeat_of = rng.randrange(len(paragraphs))
-            paragraphs.append(writer.reword(paragraphs[repeat_of], 0.15))
-        starts = []
+            repeat_of = rng.choice([p for p in paragraphs if p.sentences])
+            paragraphs.append(_Paragraph(writer.reword(repeat_of.text, 0.15)))
+        layout: list[tuple[int, _Paragraph]] = []
         pos = 0
-        for para in paragraphs:
-            starts.append(pos)
-            pos += len(para) + 1
-        for _slot, planted_text, fam, kind in planted:
-            at = paragraphs.index(planted_text)
-            start, end = starts[at], starts[at] + len(planted_text)
+        for p in paragraphs:
+            layout.append((pos, p))
+            pos += len(p.text) + 1
+        text = "\n".join(p.text for p in paragraphs)
+        texts[article_id] = text
+        layouts[article_id] = layout
+        for start, p in layout:
+            if p.plant is None:
+                continue
+            offset, planted_text, fam, kind = p.plant
+            begin, end = start + offset, start + offset + len(planted_text)
             for holder, h0, h1 in families[fam]:
                 # A copy of a rewording of X is a rewording of X.
                 same = texts[holder][h0:h1] == planted_text
                 label = kind if same or kind == "reworded" else "reworded"
-                cases.append(Case(article_id, start, end, holder, h0, h1, label))
-            families[fam].append((article_id, start, end))
-            family_of[(article_id, start, end)] = fam
+                cases.append(Case(article_id, begin, end, holder, h0, h1, label))
+            families[fam].append((article_id, begin, end))
+            family_of[(article_id, begin, end)] = fam
         if repeat_of is not None:
-            last = len(paragraphs) - 1
+            (r0, _), (last, copy) = next((s, p) for s, p in layout if p is repeat_of), layout[-1]
             cases.append(
                 Case(
                     article_id,
-                    starts[last],
-                    starts[last] + len(paragraphs[last]),
+                    last,
+                    last + len(copy.text),
                     article_id,
-                    starts[repeat_of],
-                    starts[repeat_of] + len(paragraphs[repeat_of]),
+                    r0,
+                    r0 + len(repeat_of.text),
                     "repeat",
                 )
             )
-        if rng.random() < 0.2:
-            first = paragraphs[0].split(". ")[0].rstrip(".") + "."
-            quotes.append((first, article_id, 0))
+        own = [(s, p) for s, p in layout if p.sentences and p is not repeat_of]
+        if own and rng.random() < 0.2:
+            start, p = own[0]
+            quote = (p.sentences or [""])[0]
+            quotes.append((quote, family(article_id, start, start + len(quote))))
             quotes = quotes[-200:]
-        texts[article_id] = "\n".join(paragraphs)
-        articles.append(
-            SyntheticArticle(article_id, f"outlet{rng.randrange(outlets)}", texts[article_id])
-        )
+        articles.append(SyntheticArticle(article_id, f"outlet{rng.randrange(outlets)}", text))
     return articles, cases
 
 

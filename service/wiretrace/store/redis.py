@@ -16,14 +16,14 @@ Layout, under the prefix ``wt:``:
 
 Every write is one Lua script over prebuilt binary records, so storing an article and
 indexing it is atomic (no partial write, whatever fails) and costs one round trip,
-never one per band. A script first checks that the id still maps to the key the
+never one per band. Lookups need no atomicity: an article's are plain ``HGET``s, built
+in RESP by numpy and sent as one pipeline. A script first checks that the id still maps to the key the
 caller read; when another replica got there first, the caller reads again and decides
 anew (same text: nothing to do; other text: ``Conflict``).
 """
 
 from __future__ import annotations
 
-import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,7 +53,20 @@ PREFIX = b"wt:"
 _RETRIES = 8  # optimistic-concurrency retries before giving up on a hot id
 _EXPIRE_BATCH = 256
 
-_QUERY_RECORD = np.dtype([("shard", ">u4"), ("field", ">u8")])
+_SHARD_PREFIX = PREFIX + b"b:"
+_HGET_HEAD = b"*3\r\n$4\r\nHGET\r\n$%d\r\n" % (len(_SHARD_PREFIX) + 4)
+# One ``HGET shard band-key`` command in RESP, fixed width: a whole article's lookups
+# are built in one numpy pass and sent as one pipeline, with no Lua in the way.
+_HGET = np.dtype(
+    [
+        ("head", f"S{len(_HGET_HEAD)}"),
+        ("prefix", f"S{len(_SHARD_PREFIX)}"),
+        ("shard", ">u4"),
+        ("mid", "S6"),
+        ("field", ">u8"),
+        ("end", "S2"),
+    ]
+)
 _WRITE_RECORD = np.dtype([("shard", ">u4"), ("field", ">u8"), ("passage", "<i8")])
 
 # Shared by the write scripts: add or remove 20-byte records (shard, band key, passage).
@@ -139,20 +152,6 @@ return 1
 """
 )
 
-# ARGV: prefix, 12-byte query records. Returns, per record that hit, its index and
-# the length of the passages found (4 bytes each, big-endian), then those passages.
-_QUERY = """
-local p = ARGV[1]
-local blob = ARGV[2]
-local out = {}
-for i = 1, #blob, 12 do
-  local k = p .. 'b:' .. string.sub(blob, i, i + 3)
-  local v = redis.call('HGET', k, string.sub(blob, i + 4, i + 11))
-  if v then out[#out + 1] = struct.pack('>I4I4', (i - 1) / 12, #v) .. v end
-end
-return table.concat(out)
-"""
-
 # ARGV: prefix, id, fields... Returns {key, values...} or {} when the id is unknown.
 _BY_ID = """
 local key = redis.call('HGET', ARGV[1] .. 'ids', ARGV[2])
@@ -209,7 +208,6 @@ class RedisStore(ArticleStore):
             raise InvalidInput(f"bad Redis URL {url!r}: {err}") from err
         self._put = self._r.register_script(_PUT)
         self._delete = self._r.register_script(_DELETE)
-        self._query = self._r.register_script(_QUERY)
         self._by_id = self._r.register_script(_BY_ID)
         self._lock = threading.Lock()
         self._check_meta()
@@ -380,19 +378,41 @@ class RedisStore(ArticleStore):
             return out
         bands = self.spec.bands
         bk = self._records(sigs).ravel()
-        records = np.empty(bk.size, dtype=_QUERY_RECORD)
-        records["shard"] = bk >> np.uint64(64 - self.shard_bits)
-        records["field"] = bk
-        blob: bytes = self._call(self._query, [], [PREFIX, records.tobytes()])
-        pos = 0
-        while pos < len(blob):
-            index, length = struct.unpack_from(">II", blob, pos)
-            pos += 8
+        commands = np.empty(bk.size, dtype=_HGET)
+        commands["head"] = _HGET_HEAD
+        commands["prefix"] = _SHARD_PREFIX
+        commands["shard"] = bk >> np.uint64(64 - self.shard_bits)
+        commands["mid"] = b"\r\n$8\r\n"
+        commands["field"] = bk
+        commands["end"] = b"\r\n"
+        replies = self._pipeline(commands.tobytes(), bk.size)
+        for index, value in enumerate(replies):
+            if value is None:
+                continue
             found = out[index // bands]
-            for passage in np.frombuffer(blob, "<i8", length // 8, pos).tolist():
+            for passage in np.frombuffer(value, "<i8").tolist():
                 found[passage] = found.get(passage, 0) + 1
-            pos += length
         return out
+
+    def _pipeline(self, packed: bytes, count: int) -> list[Any]:
+        """Send ``count`` prebuilt RESP commands on one connection; their replies."""
+        pool = self._r.connection_pool
+        for attempt in range(2):  # one reconnect, after a Redis restart
+            conn = pool.get_connection()
+            try:
+                with _reachable():
+                    conn.send_packed_command([packed], check_health=attempt > 0)  # type: ignore[no-untyped-call]
+                    return [conn.read_response() for _ in range(count)]
+            except Unavailable:
+                conn.disconnect()  # type: ignore[no-untyped-call]
+                if attempt:
+                    raise
+            except BaseException:
+                conn.disconnect()  # type: ignore[no-untyped-call]
+                raise
+            finally:
+                pool.release(conn)
+        raise AssertionError("unreachable")
 
     def _meta(self, key: int, values: list[Any]) -> StoredMeta | None:
         article_id, outlet, pub, sha = values
