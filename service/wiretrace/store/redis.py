@@ -16,10 +16,10 @@ Layout, under the prefix ``wt:``:
 
 Every write is one Lua script over prebuilt binary records, so storing an article and
 indexing it is atomic (no partial write, whatever fails) and costs one round trip,
-never one per band. Lookups need no atomicity: an article's are plain ``HGET``s, built
-in RESP by numpy and sent as one pipeline. A script first checks that the id still maps to the key the
+never one per band. A script first checks that the id still maps to the key the
 caller read; when another replica got there first, the caller reads again and decides
-anew (same text: nothing to do; other text: ``Conflict``).
+anew (same text: nothing to do; other text: ``Conflict``). Lookups need no atomicity:
+an article's are plain ``HGET``s, built in RESP by numpy and sent as one pipeline.
 """
 
 from __future__ import annotations
