@@ -300,18 +300,17 @@ class ReuseService:
         sigs.update(self.store.signatures_many([k for k in keys.tolist() if k not in sigs]))
         if not sigs:
             return {}
-        # All candidate units side by side: one comparison for every pair at once.
-        held = np.asarray(sorted(sigs), dtype=np.int64)
-        blocks = [sigs[k] for k in held.tolist()]
-        offsets = np.cumsum([0] + [len(b) for b in blocks[:-1]])
-        at = np.minimum(np.searchsorted(held, article), len(held) - 1)
-        found = held[at] == article
-        block = at[found]
-        theirs = np.concatenate(blocks)[offsets[block] + (passage[found] & _UNIT_MASK)]
+        # The candidate unit of every pair side by side: one comparison for all at once.
+        picked = [i for i, key in enumerate(article.tolist()) if key in sigs]
+        if not picked:
+            return {}
+        units = (passage & _UNIT_MASK).tolist()
+        found = np.asarray(picked, dtype=np.int64)
+        owners = article[found]
+        theirs = np.stack([sigs[k][units[i]] for i, k in zip(picked, owners.tolist(), strict=True)])
         mine = doc.signatures[np.asarray(rows, dtype=np.int64)[found]]
         agree = (mine == theirs).sum(axis=1)
         need = self._min_candidate_jaccard * doc.signatures.shape[1]
-        owners = article[found]
         strong = np.unique(owners[agree >= need]).tolist()
         if not strong:
             return {}
