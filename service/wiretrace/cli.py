@@ -1,15 +1,19 @@
 """The ``wiretrace`` console command.
 
-    wiretrace serve [--address HOST:PORT] [--data-dir DIR] [...]
+    wiretrace serve [--address HOST:PORT] [--data-dir DIR | --store redis://...] [...]
     wiretrace compare A.txt B.txt [--json]
     wiretrace demo [DIR]
-    wiretrace bench quality CORPUS_DIR [--pairs FILE] [--out DIR] [--json] [--workers N]
+    wiretrace bench generate OUT [--articles N] [--seed S]
+    wiretrace bench quality CORPUS_DIR [--server ADDR | --in-process] [--pairs FILE]
+                            [--out DIR] [--json] [--workers N]
     wiretrace bench index [--corpus DIR] [--articles N] [--json]
     wiretrace bench ingest [--synthetic N | --corpus DIR|FILE.jsonl] [--server ADDR]
-                           [--concurrency K] [--json]
+                           [--concurrency K] [--preload N] [--baseline naive] [--json]
     wiretrace bench query [--server ADDR] [--index-size N] [--requests R]
                           [--concurrency K] [--json]
+    wiretrace bench compare [--server ADDR] [--pairs N] [--chars C] [--json]
     wiretrace bench restart [--articles N] [--json]
+    wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
 
 Errors of the ``WiretraceError`` family become a one-line message and exit status 2.
 """
