@@ -146,7 +146,9 @@ class ReuseService:
                     try:
                         self.expire()
                     except Unavailable:
-                        continue  # reported by the next health check
+                        pass  # reported by the next health check
+                    except Exception:  # the sweeper must outlive one bad sweep
+                        log.exception("retention sweep failed")
                 self._stop.wait(self.config.sweep_seconds)
 
         self._sweeper = threading.Thread(target=run, name="sweeper", daemon=True)
