@@ -133,22 +133,26 @@ class ReuseService:
         """Every ``sweep_seconds``, tell ``on_health`` whether the store is reachable
         and, when it is, remove the articles past the retention window."""
 
+        def sweep(last: bool | None) -> bool:
+            ok = self.healthy()
+            if ok != last:
+                if last is not None:
+                    log.warning("store reachable" if ok else "store unreachable")
+                on_health(ok)
+            if ok:
+                try:
+                    self.expire()
+                except Unavailable:
+                    pass  # reported by the next health check
+            return ok
+
         def run() -> None:
             last: bool | None = None
             while not self._stop.is_set():
-                ok = self.healthy()
-                if ok != last:
-                    if last is not None:
-                        log.warning("store reachable" if ok else "store unreachable")
-                    on_health(ok)
-                    last = ok
-                if ok:
-                    try:
-                        self.expire()
-                    except Unavailable:
-                        pass  # reported by the next health check
-                    except Exception:  # the sweeper must outlive one bad sweep
-                        log.exception("retention sweep failed")
+                try:
+                    last = sweep(last)
+                except Exception:  # the sweeper must outlive one bad sweep
+                    log.exception("sweep failed")
                 self._stop.wait(self.config.sweep_seconds)
 
         self._sweeper = threading.Thread(target=run, name="sweeper", daemon=True)
