@@ -9,6 +9,7 @@ come from ``repeats``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -140,10 +141,8 @@ class ReuseService:
                     log.warning("store reachable" if ok else "store unreachable")
                 on_health(ok)
             if ok:
-                try:
+                with contextlib.suppress(Unavailable):  # reported by the next health check
                     self.expire()
-                except Unavailable:
-                    pass  # reported by the next health check
             return ok
 
         def run() -> None:
