@@ -115,8 +115,15 @@ def _cmd_bench_quality(args: argparse.Namespace) -> int:
     else:
         from wiretrace.evaluation.service_bench import local_server, rpc_comparer
 
+        longest = max(
+            len(p.read_text(encoding="utf-8"))
+            for p in [*(corpus.root / "susp").iterdir(), *(corpus.root / "src").iterdir()]
+        )
         with contextlib.ExitStack() as stack:
-            address = args.server or stack.enter_context(local_server())[0]
+            address = (
+                args.server
+                or stack.enter_context(local_server(max_text_chars=max(longest, 200_000)))[0]
+            )
             report = run_quality(
                 corpus, comparer=rpc_comparer(address), workers=args.workers or 4, out_dir=out_dir
             )

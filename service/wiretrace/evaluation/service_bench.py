@@ -89,11 +89,23 @@ def start_server_process(
 
 
 @contextmanager
-def local_server(data_dir: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A ``wiretrace serve`` process on a free port, stopped (SIGTERM) afterwards."""
+def local_server(
+    data_dir: Path | None = None, *, max_text_chars: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A ``wiretrace serve`` process on a free port, stopped (SIGTERM) afterwards;
+    ``max_text_chars`` raises the text limit (and the message cap with it)."""
+    extra = []
+    if max_text_chars:
+        # Compare carries two texts of up to 4 UTF-8 bytes per code point each.
+        extra = [
+            "--max-text-chars",
+            str(max_text_chars),
+            "--max-message-bytes",
+            str(8 * max_text_chars + 64 * 1024),
+        ]
     with tempfile.TemporaryDirectory(prefix="wiretrace-bench-") as tmp:
         port_file = Path(tmp) / "port"
-        proc = start_server_process(data_dir or Path(tmp) / "data", port_file)
+        proc = start_server_process(data_dir or Path(tmp) / "data", port_file, extra=extra)
         try:
             yield f"127.0.0.1:{port_file.read_text()}", proc
         finally:
