@@ -130,12 +130,17 @@ class SortedBandIndex:
             if not len(keys):
                 continue
             column = bk[:, b]
+            # Most lookups miss: search once, and bound the run of equal keys only for
+            # the hits (each search is ~20 cache misses on a large band).
             lo = np.searchsorted(keys, column, side="left")
-            hi = np.searchsorted(keys, column, side="right")
+            hit = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == column)
+            if not len(hit):
+                continue
+            hi = np.searchsorted(keys, column[hit], side="right")
             values = state.values[b]
-            for i in np.flatnonzero(hi > lo).tolist():
+            for i, start, end in zip(hit.tolist(), lo[hit].tolist(), hi.tolist(), strict=True):
                 found = out[i]
-                for passage in values[lo[i] : hi[i]].tolist():
+                for passage in values[start:end].tolist():
                     found[passage] = found.get(passage, 0) + 1
         if state.dead:
             dead = state.dead
