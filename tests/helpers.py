@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from wiretrace.server.config import ServerConfig
+from wiretrace.server.config import ServerConfig, min_message_bytes
 from wiretrace.server.grpc_app import create_server
 from wiretrace_client import Client, article, pb
 
@@ -54,7 +54,7 @@ class Running:
             sweep_seconds=sweep_seconds,
             retention_days=retention_days,
             max_text_chars=MAX_TEXT,
-            max_message_bytes=4 * MAX_TEXT + 64 * 1024,
+            max_message_bytes=min_message_bytes(MAX_TEXT),
         )
         self.server, self.port, self.service, self.health = create_server(config)
         self.server.start()

@@ -370,3 +370,13 @@ def test_an_ingest_whose_caller_gave_up_before_the_write_stores_nothing(
         running.service.ingest(record, DetectOptions(), wanted=lambda: False)
     assert running.client.stats().articles == 0
     assert running.service.ingest(record, DetectOptions(), wanted=lambda: True).created
+
+
+def test_compare_takes_two_texts_at_the_limit_in_four_byte_characters(
+    running: Running,
+) -> None:
+    # Han extension B: 4 UTF-8 bytes per character, MAX_TEXT characters in each text.
+    wide = "".join(chr(0x20000 + (k * 7919) % 5000) for k in range(MAX_TEXT))
+    assert len(wide.encode("utf-8")) == 4 * MAX_TEXT
+    result = running.client.compare(wide, wide[:-1] + "x")
+    assert result.matches

@@ -26,6 +26,7 @@ from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Kind, Match
 from wiretrace.evaluation.plagdet import Annotation, score
 from wiretrace.evaluation.synthetic import Case, SyntheticArticle, generate
+from wiretrace.server.config import min_message_bytes
 from wiretrace.store import ArticleRecord, IndexSpec, open_store
 
 __all__ = [
@@ -96,12 +97,11 @@ def local_server(
     ``max_text_chars`` raises the text limit (and the message cap with it)."""
     extra = []
     if max_text_chars:
-        # Compare carries two texts of up to 4 UTF-8 bytes per code point each.
         extra = [
             "--max-text-chars",
             str(max_text_chars),
             "--max-message-bytes",
-            str(8 * max_text_chars + 64 * 1024),
+            str(min_message_bytes(max_text_chars)),
         ]
     with tempfile.TemporaryDirectory(prefix="wiretrace-bench-") as tmp:
         port_file = Path(tmp) / "port"

@@ -10,7 +10,7 @@ from typing import Any
 from wiretrace.engine.config import DEFAULT_MIN_REWORDED_TOKENS, EngineConfig
 from wiretrace.errors import InvalidInput
 
-__all__ = ["ENV_PREFIX", "ServerConfig"]
+__all__ = ["ENV_PREFIX", "ServerConfig", "min_message_bytes"]
 
 ENV_PREFIX = "WIRETRACE_"
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -25,6 +25,12 @@ DEFAULT_CACHE_ARTICLES = 2048
 DEFAULT_SWEEP_SECONDS = 5.0
 MAX_ID_CHARS = 256
 MAX_OPTION_LIMIT = 10_000
+
+
+def min_message_bytes(max_text_chars: int) -> int:
+    """The message cap that fits a Compare of two texts of ``max_text_chars`` code
+    points at 4 UTF-8 bytes each, and the envelope."""
+    return 8 * max_text_chars + 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +91,11 @@ class ServerConfig:
             raise InvalidInput(f"grace_seconds must be >= 0, got {self.grace_seconds}")
         if self.max_results > MAX_OPTION_LIMIT:
             raise InvalidInput(f"max_results must be <= {MAX_OPTION_LIMIT}, got {self.max_results}")
-        # Room for the text in UTF-8 (up to 4 bytes per code point) and the envelope.
-        if self.max_message_bytes < 4 * self.max_text_chars + 64 * 1024:
+        if self.max_message_bytes < min_message_bytes(self.max_text_chars):
             raise InvalidInput(
                 f"max_message_bytes ({self.max_message_bytes}) is too small for "
                 f"max_text_chars ({self.max_text_chars}): raise it to at least "
-                f"{4 * self.max_text_chars + 64 * 1024}"
+                f"{min_message_bytes(self.max_text_chars)}"
             )
 
     @property
