@@ -120,10 +120,7 @@ class ReuseService:
         t0 = time.perf_counter()
         self.store = store or open_store(config.store_url, IndexSpec.of(config.engine))
         self.ready_seconds = time.perf_counter() - t0
-        # A candidate must hold a unit pair that could seed: Dice >= seed_threshold,
-        # i.e. Jaccard >= d / (2 - d), by the MinHash estimate.
-        seed = config.engine.seed_threshold
-        self._min_candidate_jaccard = seed / (2 - seed)
+        self._min_candidate_jaccard = config.engine.candidate_threshold
         self._cache: OrderedDict[int, Document] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._started = time.monotonic()
