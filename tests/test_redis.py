@@ -162,14 +162,31 @@ def _until(condition: Callable[[], bool], seconds: float = 20) -> bool:
     return False
 
 
-def test_redis_down_fails_fast_reports_not_serving_and_recovers(tmp_path: Path) -> None:
-    redis_server = RedisServer(tmp_path / "redis")
-    running = Running(tmp_path / "data", store=redis_server.url, sweep_seconds=0.1)
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, to stop and restart."""
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own that fsyncs every write to its AOF."""
+    server = RedisServer(tmp_path / "redis-aof", aof=True)
+    yield server
+    server.stop()
+
+
+def test_redis_down_fails_fast_reports_not_serving_and_recovers(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    running = Running(tmp_path / "data", store=own_redis.url, sweep_seconds=0.1)
     docs = news(4, seed=2)
     try:
         c = running.client
         c.ingest(docs[0])
-        redis_server.stop()
+        own_redis.stop()
         t0 = time.monotonic()
         with pytest.raises(grpc.RpcError) as info:
             c.ingest(docs[1])
@@ -180,25 +197,25 @@ def test_redis_down_fails_fast_reports_not_serving_and_recovers(tmp_path: Path) 
             c.get(docs[0].id)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE
         assert _until(lambda: _health(c) == health_pb2.HealthCheckResponse.NOT_SERVING)
-        redis_server.restart()  # no persistence configured: it comes back empty
+        own_redis.restart()  # no persistence configured: it comes back empty
         assert _until(lambda: _health(c) == health_pb2.HealthCheckResponse.SERVING)
         assert c.ingest(docs[1]).created
         assert c.stats().articles == 1
     finally:
         running.stop()
-        redis_server.stop()
 
 
-def test_with_aof_nothing_acknowledged_is_lost_across_a_redis_kill(tmp_path: Path) -> None:
-    redis_server = RedisServer(tmp_path / "redis", aof=True)
-    running = Running(tmp_path / "data", store=redis_server.url)
+def test_with_aof_nothing_acknowledged_is_lost_across_a_redis_kill(
+    tmp_path: Path, aof_redis: RedisServer
+) -> None:
+    running = Running(tmp_path / "data", store=aof_redis.url)
     docs = news(30, seed=4)
     try:
         acked = [r.id for r in running.client.ingest_stream(docs) if r.created]
         assert len(acked) == 30
         before = running.client.stats()
-        redis_server.kill()  # SIGKILL: only what was fsynced survives
-        redis_server.restart()
+        aof_redis.kill()  # SIGKILL: only what was fsynced survives
+        aof_redis.restart()
         c = running.client
         assert _until(lambda: _health(c) == health_pb2.HealthCheckResponse.SERVING)
         after = c.stats()
@@ -210,7 +227,6 @@ def test_with_aof_nothing_acknowledged_is_lost_across_a_redis_kill(tmp_path: Pat
         assert any(m.source_id == docs[-1].id for m in result.matches)
     finally:
         running.stop()
-        redis_server.stop()
 
 
 def _summary(result: pb.IngestResult) -> list[tuple[object, ...]]:

@@ -6,6 +6,7 @@ killed and started again on the same port and files (the AOF-restart test).
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import socket
 import subprocess
@@ -44,6 +45,7 @@ class RedisServer:
         directory.mkdir(parents=True, exist_ok=True)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
+        atexit.register(self.stop)  # never outlive the test or benchmark that started it
         for _ in range(5):  # another process may take the free port before Redis does
             self.port = _free_port()
             if self._start():
