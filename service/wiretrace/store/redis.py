@@ -24,7 +24,6 @@ an article's are plain ``HGET``s, built in RESP by numpy and sent as one pipelin
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -209,7 +208,6 @@ class RedisStore(ArticleStore):
         self._put = self._r.register_script(_PUT)
         self._delete = self._r.register_script(_DELETE)
         self._by_id = self._r.register_script(_BY_ID)
-        self._lock = threading.Lock()
         self._check_meta()
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
