@@ -172,3 +172,26 @@ def test_bench_compare_and_ingest_over_a_preloaded_index(
     report = json.loads(capsys.readouterr().out)
     assert report["index_articles"] == 70
     assert report["articles"] == 30
+
+
+def test_progress_bar_draws_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from wiretrace.evaluation.progress import Progress
+
+    out = io.StringIO()
+    bar = Progress(4, "articles", enabled=True, out=out)
+    for _ in range(4):
+        bar.advance()
+    bar.close()
+    last = out.getvalue().split("\r")[-1]
+    assert last.startswith("[" + "#" * 30 + "] 4/4 articles")
+    assert last.endswith(" s\n")
+    quiet = io.StringIO()
+    silent = Progress(4, "articles", enabled=False, out=quiet)
+    silent.advance(4)
+    silent.close()
+    assert quiet.getvalue() == ""
+    # The CLI only enables it when stderr is a terminal: piped (as here), it is quiet.
+    assert main(["bench", "ingest", "--synthetic", "5", "--json"]) == 0
+    assert "articles  " not in capsys.readouterr().err

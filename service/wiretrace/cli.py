@@ -110,8 +110,11 @@ def _cmd_bench_quality(args: argparse.Namespace) -> int:
 
     corpus = load_corpus(Path(args.corpus), Path(args.pairs) if args.pairs else None)
     out_dir = Path(args.out) if args.out else None
+    progress = sys.stderr.isatty() and not args.json
     if args.in_process:
-        report = run_quality(corpus, config=EngineConfig(), workers=args.workers, out_dir=out_dir)
+        report = run_quality(
+            corpus, config=EngineConfig(), workers=args.workers, out_dir=out_dir, progress=progress
+        )
     else:
         from wiretrace.evaluation.service_bench import local_server, rpc_comparer
 
@@ -125,7 +128,11 @@ def _cmd_bench_quality(args: argparse.Namespace) -> int:
                 or stack.enter_context(local_server(max_text_chars=max(longest, 200_000)))[0]
             )
             report = run_quality(
-                corpus, comparer=rpc_comparer(address), workers=args.workers or 4, out_dir=out_dir
+                corpus,
+                comparer=rpc_comparer(address),
+                workers=args.workers or 4,
+                out_dir=out_dir,
+                progress=progress,
             )
     if args.json:
         json.dump(report.as_dict(), sys.stdout, indent=2)

@@ -20,6 +20,7 @@ from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Match
 from wiretrace.errors import InvalidInput
 from wiretrace.evaluation.plagdet import Annotation, Scores, score
+from wiretrace.evaluation.progress import Progress
 
 __all__ = ["Corpus", "QualityReport", "load_corpus", "run_quality", "write_detections"]
 
@@ -167,6 +168,7 @@ def run_quality(
     comparer: Comparer | None = None,
     workers: int | None = None,
     out_dir: Path | None = None,
+    progress: bool = False,
 ) -> QualityReport:
     """Compare every pair and score the detections.
 
@@ -176,6 +178,7 @@ def run_quality(
     """
     config = config or EngineConfig()
     results: list[tuple[Pair, list[Match], float]] = []
+    bar = Progress(len(corpus.pairs), "pairs", enabled=progress)
     t0 = time.perf_counter()
     if comparer is not None:
         workers = workers or 1
@@ -185,6 +188,7 @@ def run_quality(
             susp, src = _read_pair(corpus.root, pair)
             t = time.perf_counter()
             matches = call(susp, src)
+            bar.advance()
             return pair, matches, (time.perf_counter() - t) * 1000
 
         with ThreadPoolExecutor(workers) as threads:
@@ -195,12 +199,14 @@ def run_quality(
             _init_worker(config, corpus.root)
             for chunk in _chunks(corpus.pairs, 64):
                 results.extend(_run_chunk(chunk))
+                bar.advance(len(chunk))
         else:
             with ProcessPoolExecutor(
                 workers, initializer=_init_worker, initargs=(config, corpus.root)
             ) as pool:
                 for part in pool.map(_run_chunk, _chunks(corpus.pairs, 32)):
                     results.extend(part)
+                    bar.advance(len(part))
     seconds = time.perf_counter() - t0
 
     detections: list[Annotation] = []

@@ -25,6 +25,7 @@ from typing import Any
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Kind, Match
 from wiretrace.evaluation.plagdet import Annotation, score
+from wiretrace.evaluation.progress import Progress
 from wiretrace.evaluation.synthetic import Case, SyntheticArticle, generate
 from wiretrace.server.config import min_message_bytes
 from wiretrace.store import ArticleRecord, IndexSpec, open_store
@@ -193,7 +194,6 @@ def bench_ingest(
     latencies: list[float] = []
     results: dict[str, list[Any]] = {}
     lock = threading.Lock()
-    done = [0]
 
     def run(job: tuple[str, list[SyntheticArticle]]) -> None:
         target, part = job
@@ -206,18 +206,16 @@ def bench_ingest(
                     latencies.append((now - last) * 1e3)
                     last = now
                     results[r.id] = list(r.matches)
-                    done[0] += 1
-                    if progress and done[0] % 100 == 0:
-                        print(f"\r{done[0]}/{len(articles)} articles", end="", file=sys.stderr)
+                bar.advance()
 
     with Client(address) as client:
         before = client.stats()
+    bar = Progress(len(articles), "articles", enabled=progress)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(run, slices))
     seconds = time.perf_counter() - t0
-    if progress:
-        print(file=sys.stderr)
+    bar.close()
     with Client(address) as client:
         after = client.stats()
     passages = after.passages - before.passages
