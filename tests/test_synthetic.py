@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
+import grpc
 import pytest
 
 from wiretrace.cli import main
@@ -121,6 +123,15 @@ def test_bench_quality_through_the_service_scores_as_in_process(
     assert served["overall"]["plagdet"] > 0.8
     assert served["categories"]["repeat"]["recall"] > 0.8
     assert served["pairs_per_second"] > 0
+    # The served mode really goes through a server: with none listening, it fails.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{s.getsockname()[1]}"
+    one = tmp_path / "one-pair"
+    one.write_text((root / "pairs").read_text().splitlines()[0] + "\n")
+    with pytest.raises(grpc.RpcError) as info:
+        main(["bench", "quality", str(root), "--pairs", str(one), "--server", closed])
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def test_bench_ingest_runs_the_naive_baseline_on_the_same_articles(

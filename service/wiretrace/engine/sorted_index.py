@@ -82,8 +82,8 @@ class SortedBandIndex:
     def _merge(self) -> None:
         """Fold the pending passages into the arrays and drop the tombstoned ones."""
         old = self._state
-        new_keys = np.concatenate(old.pending_keys)
-        new_bands = np.concatenate(old.pending_bands)
+        new_keys = np.concatenate([np.zeros(0, dtype=np.int64), *old.pending_keys])
+        new_bands = np.concatenate([np.zeros((0, self.bands), dtype=np.uint64), *old.pending_bands])
         dead = np.fromiter(old.dead, dtype=np.int64, count=len(old.dead))
         if len(dead):
             alive = ~np.isin(new_keys, dead)
@@ -105,10 +105,7 @@ class SortedBandIndex:
 
     def compact(self) -> None:
         """Merge now (after a bulk load, or to free tombstoned entries)."""
-        if self._state.pending_keys or self._state.dead:
-            if not self._state.pending_keys:
-                self._state.pending_keys.append(np.zeros(0, dtype=np.int64))
-                self._state.pending_bands.append(np.zeros((0, self.bands), dtype=np.uint64))
+        if self._state.pending or self._state.dead:
             self._merge()
 
     def memory_bytes(self) -> int:

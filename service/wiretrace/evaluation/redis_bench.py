@@ -15,7 +15,6 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,11 @@ import redis
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.signature import indexable_rows
 from wiretrace.evaluation.redis_server import RedisServer
-from wiretrace.evaluation.service_bench import _prepare, bench_ingest, start_server_process
+from wiretrace.evaluation.service_bench import (
+    bench_ingest,
+    prepared_batches,
+    start_server_process,
+)
 from wiretrace.evaluation.synthetic import SyntheticArticle, generate
 from wiretrace.store import ArticleRecord, IndexSpec
 from wiretrace.store.redis import RedisStore
@@ -35,15 +38,8 @@ __all__ = ["bench_redis"]
 Row = tuple[ArticleRecord, str, npt.NDArray[np.uint32]]
 
 
-def _rows(articles: list[SyntheticArticle], num_perm: int) -> list[Row]:
-    batches = [articles[k : k + 500] for k in range(0, len(articles), 500)]
-    out: list[Row] = []
-    with ProcessPoolExecutor() as pool:
-        for prepared in pool.map(_prepare, batches):
-            for record, sha, blob, n in prepared:
-                sigs = np.frombuffer(blob, dtype=np.uint32).reshape(n, num_perm)
-                out.append((record, sha, sigs))
-    return out
+def _rows(articles: list[SyntheticArticle]) -> list[Row]:
+    return [row for rows in prepared_batches(articles, batch=500) for row in rows]
 
 
 def _used(client: redis.Redis) -> int:
@@ -177,7 +173,7 @@ def bench_redis(
     spec = IndexSpec.of(EngineConfig())
     count = max(1, passages // 24)  # generated articles hold ~24 indexable passages
     articles, _ = generate(count, seed=seed)
-    rows = _rows(articles, spec.num_perm)
+    rows = _rows(articles)
     with tempfile.TemporaryDirectory(prefix="wiretrace-redis-bench-") as tmp:
         server = RedisServer(Path(tmp) / "redis")
         try:

@@ -22,6 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Kind, Match
 from wiretrace.evaluation.plagdet import Annotation, score
@@ -296,6 +299,21 @@ def _prepare(batch: list[SyntheticArticle]) -> list[tuple[ArticleRecord, str, by
     return out
 
 
+def prepared_batches(
+    articles: list[SyntheticArticle], *, batch: int = 1000, workers: int | None = None
+) -> Iterator[list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]]:
+    """``(record, sha256, signatures)`` of ``articles``, prepared on every core, one
+    batch at a time (rows ready for ``ArticleStore.insert_many``)."""
+    num_perm = EngineConfig().num_perm
+    batches = [articles[k : k + batch] for k in range(0, len(articles), batch)]
+    with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
+        for prepared in pool.map(_prepare, batches):
+            yield [
+                (record, sha, np.frombuffer(blob, dtype=np.uint32).reshape(n, num_perm))
+                for record, sha, blob, n in prepared
+            ]
+
+
 def compare_pairs(count: int, chars: int, *, seed: int = 0) -> list[tuple[str, str]]:
     """``count`` pairs of generated articles of about ``chars`` characters each, the
     second holding a paragraph of the first copied or reworded."""
@@ -354,24 +372,10 @@ def bulk_load(
     data_dir: Path, articles: list[SyntheticArticle], *, workers: int | None = None
 ) -> None:
     """Store ``articles`` with their signatures directly (a bulk import, no detection)."""
-    import numpy as np
-
-    config = EngineConfig()
-    store = open_store(f"sqlite:///{data_dir / 'articles.db'}", IndexSpec.of(config))
-    batches = [articles[k : k + 1000] for k in range(0, len(articles), 1000)]
+    store = open_store(f"sqlite:///{data_dir / 'articles.db'}", IndexSpec.of(EngineConfig()))
     try:
-        with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
-            for prepared in pool.map(_prepare, batches):
-                store.insert_many(
-                    [
-                        (
-                            record,
-                            sha,
-                            np.frombuffer(blob, dtype=np.uint32).reshape(n, config.num_perm),
-                        )
-                        for record, sha, blob, n in prepared
-                    ]
-                )
+        for rows in prepared_batches(articles, workers=workers):
+            store.insert_many(rows)
     finally:
         store.close()
 

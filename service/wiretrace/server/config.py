@@ -9,6 +9,7 @@ from typing import Any
 
 from wiretrace.engine.config import DEFAULT_MIN_REWORDED_TOKENS, EngineConfig
 from wiretrace.errors import InvalidInput
+from wiretrace.store.base import STORE_SCHEMES
 
 __all__ = ["ENV_PREFIX", "ServerConfig", "min_message_bytes"]
 
@@ -83,7 +84,7 @@ class ServerConfig:
                 f"retention_days must be >= 0 and sweep_seconds > 0, got "
                 f"{self.retention_days} and {self.sweep_seconds}"
             )
-        if self.store and not self.store.startswith(("redis://", "rediss://", "sqlite:///")):
+        if self.store and not self.store.startswith(STORE_SCHEMES):
             raise InvalidInput(
                 f"store must be redis://HOST:PORT/DB or sqlite:///PATH, got {self.store!r}"
             )

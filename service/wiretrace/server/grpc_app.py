@@ -171,10 +171,10 @@ def _match(m: Match) -> pb.Match:
     )
 
 
-def _check_deadline(context: grpc.ServicerContext) -> None:
+def _alive(context: grpc.ServicerContext) -> bool:
+    """The caller still waits: not cancelled, deadline not passed."""
     remaining = context.time_remaining()
-    if remaining is not None and remaining <= 0:
-        context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before the work was done")
+    return context.is_active() and (remaining is None or remaining > 0)
 
 
 class Servicer(pb_grpc.WiretraceServicer):
@@ -186,13 +186,11 @@ class Servicer(pb_grpc.WiretraceServicer):
     ) -> pb.IngestResult:
         record = _record(request.article)
         options = _options(request.options)
-        _check_deadline(context)
-
-        def wanted() -> bool:
-            remaining = context.time_remaining()
-            return context.is_active() and (remaining is None or remaining > 0)
-
-        outcome = self.service.ingest(record, options, replace=request.replace, wanted=wanted)
+        if not _alive(context):
+            raise Expired("deadline passed before the work was done")
+        outcome = self.service.ingest(
+            record, options, replace=request.replace, wanted=lambda: _alive(context)
+        )
         d = outcome.detection
         return pb.IngestResult(
             id=outcome.id,

@@ -22,7 +22,7 @@ import numpy as np
 
 from wiretrace import __version__
 from wiretrace.engine.detect import Detector, Document, Kind, Match
-from wiretrace.errors import Conflict, Expired, InvalidInput, NotFound, TooLarge, Unavailable
+from wiretrace.errors import Expired, InvalidInput, NotFound, TooLarge, Unavailable
 from wiretrace.server.config import MAX_ID_CHARS, MAX_OPTION_LIMIT, ServerConfig
 from wiretrace.store import (
     UNIT_BITS,
@@ -32,6 +32,7 @@ from wiretrace.store import (
     StoredMeta,
     open_store,
 )
+from wiretrace.store.base import text_conflict
 
 __all__ = ["DetectOptions", "Detection", "IngestOutcome", "Reuse", "ReuseService", "Stats"]
 
@@ -366,10 +367,7 @@ class ReuseService:
         doc = self.detector.prepare(record.text)
         existing = self.store.meta_by_id(record.id)
         if existing is not None and existing.sha256 != sha and not replace:
-            raise Conflict(
-                f"article {record.id!r} is stored with a different text: "
-                "set replace to overwrite it, or use a new id"
-            )
+            raise text_conflict(record.id)
         exclude = existing.key if existing else None
         detection = self.detect(doc, record, options, exclude_key=exclude)
         if wanted is not None and not wanted():

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.index import lsh_params
 from wiretrace.engine.signature import indexable_rows
-from wiretrace.errors import InvalidInput
+from wiretrace.errors import Conflict, InvalidInput
 
 __all__ = [
     "UNIT_BITS",
@@ -31,7 +31,12 @@ __all__ = [
     "StoredMeta",
     "open_store",
     "passage_rows",
+    "text_conflict",
 ]
+
+#: URL prefixes of the stores ``open_store`` knows.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+STORE_SCHEMES = ("sqlite:///", *REDIS_SCHEMES)
 
 #: Passage keys are ``article_key << UNIT_BITS | unit``.
 UNIT_BITS = 20
@@ -83,6 +88,14 @@ class Put:
 
     key: int
     created: bool
+
+
+def text_conflict(article_id: str) -> Conflict:
+    """The error for an id that is stored already with another text."""
+    return Conflict(
+        f"article {article_id!r} is stored with a different text: "
+        "set replace to overwrite it, or use a new id"
+    )
 
 
 def passage_rows(
@@ -171,7 +184,7 @@ class ArticleStore(abc.ABC):
 def open_store(url: str, spec: IndexSpec) -> ArticleStore:
     """A store from a URL: ``sqlite:///path/to/file.db`` or a bare path (embedded),
     or ``redis://host:port/db`` (shared)."""
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(REDIS_SCHEMES):
         from wiretrace.store.redis import RedisStore
 
         return RedisStore(url, spec)

@@ -43,6 +43,7 @@ from wiretrace.store.base import (
     Put,
     StoredMeta,
     passage_rows,
+    text_conflict,
 )
 
 __all__ = ["SHARD_BITS", "RedisStore"]
@@ -108,7 +109,7 @@ end
 
 # ARGV: prefix, count, then per article 16 fields (see RedisStore._put_args).
 # All ids are checked before anything is written; returns {1} when all were written,
-# or {-1, i, current key, same text 1/0} for the first article i whose id changed.
+# or {-1, i, current key} for the first article i whose id changed.
 _PUT = (
     _LUA_HELPERS
     + """
@@ -116,11 +117,7 @@ local n = tonumber(ARGV[2])
 for a = 0, n - 1 do
   local g = 2 + a * 16
   local cur = redis.call('HGET', p .. 'ids', ARGV[g + 1])
-  if (cur or '') ~= ARGV[g + 2] then
-    local same = 0
-    if cur and redis.call('HGET', p .. 'a:' .. cur, 'sha') == ARGV[g + 4] then same = 1 end
-    return {-1, a, cur or '', same}
-  end
+  if (cur or '') ~= ARGV[g + 2] then return {-1, a, cur or ''} end
 end
 for a = 0, n - 1 do
   local g = 2 + a * 16
@@ -264,7 +261,7 @@ class RedisStore(ArticleStore):
     ) -> list[bytes | str | int]:
         add, added = self._write_records(key, signatures)
         remove, removed = self._write_records(*old) if old else (b"", 0)
-        pub = "" if record.published_at_ns is None else record.published_at_ns
+        pub = record.published_at_ns
         sigs = np.ascontiguousarray(signatures, dtype=np.uint32)
         return [
             record.id,
@@ -273,7 +270,7 @@ class RedisStore(ArticleStore):
             sha256,
             record.outlet,
             record.url,
-            pub,
+            "" if pub is None else pub,
             record.language,
             record.text,
             sigs.shape[0],
@@ -282,7 +279,7 @@ class RedisStore(ArticleStore):
             added,
             remove,
             removed,
-            "" if record.published_at_ns is None else record.published_at_ns // 1000,  # score
+            "" if pub is None else pub // 1000,  # the retention score, in µs
         ]
 
     def _current(self, article_id: str) -> tuple[int, str, npt.NDArray[np.uint32]] | None:
@@ -306,10 +303,7 @@ class RedisStore(ArticleStore):
             if current is not None and current[1] == sha256:
                 return Put(current[0], created=False)
             if current is not None and not replace:
-                raise Conflict(
-                    f"article {record.id!r} is stored with a different text: "
-                    "set replace to overwrite it, or use a new id"
-                )
+                raise text_conflict(record.id)
             key = int(self._call(self._r.incr, PREFIX + b"next"))
             old = (current[0], current[2]) if current else None
             args = self._put_args(record, sha256, signatures, key, old)

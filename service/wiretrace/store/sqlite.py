@@ -9,6 +9,7 @@ does not hold, or the reverse, for longer than that one step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.engine.sorted_index import SortedBandIndex
-from wiretrace.errors import Conflict, InvalidInput
+from wiretrace.errors import InvalidInput
 from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
@@ -28,6 +29,7 @@ from wiretrace.store.base import (
     Put,
     StoredMeta,
     passage_rows,
+    text_conflict,
 )
 
 __all__ = ["SqliteStore"]
@@ -151,10 +153,7 @@ class SqliteStore(ArticleStore):
             if old is not None and old[1] == sha256:
                 return Put(int(old[0]), created=False)
             if old is not None and not replace:
-                raise Conflict(
-                    f"article {record.id!r} is stored with a different text: "
-                    "set replace to overwrite it, or use a new id"
-                )
+                raise text_conflict(record.id)
             (key,) = self._commit([(record, sha256, signatures)], old[0] if old else None)
             if old is not None:
                 self._index.remove(*passage_rows(int(old[0]), self._decode(old[2], old[3])))
@@ -171,21 +170,26 @@ class SqliteStore(ArticleStore):
                 )
         return keys
 
-    def _commit(self, rows: list[Row], replace_key: int | None) -> list[int]:
-        """One transaction; the caller holds the lock."""
-        keys: list[int] = []
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        """All or nothing; the caller holds the lock."""
         cur = self._db.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def _commit(self, rows: list[Row], replace_key: int | None) -> list[int]:
+        keys: list[int] = []
+        with self._transaction() as cur:
             if replace_key is not None:
                 cur.execute("DELETE FROM articles WHERE key = ?", (replace_key,))
             for row in rows:
                 cur.execute(self._INSERT, self._row(*row))
                 keys.append(int(cur.lastrowid or 0))
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
         return keys
 
     def _remove_where(self, where: str, value: object) -> int:
@@ -195,14 +199,8 @@ class SqliteStore(ArticleStore):
         ).fetchall()
         if not found:
             return 0
-        cur = self._db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as cur:
             cur.executemany("DELETE FROM articles WHERE key = ?", [(k,) for k, _, _ in found])
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
         for key, units, blob in found:
             self._index.remove(*passage_rows(int(key), self._decode(units, blob)))
         return len(found)
