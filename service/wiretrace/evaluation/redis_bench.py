@@ -8,6 +8,10 @@
   rows, keys inserted one by one, then again in an insertion session; queried one key
   per call.
 - Memory: ``used_memory`` from ``INFO memory`` after minus before, per passage or key.
+- The Redis ceiling: the same server's rate for bare pipelined ``ZADD``s of band
+  records (no transaction, no article, no client work beyond sending), and for plain
+  ``SET``s, the cheapest write there is. Every passage is ``bands`` records, so this
+  bounds any design that writes each record on its own.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from wiretrace.evaluation.service_bench import (
 )
 from wiretrace.evaluation.synthetic import SyntheticArticle, generate
 from wiretrace.store import ArticleRecord, IndexSpec
-from wiretrace.store.redis import RedisStore
+from wiretrace.store.redis import RedisStore, shard_bits_for
+from wiretrace.store.resp import FixedCommand
 
 __all__ = ["bench_redis"]
 
@@ -47,7 +52,9 @@ def _used(client: redis.Redis) -> int:
 
 
 def _ours(url: str, client: redis.Redis, rows: list[Row], spec: IndexSpec) -> dict[str, object]:
-    store = RedisStore(url, spec)
+    expected = sum(len(indexable_rows(sigs)) for _, _, sigs in rows)
+    bits = shard_bits_for(expected, spec.bands)
+    store = RedisStore(f"{url}?shard_bits={bits}", spec)
     before = _used(client)
     t0 = time.perf_counter()
     for k in range(0, len(rows), 100):
@@ -76,7 +83,42 @@ def _ours(url: str, client: redis.Redis, rows: list[Row], spec: IndexSpec) -> di
         "queries_per_s_one_per_call": round(len(singles) / per_passage_s, 1),
         "query_hits": hits,
         "bytes_per_passage": round((after - before) / passages, 1),
+        "shard_bits": bits,
     }
+
+
+def _ceiling(client: redis.Redis, spec: IndexSpec, records: int = 400_000) -> dict[str, object]:
+    """Bare pipelined writes on this server: band-record ``ZADD``s into ``2**20``
+    shards, and ``SET``s; records/s, and the passages/s they would allow."""
+    rng = np.random.default_rng(0)
+    keys = rng.integers(0, 2**63, size=records, dtype=np.uint64)
+    zadd = FixedCommand(
+        b"*4\r\n$4\r\nZADD\r\n$9\r\nwt:c:", ("shard", ">u4"), b"\r\n$1\r\n0\r\n$16\r\n",
+        ("band", ">u8"), ("passage", ">u8"), b"\r\n",
+    )  # fmt: skip
+    setc = FixedCommand(
+        b"*3\r\n$3\r\nSET\r\n$8\r\n", ("key", ">u8"), b"\r\n$8\r\n", ("value", ">u8"), b"\r\n"
+    )
+    out: dict[str, object] = {}
+    for name, command, packed in (
+        ("zadd", zadd, zadd.pack(shard=keys >> np.uint64(44), band=keys, passage=keys)),
+        ("set", setc, setc.pack(key=keys, value=keys)),
+    ):
+        client.flushdb()
+        conn = client.connection_pool.get_connection()
+        chunk = 20_000  # commands in flight
+        t0 = time.perf_counter()
+        for k in range(0, records, chunk):
+            sent = packed[k * command.width : (k + chunk) * command.width]
+            conn.send_packed_command([sent])  # type: ignore[no-untyped-call]
+            for _ in range(len(sent) // command.width):
+                conn.read_response()
+        seconds = time.perf_counter() - t0
+        client.connection_pool.release(conn)
+        out[f"{name}_per_s"] = round(records / seconds)
+        out[f"{name}_passages_per_s"] = round(records / seconds / spec.bands)
+    client.flushdb()
+    return out
 
 
 def _datasketch(port: int, rows: list[Row], spec: IndexSpec, keys: int) -> dict[str, object]:
@@ -187,6 +229,7 @@ def bench_redis(
                 for key in runs[0]
             }
             client.flushall()
+            ceiling = _ceiling(client, spec)
             theirs = _datasketch(server.port, rows, spec, datasketch_keys)
             replicas = (
                 _replicas(server, articles, replica_articles, Path(tmp))
@@ -198,6 +241,7 @@ def bench_redis(
             server.stop()
     return {
         "wiretrace": ours,
+        "redis_ceiling": ceiling,
         "datasketch_redis": theirs,
         "insert_ratio": round(ours["inserts_per_s"] / theirs["inserts_per_s"], 1),  # type: ignore[operator]
         "insert_ratio_vs_session": round(
