@@ -3,6 +3,7 @@ Redis going away and coming back, AOF durability, and parity with the embedded s
 
 from __future__ import annotations
 
+import hashlib
 import random
 import subprocess
 import threading
@@ -11,11 +12,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
+import numpy as np
+import numpy.typing as npt
 import pytest
+import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from wiretrace import Detector, EngineConfig
+from wiretrace.errors import InvalidInput, Unavailable
 from wiretrace.evaluation.redis_server import RedisServer
 from wiretrace.evaluation.service_bench import start_server_process
+from wiretrace.store import ArticleRecord, IndexSpec
+from wiretrace.store.redis import RedisStore, shard_bits_for
 from wiretrace_client import Client, article, pb
 
 from .helpers import Running, _sentence, news
@@ -255,3 +263,69 @@ def test_both_backends_give_identical_results(tmp_path: Path, redis_server: Redi
             running.stop()
     assert outputs[0] == outputs[1]
     assert sum(len(x) for x in outputs[0]) >= 20  # the comparison compared something
+
+
+def _signed(text: str) -> tuple[str, npt.NDArray[np.uint32]]:
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return sha, Detector().prepare(text).signatures
+
+
+def _records(c: redis.Redis) -> int:
+    """Band records in the index: 8 bytes of passage key each, under their band key."""
+    return sum(len(v) // 8 for k in c.scan_iter(b"wt:b:*", count=10_000) for v in c.hvals(k))
+
+
+def test_the_index_stays_compact_and_writes_are_whole(redis_server: RedisServer) -> None:
+    """The shards stay compact listpacks; an article and its band records come and go
+    together, and a write that Redis refuses leaves nothing."""
+    with redis_server.client() as c:
+        c.flushall()
+    spec = IndexSpec.of(EngineConfig())
+    store = RedisStore(f"{redis_server.url}?shard_bits=10", spec)
+    docs = news(30, seed=4)
+    rows = []
+    for d in docs:
+        sha, sigs = _signed(d.text)
+        rows.append((ArticleRecord(d.id, "o", "", None, "en", d.text), sha, sigs))
+    store.insert_many(rows[:20])
+    with redis_server.client() as c:
+        shards = list(c.scan_iter(b"wt:b:*", count=10_000))
+        assert 0 < len(shards) <= 2**10
+        assert {c.object("encoding", k) for k in shards} == {b"listpack"}
+        records = _records(c)
+    assert records == store.passages() * spec.bands
+    assert store.count() == 20
+    # Redis refuses writes past maxmemory: the put fails as Unavailable, and nothing
+    # of the article (text, id, records, counters) is left behind.
+    with redis_server.client() as c:
+        c.config_set("maxmemory", str(int(c.info("memory")["used_memory"]) // 2))
+        try:
+            with pytest.raises(Unavailable, match="maxmemory"):
+                store.put(*rows[20])
+        finally:
+            c.config_set("maxmemory", "0")
+        assert _records(c) == records
+    assert store.meta_by_id(docs[20].id) is None
+    assert store.count() == 20
+    # Deleting removes exactly that article's records.
+    assert store.delete(docs[0].id)
+    with redis_server.client() as c:
+        assert _records(c) == store.passages() * spec.bands < records
+    store.close()
+
+
+def test_the_store_refuses_other_settings_and_bad_urls(redis_server: RedisServer) -> None:
+    with redis_server.client() as c:
+        c.flushall()
+    spec = IndexSpec.of(EngineConfig())
+    RedisStore(f"{redis_server.url}?shard_bits=12", spec).close()
+    with pytest.raises(InvalidInput, match="shard_bits=12, but this server uses 18"):
+        RedisStore(redis_server.url, spec)
+    other = IndexSpec.of(EngineConfig(num_perm=128))
+    with pytest.raises(InvalidInput, match="num_perm=64, but this server uses 128"):
+        RedisStore(f"{redis_server.url}?shard_bits=12", other)
+    for bad in ("x", "40"):
+        with pytest.raises(InvalidInput, match="shard_bits"):
+            RedisStore(f"{redis_server.url}?shard_bits={bad}", spec)
+    assert shard_bits_for(1_000_000, 21) == 20  # ~32 fields a shard
+    assert shard_bits_for(10, 21) == 8

@@ -65,6 +65,9 @@ def test_bench_redis_compares_with_datasketch_and_runs_replicas(
     assert ours["query_hits"] >= ours["passages"]  # every passage finds at least itself
     assert 0 < ours["bytes_per_passage"] < 100_000
     assert theirs["keys"] == 200
+    ceiling = report["redis_ceiling"]
+    assert ceiling["set_per_s"] > 0
+    assert ceiling["hsetnx_passages_per_s"] * 21 == pytest.approx(ceiling["hsetnx_per_s"], rel=0.01)
     assert theirs["bytes_per_key"] > 0
     assert report["insert_ratio"] > 0
     for replicas in ("replicas_1", "replicas_2"):

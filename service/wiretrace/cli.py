@@ -357,7 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--address", help="HOST:PORT to listen on (default 127.0.0.1:50051)")
     p.add_argument("--data-dir", help="folder of the SQLite store (default ./wiretrace-data)")
-    p.add_argument("--store", help="redis://HOST:PORT/DB: a shared store (default: SQLite)")
+    p.add_argument(
+        "--store",
+        help="redis://HOST:PORT/DB[?shard_bits=N]: a shared store (default: SQLite)",
+    )
     p.add_argument("--retention-days", help="drop articles published longer ago (default: keep)")
     p.add_argument("--sweep-seconds", help="retention and health check period (default 5)")
     p.add_argument("--max-text-chars", help="longest article text (default 200000)")

@@ -1,14 +1,15 @@
 """The Redis backend against datasketch's own Redis storage, in one run, on one
 ``redis-server``; and ingest through one replica against two on that Redis.
 
-- Our backend: articles stored and indexed with ``RedisStore.insert_many`` (one Lua
-  call per batch), then looked up with ``query_bands`` article by article (one call
-  per article, the service's pattern) and passage by passage (one call each).
+- Our backend, its shards sized to the passages (``shard_bits_for``): articles stored
+  and indexed with ``RedisStore.insert_many`` (one Lua call per 100 articles), then
+  looked up with ``query_bands`` article by article (one call per article, the
+  service's pattern) and passage by passage (one call each).
 - datasketch: ``MinHashLSH(storage_config={"type": "redis"})`` with the same bands and
   rows, keys inserted one by one, then again in an insertion session; queried one key
   per call.
 - Memory: ``used_memory`` from ``INFO memory`` after minus before, per passage or key.
-- The Redis ceiling: the same server's rate for bare pipelined ``ZADD``s of band
+- The Redis ceiling: the same server's rate for bare pipelined ``HSETNX``es of band
   records (no transaction, no article, no client work beyond sending), and for plain
   ``SET``s, the cheapest write there is. Every passage is ``bands`` records, so this
   bounds any design that writes each record on its own.
@@ -36,7 +37,7 @@ from wiretrace.evaluation.service_bench import (
 from wiretrace.evaluation.synthetic import SyntheticArticle, generate
 from wiretrace.store import ArticleRecord, IndexSpec
 from wiretrace.store.redis import RedisStore, shard_bits_for
-from wiretrace.store.resp import FixedCommand
+from wiretrace.store.resp import FixedCommand, read_replies
 
 __all__ = ["bench_redis"]
 
@@ -88,20 +89,20 @@ def _ours(url: str, client: redis.Redis, rows: list[Row], spec: IndexSpec) -> di
 
 
 def _ceiling(client: redis.Redis, spec: IndexSpec, records: int = 400_000) -> dict[str, object]:
-    """Bare pipelined writes on this server: band-record ``ZADD``s into ``2**20``
+    """Bare pipelined writes on this server: band-record ``HSETNX``es into ``2**20``
     shards, and ``SET``s; records/s, and the passages/s they would allow."""
     rng = np.random.default_rng(0)
     keys = rng.integers(0, 2**63, size=records, dtype=np.uint64)
-    zadd = FixedCommand(
-        b"*4\r\n$4\r\nZADD\r\n$9\r\nwt:c:", ("shard", ">u4"), b"\r\n$1\r\n0\r\n$16\r\n",
-        ("band", ">u8"), ("passage", ">u8"), b"\r\n",
+    hsetnx = FixedCommand(
+        b"*4\r\n$6\r\nHSETNX\r\n$9\r\nwt:c:", ("shard", ">u4"), b"\r\n$8\r\n",
+        ("band", ">u8"), b"\r\n$8\r\n", ("passage", ">u8"), b"\r\n",
     )  # fmt: skip
     setc = FixedCommand(
         b"*3\r\n$3\r\nSET\r\n$8\r\n", ("key", ">u8"), b"\r\n$8\r\n", ("value", ">u8"), b"\r\n"
     )
     out: dict[str, object] = {}
     for name, command, packed in (
-        ("zadd", zadd, zadd.pack(shard=keys >> np.uint64(44), band=keys, passage=keys)),
+        ("hsetnx", hsetnx, hsetnx.pack(shard=keys >> np.uint64(44), band=keys, passage=keys)),
         ("set", setc, setc.pack(key=keys, value=keys)),
     ):
         client.flushdb()
@@ -111,8 +112,7 @@ def _ceiling(client: redis.Redis, spec: IndexSpec, records: int = 400_000) -> di
         for k in range(0, records, chunk):
             sent = packed[k * command.width : (k + chunk) * command.width]
             conn.send_packed_command([sent])  # type: ignore[no-untyped-call]
-            for _ in range(len(sent) // command.width):
-                conn.read_response()
+            read_replies(conn, len(sent) // command.width)
         seconds = time.perf_counter() - t0
         client.connection_pool.release(conn)
         out[f"{name}_per_s"] = round(records / seconds)

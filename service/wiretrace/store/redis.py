@@ -2,26 +2,25 @@
 
 Layout, under the prefix ``wt:``:
 
-- ``meta``: hash of the layout version, signature width, banding and shard count the
-  data was written with;
+- ``meta``: hash of the signature width and banding the data was written with;
 - ``next``: counter handing out article keys (never reused);
-- ``count`` and ``passages``: counters of stored articles and indexed passages;
-- ``i:<id>``: the key of the article stored under a client id;
+- ``ids``: hash, client id -> article key;
 - ``a:<key>``: hash of one article (metadata, text, signatures);
 - ``pub``: sorted set of article keys by publication time (µs), for retention;
-- ``b:<shard>``: the index, ``2**shard_bits`` sorted sets whose members are 16 bytes,
-  ``band key ‖ passage key`` (big-endian), all at score 0: one band key's passages
-  are one ``ZRANGE … BYLEX`` away. A shard holds about
-  ``passages * bands / 2**shard_bits`` members; below Redis's
-  ``zset-max-listpack-entries`` (128) it is one compact listpack, ~20 bytes a member,
-  so size the shards to the corpus (``?shard_bits=`` in the store URL).
+- ``passages``: counter of indexed passages;
+- ``b:<shard>``: the index, ``2**SHARD_BITS`` hashes from 8-byte band keys to the
+  8-byte passage keys holding them, concatenated. A shard holds about
+  ``passages * bands / 2**SHARD_BITS`` fields; below Redis's
+  ``hash-max-listpack-entries`` (128) it is one compact listpack, about 20 bytes per
+  field, instead of a table of separate strings (~70 bytes each); so size the shards
+  to the corpus when the store is created (``?shard_bits=`` in the store URL).
 
-A write is native commands in one ``MULTI``/``EXEC``: the article, its id, the
-counters and one ``ZADD`` (or ``ZREM``) per band record, built as RESP by numpy. No
-record is read, modified and written back, so concurrent writers never collide on
-the index. The id is ``WATCH``ed: when another replica changes it between our read
-and ``EXEC``, the transaction is dropped whole and we read again (same text: nothing
-to do; other text: ``Conflict``). Lookups are one pipeline of ``ZRANGE … BYLEX``.
+Every write is one Lua script over prebuilt binary records, so storing an article and
+indexing it is atomic (no partial write, whatever fails) and costs one round trip,
+never one per band. A script first checks that the id still maps to the key the
+caller read; when another replica got there first, the caller reads again and decides
+anew (same text: nothing to do; other text: ``Conflict``). Lookups need no atomicity:
+an article's are plain ``HGET``s, built in RESP by numpy and sent as one pipeline.
 """
 
 from __future__ import annotations
@@ -29,15 +28,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import numpy.typing as npt
 import redis
 from redis.backoff import NoBackoff
-from redis.connection import Connection
 from redis.retry import Retry
 
 from wiretrace.engine.index import band_keys
@@ -51,49 +48,106 @@ from wiretrace.store.base import (
     passage_rows,
     text_conflict,
 )
-from wiretrace.store.resp import FixedCommand, pack_command
+from wiretrace.store.resp import FixedCommand, read_replies
 
-__all__ = ["LAYOUT", "SHARD_BITS", "RedisStore", "shard_bits_for"]
+__all__ = ["SHARD_BITS", "RedisStore", "shard_bits_for"]
 
-#: Version of the layout above, kept in ``meta``: a store refuses data of another.
-LAYOUT = 2
 SHARD_BITS = 18
 PREFIX = b"wt:"
 _RETRIES = 8  # optimistic-concurrency retries before giving up on a hot id
 _EXPIRE_BATCH = 256
-_SHARD = PREFIX + b"b:"
-_NEXT, _COUNT, _PASSAGES, _PUB = (
-    PREFIX + name for name in (b"next", b"count", b"passages", b"pub")
+
+_SHARD_PREFIX = PREFIX + b"b:"
+# One ``HGET shard band-key`` command in RESP, fixed width: a whole article's lookups
+# are built in one numpy pass and sent as one pipeline, with no Lua in the way.
+_HGET = FixedCommand(
+    b"*3\r\n$4\r\nHGET\r\n$%d\r\n%s" % (len(_SHARD_PREFIX) + 4, _SHARD_PREFIX),
+    ("shard", ">u4"), b"\r\n$8\r\n", ("field", ">u8"), b"\r\n",
+)  # fmt: skip
+_WRITE_RECORD = np.dtype([("shard", ">u4"), ("field", ">u8"), ("passage", "<i8")])
+
+# Shared by the write scripts: add or remove 20-byte records (shard, band key, passage).
+_LUA_HELPERS = """
+local p = ARGV[1]
+local call, sub = redis.call, string.sub
+local bp = p .. 'b:'
+local function add(blob)
+  for i = 1, #blob, 20 do
+    local k, f, id = bp .. sub(blob, i, i + 3), sub(blob, i + 4, i + 11), sub(blob, i + 12, i + 19)
+    if call('HSETNX', k, f, id) == 0 then
+      call('HSET', k, f, call('HGET', k, f) .. id)
+    end
+  end
+end
+local function remove(blob)
+  for i = 1, #blob, 20 do
+    local k = p .. 'b:' .. string.sub(blob, i, i + 3)
+    local f = string.sub(blob, i + 4, i + 11)
+    local id = string.sub(blob, i + 12, i + 19)
+    local v = redis.call('HGET', k, f)
+    if v then
+      local kept = {}
+      for j = 1, #v, 8 do
+        local x = string.sub(v, j, j + 7)
+        if x ~= id then kept[#kept + 1] = x end
+      end
+      if #kept == 0 then redis.call('HDEL', k, f)
+      else redis.call('HSET', k, f, table.concat(kept)) end
+    end
+  end
+end
+local function drop(key, blob, n)
+  remove(blob)
+  redis.call('DEL', p .. 'a:' .. key)
+  redis.call('ZREM', p .. 'pub', key)
+  redis.call('DECRBY', p .. 'passages', n)
+end
+"""
+
+# ARGV: prefix, count, then per article 16 fields (see RedisStore._put_args).
+# All ids are checked before anything is written; returns {1} when all were written,
+# or {-1, i, current key} for the first article i whose id changed.
+_PUT = (
+    _LUA_HELPERS
+    + """
+local n = tonumber(ARGV[2])
+for a = 0, n - 1 do
+  local g = 2 + a * 16
+  local cur = redis.call('HGET', p .. 'ids', ARGV[g + 1])
+  if (cur or '') ~= ARGV[g + 2] then return {-1, a, cur or ''} end
+end
+for a = 0, n - 1 do
+  local g = 2 + a * 16
+  local key = ARGV[g + 3]
+  if ARGV[g + 2] ~= '' then drop(ARGV[g + 2], ARGV[g + 14], ARGV[g + 15]) end
+  redis.call('HSET', p .. 'a:' .. key, 'id', ARGV[g + 1], 'sha', ARGV[g + 4],
+    'outlet', ARGV[g + 5], 'url', ARGV[g + 6], 'pub', ARGV[g + 7], 'lang', ARGV[g + 8],
+    'text', ARGV[g + 9], 'units', ARGV[g + 10], 'sigs', ARGV[g + 11])
+  redis.call('HSET', p .. 'ids', ARGV[g + 1], key)
+  if ARGV[g + 16] ~= '' then redis.call('ZADD', p .. 'pub', ARGV[g + 16], key) end
+  add(ARGV[g + 12])
+  redis.call('INCRBY', p .. 'passages', ARGV[g + 13])
+end
+return {1}
+"""
 )
-_MULTI, _EXEC = b"*1\r\n$5\r\nMULTI\r\n", b"*1\r\n$4\r\nEXEC\r\n"
 
-T = TypeVar("T")
-
-
-def shard_bits_for(passages: int, bands: int) -> int:
-    """Shard bits for an index of about ``passages``: ~32 members a shard, well inside
-    Redis's compact listpacks (beyond 128 members a shard costs ~5x the memory)."""
-    return min(26, max(8, math.ceil(math.log2(max(1.0, passages * bands / 32)))))
-
-
-_KEY = b"$%d\r\n" % (len(_SHARD) + 4) + _SHARD
-_ZADD = FixedCommand(
-    b"*4\r\n$4\r\nZADD\r\n" + _KEY, ("shard", ">u4"), b"\r\n$1\r\n0\r\n$16\r\n",
-    ("band", ">u8"), ("passage", ">i8"), b"\r\n",
-)  # fmt: skip
-_ZREM = FixedCommand(
-    b"*3\r\n$4\r\nZREM\r\n" + _KEY, ("shard", ">u4"), b"\r\n$16\r\n",
-    ("band", ">u8"), ("passage", ">i8"), b"\r\n",
-)  # fmt: skip
-# Members from [band ‖ 0…] to [band ‖ ff…]: every passage under one band key.
-_ZRANGE = FixedCommand(
-    b"*5\r\n$6\r\nZRANGE\r\n" + _KEY, ("shard", ">u4"), b"\r\n$9\r\n[",
-    ("low", ">u8"), b"\r\n$17\r\n[", ("high", ">u8"), b"\xff" * 8 + b"\r\n$5\r\nBYLEX\r\n",
-)  # fmt: skip
+# ARGV: prefix, id, expected key, remove records, passages. 1 removed, 0 absent, -1 changed.
+_DELETE = (
+    _LUA_HELPERS
+    + """
+local cur = redis.call('HGET', p .. 'ids', ARGV[2])
+if not cur then return 0 end
+if cur ~= ARGV[3] then return -1 end
+drop(cur, ARGV[4], ARGV[5])
+redis.call('HDEL', p .. 'ids', ARGV[2])
+return 1
+"""
+)
 
 # ARGV: prefix, id, fields... Returns {key, values...} or {} when the id is unknown.
 _BY_ID = """
-local key = redis.call('GET', ARGV[1] .. 'i:' .. ARGV[2])
+local key = redis.call('HGET', ARGV[1] .. 'ids', ARGV[2])
 if not key then return {} end
 local fields = {}
 for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
@@ -106,81 +160,19 @@ _META_FIELDS = (b"id", b"outlet", b"pub", b"sha")
 _RECORD_FIELDS = (b"id", b"outlet", b"url", b"pub", b"lang", b"text")
 
 
-class _Dropped(Unavailable):
-    """The connection failed: the store is unreachable, or was restarted."""
+# Out of memory, a read-only replica, loading the dataset: redis-py strips the error
+# code from these, so they are told apart by class.
+_REFUSALS = (
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.BusyLoadingError,
+)
 
 
-class _Changed(Exception):
-    """A watched id changed before ``EXEC``: read again and decide anew."""
-
-
-@contextmanager
-def _reachable() -> Iterator[None]:
-    """Redis failures that retrying later may cure become ``Unavailable``."""
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as err:
-        raise _Dropped(f"the Redis store cannot be reached: {err}") from err
-    except redis.ResponseError as err:
-        # Out of memory, persistence failing, a read-only replica, loading the dataset.
-        if str(err).split(" ", 1)[0] in {"OOM", "MISCONF", "READONLY", "LOADING", "BUSY"}:
-            raise Unavailable(f"the Redis store refuses writes: {err}") from err
-        raise
-
-
-def _id_key(article_id: str) -> bytes:
-    return PREFIX + b"i:" + article_id.encode("utf-8", "surrogatepass")
-
-
-def _article_key(key: int | bytes) -> bytes:
-    return PREFIX + b"a:" + (key if isinstance(key, bytes) else b"%d" % key)
-
-
-@dataclass(frozen=True, slots=True)
-class _Current:
-    """What a write needs to know of the article stored under an id."""
-
-    key: int
-    sha256: str
-    signatures: npt.NDArray[np.uint32]
-
-
-class _Session:
-    """One pooled connection for a ``WATCH`` … ``MULTI`` … ``EXEC`` exchange."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.watching = False
-
-    def ask(self, *args: bytes | str | int) -> Any:
-        self.conn.send_command(*args)  # type: ignore[no-untyped-call]
-        return self.conn.read_response()
-
-    def watch(self, *keys: bytes) -> None:
-        self.ask("WATCH", *keys)
-        self.watching = True
-
-    def unwatch(self) -> None:
-        if self.watching:
-            self.ask("UNWATCH")
-            self.watching = False
-
-    def execute(self, commands: list[bytes], count: int) -> list[Any]:
-        """Run ``count`` packed commands as one transaction; ``_Changed`` when a
-        watched key changed first (nothing was written)."""
-        self.conn.send_packed_command([_MULTI, *commands, _EXEC])  # type: ignore[no-untyped-call]
-        self.watching = False
-        read = self.conn.read_response
-        read()  # +OK
-        for _ in range(count):
-            read()  # +QUEUED; an error reply raises here, and EXEC discards it all
-        result = read()
-        if result is None:
-            raise _Changed
-        for reply in result:
-            if isinstance(reply, Exception):
-                raise reply
-        return list(result)
+def shard_bits_for(passages: int, bands: int) -> int:
+    """Shard bits for an index of about ``passages``: ~32 fields a shard, well inside
+    Redis's compact listpacks (past 128 fields a shard costs several times the memory)."""
+    return min(26, max(8, math.ceil(math.log2(max(1.0, passages * bands / 32)))))
 
 
 def _split_url(url: str) -> tuple[str, int]:
@@ -198,8 +190,25 @@ def _split_url(url: str) -> tuple[str, int]:
     return urlunsplit(parts._replace(query=urlencode(rest))), bits
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Redis failures that retrying later may cure become ``Unavailable``."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as err:
+        raise Unavailable(f"the Redis store cannot be reached: {err}") from err
+    except _REFUSALS as err:
+        raise Unavailable(f"the Redis store refuses writes: {err}") from err
+    except redis.ResponseError as err:
+        # Persistence failing, a script running too long (redis-py has no class of its
+        # own for these).
+        if str(err).split(" ", 1)[0] in {"MISCONF", "BUSY"}:
+            raise Unavailable(f"the Redis store refuses writes: {err}") from err
+        raise
+
+
 class RedisStore(ArticleStore):
-    """Thread-safe (redis-py pools connections); safe across processes by ``WATCH``."""
+    """Thread-safe (redis-py pools connections); safe across processes by the scripts."""
 
     def __init__(
         self,
@@ -224,6 +233,8 @@ class RedisStore(ArticleStore):
             )
         except ValueError as err:
             raise InvalidInput(f"bad Redis URL {url!r}: {err}") from err
+        self._put = self._r.register_script(_PUT)
+        self._delete = self._r.register_script(_DELETE)
         self._by_id = self._r.register_script(_BY_ID)
         self._check_meta()
 
@@ -233,7 +244,6 @@ class RedisStore(ArticleStore):
 
     def _check_meta(self) -> None:
         want = {
-            b"layout": LAYOUT,
             b"num_perm": self.spec.num_perm,
             b"bands": self.spec.bands,
             b"rows": self.spec.rows,
@@ -241,16 +251,9 @@ class RedisStore(ArticleStore):
         }
         key = PREFIX + b"meta"
         with _reachable():
+            for name, value in want.items():
+                self._r.hsetnx(key, name, value)
             stored = self._r.hgetall(key)
-            if not stored:
-                for name, value in want.items():
-                    self._r.hsetnx(key, name, value)
-                stored = self._r.hgetall(key)
-        if b"layout" not in stored:
-            raise InvalidInput(
-                f"the Redis store at {self.url} holds data of an older wiretrace layout; "
-                "use another database (or FLUSHDB this one)"
-            )
         for name, value in want.items():
             if int(stored[name]) != value:
                 raise InvalidInput(
@@ -259,119 +262,64 @@ class RedisStore(ArticleStore):
                     "settings on every replica, or another database"
                 )
 
-    # -- transactions -----------------------------------------------------------------
-
-    @contextmanager
-    def _session(self) -> Iterator[_Session]:
-        pool = self._r.connection_pool
-        session = _Session(pool.get_connection())
-        try:
-            with _reachable():
-                try:
-                    yield session
-                except (_Changed, Conflict):
-                    session.unwatch()  # the connection is fine: only the answer was no
-                    raise
-                session.unwatch()
-        except (_Changed, Conflict):
-            raise
-        except BaseException:
-            session.conn.disconnect()  # type: ignore[no-untyped-call]  # drops any WATCH
-            raise
-        finally:
-            pool.release(session.conn)
-
-    def _retrying(self, what: str, attempt: Callable[[_Session], T]) -> T:
-        """Run ``attempt`` in a session until no watched key changed under it; a
-        dropped connection is retried once on a new one (after a Redis restart)."""
-        reconnect = True
-        for _ in range(_RETRIES):
-            try:
-                with self._session() as session:
-                    return attempt(session)
-            except _Changed:
-                continue
-            except _Dropped:
-                if not reconnect:
-                    raise
-                reconnect = False
-        raise Unavailable(f"{what} kept changing under concurrent writers")
-
-    def _current(self, session: _Session, article_id: str) -> _Current | None:
-        """The article stored under ``article_id``, read in ``session``."""
-        raw = session.ask("GET", _id_key(article_id))
-        if raw is None:
-            return None
-        sha, units, blob = session.ask("HMGET", _article_key(raw), b"sha", b"units", b"sigs")
-        return _Current(int(raw), (sha or b"").decode(), self._decode_sigs(units, blob))
-
     # -- binary records ---------------------------------------------------------------
+
+    def _records(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+        return band_keys(sigs, self.spec.bands, self.spec.rows)
+
+    def _write_records(self, key: int, sigs: npt.NDArray[np.uint32]) -> tuple[bytes, int]:
+        passages, rows = passage_rows(key, sigs)
+        bk = self._records(rows)
+        out = np.empty(bk.size, dtype=_WRITE_RECORD)
+        out["shard"] = (bk >> np.uint64(64 - self.shard_bits)).ravel()
+        out["field"] = bk.ravel()
+        out["passage"] = np.repeat(passages, self.spec.bands)
+        return out.tobytes(), len(passages)
 
     def _decode_sigs(self, units: bytes | None, blob: bytes | None) -> npt.NDArray[np.uint32]:
         n = int(units or 0)
         return np.frombuffer(blob or b"", dtype=np.uint32).reshape(n, self.spec.num_perm)
 
-    def _records(
-        self, command: FixedCommand, key: int, sigs: npt.NDArray[np.uint32]
-    ) -> tuple[bytes, int, int]:
-        """One command per band record of an article: its RESP, how many, and how many
-        passages they index."""
-        passages, rows = passage_rows(key, sigs)
-        bands = band_keys(rows, self.spec.bands, self.spec.rows).ravel()
-        packed = (
-            command.pack(
-                shard=bands >> np.uint64(64 - self.shard_bits),
-                band=bands,
-                passage=np.repeat(passages, self.spec.bands),
-            )
-            if bands.size
-            else b""
-        )
-        return packed, int(bands.size), len(passages)
+    # -- writes ---------------------------------------------------------------------
 
-    def _store_commands(
-        self, record: ArticleRecord, sha256: str, signatures: npt.NDArray[np.uint32], key: int
-    ) -> tuple[list[bytes], int]:
-        """The commands that store and index one new article under ``key``."""
+    def _put_args(
+        self,
+        record: ArticleRecord,
+        sha256: str,
+        signatures: npt.NDArray[np.uint32],
+        key: int,
+        old: tuple[int, npt.NDArray[np.uint32]] | None,
+    ) -> list[bytes | str | int]:
+        add, added = self._write_records(key, signatures)
+        remove, removed = self._write_records(*old) if old else (b"", 0)
         pub = record.published_at_ns
         sigs = np.ascontiguousarray(signatures, dtype=np.uint32)
-        add, count, passages = self._records(_ZADD, key, sigs)
-        commands = [
-            pack_command(
-                "HSET", _article_key(key), "id", record.id, "sha", sha256, "outlet",
-                record.outlet, "url", record.url, "pub", "" if pub is None else pub,
-                "lang", record.language, "text", record.text, "units", sigs.shape[0],
-                "sigs", sigs.tobytes(),
-            ),
-            pack_command("SET", _id_key(record.id), key),
-            pack_command("INCRBY", _PASSAGES, passages),
-            pack_command("INCR", _COUNT),
+        return [
+            record.id,
+            old[0] if old else "",
+            key,
+            sha256,
+            record.outlet,
+            record.url,
+            "" if pub is None else pub,
+            record.language,
+            record.text,
+            sigs.shape[0],
+            sigs.tobytes(),
             add,
-        ]  # fmt: skip
-        count += 4
-        if pub is not None:
-            commands.append(pack_command("ZADD", _PUB, pub // 1000, key))  # retention score, µs
-            count += 1
-        return commands, count
-
-    def _drop_commands(self, article_id: str | None, current: _Current) -> tuple[list[bytes], int]:
-        """The commands that remove a stored article and its records (and its id,
-        unless the same write maps the id anew)."""
-        remove, count, passages = self._records(_ZREM, current.key, current.signatures)
-        commands = [
+            added,
             remove,
-            pack_command("DEL", _article_key(current.key)),
-            pack_command("ZREM", _PUB, current.key),
-            pack_command("DECRBY", _PASSAGES, passages),
-            pack_command("DECR", _COUNT),
+            removed,
+            "" if pub is None else pub // 1000,  # the retention score, in µs
         ]
-        count += 4
-        if article_id is not None:
-            commands.append(pack_command("DEL", _id_key(article_id)))
-            count += 1
-        return commands, count
 
-    # -- writes ---------------------------------------------------------------------
+    def _current(self, article_id: str) -> tuple[int, str, npt.NDArray[np.uint32]] | None:
+        """The key, text hash and signatures stored under ``article_id``."""
+        found = self._call(self._by_id, [], [PREFIX, article_id, b"sha", b"units", b"sigs"])
+        if not found:
+            return None
+        key, sha, units, blob = found
+        return int(key), sha.decode(), self._decode_sigs(units, blob)
 
     def put(
         self,
@@ -381,95 +329,69 @@ class RedisStore(ArticleStore):
         *,
         replace: bool = False,
     ) -> Put:
-        tried: set[int] = set()  # keys of our own attempts, in case one landed unseen
-
-        def attempt(session: _Session) -> Put:
-            session.watch(_id_key(record.id))
-            current = self._current(session, record.id)
-            if current is not None and current.key in tried:
-                return Put(current.key, created=True)
-            if current is not None and current.sha256 == sha256:
-                return Put(current.key, created=False)
+        for _ in range(_RETRIES):
+            current = self._current(record.id)
+            if current is not None and current[1] == sha256:
+                return Put(current[0], created=False)
             if current is not None and not replace:
                 raise text_conflict(record.id)
-            key = int(session.ask("INCR", _NEXT))
-            tried.add(key)
-            commands, count = self._store_commands(record, sha256, signatures, key)
-            if current is not None:
-                drop, dropped = self._drop_commands(None, current)
-                commands, count = drop + commands, dropped + count
-            session.execute(commands, count)
-            return Put(key, created=True)
-
-        return self._retrying(f"article {record.id!r}", attempt)
+            key = int(self._call(self._r.incr, PREFIX + b"next"))
+            old = (current[0], current[2]) if current else None
+            args = self._put_args(record, sha256, signatures, key, old)
+            result = self._call(self._put, [], [PREFIX, 1, *args])
+            if int(result[0]) == 1 or result[2] == b"%d" % key:  # or a resent call landed
+                return Put(key, created=True)
+            # Another writer changed this id since we read it: read again.
+        raise Unavailable(f"article {record.id!r} kept changing under concurrent writers")
 
     def insert_many(
         self, rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]
     ) -> list[int]:
         if not rows:
             return []
-        ids = [_id_key(record.id) for record, _, _ in rows]
-        tried: list[list[int]] = []  # keys of our attempts
-
-        def attempt(session: _Session) -> list[int]:
-            session.watch(*ids)
-            found = session.ask("MGET", *ids)
-            if tried and found == [b"%d" % key for key in tried[-1]]:
-                return tried[-1]  # our last attempt landed; its reply was lost
-            for (record, _, _), key in zip(rows, found, strict=True):
-                if key is not None:
-                    raise Conflict(f"article {record.id!r} is stored already")
-            last = int(session.ask("INCRBY", _NEXT, len(rows)))
-            keys = list(range(last - len(rows) + 1, last + 1))
-            tried.append(keys)
-            commands: list[bytes] = []
-            count = 0
-            for key, (record, sha, sigs) in zip(keys, rows, strict=True):
-                more, n = self._store_commands(record, sha, sigs, key)
-                commands += more
-                count += n
-            session.execute(commands, count)
-            return keys
-
-        return self._retrying("a batch of articles", attempt)
+        last = int(self._call(self._r.incrby, PREFIX + b"next", len(rows)))
+        keys = list(range(last - len(rows) + 1, last + 1))
+        args: list[bytes | str | int] = [PREFIX, len(rows)]
+        for key, (record, sha, sigs) in zip(keys, rows, strict=True):
+            args += self._put_args(record, sha, sigs, key, None)
+        result = self._call(self._put, [], args)
+        if int(result[0]) != 1:
+            raise Conflict(f"article {rows[int(result[1])][0].id!r} is stored already")
+        return keys
 
     def delete(self, article_id: str) -> bool:
-        return self._remove(article_id, None)
-
-    def _remove(self, article_id: str, key: int | None) -> bool:
-        """Remove the article under ``article_id`` (only if its key is ``key``, when
-        given); False when there is none."""
-
-        def attempt(session: _Session) -> bool:
-            session.watch(_id_key(article_id))
-            current = self._current(session, article_id)
-            if current is None or (key is not None and current.key != key):
+        for _ in range(_RETRIES):
+            current = self._current(article_id)
+            if current is None:
                 return False
-            commands, count = self._drop_commands(article_id, current)
-            session.execute(commands, count)
-            return True
+            if self._drop(article_id, current[0], current[2]) >= 0:
+                return True
+        raise Unavailable(f"article {article_id!r} kept changing under concurrent writers")
 
-        return self._retrying(f"article {article_id!r}", attempt)
+    def _drop(self, article_id: str, key: int, sigs: npt.NDArray[np.uint32]) -> int:
+        remove, removed = self._write_records(key, sigs)
+        return int(self._call(self._delete, [], [PREFIX, article_id, key, remove, removed]))
 
     def expire(self, before_ns: int) -> int:
         removed = 0
         cutoff = f"({-(-before_ns // 1000)}"  # published_at_ns < before_ns, in µs
         while True:
             keys: list[bytes] = self._call(
-                self._r.zrangebyscore, _PUB, "-inf", cutoff, 0, _EXPIRE_BATCH
+                self._r.zrangebyscore, PREFIX + b"pub", "-inf", cutoff, 0, _EXPIRE_BATCH
             )
             if not keys:
                 return removed
             with _reachable():
                 pipe = self._r.pipeline(transaction=False)
                 for key in keys:
-                    pipe.hget(_article_key(key), b"id")
+                    pipe.hmget(PREFIX + b"a:" + key, [b"id", b"units", b"sigs"])
                 found = pipe.execute()
-            for key, article_id in zip(keys, found, strict=True):
-                if article_id is None or not self._remove(article_id.decode(), int(key)):
-                    self._call(self._r.zrem, _PUB, key)  # a stale entry: drop it
-                else:
-                    removed += 1
+            for key, (article_id, units, blob) in zip(keys, found, strict=True):
+                if article_id is None:  # gone already; drop the stale entry
+                    self._call(self._r.zrem, PREFIX + b"pub", key)
+                    continue
+                sigs = self._decode_sigs(units, blob)
+                removed += self._drop(article_id.decode(), int(key), sigs) == 1
 
     # -- reads ----------------------------------------------------------------------
 
@@ -478,27 +400,35 @@ class RedisStore(ArticleStore):
         if not len(sigs):
             return out
         bands = self.spec.bands
-        bk = band_keys(sigs, bands, self.spec.rows).ravel()
-        packed = _ZRANGE.pack(shard=bk >> np.uint64(64 - self.shard_bits), low=bk, high=bk)
-        for index, members in enumerate(self._pipeline(packed, bk.size)):
-            if not members:
+        bk = self._records(sigs).ravel()
+        packed = _HGET.pack(shard=bk >> np.uint64(64 - self.shard_bits), field=bk)
+        replies = self._pipeline(packed, bk.size)
+        for index, value in enumerate(replies):
+            if value is None:
                 continue
             found = out[index // bands]
-            for passage in np.frombuffer(b"".join(members), ">i8")[1::2].tolist():
+            for passage in np.frombuffer(value, "<i8").tolist():
                 found[passage] = found.get(passage, 0) + 1
         return out
 
     def _pipeline(self, packed: bytes, count: int) -> list[Any]:
         """Send ``count`` prebuilt RESP commands on one connection; their replies."""
+        pool = self._r.connection_pool
         for attempt in range(2):  # one reconnect, after a Redis restart
+            conn = pool.get_connection()
             try:
-                with self._session() as session:
-                    session.conn.send_packed_command([packed])  # type: ignore[no-untyped-call]
-                    read = session.conn.read_response
-                    return [read() for _ in range(count)]
-            except _Dropped:
+                with _reachable():
+                    conn.send_packed_command([packed], check_health=attempt > 0)  # type: ignore[no-untyped-call]
+                    return read_replies(conn, count)
+            except Unavailable:
+                conn.disconnect()  # type: ignore[no-untyped-call]
                 if attempt:
                     raise
+            except BaseException:
+                conn.disconnect()  # type: ignore[no-untyped-call]
+                raise
+            finally:
+                pool.release(conn)
         raise AssertionError("unreachable")
 
     def _meta(self, key: int, values: list[Any]) -> StoredMeta | None:
@@ -518,7 +448,7 @@ class RedisStore(ArticleStore):
         return self._meta(int(found[0]), found[1:]) if found else None
 
     def meta_by_key(self, key: int) -> StoredMeta | None:
-        values = self._call(self._r.hmget, _article_key(key), _META_FIELDS)
+        values = self._call(self._r.hmget, PREFIX + b"a:%d" % key, _META_FIELDS)
         return self._meta(key, values)
 
     def record(self, article_id: str) -> ArticleRecord | None:
@@ -536,7 +466,7 @@ class RedisStore(ArticleStore):
         )
 
     def text(self, key: int) -> str | None:
-        raw = self._call(self._r.hget, _article_key(key), b"text")
+        raw = self._call(self._r.hget, PREFIX + b"a:%d" % key, b"text")
         return None if raw is None else raw.decode("utf-8", "surrogatepass")
 
     def signatures_many(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
@@ -545,7 +475,7 @@ class RedisStore(ArticleStore):
         with _reachable():
             pipe = self._r.pipeline(transaction=False)
             for key in keys:
-                pipe.hmget(_article_key(key), [b"units", b"sigs"])
+                pipe.hmget(PREFIX + b"a:%d" % key, [b"units", b"sigs"])
             found = pipe.execute()
         return {
             key: self._decode_sigs(units, blob)
@@ -554,10 +484,10 @@ class RedisStore(ArticleStore):
         }
 
     def count(self) -> int:
-        return int(self._call(self._r.get, _COUNT) or 0)
+        return int(self._call(self._r.hlen, PREFIX + b"ids"))
 
     def passages(self) -> int:
-        return int(self._call(self._r.get, _PASSAGES) or 0)
+        return int(self._call(self._r.get, PREFIX + b"passages") or 0)
 
     def index_bytes(self) -> int:
         return int(self._call(self._r.info, "memory")["used_memory"])
