@@ -92,7 +92,7 @@ def _ceiling(client: redis.Redis, spec: IndexSpec, records: int = 400_000) -> di
     """Bare pipelined writes on this server: band-record ``HSETNX``es into ``2**20``
     shards, and ``SET``s; records/s, and the passages/s they would allow."""
     rng = np.random.default_rng(0)
-    keys = rng.integers(0, 2**63, size=records, dtype=np.uint64)
+    keys = rng.integers(0, 2**64 - 1, size=records, dtype=np.uint64)
     hsetnx = FixedCommand(
         b"*4\r\n$6\r\nHSETNX\r\n$9\r\nwt:c:", ("shard", ">u4"), b"\r\n$8\r\n",
         ("band", ">u8"), b"\r\n$8\r\n", ("passage", ">u8"), b"\r\n",

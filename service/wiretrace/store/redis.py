@@ -160,13 +160,9 @@ _META_FIELDS = (b"id", b"outlet", b"pub", b"sha")
 _RECORD_FIELDS = (b"id", b"outlet", b"url", b"pub", b"lang", b"text")
 
 
-# Out of memory, a read-only replica, loading the dataset: redis-py strips the error
-# code from these, so they are told apart by class.
-_REFUSALS = (
-    redis.exceptions.OutOfMemoryError,
-    redis.exceptions.ReadOnlyError,
-    redis.exceptions.BusyLoadingError,
-)
+# Out of memory, a read-only replica: redis-py strips the error code from these, so
+# they are told apart by class (loading the dataset is a ConnectionError there).
+_REFUSALS = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
 
 
 def shard_bits_for(passages: int, bands: int) -> int:
@@ -216,12 +212,10 @@ class RedisStore(ArticleStore):
         spec: IndexSpec,
         *,
         timeout: float = 2.0,
-        shard_bits: int | None = None,
     ) -> None:
         self.url = url
         self.spec = spec
-        plain, bits = _split_url(url)
-        self.shard_bits = bits if shard_bits is None else shard_bits
+        plain, self.shard_bits = _split_url(url)
         try:
             # Fail fast while Redis is down; one immediate retry re-opens a connection
             # that a Redis restart closed.
