@@ -112,6 +112,10 @@ class ArticleStore(abc.ABC):
 
     spec: IndexSpec
 
+    def _signatures(self, units: int, blob: bytes) -> npt.NDArray[np.uint32]:
+        """An article's stored signature rows, from their bytes."""
+        return np.frombuffer(blob, dtype=np.uint32).reshape(units, self.spec.num_perm)
+
     @abc.abstractmethod
     def put(
         self,

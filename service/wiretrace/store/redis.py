@@ -271,8 +271,7 @@ class RedisStore(ArticleStore):
         return out.tobytes(), len(passages)
 
     def _decode_sigs(self, units: bytes | None, blob: bytes | None) -> npt.NDArray[np.uint32]:
-        n = int(units or 0)
-        return np.frombuffer(blob or b"", dtype=np.uint32).reshape(n, self.spec.num_perm)
+        return self._signatures(int(units or 0), blob or b"")
 
     # -- writes ---------------------------------------------------------------------
 

@@ -133,9 +133,6 @@ class SqliteStore(ArticleStore):
             np.ascontiguousarray(signatures, dtype=np.uint32).tobytes(),
         )
 
-    def _decode(self, units: int, blob: bytes) -> npt.NDArray[np.uint32]:
-        return np.frombuffer(blob, dtype=np.uint32).reshape(units, self.spec.num_perm)
-
     # -- writes ---------------------------------------------------------------------
 
     def put(
@@ -156,7 +153,7 @@ class SqliteStore(ArticleStore):
                 raise text_conflict(record.id)
             (key,) = self._commit([(record, sha256, signatures)], old[0] if old else None)
             if old is not None:
-                self._index.remove(*passage_rows(int(old[0]), self._decode(old[2], old[3])))
+                self._index.remove(*passage_rows(int(old[0]), self._signatures(old[2], old[3])))
             self._index.insert(*passage_rows(key, signatures))
         return Put(key, created=True)
 
@@ -202,7 +199,7 @@ class SqliteStore(ArticleStore):
         with self._transaction() as cur:
             cur.executemany("DELETE FROM articles WHERE key = ?", [(k,) for k, _, _ in found])
         for key, units, blob in found:
-            self._index.remove(*passage_rows(int(key), self._decode(units, blob)))
+            self._index.remove(*passage_rows(int(key), self._signatures(units, blob)))
         return len(found)
 
     def delete(self, article_id: str) -> bool:
@@ -256,7 +253,7 @@ class SqliteStore(ArticleStore):
                     f"SELECT key, units, signatures FROM articles WHERE key IN ({marks})", chunk
                 ).fetchall()
             for key, units, blob in rows:
-                out[int(key)] = self._decode(units, blob)
+                out[int(key)] = self._signatures(units, blob)
         return out
 
     def count(self) -> int:
@@ -277,7 +274,7 @@ class SqliteStore(ArticleStore):
         db = sqlite3.connect(self.path)
         try:
             for key, units, blob in db.execute("SELECT key, units, signatures FROM articles"):
-                yield int(key), self._decode(units, blob)
+                yield int(key), self._signatures(units, blob)
         finally:
             db.close()
 
