@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from wiretrace import Detector
-from wiretrace.evaluation.redis_server import RedisServer, redis_server_binary
+from wiretrace_bench.launchers import RedisServer, redis_server_binary
 
 if TYPE_CHECKING:
     from .helpers import Running

@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from grpc_health.v1 import health
+
+from wiretrace.domain import Sweeper
 from wiretrace.server.config import ServerConfig, min_message_bytes
-from wiretrace.server.grpc_app import create_server
+from wiretrace.server.grpc_app import create_server, health_reporter, open_service
 from wiretrace_client import Client, article, pb
 
 from .conftest import VOCABULARY
@@ -56,7 +59,11 @@ class Running:
             max_text_chars=MAX_TEXT,
             max_message_bytes=min_message_bytes(MAX_TEXT),
         )
-        self.server, self.port, self.service, self.health = create_server(config)
+        self.service = open_service(config)
+        self.health = health.HealthServicer()
+        self.server, self.port = create_server(config, self.service, self.health)
+        self.sweeper = Sweeper(self.service, sweep_seconds, health_reporter(self.health))
+        self.sweeper.start()
         self.server.start()
         self.address = f"127.0.0.1:{self.port}"
         self.client = Client(self.address, timeout=30)
@@ -64,4 +71,5 @@ class Running:
     def stop(self) -> None:
         self.client.close()
         self.server.stop(None).wait()
+        self.sweeper.stop()
         self.service.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from wiretrace.evaluation.service_bench import start_server_process
+from wiretrace_bench.launchers import start_server_process
 from wiretrace_client import Client
 
 from .helpers import news

@@ -1,4 +1,4 @@
-"""BandIndex must agree with datasketch's MinHashLSH, and LSH with exact Jaccard."""
+"""The band indexes must agree with datasketch's MinHashLSH, and LSH with exact Jaccard."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiretrace.engine.index import BandIndex, band_join, band_keys, lsh_params
+from wiretrace.engine.index import band_join, band_keys, lsh_params
 from wiretrace.engine.signature import EMPTY, signatures, signatures_datasketch
+from wiretrace.store.band_index import BandIndex, SortedBandIndex
 
 NUM_PERM = 64
 
@@ -43,9 +44,9 @@ def test_band_index_returns_exactly_what_minhashlsh_returns(
     bands, rows = params
     rng = np.random.default_rng(seed)
     sigs = signatures(_sets(rng, 60), num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=bands, rows=rows)
-    index.insert(np.arange(len(sigs)), sigs)
-    assert index.query(sigs) == _datasketch_candidates(sigs, bands, rows)
+    index = BandIndex(bands=bands)
+    index.insert(np.arange(len(sigs)), band_keys(sigs, bands, rows))
+    assert index.query(band_keys(sigs, bands, rows)) == _datasketch_candidates(sigs, bands, rows)
 
 
 def test_signatures_match_datasketch_update_path() -> None:
@@ -73,9 +74,9 @@ def test_lsh_finds_pairs_above_threshold_and_few_far_below() -> None:
     rng = np.random.default_rng(3)
     sets = _sets(rng, 200)
     sigs = signatures(sets, num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=bands, rows=rows)
-    index.insert(np.arange(len(sigs)), sigs)
-    found = index.query(sigs)
+    index = BandIndex(bands=bands)
+    index.insert(np.arange(len(sigs)), band_keys(sigs, bands, rows))
+    found = index.query(band_keys(sigs, bands, rows))
     high = missed = low = low_found = 0
     for i in range(len(sets)):
         for j in range(i + 1, len(sets)):
@@ -102,18 +103,18 @@ def test_band_index_insert_remove_and_repeated_band_keys() -> None:
     rng = np.random.default_rng(9)
     sets = _sets(rng, 30)
     sigs = signatures(sets + sets[:5], num_perm=NUM_PERM, seed=1)  # 5 exact duplicates
-    index = BandIndex(bands=32, rows=2)
-    index.insert(np.arange(len(sigs)), sigs)
+    index = BandIndex(bands=32)
+    index.insert(np.arange(len(sigs)), band_keys(sigs, 32, 2))
     assert len(index) == 35
     full = index.memory_bytes()
-    found = index.query(sigs[:5])
+    found = index.query(band_keys(sigs[:5], 32, 2))
     for k in range(5):
         assert {k, 30 + k} <= found[k]
-    index.remove(np.arange(30, 35), sigs[30:])
+    index.remove(np.arange(30, 35), band_keys(sigs[30:], 32, 2))
     assert len(index) == 30
-    assert all(30 + k not in index.query(sigs[:5])[k] for k in range(5))
-    index.remove(np.arange(30), sigs[:30])
-    assert index.query(sigs) == [set() for _ in range(35)]
+    assert all(30 + k not in index.query(band_keys(sigs[:5], 32, 2))[k] for k in range(5))
+    index.remove(np.arange(30), band_keys(sigs[:30], 32, 2))
+    assert index.query(band_keys(sigs, 32, 2)) == [set() for _ in range(35)]
     assert index.memory_bytes() < full
 
 
@@ -125,9 +126,11 @@ def test_band_join_equals_band_index_candidates(seed: int, params: tuple[int, in
     sets = _sets(rng, 50)
     sigs_a = signatures(sets[:25], num_perm=NUM_PERM, seed=1)
     sigs_b = signatures(sets[25:] + sets[:3], num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=bands, rows=rows)
-    index.insert(np.arange(len(sigs_b)), sigs_b)
-    expected = sorted((i, j) for i, found in enumerate(index.query(sigs_a)) for j in found)
+    index = BandIndex(bands=bands)
+    index.insert(np.arange(len(sigs_b)), band_keys(sigs_b, bands, rows))
+    expected = sorted(
+        (i, j) for i, found in enumerate(index.query(band_keys(sigs_a, bands, rows))) for j in found
+    )
     got = band_join(band_keys(sigs_a, bands, rows), band_keys(sigs_b, bands, rows))
     assert got == expected
 
@@ -135,13 +138,13 @@ def test_band_join_equals_band_index_candidates(seed: int, params: tuple[int, in
 def test_query_bands_counts_agreeing_bands() -> None:
     rng = np.random.default_rng(2)
     sigs = signatures(_sets(rng, 40), num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=21, rows=3)
-    index.insert(np.arange(40), sigs)
-    counted = index.query_bands(sigs)
+    index = BandIndex(bands=21)
+    index.insert(np.arange(40), band_keys(sigs, 21, 3))
+    counted = index.query_bands(band_keys(sigs, 21, 3))
     keys = band_keys(sigs, 21, 3)
     for i, found in enumerate(counted):
         assert found[i] == 21  # every band of a signature agrees with itself
-        assert set(found) == index.query(sigs[i : i + 1])[0]
+        assert set(found) == index.query(band_keys(sigs[i : i + 1], 21, 3))[0]
         for j, n in found.items():
             assert n == int((keys[i] == keys[j]).sum())
 
@@ -155,12 +158,10 @@ def test_query_bands_counts_agreeing_bands() -> None:
 def test_sorted_index_answers_as_the_dict_index_through_inserts_and_removals(
     seed: int, steps: list[tuple[bool, int]], delta_limit: int
 ) -> None:
-    from wiretrace.engine.sorted_index import SortedBandIndex
-
     rng = np.random.default_rng(seed)
     pool = signatures(_sets(rng, 200), num_perm=NUM_PERM, seed=1)
-    reference = BandIndex(bands=21, rows=3)
-    compact = SortedBandIndex(bands=21, rows=3, delta_limit=delta_limit)
+    reference = BandIndex(bands=21)
+    compact = SortedBandIndex(bands=21, delta_limit=delta_limit)
     live: list[int] = []
     next_key = 0
     for add, n in steps:
@@ -168,18 +169,33 @@ def test_sorted_index_answers_as_the_dict_index_through_inserts_and_removals(
             keys = np.arange(next_key, next_key + n)
             next_key += n
             rows = pool[keys % len(pool)]
-            reference.insert(keys, rows)
-            compact.insert(keys, rows)
+            reference.insert(keys, band_keys(rows, 21, 3))
+            compact.insert(keys, band_keys(rows, 21, 3))
             live += keys.tolist()
         else:
             gone = np.array(sorted(set(rng.choice(live, size=min(n, len(live)), replace=False))))
-            reference.remove(gone, pool[gone % len(pool)])
-            compact.remove(gone, pool[gone % len(pool)])
+            reference.remove(gone, band_keys(pool[gone % len(pool)], 21, 3))
+            compact.remove(gone, band_keys(pool[gone % len(pool)], 21, 3))
             live = [k for k in live if k not in set(gone.tolist())]
         assert len(compact) == len(reference) == len(live)
         probe = pool[rng.integers(0, len(pool), size=15)]
-        assert compact.query_bands(probe) == reference.query_bands(probe)
+        assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
+            band_keys(probe, 21, 3)
+        )
     compact.compact()
     probe = pool[:40]
-    assert compact.query_bands(probe) == reference.query_bands(probe)
-    assert compact.memory_bytes() < reference.memory_bytes() or len(live) < 50
+    assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
+        band_keys(probe, 21, 3)
+    )
+
+
+def test_sorted_index_takes_less_memory_than_the_dict_index() -> None:
+    pool = signatures(_sets(np.random.default_rng(4), 2000), num_perm=NUM_PERM, seed=1)
+    keys = band_keys(pool, 21, 3)
+    reference, compact = BandIndex(bands=21), SortedBandIndex(bands=21, delta_limit=500)
+    reference.insert(np.arange(len(pool)), keys)
+    compact.insert(np.arange(len(pool)), keys)
+    compact.compact()
+    # 16 bytes per band per passage in the arrays, against boxed ints in dicts.
+    assert compact.memory_bytes() - BandIndex(bands=21).memory_bytes() == 16 * 21 * len(pool)
+    assert compact.memory_bytes() * 4 < reference.memory_bytes()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from wiretrace.evaluation.plagdet import Annotation, score
+from wiretrace_bench.plagdet import Annotation, score
 
 CASE = Annotation("p", (100, 200), (0, 100))
 

@@ -15,7 +15,7 @@ def test_generated_stubs_are_reproducible(tmp_path: Path) -> None:
         check=True,
         env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
     )
-    committed = ROOT / "service" / "wiretrace" / "v1"
+    committed = ROOT / "proto" / "wiretrace_api" / "v1"
     for name in ("wiretrace_pb2.py", "wiretrace_pb2.pyi", "wiretrace_pb2_grpc.py"):
-        generated = (tmp_path / "wiretrace" / "v1" / name).read_text()
+        generated = (tmp_path / "wiretrace_api" / "v1" / name).read_text()
         assert generated == (committed / name).read_text(), f"{name}: run scripts/gen-proto"

@@ -3,7 +3,6 @@ Redis going away and coming back, AOF durability, and parity with the embedded s
 
 from __future__ import annotations
 
-import hashlib
 import random
 import subprocess
 import threading
@@ -12,18 +11,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
-import numpy as np
-import numpy.typing as npt
 import pytest
 import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from wiretrace import Detector, EngineConfig
+from wiretrace.domain import index_spec, text_sha256
 from wiretrace.errors import InvalidInput, Unavailable
-from wiretrace.evaluation.redis_server import RedisServer
-from wiretrace.evaluation.service_bench import start_server_process
-from wiretrace.store import ArticleRecord, IndexSpec
+from wiretrace.store import ArticleRecord, Row
 from wiretrace.store.redis import RedisStore, shard_bits_for
+from wiretrace_bench.launchers import RedisServer, start_server_process
 from wiretrace_client import Client, article, pb
 
 from .helpers import Running, _sentence, news
@@ -265,11 +262,6 @@ def test_both_backends_give_identical_results(tmp_path: Path, redis_server: Redi
     assert sum(len(x) for x in outputs[0]) >= 20  # the comparison compared something
 
 
-def _signed(text: str) -> tuple[str, npt.NDArray[np.uint32]]:
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    return sha, Detector().prepare(text).signatures
-
-
 def _records(c: redis.Redis) -> int:
     """Band records in the index: 8 bytes of passage key each, under their band key."""
     return sum(len(v) // 8 for k in c.scan_iter(b"wt:b:*", count=10_000) for v in c.hvals(k))
@@ -280,13 +272,14 @@ def test_the_index_stays_compact_and_writes_are_whole(redis_server: RedisServer)
     together, and a write that Redis refuses leaves nothing."""
     with redis_server.client() as c:
         c.flushall()
-    spec = IndexSpec.of(EngineConfig())
+    spec = index_spec(EngineConfig())
     store = RedisStore(f"{redis_server.url}?shard_bits=10", spec)
     docs = news(30, seed=4)
     rows = []
     for d in docs:
-        sha, sigs = _signed(d.text)
-        rows.append((ArticleRecord(d.id, "o", "", None, "en", d.text), sha, sigs))
+        sigs = Detector().prepare(d.text).signatures
+        record = ArticleRecord(d.id, "o", "", None, "en", d.text)
+        rows.append(Row(record, text_sha256(d.text), sigs, spec.passages(sigs)))
     store.insert_many(rows[:20])
     with redis_server.client() as c:
         shards = list(c.scan_iter(b"wt:b:*", count=10_000))
@@ -301,7 +294,7 @@ def test_the_index_stays_compact_and_writes_are_whole(redis_server: RedisServer)
         c.config_set("maxmemory", str(int(c.info("memory")["used_memory"]) // 2))
         try:
             with pytest.raises(Unavailable, match="maxmemory"):
-                store.put(*rows[20])
+                store.put(rows[20])
         finally:
             c.config_set("maxmemory", "0")
         assert _records(c) == records
@@ -317,11 +310,11 @@ def test_the_index_stays_compact_and_writes_are_whole(redis_server: RedisServer)
 def test_the_store_refuses_other_settings_and_bad_urls(redis_server: RedisServer) -> None:
     with redis_server.client() as c:
         c.flushall()
-    spec = IndexSpec.of(EngineConfig())
+    spec = index_spec(EngineConfig())
     RedisStore(f"{redis_server.url}?shard_bits=12", spec).close()
     with pytest.raises(InvalidInput, match="shard_bits=12, but this server uses 18"):
         RedisStore(redis_server.url, spec)
-    other = IndexSpec.of(EngineConfig(num_perm=128))
+    other = index_spec(EngineConfig(num_perm=128))
     with pytest.raises(InvalidInput, match="num_perm=64, but this server uses 128"):
         RedisStore(f"{redis_server.url}?shard_bits=12", other)
     for bad in ("x", "40"):

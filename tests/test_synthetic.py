@@ -10,8 +10,8 @@ import grpc
 import pytest
 
 from wiretrace.cli import main
-from wiretrace.evaluation.pan import load_corpus
-from wiretrace.evaluation.synthetic import generate
+from wiretrace_bench.pan import load_corpus
+from wiretrace_bench.synthetic import generate
 
 
 def test_generator_is_deterministic_and_its_cases_slice_back() -> None:
@@ -191,7 +191,7 @@ def test_bench_compare_and_ingest_over_a_preloaded_index(
 def test_progress_bar_draws_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:
     import io
 
-    from wiretrace.evaluation.progress import Progress
+    from wiretrace_bench.progress import Progress
 
     out = io.StringIO()
     bar = Progress(4, "articles", enabled=True, out=out)

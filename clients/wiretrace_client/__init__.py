@@ -21,8 +21,8 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from wiretrace.v1 import wiretrace_pb2 as pb
-from wiretrace.v1 import wiretrace_pb2_grpc as pb_grpc
+from wiretrace_api.v1 import wiretrace_pb2 as pb
+from wiretrace_api.v1 import wiretrace_pb2_grpc as pb_grpc
 
 __all__ = [
     "Client",

@@ -43,6 +43,15 @@ class NotFound(WiretraceError, LookupError):
 class Conflict(WiretraceError):
     """The object exists already with different content."""
 
+    @classmethod
+    def other_text(cls, article_id: str) -> Conflict:
+        """An id that is stored already with another text (the store and the service
+        both find this; one message for both)."""
+        return cls(
+            f"article {article_id!r} is stored with a different text: "
+            "set replace to overwrite it, or use a new id"
+        )
+
 
 class Unavailable(WiretraceError):
     """A backend the service depends on cannot be reached now; retrying later may work."""

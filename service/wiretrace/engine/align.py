@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz.distance import Indel
 
+from wiretrace.engine.spans import overlaps
 from wiretrace.engine.terms import NO_TERM
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "merge_adjacent",
     "refine",
     "resolve_overlaps",
+    "set_dice",
 ]
 
 Seed = tuple[int, int]
@@ -50,13 +52,16 @@ class Passage:
     overlap: float = 0.0
 
 
-def dice(x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> float:
-    """Dice coefficient of the distinct content terms of two term arrays."""
-    sx = set(x[x != NO_TERM].tolist())
-    sy = set(y[y != NO_TERM].tolist())
+def set_dice(sx: set[int], sy: set[int]) -> float:
+    """Dice coefficient of two sets of content terms (0 when either is empty)."""
     if not sx or not sy:
         return 0.0
     return 2.0 * len(sx & sy) / (len(sx) + len(sy))
+
+
+def dice(x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> float:
+    """Dice coefficient of the distinct content terms of two term arrays."""
+    return set_dice(set(x[x != NO_TERM].tolist()), set(y[y != NO_TERM].tolist()))
 
 
 def _split(group: list[Seed], axis: int, gap: int) -> list[list[Seed]]:
@@ -217,10 +222,6 @@ def merge_adjacent(
     return merged
 
 
-def _overlaps(x0: int, x1: int, y0: int, y1: int) -> bool:
-    return x0 < y1 and y0 < x1
-
-
 def resolve_overlaps(passages: list[Passage], *, same_text: bool) -> list[Passage]:
     """Keep the best passages so that no two claim the same text.
 
@@ -232,8 +233,8 @@ def resolve_overlaps(passages: list[Passage], *, same_text: bool) -> list[Passag
     for p in sorted(passages, key=lambda q: -q.score):
         clash = False
         for k in kept:
-            on_a = _overlaps(p.a0, p.a1, k.a0, k.a1)
-            on_b = _overlaps(p.b0, p.b1, k.b0, k.b1)
+            on_a = overlaps(p.a0, p.a1, k.a0, k.a1)
+            on_b = overlaps(p.b0, p.b1, k.b0, k.b1)
             if on_a and (on_b or not same_text):
                 clash = True
                 break

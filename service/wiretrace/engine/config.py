@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wiretrace.errors import InvalidInput
+from wiretrace.settings import setting
 
 __all__ = [
     "DEFAULT_EDGE_CUT",
@@ -97,27 +98,72 @@ class EngineConfig:
         seed: seed of the MinHash permutations; signatures only agree under one seed.
     """
 
-    num_perm: int = DEFAULT_NUM_PERM
-    lsh_threshold: float = DEFAULT_LSH_THRESHOLD
-    index_threshold: float = DEFAULT_INDEX_THRESHOLD
-    candidate_threshold: float = DEFAULT_CANDIDATE_THRESHOLD
-    seed_threshold: float = DEFAULT_SEED_THRESHOLD
-    extend_threshold: float = DEFAULT_EXTEND_THRESHOLD
-    passage_threshold: float = DEFAULT_PASSAGE_THRESHOLD
-    min_match_tokens: int = DEFAULT_MIN_MATCH_TOKENS
-    min_reworded_tokens: int = DEFAULT_MIN_REWORDED_TOKENS
-    short_passage_tokens: int = DEFAULT_SHORT_PASSAGE_TOKENS
-    short_passage_similarity: float = DEFAULT_SHORT_PASSAGE_SIMILARITY
-    short_passage_overlap: float = DEFAULT_SHORT_PASSAGE_OVERLAP
-    max_gap_units: int = DEFAULT_MAX_GAP_UNITS
-    min_unit_tokens: int = DEFAULT_MIN_UNIT_TOKENS
-    max_unit_tokens: int = DEFAULT_MAX_UNIT_TOKENS
-    stem_prefix: int = DEFAULT_STEM_PREFIX
-    miss_penalty: float = DEFAULT_MISS_PENALTY
-    shared_weight: float = DEFAULT_SHARED_WEIGHT
-    edge_cut: float = DEFAULT_EDGE_CUT
-    merge_gap_tokens: int = DEFAULT_MERGE_GAP_TOKENS
-    seed: int = DEFAULT_SEED
+    num_perm: int = setting(DEFAULT_NUM_PERM, "MinHash permutations per unit signature")
+    lsh_threshold: float = setting(
+        DEFAULT_LSH_THRESHOLD, "Jaccard level the LSH bands of a two-text comparison are tuned for"
+    )
+    index_threshold: float = setting(
+        DEFAULT_INDEX_THRESHOLD, "Jaccard level the bands of the shared index are tuned for"
+    )
+    candidate_threshold: float = setting(
+        DEFAULT_CANDIDATE_THRESHOLD,
+        "least MinHash-estimated Jaccard of one unit pair for a stored article to be aligned",
+    )
+    seed_threshold: float = setting(
+        DEFAULT_SEED_THRESHOLD, "least Dice of two units' content terms to seed a passage"
+    )
+    extend_threshold: float = setting(
+        DEFAULT_EXTEND_THRESHOLD, "least Dice of a unit pair near a seed to join its passage"
+    )
+    passage_threshold: float = setting(
+        DEFAULT_PASSAGE_THRESHOLD, "least Dice of a passage's content terms"
+    )
+    min_match_tokens: int = setting(
+        DEFAULT_MIN_MATCH_TOKENS,
+        "shortest reported passage, in tokens (8 finds shorter quotes, and more boilerplate)",
+    )
+    min_reworded_tokens: int = setting(
+        DEFAULT_MIN_REWORDED_TOKENS, "shortest reported reworded passage, in tokens"
+    )
+    short_passage_tokens: int = setting(
+        DEFAULT_SHORT_PASSAGE_TOKENS,
+        "reworded passages shorter than this need short_passage_similarity or _overlap",
+    )
+    short_passage_similarity: float = setting(
+        DEFAULT_SHORT_PASSAGE_SIMILARITY,
+        "least similarity of a short reworded passage (or its overlap)",
+    )
+    short_passage_overlap: float = setting(
+        DEFAULT_SHORT_PASSAGE_OVERLAP,
+        "least content-term Dice of a short reworded passage (or its similarity)",
+    )
+    max_gap_units: int = setting(
+        DEFAULT_MAX_GAP_UNITS, "largest gap, in units, bridged when merging seeds"
+    )
+    min_unit_tokens: int = setting(
+        DEFAULT_MIN_UNIT_TOKENS, "units with fewer content terms are joined to the next"
+    )
+    max_unit_tokens: int = setting(
+        DEFAULT_MAX_UNIT_TOKENS, "units with more tokens are cut into windows of this size"
+    )
+    stem_prefix: int = setting(
+        DEFAULT_STEM_PREFIX, "content terms are cut to this many characters (0 keeps them whole)"
+    )
+    miss_penalty: float = setting(
+        DEFAULT_MISS_PENALTY, "weight of an unaligned content token when edges are trimmed"
+    )
+    shared_weight: float = setting(
+        DEFAULT_SHARED_WEIGHT, "worth of a reordered content token against 1 for an aligned one"
+    )
+    edge_cut: float = setting(
+        DEFAULT_EDGE_CUT, "share of the core's mean worth a token must exceed to stay in a passage"
+    )
+    merge_gap_tokens: int = setting(
+        DEFAULT_MERGE_GAP_TOKENS, "passages this close on both sides are reported as one"
+    )
+    seed: int = setting(
+        DEFAULT_SEED, "seed of the MinHash permutations (stores only match under one seed)"
+    )
 
     def __post_init__(self) -> None:
         if not 16 <= self.num_perm <= 1024:

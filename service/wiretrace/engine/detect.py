@@ -60,6 +60,11 @@ class Match:
     similarity: float
     kind: Kind
 
+    def swapped(self) -> Match:
+        """The same match seen from text B: ``a`` and ``b`` exchanged. A repeat is
+        reported on its later occurrence, with the earlier one as its source."""
+        return Match(self.b_start, self.b_end, self.a_start, self.a_end, self.similarity, self.kind)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "a_start": self.a_start,
@@ -107,9 +112,7 @@ class _UnitOverlap:
         fj = self.b_sets.get(j)
         if fj is None:
             fj = self.b_sets[j] = self.b.unit_terms(j)
-        if not fi or not fj:
-            return 0.0
-        return 2.0 * len(fi & fj) / (len(fi) + len(fj))
+        return align.set_dice(fi, fj)
 
 
 class Detector:

@@ -1,7 +1,8 @@
-"""The gRPC layer: a thin adapter proto -> ``ReuseService`` -> proto.
+"""The gRPC layer: a thin adapter proto -> ``ReuseService`` -> proto, and ``serve``,
+which starts and stops the server and the domain's sweeper thread.
 
 Errors of the ``WiretraceError`` family are mapped to status codes in one place,
-``_STATUS`` and the ``_rpc`` decorator; nothing else here knows about them.
+``_STATUS`` and ``_abort``; nothing else here knows about them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from wiretrace.domain import (
+    Article,
+    Detection,
+    DetectOptions,
+    ReuseService,
+    Sweeper,
+)
 from wiretrace.engine.detect import Kind, Match
 from wiretrace.errors import (
     Conflict,
@@ -31,10 +39,9 @@ from wiretrace.errors import (
     WiretraceError,
 )
 from wiretrace.server.config import ServerConfig
-from wiretrace.server.reuse import Detection, DetectOptions, ReuseService
-from wiretrace.store import ArticleRecord
-from wiretrace.v1 import wiretrace_pb2 as pb
-from wiretrace.v1 import wiretrace_pb2_grpc as pb_grpc
+from wiretrace.store import open_store
+from wiretrace_api.v1 import wiretrace_pb2 as pb
+from wiretrace_api.v1 import wiretrace_pb2_grpc as pb_grpc
 
 __all__ = ["Servicer", "create_server", "serve"]
 
@@ -72,6 +79,13 @@ def status_for(err: WiretraceError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+def _abort(context: grpc.ServicerContext, rpc: str, err: WiretraceError, what: str = "") -> None:
+    """End the call with the status code of ``err`` (raises, as ``context.abort`` does)."""
+    code = status_for(err)
+    log.info("rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
+    context.abort(code, f"{what}{err}")
+
+
 def _rpc(method: F) -> F:
     """Map domain errors to gRPC status codes; log each call with its duration."""
 
@@ -81,11 +95,7 @@ def _rpc(method: F) -> F:
         try:
             return method(self, request, context)
         except WiretraceError as err:
-            code = status_for(err)
-            log.info(
-                "rejected", extra={"rpc": method.__name__, "code": code.name, "error": str(err)}
-            )
-            context.abort(code, str(err))
+            _abort(context, method.__name__, err)
         finally:
             log.debug(
                 "call",
@@ -110,13 +120,13 @@ def _to_timestamp(ns: int | None) -> Timestamp | None:
     return Timestamp(seconds=ns // 1_000_000_000, nanos=ns % 1_000_000_000)
 
 
-def _record(article: pb.Article) -> ArticleRecord:
+def _article(article: pb.Article) -> Article:
     published = (
         _timestamp_ns(article.published_at, "published_at")
         if article.HasField("published_at")
         else None
     )
-    return ArticleRecord(
+    return Article(
         id=article.id,
         outlet=article.outlet,
         url=article.url,
@@ -184,12 +194,12 @@ class Servicer(pb_grpc.WiretraceServicer):
     def _ingest_one(
         self, request: pb.IngestRequest, context: grpc.ServicerContext
     ) -> pb.IngestResult:
-        record = _record(request.article)
+        article = _article(request.article)
         options = _options(request.options)
         if not _alive(context):
             raise Expired("deadline passed before the work was done")
         outcome = self.service.ingest(
-            record, options, replace=request.replace, wanted=lambda: _alive(context)
+            article, options, replace=request.replace, wanted=lambda: _alive(context)
         )
         d = outcome.detection
         return pb.IngestResult(
@@ -214,13 +224,13 @@ class Servicer(pb_grpc.WiretraceServicer):
                 try:
                     yield self._ingest_one(request, context)
                 except WiretraceError as err:
-                    context.abort(status_for(err), f"article {request.article.id!r}: {err}")
+                    _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
 
         return results()
 
     @_rpc
     def Query(self, request: pb.QueryRequest, context: grpc.ServicerContext) -> pb.QueryResult:
-        d = self.service.query(_record(request.article), _options(request.options))
+        d = self.service.query(_article(request.article), _options(request.options))
         return pb.QueryResult(
             matches=_reuses(d), reused_fraction=d.reused_fraction, source_count=d.source_count
         )
@@ -263,10 +273,9 @@ class Servicer(pb_grpc.WiretraceServicer):
 
 
 def create_server(
-    config: ServerConfig, service: ReuseService | None = None
-) -> tuple[grpc.Server, int, ReuseService, health.HealthServicer]:
-    """Build (not start) a server; returns it, the bound port, the service and health."""
-    service = service or ReuseService(config)
+    config: ServerConfig, service: ReuseService, health_servicer: health.HealthServicer
+) -> tuple[grpc.Server, int]:
+    """Build (not start) a server for ``service``; returns it and the bound port."""
     options = [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
@@ -277,30 +286,43 @@ def create_server(
         options=options,
     )
     pb_grpc.add_WiretraceServicer_to_server(Servicer(service), server)  # type: ignore[no-untyped-call]
-    health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-
-    def on_health(ok: bool) -> None:
-        serving = health_pb2.HealthCheckResponse
-        status = serving.SERVING if ok else serving.NOT_SERVING
-        for name in (SERVICE_NAME, ""):
-            health_servicer.set(name, status)
-
-    on_health(True)
-    service.start_sweeper(on_health)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
     port = server.add_insecure_port(config.address)
     if port == 0:
         raise InvalidInput(f"cannot listen on {config.address}: address in use or not local")
-    return server, port, service, health_servicer
+    return server, port
+
+
+def health_reporter(health_servicer: health.HealthServicer) -> Callable[[bool], None]:
+    """Sets the overall and the Wiretrace service's health to SERVING or NOT_SERVING."""
+
+    def report(ok: bool) -> None:
+        serving = health_pb2.HealthCheckResponse
+        status = serving.SERVING if ok else serving.NOT_SERVING
+        for name in (SERVICE_NAME, ""):
+            health_servicer.set(name, status)
+
+    return report
+
+
+def open_service(config: ServerConfig) -> ReuseService:
+    """The domain service over the configured store."""
+    settings = config.service_settings()
+    return ReuseService(settings, open_store(config.store_url, settings.index))
 
 
 def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -> None:
     """Run until SIGTERM or SIGINT, then drain calls in flight for ``grace_seconds``."""
     t0 = time.perf_counter()
-    server, port, service, health_servicer = create_server(config)
+    service = open_service(config)
+    store_seconds = time.perf_counter() - t0
+    health_servicer = health.HealthServicer()
+    server, port = create_server(config, service, health_servicer)
+    sweeper = Sweeper(service, config.sweep_seconds, health_reporter(health_servicer))
+    sweeper.start()
     server.start()
     log.info(
         "serving",
@@ -309,7 +331,7 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
             "port": port,
             "store": config.store_url,
             "ready_seconds": round(time.perf_counter() - t0, 3),
-            "index_rebuild_seconds": round(service.ready_seconds, 3),
+            "store_open_seconds": round(store_seconds, 3),
         },
     )
     if ready is not None:
@@ -327,5 +349,6 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
     signal.signal(signal.SIGINT, on_signal)
     stop.wait()
     server.stop(config.grace_seconds).wait()
+    sweeper.stop()
     service.close()
     log.info("stopped")

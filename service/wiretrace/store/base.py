@@ -2,60 +2,63 @@
 so that storing an article and indexing it are one atomic step on every backend.
 
 Every backend keeps, per article, its text and metadata and the MinHash signatures of
-its units; the index maps band keys of the indexable units to *passage keys*
-``article_key << UNIT_BITS | unit``. Two backends implement it: the embedded default
-(SQLite plus an in-process index rebuilt from the stored signatures at start) and
-Redis (a shared index for many replicas).
+its units; the index maps the band keys of its indexed units to *passage keys*
+``article_key << UNIT_BITS | unit``. Which units are indexed, and under which band
+keys, is the engine's business: the caller passes them with each article
+(``Passages``), and ``IndexSpec.passages`` derives them again from stored signatures
+(to rebuild an index, or to remove an article). Two backends implement it: the
+embedded default (SQLite plus an in-process index rebuilt at start) and Redis (a
+shared index for many replicas).
 """
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-
-from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.index import lsh_params
-from wiretrace.engine.signature import indexable_rows
-from wiretrace.errors import Conflict, InvalidInput
 
 __all__ = [
     "UNIT_BITS",
     "ArticleRecord",
     "ArticleStore",
     "IndexSpec",
+    "Passages",
     "Put",
+    "Row",
     "StoredMeta",
-    "open_store",
-    "passage_rows",
-    "text_conflict",
 ]
-
-#: URL prefixes of the stores ``open_store`` knows.
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-STORE_SCHEMES = ("sqlite:///", *REDIS_SCHEMES)
 
 #: Passage keys are ``article_key << UNIT_BITS | unit``.
 UNIT_BITS = 20
-UNIT_MASK = (1 << UNIT_BITS) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Passages:
+    """The indexed units of one article (row numbers of its signatures) and their band
+    keys, shape ``(len(units), bands)``."""
+
+    units: npt.NDArray[np.int64]
+    band_keys: npt.NDArray[np.uint64]
+
+    def keys(self, article_key: int) -> npt.NDArray[np.int64]:
+        """The passage keys of these units in the article ``article_key``."""
+        return (np.int64(article_key) << UNIT_BITS) | self.units.astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
-    """The signature width and LSH banding a store was created with."""
+    """The signature width and LSH banding a store is written with (a store refuses a
+    spec other than the one it was created with), and ``passages``, the function that
+    picks an article's indexed units and computes their band keys from its signatures.
+    """
 
     num_perm: int
     bands: int
     rows: int
-
-    @classmethod
-    def of(cls, engine: EngineConfig) -> IndexSpec:
-        """The spec a server with this engine configuration indexes with."""
-        bands, rows = lsh_params(engine.index_threshold, engine.num_perm)
-        return cls(num_perm=engine.num_perm, bands=bands, rows=rows)
+    passages: Callable[[npt.NDArray[np.uint32]], Passages] = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,20 +93,15 @@ class Put:
     created: bool
 
 
-def text_conflict(article_id: str) -> Conflict:
-    """The error for an id that is stored already with another text."""
-    return Conflict(
-        f"article {article_id!r} is stored with a different text: "
-        "set replace to overwrite it, or use a new id"
-    )
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One article to store: the record, the SHA-256 of its text (UTF-8), the MinHash
+    signatures of all its units, and the passages to index."""
 
-
-def passage_rows(
-    key: int, sigs: npt.NDArray[np.uint32]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
-    """The passage keys and signature rows under which an article is indexed."""
-    units = indexable_rows(sigs)
-    return (np.int64(key) << UNIT_BITS) | units.astype(np.int64), sigs[units]
+    record: ArticleRecord
+    sha256: str
+    signatures: npt.NDArray[np.uint32]
+    passages: Passages
 
 
 class ArticleStore(abc.ABC):
@@ -117,30 +115,21 @@ class ArticleStore(abc.ABC):
         return np.frombuffer(blob, dtype=np.uint32).reshape(units, self.spec.num_perm)
 
     @abc.abstractmethod
-    def put(
-        self,
-        record: ArticleRecord,
-        sha256: str,
-        signatures: npt.NDArray[np.uint32],
-        *,
-        replace: bool = False,
-    ) -> Put:
-        """Store and index ``record`` atomically, unless its id is stored already:
+    def put(self, row: Row, *, replace: bool = False) -> Put:
+        """Store and index ``row`` atomically, unless its id is stored already:
         with the same text nothing changes (``created`` False); with another text it
         raises ``Conflict``, or with ``replace`` the old article goes in the same step.
         Returns only once the write is durable."""
 
     @abc.abstractmethod
-    def insert_many(
-        self, rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]
-    ) -> list[int]:
-        """Store and index many new articles ``(record, sha256, signatures)`` at once
-        (bulk import); all or none are stored."""
+    def insert_many(self, rows: list[Row]) -> list[int]:
+        """Store and index many new articles at once (bulk import); all or none are
+        stored."""
 
     @abc.abstractmethod
-    def query_bands(self, sigs: npt.NDArray[np.uint32]) -> list[dict[int, int]]:
-        """For each signature row, the passage keys sharing at least one band with it
-        and how many bands they share."""
+    def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
+        """For each row of band keys, the passage keys sharing at least one band with
+        it and how many bands they share."""
 
     @abc.abstractmethod
     def meta_by_id(self, article_id: str) -> StoredMeta | None: ...
@@ -183,21 +172,3 @@ class ArticleStore(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
-
-
-def open_store(url: str, spec: IndexSpec) -> ArticleStore:
-    """A store from a URL: ``sqlite:///path/to/file.db`` or a bare path (embedded),
-    or ``redis://host:port/db`` (shared)."""
-    if url.startswith(REDIS_SCHEMES):
-        from wiretrace.store.redis import RedisStore
-
-        return RedisStore(url, spec)
-    from wiretrace.store.sqlite import SqliteStore
-
-    if url.startswith("sqlite:///"):
-        return SqliteStore(Path(url[len("sqlite:///") :]), spec)
-    if "://" in url:
-        raise InvalidInput(
-            f"unknown store URL {url!r}: use sqlite:///PATH, a file path or redis://HOST:PORT/DB"
-        )
-    return SqliteStore(Path(url), spec)

@@ -37,16 +37,15 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from wiretrace.engine.index import band_keys
 from wiretrace.errors import Conflict, InvalidInput, Unavailable
 from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
     IndexSpec,
+    Passages,
     Put,
+    Row,
     StoredMeta,
-    passage_rows,
-    text_conflict,
 )
 from wiretrace.store.resp import FixedCommand, read_replies
 
@@ -258,17 +257,18 @@ class RedisStore(ArticleStore):
 
     # -- binary records ---------------------------------------------------------------
 
-    def _records(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
-        return band_keys(sigs, self.spec.bands, self.spec.rows)
-
-    def _write_records(self, key: int, sigs: npt.NDArray[np.uint32]) -> tuple[bytes, int]:
-        passages, rows = passage_rows(key, sigs)
-        bk = self._records(rows)
+    def _write_records(self, key: int, passages: Passages) -> tuple[bytes, int]:
+        """The index records of an article's passages, and how many passages."""
+        bk = passages.band_keys
         out = np.empty(bk.size, dtype=_WRITE_RECORD)
         out["shard"] = (bk >> np.uint64(64 - self.shard_bits)).ravel()
         out["field"] = bk.ravel()
-        out["passage"] = np.repeat(passages, self.spec.bands)
-        return out.tobytes(), len(passages)
+        out["passage"] = np.repeat(passages.keys(key), self.spec.bands)
+        return out.tobytes(), len(passages.units)
+
+    def _stored_records(self, key: int, sigs: npt.NDArray[np.uint32]) -> tuple[bytes, int]:
+        """The index records of a stored article, found again from its signatures."""
+        return self._write_records(key, self.spec.passages(sigs))
 
     def _decode_sigs(self, units: bytes | None, blob: bytes | None) -> npt.NDArray[np.uint32]:
         return self._signatures(int(units or 0), blob or b"")
@@ -276,22 +276,18 @@ class RedisStore(ArticleStore):
     # -- writes ---------------------------------------------------------------------
 
     def _put_args(
-        self,
-        record: ArticleRecord,
-        sha256: str,
-        signatures: npt.NDArray[np.uint32],
-        key: int,
-        old: tuple[int, npt.NDArray[np.uint32]] | None,
+        self, row: Row, key: int, old: tuple[int, npt.NDArray[np.uint32]] | None
     ) -> list[bytes | str | int]:
-        add, added = self._write_records(key, signatures)
-        remove, removed = self._write_records(*old) if old else (b"", 0)
+        add, added = self._write_records(key, row.passages)
+        remove, removed = self._stored_records(*old) if old else (b"", 0)
+        record = row.record
         pub = record.published_at_ns
-        sigs = np.ascontiguousarray(signatures, dtype=np.uint32)
+        sigs = np.ascontiguousarray(row.signatures, dtype=np.uint32)
         return [
             record.id,
             old[0] if old else "",
             key,
-            sha256,
+            row.sha256,
             record.outlet,
             record.url,
             "" if pub is None else pub,
@@ -314,42 +310,34 @@ class RedisStore(ArticleStore):
         key, sha, units, blob = found
         return int(key), sha.decode(), self._decode_sigs(units, blob)
 
-    def put(
-        self,
-        record: ArticleRecord,
-        sha256: str,
-        signatures: npt.NDArray[np.uint32],
-        *,
-        replace: bool = False,
-    ) -> Put:
+    def put(self, row: Row, *, replace: bool = False) -> Put:
+        record = row.record
         for _ in range(_RETRIES):
             current = self._current(record.id)
-            if current is not None and current[1] == sha256:
+            if current is not None and current[1] == row.sha256:
                 return Put(current[0], created=False)
             if current is not None and not replace:
-                raise text_conflict(record.id)
+                raise Conflict.other_text(record.id)
             key = int(self._call(self._r.incr, PREFIX + b"next"))
             old = (current[0], current[2]) if current else None
-            args = self._put_args(record, sha256, signatures, key, old)
+            args = self._put_args(row, key, old)
             result = self._call(self._put, [], [PREFIX, 1, *args])
             if int(result[0]) == 1 or result[2] == b"%d" % key:  # or a resent call landed
                 return Put(key, created=True)
             # Another writer changed this id since we read it: read again.
         raise Unavailable(f"article {record.id!r} kept changing under concurrent writers")
 
-    def insert_many(
-        self, rows: list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]
-    ) -> list[int]:
+    def insert_many(self, rows: list[Row]) -> list[int]:
         if not rows:
             return []
         last = int(self._call(self._r.incrby, PREFIX + b"next", len(rows)))
         keys = list(range(last - len(rows) + 1, last + 1))
         args: list[bytes | str | int] = [PREFIX, len(rows)]
-        for key, (record, sha, sigs) in zip(keys, rows, strict=True):
-            args += self._put_args(record, sha, sigs, key, None)
+        for key, row in zip(keys, rows, strict=True):
+            args += self._put_args(row, key, None)
         result = self._call(self._put, [], args)
         if int(result[0]) != 1:
-            raise Conflict(f"article {rows[int(result[1])][0].id!r} is stored already")
+            raise Conflict(f"article {rows[int(result[1])].record.id!r} is stored already")
         return keys
 
     def delete(self, article_id: str) -> bool:
@@ -362,7 +350,7 @@ class RedisStore(ArticleStore):
         raise Unavailable(f"article {article_id!r} kept changing under concurrent writers")
 
     def _drop(self, article_id: str, key: int, sigs: npt.NDArray[np.uint32]) -> int:
-        remove, removed = self._write_records(key, sigs)
+        remove, removed = self._stored_records(key, sigs)
         return int(self._call(self._delete, [], [PREFIX, article_id, key, remove, removed]))
 
     def expire(self, before_ns: int) -> int:
@@ -388,12 +376,12 @@ class RedisStore(ArticleStore):
 
     # -- reads ----------------------------------------------------------------------
 
-    def query_bands(self, sigs: npt.NDArray[np.uint32]) -> list[dict[int, int]]:
-        out: list[dict[int, int]] = [{} for _ in range(len(sigs))]
-        if not len(sigs):
+    def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
+        out: list[dict[int, int]] = [{} for _ in range(len(band_keys))]
+        if not len(band_keys):
             return out
         bands = self.spec.bands
-        bk = self._records(sigs).ravel()
+        bk = band_keys.ravel()
         packed = _HGET.pack(shard=bk >> np.uint64(64 - self.shard_bits), field=bk)
         replies = self._pipeline(packed, bk.size)
         for index, value in enumerate(replies):

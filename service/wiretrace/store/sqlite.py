@@ -20,16 +20,16 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.engine.sorted_index import SortedBandIndex
-from wiretrace.errors import InvalidInput
+from wiretrace.errors import Conflict, InvalidInput
+from wiretrace.store.band_index import SortedBandIndex
 from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
     IndexSpec,
+    Passages,
     Put,
+    Row,
     StoredMeta,
-    passage_rows,
-    text_conflict,
 )
 
 __all__ = ["SqliteStore"]
@@ -55,8 +55,6 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 
 _LOAD_BATCH = 500_000
 
-Row = tuple[ArticleRecord, str, npt.NDArray[np.uint32]]
-
 
 class SqliteStore(ArticleStore):
     def __init__(self, path: Path, spec: IndexSpec) -> None:
@@ -79,38 +77,44 @@ class SqliteStore(ArticleStore):
                 f"the store at {path} holds signatures of num_perm={stored[0]}, "
                 f"but the server runs with num_perm={spec.num_perm}; use the same value"
             )
-        self._index = SortedBandIndex(bands=spec.bands, rows=spec.rows)
-        self.load_seconds = self._load()
+        self._index = SortedBandIndex(bands=spec.bands)
+        self._load()
 
-    def _load(self) -> float:
+    def _load(self) -> None:
         """Rebuild the index from the stored signatures, in bulk batches."""
         t0 = time.perf_counter()
         articles = 0
         keys: list[npt.NDArray[np.int64]] = []
-        rows: list[npt.NDArray[np.uint32]] = []
+        bands: list[npt.NDArray[np.uint64]] = []
         pending = 0
         for key, sigs in self._scan_signatures():
-            k, r = passage_rows(key, sigs)
-            keys.append(k)
-            rows.append(r)
-            pending += len(k)
+            passages = self.spec.passages(sigs)
+            keys.append(passages.keys(key))
+            bands.append(passages.band_keys)
+            pending += len(passages.units)
             articles += 1
             if pending >= _LOAD_BATCH:  # merged straight into the sorted arrays
-                self._index.insert(np.concatenate(keys), np.concatenate(rows))
-                keys, rows, pending = [], [], 0
+                self._index.insert(np.concatenate(keys), np.concatenate(bands))
+                keys, bands, pending = [], [], 0
         if pending:
-            self._index.insert(np.concatenate(keys), np.concatenate(rows))
+            self._index.insert(np.concatenate(keys), np.concatenate(bands))
         self._index.compact()
-        seconds = time.perf_counter() - t0
         log.info(
             "index rebuilt",
             extra={
                 "articles": articles,
                 "passages": len(self._index),
-                "seconds": round(seconds, 3),
+                "seconds": round(time.perf_counter() - t0, 3),
             },
         )
-        return seconds
+
+    def _index_insert(self, key: int, passages: Passages) -> None:
+        self._index.insert(passages.keys(key), passages.band_keys)
+
+    def _index_remove(self, key: int, units: int, blob: bytes) -> None:
+        """Drop a stored article's passages, found again from its stored signatures."""
+        passages = self.spec.passages(self._signatures(units, blob))
+        self._index.remove(passages.keys(key), passages.band_keys)
 
     _INSERT = (
         "INSERT INTO articles (id, outlet, url, published_at_ns, language, text,"
@@ -118,9 +122,8 @@ class SqliteStore(ArticleStore):
     )
 
     @staticmethod
-    def _row(
-        record: ArticleRecord, sha256: str, signatures: npt.NDArray[np.uint32]
-    ) -> tuple[object, ...]:
+    def _values(row: Row) -> tuple[object, ...]:
+        record = row.record
         return (
             record.id,
             record.outlet,
@@ -128,42 +131,36 @@ class SqliteStore(ArticleStore):
             record.published_at_ns,
             record.language,
             record.text,
-            sha256,
-            int(signatures.shape[0]),
-            np.ascontiguousarray(signatures, dtype=np.uint32).tobytes(),
+            row.sha256,
+            int(row.signatures.shape[0]),
+            np.ascontiguousarray(row.signatures, dtype=np.uint32).tobytes(),
         )
 
     # -- writes ---------------------------------------------------------------------
 
-    def put(
-        self,
-        record: ArticleRecord,
-        sha256: str,
-        signatures: npt.NDArray[np.uint32],
-        *,
-        replace: bool = False,
-    ) -> Put:
+    def put(self, row: Row, *, replace: bool = False) -> Put:
+        article_id = row.record.id
         with self._lock:
             old = self._db.execute(
-                "SELECT key, sha256, units, signatures FROM articles WHERE id = ?", (record.id,)
+                "SELECT key, sha256, units, signatures FROM articles WHERE id = ?", (article_id,)
             ).fetchone()
-            if old is not None and old[1] == sha256:
+            if old is not None and old[1] == row.sha256:
                 return Put(int(old[0]), created=False)
             if old is not None and not replace:
-                raise text_conflict(record.id)
-            (key,) = self._commit([(record, sha256, signatures)], old[0] if old else None)
+                raise Conflict.other_text(article_id)
+            (key,) = self._commit([row], old[0] if old else None)
             if old is not None:
-                self._index.remove(*passage_rows(int(old[0]), self._signatures(old[2], old[3])))
-            self._index.insert(*passage_rows(key, signatures))
+                self._index_remove(int(old[0]), old[2], old[3])
+            self._index_insert(key, row.passages)
         return Put(key, created=True)
 
     def insert_many(self, rows: list[Row]) -> list[int]:
         with self._lock:
             keys = self._commit(rows, None)
-            parts = [passage_rows(k, sigs) for k, (_, _, sigs) in zip(keys, rows, strict=True)]
-            if parts:
+            if keys:
                 self._index.insert(
-                    np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+                    np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
+                    np.concatenate([r.passages.band_keys for r in rows]),
                 )
         return keys
 
@@ -185,7 +182,7 @@ class SqliteStore(ArticleStore):
             if replace_key is not None:
                 cur.execute("DELETE FROM articles WHERE key = ?", (replace_key,))
             for row in rows:
-                cur.execute(self._INSERT, self._row(*row))
+                cur.execute(self._INSERT, self._values(row))
                 keys.append(int(cur.lastrowid or 0))
         return keys
 
@@ -199,7 +196,7 @@ class SqliteStore(ArticleStore):
         with self._transaction() as cur:
             cur.executemany("DELETE FROM articles WHERE key = ?", [(k,) for k, _, _ in found])
         for key, units, blob in found:
-            self._index.remove(*passage_rows(int(key), self._signatures(units, blob)))
+            self._index_remove(int(key), units, blob)
         return len(found)
 
     def delete(self, article_id: str) -> bool:
@@ -212,8 +209,8 @@ class SqliteStore(ArticleStore):
 
     # -- reads ----------------------------------------------------------------------
 
-    def query_bands(self, sigs: npt.NDArray[np.uint32]) -> list[dict[int, int]]:
-        return self._index.query_bands(sigs)
+    def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
+        return self._index.query_bands(band_keys)
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         with self._lock:

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from wiretrace.v1 import wiretrace_pb2 as wiretrace_dot_v1_dot_wiretrace__pb2
+from wiretrace_api.v1 import wiretrace_pb2 as wiretrace_dot_v1_dot_wiretrace__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

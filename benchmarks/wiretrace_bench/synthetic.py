@@ -328,7 +328,8 @@ def write_corpus(
     As many pairs again of articles sharing nothing are listed under ``none``.
     """
     import json
-    import xml.etree.ElementTree as ET
+
+    from wiretrace_bench.pan import write_features
 
     for sub in ("src", "susp"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -364,19 +365,12 @@ def write_corpus(
         (folder / "pairs").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
         every += lines
         for pair in pairs:
-            doc = ET.Element("document", reference=f"{pair[0]}.txt")
-            for c in by_pair.get(pair, []):
-                ET.SubElement(
-                    doc,
-                    "feature",
-                    name="plagiarism",
-                    type=c.kind,
-                    this_offset=str(c.start),
-                    this_length=str(c.end - c.start),
-                    source_reference=f"{c.source}.txt",
-                    source_offset=str(c.source_start),
-                    source_length=str(c.source_end - c.source_start),
-                )
-            ET.ElementTree(doc).write(folder / f"{pair[0]}-{pair[1]}.xml", encoding="utf-8")
+            features = [
+                (c.kind, (c.start, c.end), f"{c.source}.txt", (c.source_start, c.source_end))
+                for c in by_pair.get(pair, [])
+            ]
+            write_features(
+                folder / f"{pair[0]}-{pair[1]}.xml", f"{pair[0]}.txt", "plagiarism", features
+            )
     (root / "pairs").write_text("".join(f"{line}\n" for line in every), encoding="utf-8")
     return {kind: len(pairs) for kind, pairs in sorted(categories.items())}

@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
+from wiretrace.engine.spans import overlaps, union_length
+
 __all__ = ["Annotation", "Scores", "score"]
 
 Range = tuple[int, int]
@@ -43,22 +45,12 @@ class Scores:
 
 
 def _overlaps(x: Range, y: Range) -> bool:
-    return x[0] < y[1] and y[0] < x[1]
+    return overlaps(x[0], x[1], y[0], y[1])
 
 
 def _covered(target: Range, ranges: Iterable[Range]) -> int:
     """Number of positions of ``target`` inside the union of ``ranges``."""
-    clipped = sorted(
-        (max(r[0], target[0]), min(r[1], target[1])) for r in ranges if _overlaps(r, target)
-    )
-    total, cur_start, cur_end = 0, -1, -1
-    for s, e in clipped:
-        if s > cur_end:
-            total += cur_end - cur_start
-            cur_start, cur_end = s, e
-        else:
-            cur_end = max(cur_end, e)
-    return total + (cur_end - cur_start)
+    return union_length((max(r[0], target[0]), min(r[1], target[1])) for r in ranges)
 
 
 def _detects(r: Annotation, s: Annotation) -> bool:

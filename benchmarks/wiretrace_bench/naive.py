@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datasketch import MinHash, MinHashLSH
 from rapidfuzz import fuzz
 
-from wiretrace.evaluation.synthetic import Case, SyntheticArticle
+from wiretrace_bench.synthetic import Case, SyntheticArticle
 
 __all__ = ["NaiveMatch", "NaivePipeline", "bench_naive"]
 
@@ -77,8 +77,9 @@ def bench_naive(
     articles: list[SyntheticArticle], cases: list[Case] | None = None
 ) -> dict[str, object]:
     """Articles per second of the naive pipeline, and its quality on ``cases``."""
-    from wiretrace.evaluation.plagdet import Annotation
-    from wiretrace.evaluation.service_bench import percentiles, quality_scores
+    from wiretrace_bench.plagdet import Annotation
+    from wiretrace_bench.service_bench import quality_scores
+    from wiretrace_bench.stats import percentiles
 
     pipeline = NaivePipeline()
     found: list[Annotation] = []

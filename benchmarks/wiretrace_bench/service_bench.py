@@ -7,31 +7,26 @@ the engine. A local server is a separate ``wiretrace serve`` process, so its mem
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
+from wiretrace.domain import index_spec, text_sha256
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Kind, Match
-from wiretrace.evaluation.plagdet import Annotation, score
-from wiretrace.evaluation.progress import Progress
-from wiretrace.evaluation.synthetic import Case, SyntheticArticle, generate
-from wiretrace.server.config import min_message_bytes
-from wiretrace.store import ArticleRecord, IndexSpec, open_store
+from wiretrace.store import ArticleRecord, Row, open_store
+from wiretrace_bench.launchers import server_rss_bytes, start_server_process
+from wiretrace_bench.plagdet import Annotation, score
+from wiretrace_bench.progress import Progress
+from wiretrace_bench.stats import percentiles
+from wiretrace_bench.synthetic import Case, SyntheticArticle, generate
 
 __all__ = [
     "bench_compare",
@@ -39,85 +34,9 @@ __all__ = [
     "bench_query",
     "bench_restart",
     "compare_pairs",
-    "local_server",
-    "percentiles",
     "preload_index",
     "rpc_comparer",
-    "server_rss_bytes",
 ]
-
-
-def percentiles(values_ms: list[float]) -> dict[str, float]:
-    if not values_ms:
-        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
-    ordered = sorted(values_ms)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
-
-    return {"p50_ms": round(statistics.median(ordered), 3), "p95_ms": at(0.95), "p99_ms": at(0.99)}
-
-
-def start_server_process(
-    data_dir: Path, port_file: Path, *, log_file: Path | None = None, extra: list[str] | None = None
-) -> subprocess.Popen[bytes]:
-    """Start ``wiretrace serve`` on a free loopback port; returns once it serves."""
-    port_file.unlink(missing_ok=True)
-    log_path = log_file or port_file.with_suffix(".log")
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wiretrace.cli",
-                "serve",
-                "--address",
-                "127.0.0.1:0",
-                "--data-dir",
-                str(data_dir),
-                "--port-file",
-                str(port_file),
-                *(extra or []),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    deadline = time.monotonic() + 600
-    while not port_file.exists():
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {log_path.read_text()[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the server did not start within 600 s")
-        time.sleep(0.01)
-    return proc
-
-
-@contextmanager
-def local_server(
-    data_dir: Path | None = None, *, max_text_chars: int | None = None
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A ``wiretrace serve`` process on a free port, stopped (SIGTERM) afterwards;
-    ``max_text_chars`` raises the text limit (and the message cap with it)."""
-    extra = []
-    if max_text_chars:
-        extra = [
-            "--max-text-chars",
-            str(max_text_chars),
-            "--max-message-bytes",
-            str(min_message_bytes(max_text_chars)),
-        ]
-    with tempfile.TemporaryDirectory(prefix="wiretrace-bench-") as tmp:
-        port_file = Path(tmp) / "port"
-        proc = start_server_process(data_dir or Path(tmp) / "data", port_file, extra=extra)
-        try:
-            yield f"127.0.0.1:{port_file.read_text()}", proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def rpc_comparer(address: str) -> Callable[[str, str], list[Match]]:
@@ -142,16 +61,6 @@ def rpc_comparer(address: str) -> Callable[[str, str], list[Match]]:
         ]
 
     return compare
-
-
-def server_rss_bytes(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
 
 
 def quality_scores(cases: list[Case], found: list[Annotation]) -> dict[str, object]:
@@ -287,31 +196,25 @@ def bench_query(
     }
 
 
-def _prepare(batch: list[SyntheticArticle]) -> list[tuple[ArticleRecord, str, bytes, int]]:
-    detector = Detector(EngineConfig())
+def _prepare(batch: list[SyntheticArticle]) -> list[Row]:
+    config = EngineConfig()
+    detector, spec = Detector(config), index_spec(config)
     out = []
     for a in batch:
         sigs = detector.prepare(a.text).signatures
-        sha = hashlib.sha256(a.text.encode("utf-8")).hexdigest()
-        out.append(
-            (ArticleRecord(a.id, a.outlet, "", None, "", a.text), sha, sigs.tobytes(), len(sigs))
-        )
+        record = ArticleRecord(a.id, a.outlet, "", None, "", a.text)
+        out.append(Row(record, text_sha256(a.text), sigs, spec.passages(sigs)))
     return out
 
 
 def prepared_batches(
     articles: list[SyntheticArticle], *, batch: int = 1000, workers: int | None = None
-) -> Iterator[list[tuple[ArticleRecord, str, npt.NDArray[np.uint32]]]]:
-    """``(record, sha256, signatures)`` of ``articles``, prepared on every core, one
-    batch at a time (rows ready for ``ArticleStore.insert_many``)."""
-    num_perm = EngineConfig().num_perm
+) -> Iterator[list[Row]]:
+    """The store rows of ``articles`` (for ``ArticleStore.insert_many``), prepared on
+    every core, one batch at a time."""
     batches = [articles[k : k + batch] for k in range(0, len(articles), batch)]
     with ProcessPoolExecutor(workers or os.cpu_count() or 1) as pool:
-        for prepared in pool.map(_prepare, batches):
-            yield [
-                (record, sha, np.frombuffer(blob, dtype=np.uint32).reshape(n, num_perm))
-                for record, sha, blob, n in prepared
-            ]
+        yield from pool.map(_prepare, batches)
 
 
 def compare_pairs(count: int, chars: int, *, seed: int = 0) -> list[tuple[str, str]]:
@@ -372,7 +275,7 @@ def bulk_load(
     data_dir: Path, articles: list[SyntheticArticle], *, workers: int | None = None
 ) -> None:
     """Store ``articles`` with their signatures directly (a bulk import, no detection)."""
-    store = open_store(f"sqlite:///{data_dir / 'articles.db'}", IndexSpec.of(EngineConfig()))
+    store = open_store(f"sqlite:///{data_dir / 'articles.db'}", index_spec(EngineConfig()))
     try:
         for rows in prepared_batches(articles, workers=workers):
             store.insert_many(rows)

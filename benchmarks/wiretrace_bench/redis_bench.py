@@ -23,26 +23,18 @@ import time
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import redis
 
+from wiretrace.domain import index_spec
 from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.signature import indexable_rows
-from wiretrace.evaluation.redis_server import RedisServer
-from wiretrace.evaluation.service_bench import (
-    bench_ingest,
-    prepared_batches,
-    start_server_process,
-)
-from wiretrace.evaluation.synthetic import SyntheticArticle, generate
-from wiretrace.store import ArticleRecord, IndexSpec
+from wiretrace.store import IndexSpec, Row
 from wiretrace.store.redis import RedisStore, shard_bits_for
 from wiretrace.store.resp import FixedCommand, read_replies
+from wiretrace_bench.launchers import RedisServer, start_server_process
+from wiretrace_bench.service_bench import bench_ingest, prepared_batches
+from wiretrace_bench.synthetic import SyntheticArticle, generate
 
 __all__ = ["bench_redis"]
-
-Row = tuple[ArticleRecord, str, npt.NDArray[np.uint32]]
-
 
 def _rows(articles: list[SyntheticArticle]) -> list[Row]:
     return [row for rows in prepared_batches(articles, batch=500) for row in rows]
@@ -53,7 +45,7 @@ def _used(client: redis.Redis) -> int:
 
 
 def _ours(url: str, client: redis.Redis, rows: list[Row], spec: IndexSpec) -> dict[str, object]:
-    expected = sum(len(indexable_rows(sigs)) for _, _, sigs in rows)
+    expected = sum(len(r.passages.units) for r in rows)
     bits = shard_bits_for(expected, spec.bands)
     store = RedisStore(f"{url}?shard_bits={bits}", spec)
     before = _used(client)
@@ -64,7 +56,7 @@ def _ours(url: str, client: redis.Redis, rows: list[Row], spec: IndexSpec) -> di
     passages = store.passages()
     after = _used(client)
     # Queries: the passages of 2,000 articles, one call per article, then one per passage.
-    sample = [sigs[indexable_rows(sigs)] for _, _, sigs in rows[:2000]]
+    sample = [r.passages.band_keys for r in rows[:2000]]
     queried = sum(len(s) for s in sample)
     t0 = time.perf_counter()
     hits = sum(len(found) for s in sample for found in store.query_bands(s))
@@ -124,7 +116,7 @@ def _ceiling(client: redis.Redis, spec: IndexSpec, records: int = 400_000) -> di
 def _datasketch(port: int, rows: list[Row], spec: IndexSpec, keys: int) -> dict[str, object]:
     from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-    sigs = [row for _, _, s in rows for row in s[indexable_rows(s)]][:keys]
+    sigs = [row for r in rows for row in r.signatures[r.passages.units]][:keys]
     scheme = MinHash(num_perm=spec.num_perm).scheme
     hashes = [
         LeanMinHash(MinHash(num_perm=spec.num_perm, hashvalues=s.astype(np.uint64), scheme=scheme))
@@ -212,7 +204,7 @@ def bench_redis(
     seed: int = 5,
 ) -> dict[str, object]:
     """Everything on a throwaway ``redis-server`` started here."""
-    spec = IndexSpec.of(EngineConfig())
+    spec = index_spec(EngineConfig())
     count = max(1, passages // 24)  # generated articles hold ~24 indexable passages
     articles, _ = generate(count, seed=seed)
     rows = _rows(articles)

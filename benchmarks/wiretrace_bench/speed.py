@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from wiretrace.domain import index_spec
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
-from wiretrace.engine.index import BandIndex, lsh_params
-from wiretrace.engine.signature import indexable_rows
+from wiretrace.store.band_index import BandIndex
 
 __all__ = ["news_sized_articles", "run_index_speed"]
 
@@ -80,27 +80,27 @@ def run_index_speed(
 ) -> dict[str, object]:
     """Time signing + indexing ``articles`` ``repeats`` times; report medians."""
     detector = Detector(config)
-    bands, rows = lsh_params(config.index_threshold, config.num_perm)
+    spec = index_spec(config)
     sign_s: list[float] = []
     index_s: list[float] = []
-    passages = 0
+    passage_count = 0
     sigs_all = np.empty((0, config.num_perm), dtype=np.uint32)
     for _ in range(repeats):
         t0 = time.perf_counter()
         docs = [detector.prepare(text) for text in articles]
         t1 = time.perf_counter()
-        index = BandIndex(bands=bands, rows=rows)
+        index = BandIndex(bands=spec.bands)
         next_key = 0
         for doc in docs:
             # As the service does: units without content terms are not indexed.
-            sigs = doc.signatures[indexable_rows(doc.signatures)]
-            n = len(sigs)
-            index.insert(np.arange(next_key, next_key + n), sigs)
+            passages = spec.passages(doc.signatures)
+            n = len(passages.units)
+            index.insert(np.arange(next_key, next_key + n), passages.band_keys)
             next_key += n
         t2 = time.perf_counter()
         sign_s.append(t1 - t0)
         index_s.append(t2 - t1)
-        passages = next_key
+        passage_count = next_key
         sigs_all = np.concatenate([d.signatures for d in docs])
 
     # datasketch's MinHashLSH on the same signatures, same (b, r).
@@ -110,7 +110,7 @@ def run_index_speed(
         MinHash(hashvalues=row, permutations=template.permutations, scheme=template.scheme)
         for row in sample
     ]
-    lsh = MinHashLSH(num_perm=config.num_perm, params=(bands, rows))
+    lsh = MinHashLSH(num_perm=config.num_perm, params=(spec.bands, spec.rows))
     t0 = time.perf_counter()
     for k, m in enumerate(minhashes):
         lsh.insert(k, m, check_duplication=False)
@@ -118,20 +118,20 @@ def run_index_speed(
 
     sign = statistics.median(sign_s)
     ins = statistics.median(index_s)
-    ours_us = ins / passages * 1e6 if passages else 0.0
+    ours_us = ins / passage_count * 1e6 if passage_count else 0.0
     theirs_us = lsh_s / len(sample) * 1e6 if len(sample) else 0.0
     return {
         "articles": len(articles),
-        "passages": passages,
+        "passages": passage_count,
         "repeats": repeats,
         "median_sign_s": round(sign, 4),
         "median_index_s": round(ins, 4),
-        "passages_per_s": round(passages / (sign + ins), 1) if passages else 0.0,
+        "passages_per_s": round(passage_count / (sign + ins), 1) if passage_count else 0.0,
         "articles_per_s": round(len(articles) / (sign + ins), 1) if articles else 0.0,
         "band_index_us_per_passage": round(ours_us, 3),
         "datasketch_lsh_us_per_passage": round(theirs_us, 3),
         "index_speedup_vs_datasketch": round(theirs_us / ours_us, 2) if ours_us else 0.0,
-        "bands": bands,
-        "rows": rows,
+        "bands": spec.bands,
+        "rows": spec.rows,
         "num_perm": config.num_perm,
     }

@@ -8,7 +8,6 @@ ground-truth XML per pair.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -19,10 +18,18 @@ from pathlib import Path
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Match
 from wiretrace.errors import InvalidInput
-from wiretrace.evaluation.plagdet import Annotation, Scores, score
-from wiretrace.evaluation.progress import Progress
+from wiretrace_bench.plagdet import Annotation, Range, Scores, score
+from wiretrace_bench.progress import Progress
+from wiretrace_bench.stats import percentiles
 
-__all__ = ["Corpus", "QualityReport", "load_corpus", "run_quality", "write_detections"]
+__all__ = [
+    "Corpus",
+    "QualityReport",
+    "load_corpus",
+    "run_quality",
+    "write_detections",
+    "write_features",
+]
 
 Pair = tuple[str, str]
 
@@ -48,12 +55,6 @@ class QualityReport:
     def pairs_per_second(self) -> float:
         return self.pairs / self.seconds if self.seconds else 0.0
 
-    def percentile_ms(self, q: float) -> float:
-        if not self.pair_ms:
-            return 0.0
-        ordered = sorted(self.pair_ms)
-        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
     def as_dict(self) -> dict[str, object]:
         def s(x: Scores) -> dict[str, float | int]:
             return {
@@ -71,8 +72,7 @@ class QualityReport:
             "pairs": self.pairs,
             "seconds": round(self.seconds, 3),
             "pairs_per_second": round(self.pairs_per_second, 2),
-            "p50_ms": round(statistics.median(self.pair_ms), 3) if self.pair_ms else 0.0,
-            "p95_ms": round(self.percentile_ms(95), 3),
+            **percentiles(self.pair_ms, (50, 95)),
             "workers": self.workers,
         }
 
@@ -213,11 +213,7 @@ def run_quality(
     for pair, found, _ in results:
         # A text compared with itself reports (earlier, later) occurrences; the later
         # one is the reuse, as in the service.
-        matches = (
-            [Match(m.b_start, m.b_end, m.a_start, m.a_end, m.similarity, m.kind) for m in found]
-            if pair[0] == pair[1]
-            else found
-        )
+        matches = [m.swapped() for m in found] if pair[0] == pair[1] else found
         detections.extend(
             Annotation(pair, (m.a_start, m.a_end), (m.b_start, m.b_end)) for m in matches
         )
@@ -241,21 +237,31 @@ def run_quality(
     )
 
 
-def write_detections(out_dir: Path, pair: Pair, matches: list[Match]) -> Path:
-    """Write one PAN XML of ``detected-plagiarism`` features for ``pair``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    root = ET.Element("document", reference=pair[0])
-    for m in matches:
+def write_features(
+    path: Path, reference: str, name: str, features: Iterable[tuple[str, Range, str, Range]]
+) -> None:
+    """Write one PAN XML document: ``reference`` and its ``<feature name=...>``s, each
+    ``(type, this range, source reference, source range)``; an empty type is left out."""
+    root = ET.Element("document", reference=reference)
+    for kind, this, source_reference, source in features:
+        attrs = {"name": name, **({"type": kind} if kind else {})}
         ET.SubElement(
             root,
             "feature",
-            name="detected-plagiarism",
-            this_offset=str(m.a_start),
-            this_length=str(m.a_end - m.a_start),
-            source_reference=pair[1],
-            source_offset=str(m.b_start),
-            source_length=str(m.b_end - m.b_start),
+            attrs,
+            this_offset=str(this[0]),
+            this_length=str(this[1] - this[0]),
+            source_reference=source_reference,
+            source_offset=str(source[0]),
+            source_length=str(source[1] - source[0]),
         )
-    path = out_dir / _xml_name(pair)
+    path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def write_detections(out_dir: Path, pair: Pair, matches: list[Match]) -> Path:
+    """Write one PAN XML of ``detected-plagiarism`` features for ``pair``."""
+    path = out_dir / _xml_name(pair)
+    features = [("", (m.a_start, m.a_end), pair[1], (m.b_start, m.b_end)) for m in matches]
+    write_features(path, pair[0], "detected-plagiarism", features)
     return path

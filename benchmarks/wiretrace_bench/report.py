@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wiretrace.evaluation.pan import QualityReport
-from wiretrace.evaluation.plagdet import Scores
+from wiretrace_bench.pan import QualityReport
+from wiretrace_bench.plagdet import Scores
 
 __all__ = ["index_table", "quality_table"]
 

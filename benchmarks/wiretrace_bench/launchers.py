@@ -1,7 +1,8 @@
-"""A throwaway ``redis-server`` on a free loopback port, for tests and benchmarks.
-
-It runs from a temporary directory of its own, is stopped by its pid, and can be
-killed and started again on the same port and files (the AOF-restart test).
+"""Processes the benchmarks and tests start: ``wiretrace serve`` on a free loopback
+port (``start_server_process``, ``local_server``), and a throwaway ``redis-server``
+(``RedisServer``), which runs from a temporary directory of its own, is stopped by its
+pid, and can be killed and started again on the same port and files (the AOF-restart
+test).
 """
 
 from __future__ import annotations
@@ -10,12 +11,24 @@ import atexit
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-__all__ = ["RedisServer", "redis_server_binary"]
+from wiretrace.server.config import min_message_bytes
+
+__all__ = [
+    "RedisServer",
+    "local_server",
+    "redis_server_binary",
+    "server_rss_bytes",
+    "start_server_process",
+]
 
 
 def redis_server_binary() -> str | None:
@@ -108,6 +121,74 @@ class RedisServer:
                 self.process.wait()
             self.process = None
 
-    def used_memory(self) -> int:
-        with self.client() as c:
-            return int(c.info("memory")["used_memory"])
+
+def start_server_process(
+    data_dir: Path, port_file: Path, *, log_file: Path | None = None, extra: list[str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``wiretrace serve`` on a free loopback port; returns once it serves."""
+    port_file.unlink(missing_ok=True)
+    log_path = log_file or port_file.with_suffix(".log")
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wiretrace.cli",
+                "serve",
+                "--address",
+                "127.0.0.1:0",
+                "--data-dir",
+                str(data_dir),
+                "--port-file",
+                str(port_file),
+                *(extra or []),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    deadline = time.monotonic() + 600
+    while not port_file.exists():
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {log_path.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("the server did not start within 600 s")
+        time.sleep(0.01)
+    return proc
+
+
+@contextmanager
+def local_server(
+    data_dir: Path | None = None, *, max_text_chars: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A ``wiretrace serve`` process on a free port, stopped (SIGTERM) afterwards;
+    ``max_text_chars`` raises the text limit (and the message cap with it)."""
+    extra = []
+    if max_text_chars:
+        extra = [
+            "--max-text-chars",
+            str(max_text_chars),
+            "--max-message-bytes",
+            str(min_message_bytes(max_text_chars)),
+        ]
+    with tempfile.TemporaryDirectory(prefix="wiretrace-bench-") as tmp:
+        port_file = Path(tmp) / "port"
+        proc = start_server_process(data_dir or Path(tmp) / "data", port_file, extra=extra)
+        try:
+            yield f"127.0.0.1:{port_file.read_text()}", proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def server_rss_bytes(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None

@@ -1,0 +1,336 @@
+"""``wiretrace bench ...``: the benchmark commands, registered on the ``wiretrace``
+console command by ``register``. Every command prints a table, or JSON with --json.
+
+    wiretrace bench generate OUT [--articles N] [--seed S]
+    wiretrace bench quality CORPUS_DIR [--server ADDR | --in-process] [--pairs FILE]
+                            [--out DIR] [--json] [--workers N]
+    wiretrace bench index [--corpus DIR] [--articles N] [--json]
+    wiretrace bench ingest [--synthetic N | --corpus DIR|FILE.jsonl] [--server ADDR]
+                           [--concurrency K] [--preload N] [--baseline naive] [--json]
+    wiretrace bench query [--server ADDR] [--index-size N] [--requests R]
+                          [--concurrency K] [--json]
+    wiretrace bench compare [--server ADDR] [--pairs N] [--chars C] [--json]
+    wiretrace bench restart [--articles N] [--json]
+    wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
+
+The modules behind each command are imported when it runs, so that the console command
+starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wiretrace.engine.config import EngineConfig
+from wiretrace.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from wiretrace_bench.synthetic import Case, SyntheticArticle
+
+__all__ = ["register"]
+
+
+def _cmd_bench_quality(args: argparse.Namespace) -> int:
+    from wiretrace_bench.pan import load_corpus, run_quality
+    from wiretrace_bench.report import quality_table
+
+    corpus = load_corpus(Path(args.corpus), Path(args.pairs) if args.pairs else None)
+    out_dir = Path(args.out) if args.out else None
+    progress = sys.stderr.isatty() and not args.json
+    if args.in_process:
+        report = run_quality(
+            corpus, config=EngineConfig(), workers=args.workers, out_dir=out_dir, progress=progress
+        )
+    else:
+        from wiretrace_bench.launchers import local_server
+        from wiretrace_bench.service_bench import rpc_comparer
+
+        longest = max(
+            len(p.read_text(encoding="utf-8"))
+            for p in [*(corpus.root / "susp").iterdir(), *(corpus.root / "src").iterdir()]
+        )
+        with contextlib.ExitStack() as stack:
+            address = (
+                args.server
+                or stack.enter_context(local_server(max_text_chars=max(longest, 200_000)))[0]
+            )
+            report = run_quality(
+                corpus,
+                comparer=rpc_comparer(address),
+                workers=args.workers or 4,
+                out_dir=out_dir,
+                progress=progress,
+            )
+    if args.json:
+        json.dump(report.as_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(quality_table(report))
+    return 0
+
+
+def _cmd_bench_index(args: argparse.Namespace) -> int:
+    from wiretrace_bench.report import index_table
+    from wiretrace_bench.speed import news_sized_articles, run_index_speed
+
+    articles = news_sized_articles(Path(args.corpus) if args.corpus else None, args.articles)
+    report = run_index_speed(articles, EngineConfig(), repeats=args.repeats)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(index_table(report))
+    return 0
+
+
+def _print_report(report: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    for key, value in report.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k:<34} {v}")
+        else:
+            print(f"{key:<36} {value}")
+
+
+def _bench_articles(args: argparse.Namespace) -> tuple[list[SyntheticArticle], list[Case] | None]:
+    """The articles to ingest: a corpus (JSONL, a folder of .txt, or a PAN-layout
+    corpus cut into news-sized articles), or a generated one with its ground truth."""
+    from wiretrace_bench.speed import news_sized_articles
+    from wiretrace_bench.synthetic import SyntheticArticle, generate
+    from wiretrace_client import articles_from_folder, articles_from_jsonl
+
+    if not args.corpus:
+        return generate(args.synthetic, seed=args.seed)
+    path = Path(args.corpus)
+    if (path / "src").is_dir():
+        texts = news_sized_articles(path, args.articles or 10**9)
+        return [SyntheticArticle(f"c{k:07d}", "", t) for k, t in enumerate(texts)], None
+    read = articles_from_jsonl if path.is_file() else articles_from_folder
+    return [SyntheticArticle(a.id, a.outlet, a.text) for a in read(path)], None
+
+
+def _cmd_bench_ingest(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        return _bench_ingest(args, stack)
+
+
+def _bench_ingest(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
+    import tempfile
+
+    from wiretrace_bench.launchers import local_server
+    from wiretrace_bench.service_bench import bench_ingest, preload_index
+
+    articles, cases = _bench_articles(args)
+    progress = sys.stderr.isatty() and not args.json
+    if args.server:
+        report = bench_ingest(
+            args.server, articles, cases=cases, concurrency=args.concurrency, progress=progress
+        )
+    else:
+        data = stack.enter_context(tempfile.TemporaryDirectory(prefix="wiretrace-ingest-"))
+        if args.preload:
+            preload_index(Path(data), args.preload, seed=args.seed + 1)
+        with local_server(Path(data)) as (address, proc):
+            report = bench_ingest(
+                address,
+                articles,
+                cases=cases,
+                concurrency=args.concurrency,
+                server_pid=proc.pid,
+                progress=progress,
+            )
+    if args.baseline == "naive":
+        from wiretrace_bench.naive import bench_naive
+
+        naive = bench_naive(articles, cases)
+        report["baseline_naive"] = naive
+        report["speedup_vs_naive"] = round(
+            float(report["articles_per_s"]) / float(naive["articles_per_s"]),  # type: ignore[arg-type]
+            2,
+        )
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_query(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from wiretrace_bench.launchers import local_server
+    from wiretrace_bench.service_bench import bench_query, bulk_load
+    from wiretrace_bench.synthetic import generate
+
+    articles, _ = generate(args.index_size + 200, seed=args.seed)
+    texts = [a.text for a in articles[args.index_size :]]
+    if args.server:
+        report = bench_query(
+            args.server, texts, requests=args.requests, concurrency=args.concurrency
+        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="wiretrace-query-") as tmp:
+            bulk_load(Path(tmp), articles[: args.index_size])
+            with local_server(Path(tmp)) as (address, _proc):
+                report = bench_query(
+                    address, texts, requests=args.requests, concurrency=args.concurrency
+                )
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_compare(args: argparse.Namespace) -> int:
+    from wiretrace_bench.launchers import local_server
+    from wiretrace_bench.service_bench import bench_compare, compare_pairs
+
+    pairs = compare_pairs(args.pairs, args.chars, seed=args.seed)
+    if args.server:
+        report = bench_compare(args.server, pairs)
+    else:
+        with local_server() as (address, _proc):
+            report = bench_compare(address, pairs)
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_restart(args: argparse.Namespace) -> int:
+    from wiretrace_bench.service_bench import bench_restart
+
+    _print_report(bench_restart(args.articles, repeats=args.repeats), args.json)
+    return 0
+
+
+def _cmd_bench_generate(args: argparse.Namespace) -> int:
+    from wiretrace_bench.synthetic import generate, write_corpus
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise InvalidInput(f"{out} is not empty: pick a new folder for the corpus")
+    articles, cases = generate(args.articles, seed=args.seed)
+    pairs = write_corpus(out, articles, cases, seed=args.seed)
+    report: dict[str, object] = {
+        "articles": len(articles),
+        "cases": len(cases),
+        "pairs": pairs,
+        "corpus": str(out),
+    }
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_redis(args: argparse.Namespace) -> int:
+    from wiretrace_bench.redis_bench import bench_redis
+
+    report = bench_redis(
+        args.passages,
+        datasketch_keys=args.datasketch_keys,
+        replica_articles=args.replica_articles,
+        repeats=args.repeats,
+    )
+    _print_report(report, args.json)
+    return 0
+
+
+def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the bench commands to the ``wiretrace bench`` subparsers."""
+    p = bench.add_parser(
+        "quality", help="score every pair of a PAN-13-layout corpus through the service"
+    )
+    p.add_argument("corpus", help="corpus folder with src/, susp/ and pairs")
+    p.add_argument("--pairs", help="pairs file (default: CORPUS/pairs)")
+    p.add_argument("--out", help="write one PAN XML of detections per pair here")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--server", help="HOST:PORT whose Compare RPC runs the pairs (default: start one)"
+    )
+    mode.add_argument(
+        "--in-process", action="store_true", help="run the engine here instead of the service"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes in-process (default: all cores), else calls in flight (default 4)",
+    )
+    p.set_defaults(func=_cmd_bench_quality)
+
+    p = bench.add_parser(
+        "generate", help="write a synthetic news corpus with PAN-layout ground truth"
+    )
+    p.add_argument("out", help="new folder: src/, susp/, pairs, one folder per kind, JSONL")
+    p.add_argument("--articles", type=int, default=2000, help="articles (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_bench_generate)
+
+    p = bench.add_parser("index", help="passages signed and indexed per second, one core")
+    p.add_argument("--corpus", help="PAN-layout corpus whose texts are cut into articles")
+    p.add_argument("--articles", type=int, default=2000, help="number of articles (default 2000)")
+    p.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is kept")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_index)
+
+    p = bench.add_parser("ingest", help="articles/s and latency through IngestStream")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--synthetic", type=int, default=2000, help="generated articles (default)")
+    source.add_argument("--corpus", help="folder of .txt, a PAN-layout corpus, or FILE.jsonl")
+    p.add_argument("--articles", type=int, default=0, help="with a PAN corpus: how many articles")
+    p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
+    p.add_argument("--concurrency", type=int, default=1, help="parallel streams (default 1)")
+    p.add_argument(
+        "--preload",
+        type=int,
+        default=0,
+        help="articles bulk-loaded into the local server's index first (default 0)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument(
+        "--baseline",
+        choices=["naive"],
+        help="also run the naive datasketch + rapidfuzz pipeline on the same articles",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_ingest)
+
+    p = bench.add_parser("query", help="Query latency and QPS against an index of a chosen size")
+    p.add_argument("--server", help="HOST:PORT of a running, filled server (default: start one)")
+    p.add_argument("--index-size", type=int, default=10000, help="articles in the index")
+    p.add_argument("--requests", type=int, default=2000, help="Query calls (default 2000)")
+    p.add_argument("--concurrency", type=int, default=64, help="calls in flight (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_query)
+
+    p = bench.add_parser("compare", help="Compare RPC latency on pairs of articles")
+    p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
+    p.add_argument("--pairs", type=int, default=500, help="pairs compared (default 500)")
+    p.add_argument("--chars", type=int, default=5000, help="characters per article (default 5000)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_compare)
+
+    p = bench.add_parser("restart", help="time to serve again over a store of N articles")
+    p.add_argument("--articles", type=int, default=100_000, help="articles in the store")
+    p.add_argument("--repeats", type=int, default=3, help="restarts timed; the median is kept")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_restart)
+
+    p = bench.add_parser(
+        "redis", help="the Redis backend against datasketch's Redis storage, and replicas"
+    )
+    p.add_argument("--passages", type=int, default=100_000, help="passages to index")
+    p.add_argument("--datasketch-keys", type=int, default=3000, help="keys for datasketch")
+    p.add_argument(
+        "--replica-articles", type=int, default=1000, help="articles ingested per replica run"
+    )
+    p.add_argument("--repeats", type=int, default=1, help="runs of ours; medians are kept")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_redis)

@@ -1,0 +1,41 @@
+"""The domain: what the service does, with no transport and no host configuration.
+
+    records     articles, options and results, with their limits
+    candidates  which stored articles to align with a new one
+    cache       prepared sources kept in memory
+    service     the operations (ingest, query, compare, get, delete, expire, stats)
+    sweeper     the background thread for store health and retention
+
+It uses the engine and the stores; the gRPC adapter and the CLI use it.
+"""
+
+from wiretrace.domain.candidates import index_spec
+from wiretrace.domain.records import (
+    MAX_ID_CHARS,
+    MAX_OPTION_LIMIT,
+    Article,
+    Detection,
+    DetectOptions,
+    IngestOutcome,
+    Reuse,
+    Stats,
+    text_sha256,
+)
+from wiretrace.domain.service import ReuseService, ServiceSettings
+from wiretrace.domain.sweeper import Sweeper
+
+__all__ = [
+    "MAX_ID_CHARS",
+    "MAX_OPTION_LIMIT",
+    "Article",
+    "DetectOptions",
+    "Detection",
+    "IngestOutcome",
+    "Reuse",
+    "ReuseService",
+    "ServiceSettings",
+    "Stats",
+    "Sweeper",
+    "index_spec",
+    "text_sha256",
+]

@@ -1,0 +1,316 @@
+"""The service's operations, free of any transport: ingest, query, compare, get,
+delete, expire and stats over an ``ArticleStore`` (articles and their passage index).
+
+Detection for a new article: its passages are looked up in the index, the stored
+articles worth aligning are ranked (``candidates``), filtered by the caller's outlet
+and date options, and aligned with the engine's ``compare``, at most
+``max_candidates`` of them; the article's own repeats come from ``repeats``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from wiretrace import __version__
+from wiretrace.domain.cache import SourceCache
+from wiretrace.domain.candidates import index_spec, rank_candidates
+from wiretrace.domain.records import (
+    MAX_ID_CHARS,
+    MAX_OPTION_LIMIT,
+    Article,
+    Detection,
+    DetectOptions,
+    IngestOutcome,
+    Reuse,
+    Stats,
+    text_sha256,
+)
+from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.detect import Detector, Document, Match
+from wiretrace.engine.spans import union_length
+from wiretrace.errors import Conflict, Expired, InvalidInput, NotFound, TooLarge, Unavailable
+from wiretrace.store import ArticleRecord, ArticleStore, IndexSpec, Row
+
+__all__ = ["ReuseService", "ServiceSettings"]
+
+log = logging.getLogger("wiretrace.domain")
+
+DEFAULT_MAX_TEXT_CHARS = 200_000
+DEFAULT_MAX_RESULTS = 100
+DEFAULT_MAX_CANDIDATES = 50
+DEFAULT_CACHE_ARTICLES = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """Attributes:
+    max_text_chars: longest accepted article text, in code points.
+    max_results: matches returned when a request does not say.
+    max_candidates: source articles aligned per detection, strongest evidence first.
+    cache_articles: prepared source articles kept in memory.
+    retention_seconds: articles published longer ago are removed by ``expire``
+        (0 keeps them all).
+    engine: detection engine settings.
+    """
+
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    max_results: int = DEFAULT_MAX_RESULTS
+    max_candidates: int = DEFAULT_MAX_CANDIDATES
+    cache_articles: int = DEFAULT_CACHE_ARTICLES
+    retention_seconds: float = 0.0
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+    def __post_init__(self) -> None:
+        for name in ("max_text_chars", "max_results", "max_candidates"):
+            if getattr(self, name) < 1:
+                raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_results > MAX_OPTION_LIMIT:
+            raise InvalidInput(f"max_results must be <= {MAX_OPTION_LIMIT}, got {self.max_results}")
+        if self.cache_articles < 0 or self.retention_seconds < 0:
+            raise InvalidInput(
+                f"cache_articles and retention_seconds must be >= 0, got "
+                f"{self.cache_articles} and {self.retention_seconds}"
+            )
+
+    @property
+    def index(self) -> IndexSpec:
+        """How articles are indexed under these engine settings."""
+        return index_spec(self.engine)
+
+
+def _stored(article: Article) -> ArticleRecord:
+    return ArticleRecord(
+        article.id,
+        article.outlet,
+        article.url,
+        article.published_at_ns,
+        article.language,
+        article.text,
+    )
+
+
+def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -> Reuse:
+    return Reuse(
+        source_id=source_id,
+        source_outlet=outlet,
+        source_published_at_ns=published_at_ns,
+        start=m.a_start,
+        end=m.a_end,
+        source_start=m.b_start,
+        source_end=m.b_end,
+        similarity=m.similarity,
+        kind=m.kind,
+    )
+
+
+class ReuseService:
+    """Thread-safe: operations run concurrently; the store settles concurrent writes
+    of one id (one wins, the other finds the same text or gets ``Conflict``)."""
+
+    def __init__(self, settings: ServiceSettings, store: ArticleStore) -> None:
+        self.settings = settings
+        self.detector = Detector(settings.engine)
+        self.store = store
+        self._index = settings.index
+        if store.spec != self._index:
+            raise InvalidInput(
+                f"the store indexes with {store.spec}, the engine with {self._index}"
+            )
+        self._cache = SourceCache(settings.cache_articles)
+        self._started = time.monotonic()
+
+    # -- validation ------------------------------------------------------------------
+
+    def _check_text(self, text: str, what: str = "text") -> None:
+        if not text.strip():
+            raise InvalidInput(f"{what} is empty: send the article's text")
+        if len(text) > self.settings.max_text_chars:
+            raise TooLarge(
+                f"{what} has {len(text)} characters, over the limit of "
+                f"{self.settings.max_text_chars}: split the article or raise --max-text-chars"
+            )
+
+    @staticmethod
+    def _check_id(article_id: str) -> None:
+        if not article_id:
+            raise InvalidInput("article id is missing: every article needs a client-chosen id")
+        if len(article_id) > MAX_ID_CHARS:
+            raise InvalidInput(f"article id is {len(article_id)} characters, over {MAX_ID_CHARS}")
+
+    # -- detection -------------------------------------------------------------------
+
+    def _source_doc(self, key: int) -> Document | None:
+        doc = self._cache.get(key)
+        if doc is not None:
+            return doc
+        text = self.store.text(key)
+        if text is None:
+            return None
+        doc = self.detector.prepare(text)
+        self._cache.put(key, doc)
+        return doc
+
+    def _signatures(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
+        found = self._cache.signatures(keys)
+        found.update(self.store.signatures_many([k for k in keys if k not in found]))
+        return found
+
+    def _detect(
+        self,
+        doc: Document,
+        row: Row,
+        options: DetectOptions,
+        *,
+        exclude_key: int | None = None,
+    ) -> Detection:
+        """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
+        record = row.record
+        ranked = rank_candidates(
+            doc.signatures,
+            row.passages,
+            self.store.query_bands(row.passages.band_keys),
+            self._signatures,
+            min_jaccard=self.settings.engine.candidate_threshold,
+            exclude_key=exclude_key,
+        )
+        reuses: list[Reuse] = []
+        aligned = 0
+        for key in ranked:
+            if aligned >= self.settings.max_candidates:
+                break
+            meta = self.store.meta_by_key(key)
+            if meta is None or not options.allows(meta.outlet, meta.published_at_ns, record.outlet):
+                continue
+            source = self._source_doc(key)
+            if source is None:
+                continue
+            aligned += 1
+            for m in self.detector.compare(doc, source):
+                reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
+        # A repeat is reported on its later occurrence; its source is the earlier one.
+        repeats = [
+            _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns)
+            for m in self.detector.repeats(doc)
+        ]
+        starts = doc.tokens.starts
+
+        def wanted(r: Reuse) -> bool:
+            tokens = int(np.searchsorted(starts, r.end) - np.searchsorted(starts, r.start))
+            return r.similarity >= options.min_similarity and tokens >= options.min_tokens
+
+        cross = [r for r in reuses if wanted(r)]
+        matches = cross + [r for r in repeats if wanted(r)]
+        matches.sort(key=lambda r: (-(r.end - r.start) * r.similarity, r.start))
+        limit = options.max_results or self.settings.max_results
+        covered = union_length((r.start, r.end) for r in cross)
+        return Detection(
+            matches=matches[:limit],
+            reused_fraction=min(1.0, covered / len(doc.text)) if doc.text else 0.0,
+            source_count=len({r.source_id for r in cross}),
+        )
+
+    def _row(self, article: Article, doc: Document) -> Row:
+        """The article as the store takes it; its passages are computed here, once."""
+        return Row(
+            record=_stored(article),
+            sha256=text_sha256(article.text),
+            signatures=doc.signatures,
+            passages=self._index.passages(doc.signatures),
+        )
+
+    # -- operations ------------------------------------------------------------------
+
+    def ingest(
+        self,
+        article: Article,
+        options: DetectOptions,
+        *,
+        replace: bool = False,
+        wanted: Callable[[], bool] | None = None,
+    ) -> IngestOutcome:
+        """Detect, then store and index in one atomic step. Returns after the commit.
+
+        ``wanted`` is asked right before the write; when it says no (the caller's
+        deadline passed), nothing is stored and ``Expired`` is raised.
+
+        Detection reads the index without a lock: an article ingested at the same moment
+        (here or on another replica) may be missed as a source."""
+        self._check_id(article.id)
+        self._check_text(article.text)
+        doc = self.detector.prepare(article.text)
+        row = self._row(article, doc)
+        existing = self.store.meta_by_id(article.id)
+        if existing is not None and existing.sha256 != row.sha256 and not replace:
+            raise Conflict.other_text(article.id)
+        exclude = existing.key if existing else None
+        detection = self._detect(doc, row, options, exclude_key=exclude)
+        if wanted is not None and not wanted():
+            raise Expired("the call's deadline passed before the article was stored")
+        put = self.store.put(row, replace=replace)
+        if put.created:
+            if existing is not None:
+                self._cache.forget(existing.key)
+            self._cache.put(put.key, doc)  # the next articles will likely align with it
+        return IngestOutcome(article.id, created=put.created, detection=detection)
+
+    def query(self, article: Article, options: DetectOptions) -> Detection:
+        """What ``article`` reuses, without storing it."""
+        self._check_text(article.text)
+        doc = self.detector.prepare(article.text)
+        existing = self.store.meta_by_id(article.id) if article.id else None
+        exclude = existing.key if existing else None
+        return self._detect(doc, self._row(article, doc), options, exclude_key=exclude)
+
+    def compare(self, text_a: str, text_b: str) -> list[Match]:
+        self._check_text(text_a, "text_a")
+        self._check_text(text_b, "text_b")
+        return self.detector.compare(text_a, text_b)
+
+    def get(self, article_id: str) -> Article:
+        self._check_id(article_id)
+        r = self.store.record(article_id)
+        if r is None:
+            raise NotFound(f"no article with id {article_id!r}")
+        return Article(r.id, r.outlet, r.url, r.published_at_ns, r.language, r.text)
+
+    def delete(self, article_id: str) -> None:
+        self._check_id(article_id)
+        meta = self.store.meta_by_id(article_id)
+        if meta is None or not self.store.delete(article_id):
+            raise NotFound(f"no article with id {article_id!r}")
+        self._cache.forget(meta.key)
+
+    def expire(self, now_ns: int | None = None) -> int:
+        """Remove the articles published before the retention window; returns how many."""
+        if not self.settings.retention_seconds:
+            return 0
+        now_ns = time.time_ns() if now_ns is None else now_ns
+        removed = self.store.expire(now_ns - int(self.settings.retention_seconds * 1e9))
+        if removed:
+            log.info("articles expired", extra={"articles": removed})
+        return removed
+
+    def healthy(self) -> bool:
+        try:
+            self.store.ping()
+        except Unavailable:
+            return False
+        return True
+
+    def stats(self) -> Stats:
+        return Stats(
+            articles=self.store.count(),
+            passages=self.store.passages(),
+            index_bytes=self.store.index_bytes(),
+            uptime_seconds=time.monotonic() - self._started,
+            version=__version__,
+        )
+
+    def close(self) -> None:
+        self.store.close()
