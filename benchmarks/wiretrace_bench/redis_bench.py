@@ -36,6 +36,7 @@ from wiretrace_bench.synthetic import SyntheticArticle, generate
 
 __all__ = ["bench_redis"]
 
+
 def _rows(articles: list[SyntheticArticle]) -> list[Row]:
     return [row for rows in prepared_batches(articles, batch=500) for row in rows]
 
