@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,6 @@ def test_public_api_is_exactly_what_init_exports() -> None:
         ({"edge_cut": 2.0}, "edge_cut must be in [0.0, 1.0]"),
     ],
 )
-def test_config_validation_names_the_bad_value(kwargs: dict[str, float], message: str) -> None:
+def test_config_validation_names_the_bad_value(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput, match=re.escape(message)):
-        EngineConfig(**kwargs)  # type: ignore[arg-type]
+        EngineConfig(**kwargs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
 
@@ -63,50 +62,3 @@ def test_demo_prints_reuse_of_the_bundled_samples(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "reused from 01-wire.txt" in out
     assert "repeated inside itself" in out
-
-
-@pytest.mark.corpus
-def test_bench_quality_scores_a_pan_subset_and_writes_xml(
-    pan13: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    verbatim = (pan13 / "02-no-obfuscation" / "pairs").read_text().splitlines()[:6]
-    negative = (pan13 / "01-no-plagiarism" / "pairs").read_text().splitlines()[:4]
-    pairs = tmp_path / "pairs"
-    pairs.write_text("\n".join(verbatim + negative) + "\n")
-    out = tmp_path / "det"
-    args = ["bench", "quality", str(pan13), "--pairs", str(pairs), "--out", str(out)]
-    assert main([*args, "--json", "--workers", "1"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["pairs"] == 10
-    assert report["categories"]["01-no-plagiarism"]["cases"] == 0
-    assert report["categories"]["02-no-obfuscation"]["cases"] >= 6
-    assert report["overall"]["plagdet"] > 0.6
-    assert report["pairs_per_second"] > 0
-    assert report["p95_ms"] >= report["p50_ms"] > 0
-    files = sorted(out.glob("*.xml"))
-    assert len(files) == 10
-    first = verbatim[0].split()
-    root = ET.parse(out / f"{first[0][:-4]}-{first[1][:-4]}.xml").getroot()
-    assert root.get("reference") == first[0]
-    features = root.findall("feature")
-    assert features
-    assert all(f.get("name") == "detected-plagiarism" for f in features)
-    assert main([*args, "--workers", "1"]) == 0
-    table = capsys.readouterr().out
-    assert "plagdet" in table
-    assert "pairs/s" in table
-
-
-def test_bench_quality_rejects_a_folder_that_is_not_a_corpus(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["bench", "quality", str(tmp_path)]) == 2
-    assert "not a PAN-13-layout corpus" in capsys.readouterr().err
-
-
-def test_bench_index_reports_passages_per_second(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "index", "--articles", "20", "--repeats", "1", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["articles"] == 20
-    assert report["passages"] > 20
-    assert report["passages_per_s"] > 0

@@ -234,7 +234,7 @@ def test_with_aof_nothing_acknowledged_is_lost_across_a_redis_kill(
         running.stop()
 
 
-def _summary(result: pb.IngestResult) -> list[tuple[object, ...]]:
+def _summary(result: pb.IngestResult | pb.QueryResult) -> list[tuple[object, ...]]:
     return [
         (m.source_id, m.span.start, m.span.end, m.source_span.start, m.source_span.end,
          round(m.similarity, 6), m.kind)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from wiretrace_client import article
+from wiretrace_client import article, pb
 
 from .helpers import Running
 
 
-def _spans(text: str, source: str, result, source_id: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _spans(
+    text: str, source: str, result: pb.IngestResult, source_id: str
+) -> list[tuple[str, str]]:
     return [
         (text[m.span.start : m.span.end], source[m.source_span.start : m.source_span.end])
         for m in result.matches

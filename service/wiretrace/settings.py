@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from wiretrace.errors import InvalidInput
 
-__all__ = ["ENV_PREFIX", "Setting", "setting", "settings_of"]
+__all__ = ["ENV_PREFIX", "Setting", "markdown_table", "setting", "settings_of"]
 
 ENV_PREFIX = "WIRETRACE_"
 
@@ -82,3 +82,10 @@ def settings_of(cls: type) -> tuple[Setting, ...]:
         shown = f.metadata["shown"] or str(f.default)
         out.append(Setting(f.name, kind, f.default, f.metadata["help"], shown))
     return tuple(out)
+
+
+def markdown_table(table: tuple[Setting, ...]) -> str:
+    """The README's table of ``table``: flag, environment variable, default, meaning."""
+    rows = ["| flag | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    rows += [f"| `{s.flag}` | `{s.env}` | {s.shown} | {s.help} |" for s in table]
+    return "\n".join(rows)

@@ -146,8 +146,10 @@ class Detector:
         )
 
     def compare(self, a: Document | str, b: Document | str) -> list[Match]:
-        """Passages of ``a`` reused in ``b``. Comparing a document with itself (the same
-        object, or two equal strings) reports its internal repeats; two prepared
+        """Passages that ``a`` and ``b`` share, each as its span in ``a`` and its span
+        in ``b``. The service passes the new article as ``a`` and a stored source as
+        ``b``. Comparing a document with itself (the same object, or two equal strings)
+        reports its internal repeats, the earlier occurrence as ``a``; two prepared
         documents with equal texts are two articles, and align from end to end."""
         same = a is b or (isinstance(a, str) and a == b)
         da = self.prepare(a) if isinstance(a, str) else a
