@@ -322,3 +322,40 @@ def test_the_store_refuses_other_settings_and_bad_urls(redis_server: RedisServer
             RedisStore(f"{redis_server.url}?shard_bits={bad}", spec)
     assert shard_bits_for(1_000_000, 21) == 20  # ~32 fields a shard
     assert shard_bits_for(10, 21) == 8
+
+
+def test_a_unix_socket_url_and_a_password_that_never_shows(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis", password="hunter2-secret")
+    try:
+        spec = index_spec(EngineConfig())
+        over_socket = f"unix://:hunter2-secret@{server.socket}?db=0&shard_bits=10"
+        store = RedisStore(over_socket, spec)
+        store.ping()
+        store.close()
+        with pytest.raises(InvalidInput) as info:
+            RedisStore(f"{server.url}?shard_bits=x", spec)
+        assert "hunter2" not in str(info.value)
+        assert "***" in str(info.value)
+        with pytest.raises(InvalidInput) as info:
+            RedisStore(f"{server.url}?shard_bits=12", spec)  # the store was made with 10
+        assert "shard_bits=10" in str(info.value)
+        assert "hunter2" not in str(info.value)
+        # The server's own start-up line names the store without its password.
+        log = tmp_path / "serve.log"
+        proc = start_server_process(
+            tmp_path / "data",
+            tmp_path / "port",
+            log_file=log,
+            extra=["--store", over_socket],
+        )
+        try:
+            with Client(f"127.0.0.1:{(tmp_path / 'port').read_text()}") as client:
+                assert client.ingest(news(1)[0]).created
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        text = log.read_text()
+        assert "serving" in text
+        assert "hunter2" not in text
+    finally:
+        server.stop()

@@ -195,6 +195,29 @@ def test_reingest_same_text_is_idempotent_and_replace_overwrites(running: Runnin
             "INVALID_ARGUMENT",
             "max_results",
         ),
+        (
+            pb.IngestRequest(article=pb.Article(id="x", text="text", url="h" * 2049)),
+            "INVALID_ARGUMENT",
+            "url is 2049 characters, over the limit of 2048",
+        ),
+        (
+            pb.IngestRequest(article=pb.Article(id="x", text="text", outlet="o" * 257)),
+            "INVALID_ARGUMENT",
+            "outlet is 257 characters",
+        ),
+        (
+            pb.IngestRequest(article=pb.Article(id="x", text="text", language="en" * 18)),
+            "INVALID_ARGUMENT",
+            "language is 36 characters",
+        ),
+        (
+            pb.IngestRequest(
+                article=pb.Article(id="x", text="text"),
+                options=pb.DetectOptions(include_outlets=[f"o{k}" for k in range(1001)]),
+            ),
+            "INVALID_ARGUMENT",
+            "include_outlets names 1001 outlets, over the limit of 1000",
+        ),
     ],
 )
 def test_bad_ingest_is_rejected_precisely_and_stores_nothing(

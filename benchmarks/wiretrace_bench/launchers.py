@@ -42,10 +42,11 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """``redis-server`` bound to 127.0.0.1; with ``aof`` every write is fsynced to the
-    append-only file before Redis replies."""
+    """``redis-server`` bound to 127.0.0.1, and to the unix socket ``socket`` in its
+    directory; with ``aof`` every write is fsynced to the append-only file before Redis
+    replies; with ``password`` clients must authenticate."""
 
-    def __init__(self, directory: Path, *, aof: bool = False) -> None:
+    def __init__(self, directory: Path, *, aof: bool = False, password: str = "") -> None:
         binary = redis_server_binary()
         if binary is None:
             raise FileNotFoundError(
@@ -55,6 +56,8 @@ class RedisServer:
         self.binary = binary
         self.directory = directory
         self.aof = aof
+        self.password = password
+        self.socket = directory / "redis.sock"
         directory.mkdir(parents=True, exist_ok=True)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -67,10 +70,11 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port)
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password or None)
 
     def _start(self) -> bool:
         args = [
@@ -82,7 +86,11 @@ class RedisServer:
             "--save", "",
             "--daemonize", "no",
             "--protected-mode", "yes",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
         ]  # fmt: skip
+        if self.password:
+            args += ["--requirepass", self.password]
         if self.aof:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

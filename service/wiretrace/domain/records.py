@@ -12,7 +12,11 @@ from wiretrace.errors import InvalidInput
 
 __all__ = [
     "MAX_ID_CHARS",
+    "MAX_LANGUAGE_CHARS",
     "MAX_OPTION_LIMIT",
+    "MAX_OUTLET_CHARS",
+    "MAX_OUTLET_LIST",
+    "MAX_URL_CHARS",
     "Article",
     "DetectOptions",
     "Detection",
@@ -24,6 +28,13 @@ __all__ = [
 
 #: Longest article id, in code points.
 MAX_ID_CHARS = 256
+#: Longest ``url`` (the practical limit of browsers and crawlers), ``outlet`` and
+#: ``language`` (a BCP 47 tag), in code points.
+MAX_URL_CHARS = 2048
+MAX_OUTLET_CHARS = 256
+MAX_LANGUAGE_CHARS = 35
+#: Most outlets an ``include_outlets`` or ``exclude_outlets`` list may name.
+MAX_OUTLET_LIST = 1000
 #: Largest value of a per-request count (``min_tokens``, ``max_results``).
 MAX_OPTION_LIMIT = 10_000
 
@@ -46,6 +57,17 @@ class Article:
     language: str
     text: str
 
+    def check_limits(self) -> None:
+        """Refuse metadata over its size limit (the text's limit is the server's)."""
+        for name, limit in (
+            ("url", MAX_URL_CHARS),
+            ("outlet", MAX_OUTLET_CHARS),
+            ("language", MAX_LANGUAGE_CHARS),
+        ):
+            value = getattr(self, name)
+            if len(value) > limit:
+                raise InvalidInput(f"{name} is {len(value)} characters, over the limit of {limit}")
+
 
 @dataclass(frozen=True, slots=True)
 class DetectOptions:
@@ -61,6 +83,12 @@ class DetectOptions:
     max_results: int = 0
 
     def __post_init__(self) -> None:
+        for name in ("include_outlets", "exclude_outlets"):
+            count = len(getattr(self, name))
+            if count > MAX_OUTLET_LIST:
+                raise InvalidInput(
+                    f"{name} names {count} outlets, over the limit of {MAX_OUTLET_LIST}"
+                )
         if not 0.0 <= self.min_similarity <= 1.0:
             raise InvalidInput(f"min_similarity must be in [0, 1], got {self.min_similarity}")
         if not 0 <= self.min_tokens <= MAX_OPTION_LIMIT:

@@ -242,6 +242,7 @@ class ReuseService:
         Detection reads the index without a lock: an article ingested at the same moment
         (here or on another replica) may be missed as a source."""
         self._check_id(article.id)
+        article.check_limits()
         self._check_text(article.text)
         doc = self.detector.prepare(article.text)
         row = self._row(article, doc)
@@ -261,6 +262,7 @@ class ReuseService:
 
     def query(self, article: Article, options: DetectOptions) -> Detection:
         """What ``article`` reuses, without storing it."""
+        article.check_limits()
         self._check_text(article.text)
         doc = self.detector.prepare(article.text)
         existing = self.store.meta_by_id(article.id) if article.id else None

@@ -22,7 +22,7 @@ from wiretrace.domain.service import (
 from wiretrace.engine.config import EngineConfig
 from wiretrace.errors import InvalidInput
 from wiretrace.settings import Setting, setting, settings_of
-from wiretrace.store import STORE_SCHEMES
+from wiretrace.store import STORE_SCHEMES, redact
 
 __all__ = ["ENGINE_SETTINGS", "SERVER_SETTINGS", "ServerConfig", "min_message_bytes"]
 
@@ -91,7 +91,8 @@ class ServerConfig:
             raise InvalidInput(f"sweep_seconds must be > 0, got {self.sweep_seconds}")
         if self.store and not self.store.startswith(STORE_SCHEMES):
             raise InvalidInput(
-                f"store must be redis://HOST:PORT/DB or sqlite:///PATH, got {self.store!r}"
+                "store must be redis://HOST:PORT/DB, unix:///PATH.sock or sqlite:///PATH, "
+                f"got {redact(self.store)}"
             )
         if self.grace_seconds < 0:
             raise InvalidInput(f"grace_seconds must be >= 0, got {self.grace_seconds}")

@@ -39,7 +39,7 @@ from wiretrace.errors import (
     WiretraceError,
 )
 from wiretrace.server.config import ServerConfig
-from wiretrace.store import open_store
+from wiretrace.store import open_store, redact
 from wiretrace_api.v1 import wiretrace_pb2 as pb
 from wiretrace_api.v1 import wiretrace_pb2_grpc as pb_grpc
 
@@ -329,7 +329,7 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
         extra={
             "address": config.address.rpartition(":")[0] + f":{port}",
             "port": port,
-            "store": config.store_url,
+            "store": redact(config.store_url),
             "ready_seconds": round(time.perf_counter() - t0, 3),
             "store_open_seconds": round(store_seconds, 3),
         },

@@ -17,7 +17,7 @@ from wiretrace.store.base import (
     Row,
     StoredMeta,
 )
-from wiretrace.store.redis import RedisStore
+from wiretrace.store.redis import RedisStore, redact
 from wiretrace.store.sqlite import SqliteStore
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Row",
     "StoredMeta",
     "open_store",
+    "redact",
 ]
 
 #: URL prefixes of the stores ``open_store`` knows.
@@ -48,6 +49,7 @@ def open_store(url: str, spec: IndexSpec) -> ArticleStore:
         return SqliteStore(Path(url[len("sqlite:///") :]), spec)
     if "://" in url:
         raise InvalidInput(
-            f"unknown store URL {url!r}: use sqlite:///PATH, a file path or redis://HOST:PORT/DB"
+            f"unknown store URL {redact(url)}: use sqlite:///PATH, a file path or "
+            "redis://HOST:PORT/DB"
         )
     return SqliteStore(Path(url), spec)

@@ -49,7 +49,7 @@ from wiretrace.store.base import (
 )
 from wiretrace.store.resp import FixedCommand, read_replies
 
-__all__ = ["SHARD_BITS", "RedisStore", "shard_bits_for"]
+__all__ = ["SHARD_BITS", "RedisStore", "redact", "shard_bits_for"]
 
 SHARD_BITS = 18
 PREFIX = b"wt:"
@@ -170,19 +170,30 @@ def shard_bits_for(passages: int, bands: int) -> int:
     return min(26, max(8, math.ceil(math.log2(max(1.0, passages * bands / 32)))))
 
 
-def _split_url(url: str) -> tuple[str, int]:
-    """The URL without our ``shard_bits`` option, and the option's value."""
+def redact(url: str) -> str:
+    """The URL as logs and error messages show it: any password replaced by ``***``."""
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    ours = [value for name, value in query if name == "shard_bits"]
-    rest = [(name, value) for name, value in query if name != "shard_bits"]
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _split_url(url: str) -> tuple[str, int]:
+    """The URL without our ``shard_bits`` option, and the option's value. The rest of
+    the URL is kept as written (``unix:///path.sock?db=0`` has no host to rebuild)."""
+    base, _, query = url.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    ours = [value for name, value in pairs if name == "shard_bits"]
+    rest = urlencode([(name, value) for name, value in pairs if name != "shard_bits"])
     try:
         bits = int(ours[-1]) if ours else SHARD_BITS
-    except ValueError as err:
-        raise InvalidInput(f"bad shard_bits in {url!r}: {err}") from err
+    except ValueError:
+        raise InvalidInput(f"bad shard_bits {ours[-1]!r} in {redact(url)}") from None
     if not 8 <= bits <= 26:
         raise InvalidInput(f"shard_bits must be between 8 and 26, got {bits}")
-    return urlunsplit(parts._replace(query=urlencode(rest))), bits
+    return base + ("?" + rest if rest else ""), bits
 
 
 @contextmanager
@@ -225,7 +236,7 @@ class RedisStore(ArticleStore):
                 retry=Retry(NoBackoff(), 1),
             )
         except ValueError as err:
-            raise InvalidInput(f"bad Redis URL {url!r}: {err}") from err
+            raise InvalidInput(f"bad Redis URL {redact(url)}: {err}") from err
         self._put = self._r.register_script(_PUT)
         self._delete = self._r.register_script(_DELETE)
         self._by_id = self._r.register_script(_BY_ID)
@@ -250,7 +261,7 @@ class RedisStore(ArticleStore):
         for name, value in want.items():
             if int(stored[name]) != value:
                 raise InvalidInput(
-                    f"the Redis store at {self.url} was written with {name.decode()}="
+                    f"the Redis store at {redact(self.url)} was written with {name.decode()}="
                     f"{int(stored[name])}, but this server uses {value}; use the same "
                     "settings on every replica, or another database"
                 )
