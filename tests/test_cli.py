@@ -12,7 +12,7 @@ import pytest
 
 from wiretrace.cli import main
 
-SAMPLES = resources.files("wiretrace") / "samples"
+SAMPLES = resources.files("wiretrace_client") / "samples"
 
 
 def _sample(tmp_path: Path, name: str) -> Path:

@@ -65,7 +65,7 @@ def test_seed_kremlin_statement_in_all_three_pairs(
 def test_sample_articles_wire_copy_quote_and_repeat(detector: Detector) -> None:
     from importlib import resources
 
-    root = resources.files("wiretrace") / "samples"
+    root = resources.files("wiretrace_client") / "samples"
     wire, daily, weekly = (
         (root / name).read_text(encoding="utf-8")
         for name in ("01-wire.txt", "02-daily.txt", "03-weekly.txt")

@@ -236,17 +236,33 @@ def test_unknown_ids_are_not_found(running: Running) -> None:
     assert _code(lambda: running.client.get("")) == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_bad_article_ends_a_stream_after_the_good_ones(running: Running) -> None:
-    docs = news(4)
-    bad = pb.Article(id="bad", text="")
-    stream = running.client.ingest_stream([docs[0], docs[1], bad, docs[3]])
-    got = [next(stream).id, next(stream).id]
-    with pytest.raises(grpc.RpcError) as info:
-        next(stream)
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "'bad'" in (info.value.details() or "")
-    assert got == ["a0000", "a0001"]
-    assert running.client.stats().articles == 2
+def test_bad_articles_in_a_stream_get_their_own_errors_and_the_stream_goes_on(
+    running: Running,
+) -> None:
+    docs = news(5)
+    other_text = pb.Article(id=docs[0].id, text=docs[1].text)  # same id, another text
+    sent = [docs[0], pb.Article(id="empty", text=""), docs[1], other_text, pb.Article(text="x")]
+    sent += [docs[2], pb.Article(id="big", text="t" * (MAX_TEXT + 1)), docs[3]]
+    results = list(running.client.ingest_stream(sent))
+    assert [r.id for r in results] == [a.id for a in sent]
+    errors = {k: r.error for k, r in enumerate(results) if r.HasField("error")}
+    codes = {
+        k: grpc.StatusCode(next(c.value for c in grpc.StatusCode if c.value[0] == e.code))
+        for k, e in errors.items()
+    }
+    assert codes == {
+        1: grpc.StatusCode.INVALID_ARGUMENT,
+        3: grpc.StatusCode.ALREADY_EXISTS,
+        4: grpc.StatusCode.INVALID_ARGUMENT,
+        6: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+    assert "empty" in errors[1].message
+    assert "different text" in errors[3].message
+    assert all(not results[k].matches and not results[k].created for k in errors)
+    # The good ones are stored, and detection went on across the bad ones.
+    assert [results[k].created for k in (0, 2, 5, 7)] == [True] * 4
+    assert running.client.stats().articles == 4
+    assert any(m.source_id == docs[1].id for m in results[5].matches)
 
 
 def test_message_over_the_size_limit_is_resource_exhausted(running: Running) -> None:

@@ -53,7 +53,7 @@ def news_sized_articles(corpus: Path | None, count: int, *, seed: int = 7) -> li
             if len(out) >= count:
                 return out[:count]
         return out
-    root = resources.files("wiretrace") / "samples"
+    root = resources.files("wiretrace_client") / "samples"
     sentences = [
         s.strip() + "."
         for p in root.iterdir()

@@ -110,7 +110,11 @@ class Client:
         retries: int = 5,
         backoff: float = 0.1,
         max_message_bytes: int = 4 * 1024 * 1024,
+        offset_unit: pb.OffsetUnit = pb.CODE_POINTS,
     ) -> None:
+        """``offset_unit`` is the unit of every offset in the answers: code points (as
+        Python slices), ``pb.UTF16_CODE_UNITS`` (JavaScript, Java, C#) or
+        ``pb.UTF8_BYTES`` (Go, Rust); a request's own ``options.offset_unit`` wins."""
         options = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -125,6 +129,15 @@ class Client:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.offset_unit = offset_unit
+
+    def _options(self, options: pb.DetectOptions | None) -> pb.DetectOptions:
+        out = pb.DetectOptions()
+        if options is not None:
+            out.CopyFrom(options)
+        if not out.offset_unit:
+            out.offset_unit = self.offset_unit
+        return out
 
     def __enter__(self) -> Client:
         return self
@@ -162,7 +175,8 @@ class Client:
             else article(article_or_id, text or "", **fields)
         )
         result: pb.IngestResult = self._call(
-            self.stub.Ingest, pb.IngestRequest(article=a, options=options, replace=replace)
+            self.stub.Ingest,
+            pb.IngestRequest(article=a, options=self._options(options), replace=replace),
         )
         return result
 
@@ -174,12 +188,15 @@ class Client:
         replace: bool = False,
         timeout: float | None = None,
     ) -> Iterator[pb.IngestResult]:
-        """One result per article, in order, as the server answers."""
+        """One result per article, in order, as the server answers. An article that
+        failed has ``result.HasField("error")`` (its status code and message); the
+        stream goes on past it."""
+        opts = self._options(options)
 
         def requests() -> Iterator[pb.IngestRequest]:
             for a in articles:
                 msg = a if isinstance(a, pb.Article) else _from_mapping(a)
-                yield pb.IngestRequest(article=msg, options=options, replace=replace)
+                yield pb.IngestRequest(article=msg, options=opts, replace=replace)
 
         return iter(self.stub.IngestStream(requests(), timeout=timeout))
 
@@ -188,14 +205,13 @@ class Client:
     ) -> pb.QueryResult:
         a = article(fields.pop("id", ""), text, **fields)
         result: pb.QueryResult = self._call(
-            self.stub.Query, pb.QueryRequest(article=a, options=options)
+            self.stub.Query, pb.QueryRequest(article=a, options=self._options(options))
         )
         return result
 
     def compare(self, text_a: str, text_b: str) -> pb.CompareResult:
-        result: pb.CompareResult = self._call(
-            self.stub.Compare, pb.CompareRequest(text_a=text_a, text_b=text_b)
-        )
+        request = pb.CompareRequest(text_a=text_a, text_b=text_b, offset_unit=self.offset_unit)
+        result: pb.CompareResult = self._call(self.stub.Compare, request)
         return result
 
     def get(self, article_id: str) -> pb.Article:

@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+import grpc
+
 from wiretrace_client import Client, article, articles_from_folder, articles_from_jsonl, pb
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -46,7 +48,7 @@ def _side_by_side(left: str, right: str, width: int, color: bool) -> Iterator[st
 
 
 def _sample_articles() -> Iterator[pb.Article]:
-    root = resources.files("wiretrace") / "samples"
+    root = resources.files("wiretrace_client") / "samples"
     outlets = {"01": "Northwire", "02": "Losberg Daily", "03": "The Valley Weekly"}
     for item in sorted(root.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".txt"):
@@ -72,6 +74,11 @@ def report(
 
     for result in client.ingest_stream(remember(articles)):
         me = sent[result.id]
+        if result.HasField("error"):
+            code = grpc.StatusCode
+            name = next((c.name for c in code if c.value[0] == result.error.code), "?")
+            print(f"\n== {result.id}: not ingested ({name}): {result.error.message}", file=out)
+            continue
         print(
             f"\n== {result.id} ({me.outlet or 'no outlet'}): "
             f"{len(result.matches)} reused passage(s), {result.reused_fraction:.0%} of the text "

@@ -68,7 +68,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         paths = sorted(Path(args.dir).glob("*.txt"))
         texts = [(p.name, p.read_text(encoding="utf-8")) for p in paths]
     else:
-        root = resources.files("wiretrace") / "samples"
+        root = resources.files("wiretrace_client") / "samples"
         texts = sorted(
             (p.name, p.read_text(encoding="utf-8"))
             for p in root.iterdir()

@@ -25,47 +25,51 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cwiretrace/v1/wiretrace.proto\x12\x0cwiretrace.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x07\x41rticle\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06outlet\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x30\n\x0cpublished_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\"\x8a\x02\n\rDetectOptions\x12\x16\n\x0emin_similarity\x18\x01 \x01(\x02\x12\x12\n\nmin_tokens\x18\x02 \x01(\r\x12\x17\n\x0finclude_outlets\x18\x03 \x03(\t\x12\x17\n\x0f\x65xclude_outlets\x18\x04 \x03(\t\x12\x1b\n\x13\x65xclude_same_outlet\x18\x05 \x01(\x08\x12\x33\n\x0fpublished_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10published_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bmax_results\x18\x08 \x01(\r\"v\n\rIngestRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\x12\x0f\n\x07replace\x18\x03 \x01(\x08\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"\xeb\x01\n\x05Reuse\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x15\n\rsource_outlet\x18\x02 \x01(\t\x12\x37\n\x13source_published_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x04span\x18\x04 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\'\n\x0bsource_span\x18\x05 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x06 \x01(\x02\x12 \n\x04kind\x18\x07 \x01(\x0e\x32\x12.wiretrace.v1.Kind\"\x80\x01\n\x0cIngestResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12$\n\x07matches\x18\x03 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x04 \x01(\x02\x12\x14\n\x0csource_count\x18\x05 \x01(\r\"d\n\x0cQueryRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\"b\n\x0bQueryResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x02 \x01(\x02\x12\x14\n\x0csource_count\x18\x03 \x01(\r\"0\n\x0e\x43ompareRequest\x12\x0e\n\x06text_a\x18\x01 \x01(\t\x12\x0e\n\x06text_b\x18\x02 \x01(\t\"{\n\x05Match\x12\x1d\n\x01\x61\x18\x01 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x1d\n\x01\x62\x18\x02 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x03 \x01(\x02\x12 \n\x04kind\x18\x04 \x01(\x0e\x32\x12.wiretrace.v1.Kind\"5\n\rCompareResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Match\"\x18\n\nGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1b\n\rDeleteRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1a\n\x0c\x44\x65leteResult\x12\n\n\x02id\x18\x01 \x01(\t\"\x0e\n\x0cStatsRequest\"o\n\x0bStatsResult\x12\x10\n\x08\x61rticles\x18\x01 \x01(\x04\x12\x10\n\x08passages\x18\x02 \x01(\x04\x12\x13\n\x0bindex_bytes\x18\x03 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07version\x18\x05 \x01(\t*K\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08VERBATIM\x10\x01\x12\x11\n\rNEAR_VERBATIM\x10\x02\x12\x0c\n\x08REWORDED\x10\x03\x32\xdc\x03\n\tWiretrace\x12\x41\n\x06Ingest\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult\x12K\n\x0cIngestStream\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult(\x01\x30\x01\x12>\n\x05Query\x12\x1a.wiretrace.v1.QueryRequest\x1a\x19.wiretrace.v1.QueryResult\x12\x44\n\x07\x43ompare\x12\x1c.wiretrace.v1.CompareRequest\x1a\x1b.wiretrace.v1.CompareResult\x12\x36\n\x03Get\x12\x18.wiretrace.v1.GetRequest\x1a\x15.wiretrace.v1.Article\x12\x41\n\x06\x44\x65lete\x12\x1b.wiretrace.v1.DeleteRequest\x1a\x1a.wiretrace.v1.DeleteResult\x12>\n\x05Stats\x12\x1a.wiretrace.v1.StatsRequest\x1a\x19.wiretrace.v1.StatsResultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cwiretrace/v1/wiretrace.proto\x12\x0cwiretrace.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x07\x41rticle\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06outlet\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x30\n\x0cpublished_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\"\xb9\x02\n\rDetectOptions\x12\x16\n\x0emin_similarity\x18\x01 \x01(\x02\x12\x12\n\nmin_tokens\x18\x02 \x01(\r\x12\x17\n\x0finclude_outlets\x18\x03 \x03(\t\x12\x17\n\x0f\x65xclude_outlets\x18\x04 \x03(\t\x12\x1b\n\x13\x65xclude_same_outlet\x18\x05 \x01(\x08\x12\x33\n\x0fpublished_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10published_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bmax_results\x18\x08 \x01(\r\x12-\n\x0boffset_unit\x18\t \x01(\x0e\x32\x18.wiretrace.v1.OffsetUnit\"v\n\rIngestRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\x12\x0f\n\x07replace\x18\x03 \x01(\x08\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"\xeb\x01\n\x05Reuse\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x15\n\rsource_outlet\x18\x02 \x01(\t\x12\x37\n\x13source_published_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x04span\x18\x04 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\'\n\x0bsource_span\x18\x05 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x06 \x01(\x02\x12 \n\x04kind\x18\x07 \x01(\x0e\x32\x12.wiretrace.v1.Kind\"-\n\x0c\x41rticleError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xab\x01\n\x0cIngestResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12$\n\x07matches\x18\x03 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x04 \x01(\x02\x12\x14\n\x0csource_count\x18\x05 \x01(\r\x12)\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x1a.wiretrace.v1.ArticleError\"d\n\x0cQueryRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\"b\n\x0bQueryResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x02 \x01(\x02\x12\x14\n\x0csource_count\x18\x03 \x01(\r\"_\n\x0e\x43ompareRequest\x12\x0e\n\x06text_a\x18\x01 \x01(\t\x12\x0e\n\x06text_b\x18\x02 \x01(\t\x12-\n\x0boffset_unit\x18\x03 \x01(\x0e\x32\x18.wiretrace.v1.OffsetUnit\"{\n\x05Match\x12\x1d\n\x01\x61\x18\x01 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x1d\n\x01\x62\x18\x02 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x03 \x01(\x02\x12 \n\x04kind\x18\x04 \x01(\x0e\x32\x12.wiretrace.v1.Kind\"5\n\rCompareResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Match\"\x18\n\nGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1b\n\rDeleteRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1a\n\x0c\x44\x65leteResult\x12\n\n\x02id\x18\x01 \x01(\t\"\x0e\n\x0cStatsRequest\"o\n\x0bStatsResult\x12\x10\n\x08\x61rticles\x18\x01 \x01(\x04\x12\x10\n\x08passages\x18\x02 \x01(\x04\x12\x13\n\x0bindex_bytes\x18\x03 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07version\x18\x05 \x01(\t*C\n\nOffsetUnit\x12\x0f\n\x0b\x43ODE_POINTS\x10\x00\x12\x14\n\x10UTF16_CODE_UNITS\x10\x01\x12\x0e\n\nUTF8_BYTES\x10\x02*K\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08VERBATIM\x10\x01\x12\x11\n\rNEAR_VERBATIM\x10\x02\x12\x0c\n\x08REWORDED\x10\x03\x32\xdc\x03\n\tWiretrace\x12\x41\n\x06Ingest\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult\x12K\n\x0cIngestStream\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult(\x01\x30\x01\x12>\n\x05Query\x12\x1a.wiretrace.v1.QueryRequest\x1a\x19.wiretrace.v1.QueryResult\x12\x44\n\x07\x43ompare\x12\x1c.wiretrace.v1.CompareRequest\x1a\x1b.wiretrace.v1.CompareResult\x12\x36\n\x03Get\x12\x18.wiretrace.v1.GetRequest\x1a\x15.wiretrace.v1.Article\x12\x41\n\x06\x44\x65lete\x12\x1b.wiretrace.v1.DeleteRequest\x1a\x1a.wiretrace.v1.DeleteResult\x12>\n\x05Stats\x12\x1a.wiretrace.v1.StatsRequest\x1a\x19.wiretrace.v1.StatsResultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wiretrace.v1.wiretrace_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KIND']._serialized_start=1652
-  _globals['_KIND']._serialized_end=1727
+  _globals['_OFFSETUNIT']._serialized_start=1836
+  _globals['_OFFSETUNIT']._serialized_end=1903
+  _globals['_KIND']._serialized_start=1905
+  _globals['_KIND']._serialized_end=1980
   _globals['_ARTICLE']._serialized_start=80
   _globals['_ARTICLE']._serialized_end=212
   _globals['_DETECTOPTIONS']._serialized_start=215
-  _globals['_DETECTOPTIONS']._serialized_end=481
-  _globals['_INGESTREQUEST']._serialized_start=483
-  _globals['_INGESTREQUEST']._serialized_end=601
-  _globals['_SPAN']._serialized_start=603
-  _globals['_SPAN']._serialized_end=637
-  _globals['_REUSE']._serialized_start=640
-  _globals['_REUSE']._serialized_end=875
-  _globals['_INGESTRESULT']._serialized_start=878
-  _globals['_INGESTRESULT']._serialized_end=1006
-  _globals['_QUERYREQUEST']._serialized_start=1008
-  _globals['_QUERYREQUEST']._serialized_end=1108
-  _globals['_QUERYRESULT']._serialized_start=1110
-  _globals['_QUERYRESULT']._serialized_end=1208
-  _globals['_COMPAREREQUEST']._serialized_start=1210
-  _globals['_COMPAREREQUEST']._serialized_end=1258
-  _globals['_MATCH']._serialized_start=1260
-  _globals['_MATCH']._serialized_end=1383
-  _globals['_COMPARERESULT']._serialized_start=1385
-  _globals['_COMPARERESULT']._serialized_end=1438
-  _globals['_GETREQUEST']._serialized_start=1440
-  _globals['_GETREQUEST']._serialized_end=1464
-  _globals['_DELETEREQUEST']._serialized_start=1466
-  _globals['_DELETEREQUEST']._serialized_end=1493
-  _globals['_DELETERESULT']._serialized_start=1495
-  _globals['_DELETERESULT']._serialized_end=1521
-  _globals['_STATSREQUEST']._serialized_start=1523
-  _globals['_STATSREQUEST']._serialized_end=1537
-  _globals['_STATSRESULT']._serialized_start=1539
-  _globals['_STATSRESULT']._serialized_end=1650
-  _globals['_WIRETRACE']._serialized_start=1730
-  _globals['_WIRETRACE']._serialized_end=2206
+  _globals['_DETECTOPTIONS']._serialized_end=528
+  _globals['_INGESTREQUEST']._serialized_start=530
+  _globals['_INGESTREQUEST']._serialized_end=648
+  _globals['_SPAN']._serialized_start=650
+  _globals['_SPAN']._serialized_end=684
+  _globals['_REUSE']._serialized_start=687
+  _globals['_REUSE']._serialized_end=922
+  _globals['_ARTICLEERROR']._serialized_start=924
+  _globals['_ARTICLEERROR']._serialized_end=969
+  _globals['_INGESTRESULT']._serialized_start=972
+  _globals['_INGESTRESULT']._serialized_end=1143
+  _globals['_QUERYREQUEST']._serialized_start=1145
+  _globals['_QUERYREQUEST']._serialized_end=1245
+  _globals['_QUERYRESULT']._serialized_start=1247
+  _globals['_QUERYRESULT']._serialized_end=1345
+  _globals['_COMPAREREQUEST']._serialized_start=1347
+  _globals['_COMPAREREQUEST']._serialized_end=1442
+  _globals['_MATCH']._serialized_start=1444
+  _globals['_MATCH']._serialized_end=1567
+  _globals['_COMPARERESULT']._serialized_start=1569
+  _globals['_COMPARERESULT']._serialized_end=1622
+  _globals['_GETREQUEST']._serialized_start=1624
+  _globals['_GETREQUEST']._serialized_end=1648
+  _globals['_DELETEREQUEST']._serialized_start=1650
+  _globals['_DELETEREQUEST']._serialized_end=1677
+  _globals['_DELETERESULT']._serialized_start=1679
+  _globals['_DELETERESULT']._serialized_end=1705
+  _globals['_STATSREQUEST']._serialized_start=1707
+  _globals['_STATSREQUEST']._serialized_end=1721
+  _globals['_STATSRESULT']._serialized_start=1723
+  _globals['_STATSRESULT']._serialized_end=1834
+  _globals['_WIRETRACE']._serialized_start=1983
+  _globals['_WIRETRACE']._serialized_end=2459
 # @@protoc_insertion_point(module_scope)

@@ -10,12 +10,21 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class OffsetUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CODE_POINTS: _ClassVar[OffsetUnit]
+    UTF16_CODE_UNITS: _ClassVar[OffsetUnit]
+    UTF8_BYTES: _ClassVar[OffsetUnit]
+
 class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     KIND_UNSPECIFIED: _ClassVar[Kind]
     VERBATIM: _ClassVar[Kind]
     NEAR_VERBATIM: _ClassVar[Kind]
     REWORDED: _ClassVar[Kind]
+CODE_POINTS: OffsetUnit
+UTF16_CODE_UNITS: OffsetUnit
+UTF8_BYTES: OffsetUnit
 KIND_UNSPECIFIED: Kind
 VERBATIM: Kind
 NEAR_VERBATIM: Kind
@@ -38,7 +47,7 @@ class Article(_message.Message):
     def __init__(self, id: _Optional[str] = ..., outlet: _Optional[str] = ..., url: _Optional[str] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class DetectOptions(_message.Message):
-    __slots__ = ("min_similarity", "min_tokens", "include_outlets", "exclude_outlets", "exclude_same_outlet", "published_after", "published_before", "max_results")
+    __slots__ = ("min_similarity", "min_tokens", "include_outlets", "exclude_outlets", "exclude_same_outlet", "published_after", "published_before", "max_results", "offset_unit")
     MIN_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     MIN_TOKENS_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_OUTLETS_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +56,7 @@ class DetectOptions(_message.Message):
     PUBLISHED_AFTER_FIELD_NUMBER: _ClassVar[int]
     PUBLISHED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     MAX_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_UNIT_FIELD_NUMBER: _ClassVar[int]
     min_similarity: float
     min_tokens: int
     include_outlets: _containers.RepeatedScalarFieldContainer[str]
@@ -55,7 +65,8 @@ class DetectOptions(_message.Message):
     published_after: _timestamp_pb2.Timestamp
     published_before: _timestamp_pb2.Timestamp
     max_results: int
-    def __init__(self, min_similarity: _Optional[float] = ..., min_tokens: _Optional[int] = ..., include_outlets: _Optional[_Iterable[str]] = ..., exclude_outlets: _Optional[_Iterable[str]] = ..., exclude_same_outlet: _Optional[bool] = ..., published_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., published_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_results: _Optional[int] = ...) -> None: ...
+    offset_unit: OffsetUnit
+    def __init__(self, min_similarity: _Optional[float] = ..., min_tokens: _Optional[int] = ..., include_outlets: _Optional[_Iterable[str]] = ..., exclude_outlets: _Optional[_Iterable[str]] = ..., exclude_same_outlet: _Optional[bool] = ..., published_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., published_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_results: _Optional[int] = ..., offset_unit: _Optional[_Union[OffsetUnit, str]] = ...) -> None: ...
 
 class IngestRequest(_message.Message):
     __slots__ = ("article", "options", "replace")
@@ -93,19 +104,29 @@ class Reuse(_message.Message):
     kind: Kind
     def __init__(self, source_id: _Optional[str] = ..., source_outlet: _Optional[str] = ..., source_published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., span: _Optional[_Union[Span, _Mapping]] = ..., source_span: _Optional[_Union[Span, _Mapping]] = ..., similarity: _Optional[float] = ..., kind: _Optional[_Union[Kind, str]] = ...) -> None: ...
 
+class ArticleError(_message.Message):
+    __slots__ = ("code", "message")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
+
 class IngestResult(_message.Message):
-    __slots__ = ("id", "created", "matches", "reused_fraction", "source_count")
+    __slots__ = ("id", "created", "matches", "reused_fraction", "source_count", "error")
     ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     REUSED_FRACTION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
     id: str
     created: bool
     matches: _containers.RepeatedCompositeFieldContainer[Reuse]
     reused_fraction: float
     source_count: int
-    def __init__(self, id: _Optional[str] = ..., created: _Optional[bool] = ..., matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ...) -> None: ...
+    error: ArticleError
+    def __init__(self, id: _Optional[str] = ..., created: _Optional[bool] = ..., matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ..., error: _Optional[_Union[ArticleError, _Mapping]] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
     __slots__ = ("article", "options")
@@ -126,12 +147,14 @@ class QueryResult(_message.Message):
     def __init__(self, matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ...) -> None: ...
 
 class CompareRequest(_message.Message):
-    __slots__ = ("text_a", "text_b")
+    __slots__ = ("text_a", "text_b", "offset_unit")
     TEXT_A_FIELD_NUMBER: _ClassVar[int]
     TEXT_B_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_UNIT_FIELD_NUMBER: _ClassVar[int]
     text_a: str
     text_b: str
-    def __init__(self, text_a: _Optional[str] = ..., text_b: _Optional[str] = ...) -> None: ...
+    offset_unit: OffsetUnit
+    def __init__(self, text_a: _Optional[str] = ..., text_b: _Optional[str] = ..., offset_unit: _Optional[_Union[OffsetUnit, str]] = ...) -> None: ...
 
 class Match(_message.Message):
     __slots__ = ("a", "b", "similarity", "kind")

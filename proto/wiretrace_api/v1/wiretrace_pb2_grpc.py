@@ -90,8 +90,9 @@ class WiretraceServicer:
         """Ingest for a stream of articles: one result per article, in order. The server reads
         the next article only after answering the previous one, so a fast producer is held
         back by HTTP/2 flow control instead of filling the server's memory.
-        The first failing article ends the stream with that article's status (the codes of
-        Ingest); results already sent stand and their articles are stored.
+        An article that fails gets a result with its id and `error` (the status code and
+        message Ingest would have returned), nothing of it is stored, and the stream goes
+        on. Only transport failures (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED) end it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

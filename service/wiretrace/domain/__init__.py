@@ -1,6 +1,7 @@
 """The domain: what the service does, with no transport and no host configuration.
 
     records     articles, options and results, with their limits
+    offsets     offsets in code points, UTF-16 code units or UTF-8 bytes
     candidates  which stored articles to align with a new one
     cache       prepared sources kept in memory
     service     the operations (ingest, query, compare, get, delete, expire, stats)
@@ -10,6 +11,7 @@ It uses the engine and the stores; the gRPC adapter and the CLI use it.
 """
 
 from wiretrace.domain.candidates import index_spec
+from wiretrace.domain.offsets import OffsetUnit
 from wiretrace.domain.records import (
     MAX_ID_CHARS,
     MAX_OPTION_LIMIT,
@@ -31,6 +33,7 @@ __all__ = [
     "DetectOptions",
     "Detection",
     "IngestOutcome",
+    "OffsetUnit",
     "Reuse",
     "ReuseService",
     "ServiceSettings",

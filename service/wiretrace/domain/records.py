@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from wiretrace.domain.offsets import OffsetUnit
 from wiretrace.engine.detect import Kind
 from wiretrace.errors import InvalidInput
 
@@ -81,6 +82,7 @@ class DetectOptions:
     published_after_ns: int | None = None
     published_before_ns: int | None = None
     max_results: int = 0
+    offset_unit: OffsetUnit = OffsetUnit.CODE_POINTS
 
     def __post_init__(self) -> None:
         for name in ("include_outlets", "exclude_outlets"):

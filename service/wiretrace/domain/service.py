@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ import numpy.typing as npt
 from wiretrace import __version__
 from wiretrace.domain.cache import SourceCache
 from wiretrace.domain.candidates import index_spec, rank_candidates
+from wiretrace.domain.offsets import OffsetUnit, converter
 from wiretrace.domain.records import (
     MAX_ID_CHARS,
     MAX_OPTION_LIMIT,
@@ -109,6 +110,27 @@ def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -
     )
 
 
+def _in_unit(
+    matches: list[Reuse], text: str, sources: dict[str, str], unit: OffsetUnit
+) -> list[Reuse]:
+    """``matches`` of ``text`` (code-point offsets) with offsets in ``unit``;
+    ``sources`` maps each source id to its text."""
+    if unit is OffsetUnit.CODE_POINTS:
+        return matches
+    mine = converter(text, unit)
+    theirs = {sid: converter(t, unit) for sid, t in sources.items()}
+    return [
+        replace(
+            r,
+            start=mine(r.start),
+            end=mine(r.end),
+            source_start=theirs[r.source_id](r.source_start),
+            source_end=theirs[r.source_id](r.source_end),
+        )
+        for r in matches
+    ]
+
+
 class ReuseService:
     """Thread-safe: operations run concurrently; the store settles concurrent writes
     of one id (one wins, the other finds the same text or gets ``Conflict``)."""
@@ -180,6 +202,7 @@ class ReuseService:
             exclude_key=exclude_key,
         )
         reuses: list[Reuse] = []
+        source_texts: dict[str, str] = {record.id: doc.text}  # for the offset unit
         aligned = 0
         for key in ranked:
             if aligned >= self.settings.max_candidates:
@@ -191,6 +214,7 @@ class ReuseService:
             if source is None:
                 continue
             aligned += 1
+            source_texts[meta.id] = source.text
             for m in self.detector.compare(doc, source):
                 reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
         # A repeat is reported on its later occurrence; its source is the earlier one.
@@ -210,7 +234,7 @@ class ReuseService:
         limit = options.max_results or self.settings.max_results
         covered = union_length((r.start, r.end) for r in cross)
         return Detection(
-            matches=matches[:limit],
+            matches=_in_unit(matches[:limit], doc.text, source_texts, options.offset_unit),
             reused_fraction=min(1.0, covered / len(doc.text)) if doc.text else 0.0,
             source_count=len({r.source_id for r in cross}),
         )
@@ -269,10 +293,26 @@ class ReuseService:
         exclude = existing.key if existing else None
         return self._detect(doc, self._row(article, doc), options, exclude_key=exclude)
 
-    def compare(self, text_a: str, text_b: str) -> list[Match]:
+    def compare(
+        self, text_a: str, text_b: str, unit: OffsetUnit = OffsetUnit.CODE_POINTS
+    ) -> list[Match]:
+        """Passages the two texts share, with offsets in ``unit``."""
         self._check_text(text_a, "text_a")
         self._check_text(text_b, "text_b")
-        return self.detector.compare(text_a, text_b)
+        matches = self.detector.compare(text_a, text_b)
+        if unit is OffsetUnit.CODE_POINTS:
+            return matches
+        ca, cb = converter(text_a, unit), converter(text_b, unit)
+        return [
+            replace(
+                m,
+                a_start=ca(m.a_start),
+                a_end=ca(m.a_end),
+                b_start=cb(m.b_start),
+                b_end=cb(m.b_end),
+            )
+            for m in matches
+        ]
 
     def get(self, article_id: str) -> Article:
         self._check_id(article_id)

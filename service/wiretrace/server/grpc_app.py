@@ -25,6 +25,7 @@ from wiretrace.domain import (
     Article,
     Detection,
     DetectOptions,
+    OffsetUnit,
     ReuseService,
     Sweeper,
 )
@@ -58,6 +59,12 @@ _STATUS: list[tuple[type[WiretraceError], grpc.StatusCode]] = [
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
     (Expired, grpc.StatusCode.DEADLINE_EXCEEDED),
 ]
+
+_UNIT: dict[int, OffsetUnit] = {
+    pb.CODE_POINTS: OffsetUnit.CODE_POINTS,
+    pb.UTF16_CODE_UNITS: OffsetUnit.UTF16_CODE_UNITS,
+    pb.UTF8_BYTES: OffsetUnit.UTF8_BYTES,
+}
 
 _KIND = {
     Kind.VERBATIM: pb.VERBATIM,
@@ -154,7 +161,15 @@ def _options(o: pb.DetectOptions) -> DetectOptions:
             else None
         ),
         max_results=o.max_results,
+        offset_unit=_unit(o.offset_unit),
     )
+
+
+def _unit(value: int) -> OffsetUnit:
+    unit = _UNIT.get(value)
+    if unit is None:
+        raise InvalidInput(f"offset_unit {value} is not one of {sorted(_UNIT)}")
+    return unit
 
 
 def _reuses(detection: Detection) -> list[pb.Reuse]:
@@ -218,13 +233,25 @@ class Servicer(pb_grpc.WiretraceServicer):
     def IngestStream(
         self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.IngestResult]:
-        # A generator: errors raised while iterating surface here, not in _rpc.
+        # A generator: errors raised while iterating surface here, not in _rpc. An
+        # article that fails gets its own error and the stream goes on; a caller that
+        # has gone (deadline, cancellation) ends it.
         def results() -> Iterator[pb.IngestResult]:
             for request in request_iterator:
                 try:
                     yield self._ingest_one(request, context)
-                except WiretraceError as err:
+                except Expired as err:
                     _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
+                except WiretraceError as err:
+                    code = status_for(err)
+                    log.info(
+                        "article rejected",
+                        extra={"rpc": "IngestStream", "code": code.name, "error": str(err)},
+                    )
+                    yield pb.IngestResult(
+                        id=request.article.id,
+                        error=pb.ArticleError(code=code.value[0], message=str(err)),
+                    )
 
         return results()
 
@@ -239,9 +266,9 @@ class Servicer(pb_grpc.WiretraceServicer):
     def Compare(
         self, request: pb.CompareRequest, context: grpc.ServicerContext
     ) -> pb.CompareResult:
-        return pb.CompareResult(
-            matches=[_match(m) for m in self.service.compare(request.text_a, request.text_b)]
-        )
+        unit = _unit(request.offset_unit)
+        matches = self.service.compare(request.text_a, request.text_b, unit)
+        return pb.CompareResult(matches=[_match(m) for m in matches])
 
     @_rpc
     def Get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> pb.Article:
