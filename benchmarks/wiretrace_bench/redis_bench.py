@@ -71,7 +71,7 @@ def _ours(url: str, client: redis.Redis, rows: list[Row], spec: IndexSpec) -> di
     return {
         "articles": len(rows),
         "passages": passages,
-        "insert_seconds": round(insert_s, 2),
+        "insert_seconds": round(insert_s, 4),
         "inserts_per_s": round(passages / insert_s, 1),
         "queries_per_s_batched_by_article": round(queried / per_article_s, 1),
         "queries_per_s_one_per_call": round(len(singles) / per_passage_s, 1),
