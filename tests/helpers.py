@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from grpc_health.v1 import health
 
 from wiretrace.domain import Sweeper
 from wiretrace.server.config import ServerConfig, min_message_bytes
-from wiretrace.server.grpc_app import create_server, health_reporter, open_service
+from wiretrace.server.grpc_app import Guards, create_server, health_reporter, open_service
 from wiretrace_client import Client, article, pb
 
 from .conftest import VOCABULARY
@@ -49,7 +50,10 @@ class Running:
         store: str = "",
         sweep_seconds: float = 0.2,
         retention_days: float = 0.0,
+        client: dict[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
+        """``settings`` go to ``ServerConfig``, ``client`` to the ``Client``."""
         config = ServerConfig(
             address=address,
             data_dir=data_dir,
@@ -58,15 +62,20 @@ class Running:
             retention_days=retention_days,
             max_text_chars=MAX_TEXT,
             max_message_bytes=min_message_bytes(MAX_TEXT),
+            **settings,
         )
+        self.config = config
         self.service = open_service(config)
         self.health = health.HealthServicer()
-        self.server, self.port = create_server(config, self.service, self.health)
+        self.guards = Guards.from_config(config, self.service)
+        self.server, self.port = create_server(config, self.service, self.health, self.guards)
+        metrics = self.guards.metrics
+        self.metrics_port = metrics.serve(config.metrics_address) if metrics else None
         self.sweeper = Sweeper(self.service, sweep_seconds, health_reporter(self.health))
         self.sweeper.start()
         self.server.start()
         self.address = f"127.0.0.1:{self.port}"
-        self.client = Client(self.address, timeout=30)
+        self.client = Client(self.address, timeout=30, **(client or {}))
 
     def stop(self) -> None:
         self.client.close()

@@ -18,8 +18,9 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_the_readme_tables_are_the_settings_table() -> None:
     text = README.read_text(encoding="utf-8")
-    assert markdown_table(SERVER_SETTINGS) in text
-    assert markdown_table(ENGINE_SETTINGS) in text
+    fix = "print them with: python -m wiretrace.server.config"
+    assert markdown_table(SERVER_SETTINGS) in text, fix
+    assert markdown_table(ENGINE_SETTINGS) in text, fix
 
 
 def test_every_config_field_is_a_setting_with_a_flag() -> None:

@@ -32,6 +32,9 @@ __all__ = [
     "pb",
 ]
 
+#: Trailing metadata of a call the server shed, with the milliseconds to wait.
+PUSHBACK_KEY = "grpc-retry-pushback-ms"
+
 _ARTICLE_FIELDS = ("id", "outlet", "url", "published_at", "language", "text")
 
 
@@ -95,6 +98,19 @@ def articles_from_folder(path: str | Path, *, outlet: str = "") -> Iterator[pb.A
         yield article(file.stem, file.read_text(encoding="utf-8"), outlet=outlet)
 
 
+def _retry_after(err: grpc.RpcError) -> float | None:
+    """Seconds to wait before retrying a failed call, or None when retrying is futile."""
+    code = err.code()
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return 0.0
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        trailing: Any = err.trailing_metadata() or ()
+        for key, value in trailing:
+            if key == PUSHBACK_KEY:
+                return int(value) / 1000.0
+    return None
+
+
 class Client:
     """A connection to one wiretrace server."""
 
@@ -111,10 +127,15 @@ class Client:
         backoff: float = 0.1,
         max_message_bytes: int = 4 * 1024 * 1024,
         offset_unit: pb.OffsetUnit = pb.CODE_POINTS,
+        token: str | None = None,
     ) -> None:
         """``offset_unit`` is the unit of every offset in the answers: code points (as
         Python slices), ``pb.UTF16_CODE_UNITS`` (JavaScript, Java, C#) or
-        ``pb.UTF8_BYTES`` (Go, Rust); a request's own ``options.offset_unit`` wins."""
+        ``pb.UTF8_BYTES`` (Go, Rust); a request's own ``options.offset_unit`` wins.
+        ``token`` is sent as ``authorization: Bearer TOKEN`` on every call (a server
+        with ``--auth-tokens``); over TLS, give the server's CA as
+        ``root_certificates`` (and ``private_key``/``certificate_chain`` for mutual
+        TLS)."""
         options = [
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
@@ -130,6 +151,9 @@ class Client:
         self.retries = retries
         self.backoff = backoff
         self.offset_unit = offset_unit
+        self.metadata: tuple[tuple[str, str], ...] = (
+            (("authorization", f"Bearer {token}"),) if token else ()
+        )
 
     def _options(self, options: pb.DetectOptions | None) -> pb.DetectOptions:
         out = pb.DetectOptions()
@@ -149,14 +173,18 @@ class Client:
         self.channel.close()
 
     def _call(self, method: Callable[..., Any], request: Any) -> Any:
+        """One unary call, retried with exponential backoff while the server is
+        unreachable (UNAVAILABLE) or sheds load (RESOURCE_EXHAUSTED with a retry hint;
+        the same code without one, a text over the limit, is final)."""
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                return method(request, timeout=self.timeout)
+                return method(request, timeout=self.timeout, metadata=self.metadata)
             except grpc.RpcError as err:
-                if err.code() != grpc.StatusCode.UNAVAILABLE or attempt == self.retries:
+                wait = _retry_after(err)
+                if wait is None or attempt == self.retries:
                     raise
-                time.sleep(delay)
+                time.sleep(max(delay, wait))
                 delay *= 2
         raise AssertionError("unreachable")
 
@@ -198,7 +226,7 @@ class Client:
                 msg = a if isinstance(a, pb.Article) else _from_mapping(a)
                 yield pb.IngestRequest(article=msg, options=opts, replace=replace)
 
-        return iter(self.stub.IngestStream(requests(), timeout=timeout))
+        return iter(self.stub.IngestStream(requests(), timeout=timeout, metadata=self.metadata))
 
     def query(
         self, text: str, *, options: pb.DetectOptions | None = None, **fields: Any

@@ -116,12 +116,11 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
     for title, table in (("server", SERVER_SETTINGS), ("engine", ENGINE_SETTINGS)):
         group = p.add_argument_group(f"{title} settings")
         for s in table:
-            group.add_argument(
-                s.flag,
-                dest=s.name,
-                metavar=s.kind.__name__.upper(),
-                help=f"{s.help} (default {s.shown}; env {s.env})",
-            )
+            help = f"{s.help} (default {s.shown}; env {s.env})"
+            if s.kind is bool:  # a switch: present means true
+                group.add_argument(s.flag, dest=s.name, action="store_const", const=True, help=help)
+            else:
+                group.add_argument(s.flag, dest=s.name, metavar=s.kind.__name__.upper(), help=help)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,7 @@ DEFAULT_WORKERS = 8
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_SWEEP_SECONDS = 5.0
 DEFAULT_LOG_LEVEL = "INFO"
+DEFAULT_MAX_IN_FLIGHT = 256
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -76,6 +77,24 @@ class ServerConfig:
     log_level: str = setting(
         DEFAULT_LOG_LEVEL, "DEBUG, INFO, WARNING or ERROR; JSON lines on stderr"
     )
+    tls_cert: str = setting("", "PEM certificate chain: serve TLS only", shown="(plaintext)")
+    tls_key: str = setting("", "PEM private key of --tls-cert", shown="(none)")
+    tls_client_ca: str = setting(
+        "", "PEM CA certificates: require client certificates they sign (mutual TLS)",
+        shown="(none)",
+    )  # fmt: skip
+    auth_tokens: str = setting(
+        "",
+        "file of bearer tokens, `NAME TOKEN read,ingest,admin` a line; re-read on SIGHUP",
+        shown="(no auth)",
+    )
+    no_reflection: bool = setting(False, "turn server reflection off")
+    max_in_flight: int = setting(
+        DEFAULT_MAX_IN_FLIGHT, "calls at once; past it RESOURCE_EXHAUSTED with a retry hint"
+    )
+    metrics_address: str = setting(
+        "", "HOST:PORT to serve Prometheus metrics on (/metrics)", shown="(off)"
+    )
     engine: EngineConfig = field(default_factory=EngineConfig)
 
     def __post_init__(self) -> None:
@@ -98,6 +117,22 @@ class ServerConfig:
             raise InvalidInput(f"grace_seconds must be >= 0, got {self.grace_seconds}")
         if self.log_level.upper() not in _LOG_LEVELS:
             raise InvalidInput(f"log_level must be one of {', '.join(_LOG_LEVELS)}")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise InvalidInput("tls_cert and tls_key go together: give both, or neither")
+        if self.tls_client_ca and not self.tls_cert:
+            raise InvalidInput("tls_client_ca (mutual TLS) needs tls_cert and tls_key")
+        for name in ("tls_cert", "tls_key", "tls_client_ca", "auth_tokens"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise InvalidInput(f"{name}: no such file {path!r}")
+        if self.max_in_flight < 1:
+            raise InvalidInput(f"max_in_flight must be >= 1, got {self.max_in_flight}")
+        if self.metrics_address:
+            host, sep, port = self.metrics_address.rpartition(":")
+            if not sep or not host or not port.isdigit() or int(port) > 65535:
+                raise InvalidInput(
+                    f"metrics_address must be HOST:PORT, got {self.metrics_address!r}"
+                )
         if self.retention_days < 0:
             raise InvalidInput(f"retention_days must be >= 0, got {self.retention_days}")
         self.service_settings()  # the domain checks its own values
@@ -148,3 +183,9 @@ class ServerConfig:
 #: The server's settings, then the engine's: one table for flags, environment and docs.
 SERVER_SETTINGS = settings_of(ServerConfig)
 ENGINE_SETTINGS = settings_of(EngineConfig)
+
+
+if __name__ == "__main__":  # the README's two tables: python -m wiretrace.server.config
+    from wiretrace.settings import markdown_table
+
+    print(markdown_table(SERVER_SETTINGS), markdown_table(ENGINE_SETTINGS), sep="\n\n")

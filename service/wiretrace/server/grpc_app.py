@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
@@ -40,6 +42,8 @@ from wiretrace.errors import (
     WiretraceError,
 )
 from wiretrace.server.config import ServerConfig
+from wiretrace.server.interceptors import Admission, Authenticator, Interceptor, TokenTable
+from wiretrace.server.metrics import Metrics
 from wiretrace.store import open_store, redact
 from wiretrace_api.v1 import wiretrace_pb2 as pb
 from wiretrace_api.v1 import wiretrace_pb2_grpc as pb_grpc
@@ -299,8 +303,45 @@ class Servicer(pb_grpc.WiretraceServicer):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """The interceptors of one server, outermost first: metrics see every call, load
+    shedding refuses before any work, authentication before the servicer."""
+
+    admission: Admission
+    tokens: TokenTable | None
+    metrics: Metrics | None
+
+    @classmethod
+    def from_config(cls, config: ServerConfig, service: ReuseService) -> Guards:
+        admission = Admission(config.max_in_flight)
+        tokens = TokenTable(Path(config.auth_tokens)) if config.auth_tokens else None
+        metrics = Metrics(service, admission) if config.metrics_address else None
+        return cls(admission, tokens, metrics)
+
+    def interceptors(self) -> list[Interceptor]:
+        chain: list[Interceptor] = [self.metrics] if self.metrics else []
+        chain.append(self.admission)
+        if self.tokens is not None:
+            chain.append(Authenticator(self.tokens))
+        return chain
+
+
+def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    if not config.tls_cert:
+        return None
+    pair = (Path(config.tls_key).read_bytes(), Path(config.tls_cert).read_bytes())
+    client_ca = Path(config.tls_client_ca).read_bytes() if config.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [pair], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+
+
 def create_server(
-    config: ServerConfig, service: ReuseService, health_servicer: health.HealthServicer
+    config: ServerConfig,
+    service: ReuseService,
+    health_servicer: health.HealthServicer,
+    guards: Guards | None = None,
 ) -> tuple[grpc.Server, int]:
     """Build (not start) a server for ``service``; returns it and the bound port."""
     options = [
@@ -308,16 +349,23 @@ def create_server(
         ("grpc.max_send_message_length", config.max_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
+    guards = guards or Guards.from_config(config, service)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="rpc"),
+        interceptors=guards.interceptors(),
         options=options,
     )
     pb_grpc.add_WiretraceServicer_to_server(Servicer(service), server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
-    port = server.add_insecure_port(config.address)
+    if not config.no_reflection:
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+    credentials = _credentials(config)
+    if credentials is None:
+        port = server.add_insecure_port(config.address)
+    else:
+        port = server.add_secure_port(config.address, credentials)
     if port == 0:
         raise InvalidInput(f"cannot listen on {config.address}: address in use or not local")
     return server, port
@@ -347,7 +395,9 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
     service = open_service(config)
     store_seconds = time.perf_counter() - t0
     health_servicer = health.HealthServicer()
-    server, port = create_server(config, service, health_servicer)
+    guards = Guards.from_config(config, service)
+    server, port = create_server(config, service, health_servicer, guards)
+    metrics_port = guards.metrics.serve(config.metrics_address) if guards.metrics else None
     sweeper = Sweeper(service, config.sweep_seconds, health_reporter(health_servicer))
     sweeper.start()
     server.start()
@@ -359,6 +409,10 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
             "store": redact(config.store_url),
             "ready_seconds": round(time.perf_counter() - t0, 3),
             "store_open_seconds": round(store_seconds, 3),
+            "tls": bool(config.tls_cert),
+            "mutual_tls": bool(config.tls_client_ca),
+            "auth": bool(guards.tokens),
+            "metrics_port": metrics_port,
         },
     )
     if ready is not None:
@@ -374,6 +428,9 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if guards.tokens is not None:
+        tokens = guards.tokens
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: tokens.reload())
     stop.wait()
     server.stop(config.grace_seconds).wait()
     sweeper.stop()
