@@ -12,6 +12,7 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench compare [--server ADDR] [--pairs N] [--chars C] [--json]
     wiretrace bench restart [--articles N] [--json]
     wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
+    wiretrace bench fuzz [--requests N] [--concurrency K] [--seed S] [--json]
 
 The modules behind each command are imported when it runs, so that the console command
 starts fast.
@@ -238,6 +239,14 @@ def _cmd_bench_redis(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_fuzz(args: argparse.Namespace) -> int:
+    from wiretrace_bench.fuzz import bench_fuzz
+
+    report = bench_fuzz(args.requests, seed=args.seed, concurrency=args.concurrency)
+    _print_report(report, args.json)
+    return 0 if not report["failures"] and report["stored_matches_acknowledged"] else 1
+
+
 def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the bench commands to the ``wiretrace bench`` subparsers."""
     p = bench.add_parser(
@@ -334,3 +343,10 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--repeats", type=int, default=1, help="runs of ours; medians are kept")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_redis)
+
+    p = bench.add_parser("fuzz", help="hostile requests over every RPC, counted by status code")
+    p.add_argument("--requests", type=int, default=10_000, help="requests sent (default 10000)")
+    p.add_argument("--concurrency", type=int, default=4, help="calls in flight (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_fuzz)

@@ -42,7 +42,13 @@ from wiretrace.errors import (
     WiretraceError,
 )
 from wiretrace.server.config import ServerConfig
-from wiretrace.server.interceptors import Admission, Authenticator, Interceptor, TokenTable
+from wiretrace.server.interceptors import (
+    Admission,
+    Authenticator,
+    Decoding,
+    Interceptor,
+    TokenTable,
+)
 from wiretrace.server.metrics import Metrics
 from wiretrace.store import open_store, redact
 from wiretrace_api.v1 import wiretrace_pb2 as pb
@@ -321,7 +327,7 @@ class Guards:
 
     def interceptors(self) -> list[Interceptor]:
         chain: list[Interceptor] = [self.metrics] if self.metrics else []
-        chain.append(self.admission)
+        chain += [Decoding(), self.admission]
         if self.tokens is not None:
             chain.append(Authenticator(self.tokens))
         return chain

@@ -24,6 +24,7 @@ __all__ = [
     "Admission",
     "Authenticator",
     "Behaviour",
+    "Decoding",
     "Handler",
     "Interceptor",
     "TokenTable",
@@ -63,9 +64,12 @@ else:
 def wrap_behaviour(
     handler: Handler | None,
     wrap: Callable[[Behaviour, bool, bool], Behaviour],
+    decode: Callable[[Callable[[bytes], Any] | None], Callable[[bytes], Any] | None] = (
+        lambda d: d
+    ),
 ) -> Handler | None:
     """``handler`` with its behaviour replaced by ``wrap(behaviour, request_streaming,
-    response_streaming)``."""
+    response_streaming)`` and its request deserializer by ``decode(deserializer)``."""
     if handler is None:
         return None
     kinds = {
@@ -78,7 +82,7 @@ def wrap_behaviour(
     make, behaviour = kinds[key]
     return make(
         wrap(cast(Behaviour, behaviour), *key),
-        request_deserializer=handler.request_deserializer,
+        request_deserializer=decode(handler.request_deserializer),
         response_serializer=handler.response_serializer,
     )
 
@@ -89,6 +93,69 @@ def _method(details: grpc.HandlerCallDetails) -> str:
 
 def _rpc(method: str) -> str:
     return method.rsplit("/", 1)[-1]
+
+
+# -- decoding -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """What a request that does not parse as its message type decodes to."""
+
+    error: str
+
+
+class Decoding(Interceptor):
+    """A request that does not parse (bad wire format, invalid UTF-8 in a string) gets
+    INVALID_ARGUMENT with the parser's reason; gRPC's own answer would be INTERNAL."""
+
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        rpc = _rpc(_method(details))
+
+        def decode(parse: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+            if parse is None:
+                return None
+
+            def safe(raw: bytes) -> Any:
+                try:
+                    return parse(raw)
+                except Exception as err:  # protobuf's DecodeError, and anything else
+                    return Undecodable(f"{type(err).__name__}: {err}")
+
+            return safe
+
+        def refuse(context: grpc.ServicerContext, request: Undecodable) -> None:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the {rpc} request is not a valid message ({request.error})",
+            )
+
+        def wrap(behaviour: Behaviour, streaming_in: bool, _streaming_out: bool) -> Behaviour:
+            def checked(request: Any, context: grpc.ServicerContext) -> Any:
+                if streaming_in:
+                    return behaviour(_decoded(request, context, refuse), context)
+                if isinstance(request, Undecodable):
+                    refuse(context, request)
+                return behaviour(request, context)
+
+            return checked
+
+        return wrap_behaviour(continuation(details), wrap, decode)
+
+
+def _decoded(
+    requests: Iterator[Any],
+    context: grpc.ServicerContext,
+    refuse: Callable[[grpc.ServicerContext, Undecodable], None],
+) -> Iterator[Any]:
+    for request in requests:
+        if isinstance(request, Undecodable):
+            refuse(context, request)
+        yield request
 
 
 # -- authentication -------------------------------------------------------------------
