@@ -116,6 +116,40 @@ def test_generated_corpus_is_pan_layout_and_its_truth_slices_back(
     assert "not empty" in capsys.readouterr().err
 
 
+def test_generate_hard_writes_each_hard_case_as_its_own_category(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wiretrace_bench.events import generate_hard
+
+    root = tmp_path / "corpus"
+    assert main(["bench", "generate", str(root), "--articles", "100", "--hard", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    articles, cases = generate_hard(100)
+    assert report["articles"] == len(articles) > 100
+    assert report["cases"] == len(cases)
+    corpus = load_corpus(root)
+    assert len(corpus.cases) == len(cases)
+    hard = {"same_event", "brief", "short_quote", "quote_in_reworded"}
+    assert hard <= set(corpus.categories)
+    # Old folders hold the same pairs as without --hard (their figures stay comparable).
+    plain = tmp_path / "plain"
+    assert main(["bench", "generate", str(plain), "--articles", "100"]) == 0
+    for kind in ("verbatim", "reworded", "quote", "repeat"):
+        assert (root / kind / "pairs").read_text() == (plain / kind / "pairs").read_text()
+    event = {a.id: a.event for a in articles}
+    for a, b in corpus.categories["same_event"]:
+        assert event[a[:-4]] == event[b[:-4]] != ""
+        assert not [c for c in corpus.cases if c.pair in ((a, b), (b, a))]
+    assert not corpus.categories["same_event"] & corpus.categories["none"]
+    kinds = {
+        name: {c.kind for c in corpus.cases if c.pair in members}
+        for name, members in corpus.categories.items()
+    }
+    assert kinds["quote_in_reworded"] == {"reworded", "verbatim_in_reworded"}
+    assert kinds["brief"] == {"brief"}
+    assert kinds["short_quote"] == {"short_quote"}
+
+
 def test_bench_quality_through_the_service_scores_as_in_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

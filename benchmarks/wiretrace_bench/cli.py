@@ -1,7 +1,7 @@
 """``wiretrace bench ...``: the benchmark commands, registered on the ``wiretrace``
 console command by ``register``. Every command prints a table, or JSON with --json.
 
-    wiretrace bench generate OUT [--articles N] [--seed S]
+    wiretrace bench generate OUT [--articles N] [--seed S] [--hard]
     wiretrace bench quality CORPUS_DIR [--server ADDR | --in-process] [--pairs FILE]
                             [--out DIR] [--json] [--workers N]
     wiretrace bench index [--corpus DIR] [--articles N] [--json]
@@ -213,7 +213,12 @@ def _cmd_bench_generate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise InvalidInput(f"{out} is not empty: pick a new folder for the corpus")
-    articles, cases = generate(args.articles, seed=args.seed)
+    if args.hard:
+        from wiretrace_bench.events import generate_hard
+
+        articles, cases = generate_hard(args.articles, seed=args.seed)
+    else:
+        articles, cases = generate(args.articles, seed=args.seed)
     pairs = write_corpus(out, articles, cases, seed=args.seed)
     report: dict[str, object] = {
         "articles": len(articles),
@@ -268,6 +273,13 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("out", help="new folder: src/, susp/, pairs, one folder per kind, JSONL")
     p.add_argument("--articles", type=int, default=2000, help="articles (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument(
+        "--hard",
+        action="store_true",
+        help="add issue 11's hard cases: events covered by several outlets (about one "
+        "per 25 articles, ~7 articles each; same-event negatives, short quotes, briefs, "
+        "quotes inside reworded passages)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_bench_generate)
 

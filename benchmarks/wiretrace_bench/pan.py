@@ -93,7 +93,7 @@ def _read_cases(xml_path: Path, pair: Pair) -> list[Annotation]:
             continue
         t0, tl = int(feature.get("this_offset", 0)), int(feature.get("this_length", 0))
         s0, sl = int(feature.get("source_offset", 0)), int(feature.get("source_length", 0))
-        out.append(Annotation(pair, (t0, t0 + tl), (s0, s0 + sl)))
+        out.append(Annotation(pair, (t0, t0 + tl), (s0, s0 + sl), feature.get("type", "")))
     return out
 
 
