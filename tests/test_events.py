@@ -143,6 +143,8 @@ def test_same_event_articles_share_entities_but_no_wording(seed: int) -> None:
                 continue
             pairs += 1
             wx, wy = words(x.text), words(y.text)
-            assert len(set(wx) & set(wy) & entity) >= 3, (x.id, y.id)
+            common = set(wx) & set(wy) & entity
+            # Full articles name most of the event; a brief names two or three facts.
+            assert len(common) >= (10 if min(len(wx), len(wy)) > 150 else 1), (x.id, y.id)
             assert not _runs_without(wx, entity, 5) & _runs_without(wy, entity, 5)
     assert pairs >= 30

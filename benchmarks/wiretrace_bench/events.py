@@ -22,12 +22,12 @@ negatives that ``write_corpus`` lists.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wiretrace_bench.ngrams import words
 from wiretrace_bench.synthetic import Case, SyntheticArticle, Writer, generate, vocabulary
 
-__all__ = ["QUOTE_MARKS", "Event", "cover_events", "generate_hard"]
+__all__ = ["QUOTE_MARKS", "Event", "Fact", "cover_events", "generate_hard"]
 
 #: Opening and closing quotation marks of several scripts' styles.
 QUOTE_MARKS: tuple[tuple[str, str], ...] = (
@@ -69,23 +69,33 @@ class _Paragraph:
 
 
 @dataclass(frozen=True, slots=True)
+class Fact:
+    """One thing that happened: the entities it names and its own content words. Every
+    outlet reporting it writes its own sentence around them."""
+
+    mentions: tuple[str, ...]
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """What every outlet covering one event shares. ``people[0]`` is the speaker."""
 
     id: str
-    people: tuple[tuple[str, int], ...]  # (full name, age in years)
+    people: tuple[tuple[str, str, int], ...]  # (title, full name, age in years)
     places: tuple[str, ...]
     numbers: tuple[str, ...]
     dates: tuple[str, ...]
     organisation: str
     topic: tuple[str, ...]  # content words every outlet uses for this story
+    facts: tuple[Fact, ...] = ()  # in the order they happened
 
     def tokens(self) -> set[str]:
-        """The case-folded words of every entity: names, ages, places, numbers, dates
-        and the organisation (not the topic words, which are ordinary vocabulary)."""
+        """The case-folded words of every entity: titles, names, ages, places,
+        numbers, dates and the organisation (not topic words or fact keywords, which
+        are ordinary vocabulary)."""
         texts = [
-            *(name for name, _ in self.people),
-            *(str(age) for _, age in self.people),
+            *(f"{title} {name} {age}" for title, name, age in self.people),
             *self.places,
             *self.numbers,
             *self.dates,
@@ -101,24 +111,55 @@ def _name(rng: random.Random) -> str:
     return (syllables + rng.choice("knrst")).capitalize()
 
 
+def _mention(rng: random.Random, event: Event) -> str:
+    """An entity as a reporter names it; the longer forms (title, full name, age) are
+    word sequences that independent reports share, as real ones do."""
+    roll = rng.random()
+    if roll < 0.45:
+        title, name, age = rng.choice(event.people)
+        form = rng.randrange(5)
+        return (
+            name.split()[-1],
+            name,
+            f"{title} {name}",
+            f"{name}, {age},",
+            f"{title} {name}, {age},",
+        )[form]
+    if roll < 0.6:
+        return rng.choice(event.places)
+    if roll < 0.75:
+        return rng.choice(event.numbers)
+    return rng.choice(event.dates) if roll < 0.88 else f"the {event.organisation}"
+
+
 def _event(rng: random.Random, event_id: str, vocab: list[str]) -> Event:
-    people = tuple((f"{_name(rng)} {_name(rng)}", rng.randint(19, 84)) for _ in range(3))
+    people = tuple(
+        (_name(rng), f"{_name(rng)} {_name(rng)}", rng.randint(19, 84)) for _ in range(3)
+    )
     numbers = (
         str(rng.randint(3, 400)),
         f"{rng.randint(2, 90)},{rng.randint(0, 999):03d}",
         f"{rng.randint(1, 9)}.{rng.randint(1, 9)} million",
     )
     dates = tuple(f"{rng.choice(_MONTHS)} {rng.randint(1, 28)}" for _ in range(2))
-    return Event(
+    event = Event(
         id=event_id,
         people=people,
         places=(_name(rng), _name(rng)),
         numbers=numbers,
         dates=dates,
-        organisation=f"{_name(rng)} {_name(rng)}",
+        organisation=" ".join(_name(rng) for _ in range(3)),
         # Ranks 100-3000: content words frequent enough to read as a story's own terms.
         topic=tuple(rng.sample(vocab[100:3000], 12)),
     )
+    facts = tuple(
+        Fact(
+            tuple(_mention(rng, event) for _ in range(rng.randint(1, 3))),
+            tuple(rng.sample(vocab[100:5000], rng.randint(3, 5))),
+        )
+        for _ in range(rng.randint(16, 24))
+    )
+    return replace(event, facts=facts)
 
 
 def _segments(p: _Paragraph) -> list[Segment]:
@@ -160,33 +201,31 @@ class _Reporter:
         self.writer = writer
         self.rng = writer.rng
 
-    def mention(self, event: Event) -> str:
-        rng = self.rng
-        roll = rng.random()
-        if roll < 0.45:
-            name, age = rng.choice(event.people)
-            form = rng.random()
-            if form < 0.4:
-                return name
-            return name.split()[-1] if form < 0.8 else f"{name}, {age},"
-        if roll < 0.65:
-            return rng.choice(event.places)
-        if roll < 0.8:
-            return rng.choice(event.numbers)
-        return rng.choice(event.dates) if roll < 0.92 else event.organisation
-
     def _words(self, event: Event, lo: int, hi: int) -> list[str]:
         return [
             self.rng.choice(event.topic) if self.rng.random() < 0.12 else self.writer.word()
             for _ in range(self.rng.randint(lo, hi))
         ]
 
-    def sentence(self, event: Event, lo: int = 8, hi: int = 24) -> str:
-        """Own words (with the story's topic words) and one or two entity mentions."""
+    def _around(self, event: Event, items: list[str], lo: int, hi: int) -> str:
+        """``items`` at random places among ``lo``-``hi`` own words, as a sentence."""
         out = self._words(event, lo, hi)
-        for _ in range(self.rng.randint(1, 2)):
-            out.insert(self.rng.randint(0, len(out)), self.mention(event))
+        for item in items:
+            out.insert(self.rng.randint(0, len(out)), item)
         return _capital(" ".join(out).rstrip(",")) + "."
+
+    def sentence(self, event: Event, lo: int = 8, hi: int = 24) -> str:
+        """Colour: own words (with the story's topic words) and one or two entities."""
+        items = [_mention(self.rng, event) for _ in range(self.rng.randint(1, 2))]
+        return self._around(event, items, lo, hi)
+
+    def report(self, event: Event, fact: Fact, lo: int = 5, hi: int = 12) -> str:
+        """This outlet's own sentence on ``fact``: most of its entities and keywords,
+        in an order of its own, among its own words."""
+        rng = self.rng
+        items = [k for k in fact.keywords if rng.random() < 0.8]
+        items += [m for m in fact.mentions if rng.random() < 0.85] or [fact.mentions[0]]
+        return self._around(event, items, lo, hi)
 
     def quote_words(self, event: Event, lo: int, hi: int) -> str:
         """What the speaker said: ``lo``-``hi`` words, no entity, no end mark."""
@@ -194,7 +233,7 @@ class _Reporter:
 
     def quoted(self, event: Event, quote: str, marks: tuple[str, str], tag: str | None) -> Sentence:
         """A sentence attributing ``quote`` (inside ``marks``) to the speaker."""
-        name, age = event.people[0]
+        _, name, age = event.people[0]
         surname = name.split()[-1]
         o, c = marks
         form = self.rng.randrange(4)
@@ -238,22 +277,34 @@ class _Reporter:
         return " ".join(tokens)
 
     def brief(self, event: Event) -> str:
-        """A wire brief: two or three sentences, 25-55 words in all."""
+        """A wire brief: two or three facts of the event, 25-55 words in all."""
         while True:
-            text = " ".join(self.sentence(event, 6, 16) for _ in range(self.rng.randint(2, 3)))
+            facts = self.rng.sample(event.facts, self.rng.randint(2, 3))
+            text = " ".join(self.report(event, f, 3, 8) for f in facts)
             if 25 <= len(words(text)) <= 55:
                 return text
 
     def coverage(
         self, event: Event, marks: tuple[str, str], quotes: list[tuple[str, str]]
     ) -> list[_Paragraph]:
-        """An article of its own on ``event``: 6-10 paragraphs, one or two quotes of
+        """An article of its own on ``event``: about three quarters of its facts, in
+        their order give or take a swap, with colour between them; one or two quotes of
         the speaker in its own words, and ``quotes`` ((tag, words)) shared with others."""
         rng = self.rng
-        paragraphs = [
-            _Paragraph([[(self.sentence(event), None)] for _ in range(rng.randint(2, 4))])
-            for _ in range(rng.randint(6, 10))
-        ]
+        facts = [f for f in event.facts if rng.random() < 0.75]
+        for k in range(len(facts) - 1):
+            if rng.random() < 0.3:
+                facts[k], facts[k + 1] = facts[k + 1], facts[k]
+        flat: list[str] = []
+        for f in facts:
+            flat.append(self.report(event, f))
+            if rng.random() < 0.6:
+                flat.append(self.sentence(event))
+        paragraphs: list[_Paragraph] = []
+        while flat:
+            size = rng.randint(2, 4)
+            paragraphs.append(_Paragraph([[(x, None)] for x in flat[:size]]))
+            flat = flat[size:]
         own = [(None, self.quote_words(event, 6, 20)) for _ in range(rng.randint(1, 2))]
         for tag, quote in [*own, *quotes]:
             p = rng.choice(paragraphs)
@@ -269,7 +320,8 @@ class _Reporter:
         ``plain`` sentences of a source passage) those reworded around it."""
         rng = self.rng
         if plain is None:
-            plain = [self.sentence(event) for _ in range(rng.randint(2, 4))]
+            facts = rng.sample(event.facts, rng.randint(2, 4))
+            plain = [self.report(event, f, 8, 16) for f in facts]
         else:
             plain = [self.reword(event, s) for s in plain]
         cut = rng.randint(1, len(plain))
