@@ -154,7 +154,7 @@ def test_bench_quality_through_the_service_scores_as_in_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "corpus"
-    assert main(["bench", "generate", str(root), "--articles", "80", "--json"]) == 0
+    assert main(["bench", "generate", str(root), "--articles", "80", "--hard", "--json"]) == 0
     capsys.readouterr()
     reports = []
     for mode in (["--in-process", "--workers", "1"], []):
@@ -163,9 +163,30 @@ def test_bench_quality_through_the_service_scores_as_in_process(
     in_process, served = reports
     assert served["overall"] == in_process["overall"]
     assert served["categories"] == in_process["categories"]
-    assert served["overall"]["plagdet"] > 0.8
+    assert served["documents"] == in_process["documents"]
+    old_kinds = ("verbatim", "reworded", "quote", "repeat")
+    assert sum(served["categories"][k]["cases"] for k in old_kinds) > 25
+    assert served["categories"]["verbatim"]["plagdet"] > 0.8
     assert served["categories"]["repeat"]["recall"] > 0.8
     assert served["pairs_per_second"] > 0
+    documents = served["documents"]
+    corpus = load_corpus(root)
+    assert documents["same_event_pairs"] == len(corpus.categories["same_event"])
+    derived = {c.pair for c in corpus.cases if c.pair[0] != c.pair[1]}  # type: ignore[index]
+    assert documents["derived_pairs"] == len(derived)
+    hard = {"brief", "short_quote", "quote_in_reworded"}
+    assert set(documents["auc_by_category"]) == {*old_kinds, *hard} - {"repeat"}
+    assert 0.5 < documents["auc"] <= 1
+    assert 0.5 < documents["auc_baseline_5gram"] <= 1
+    assert 0 <= documents["same_event_flagged_share"] < 0.5
+    assert set(documents["recall"]) == {"short_quote", "verbatim_in_reworded", "brief"}
+    for r in documents["recall"].values():
+        assert 0 <= r["recall_not_reworded"] <= r["recall"] <= 1
+    assert main(["bench", "quality", str(root), "--in-process", "--workers", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "plagdet" in table
+    assert "ROC AUC of the derived share" in table
+    assert "same-event characters flagged" in table
     # The served mode really goes through a server: with none listening, it fails.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -36,8 +36,9 @@ __all__ = ["register"]
 
 
 def _cmd_bench_quality(args: argparse.Namespace) -> int:
+    from wiretrace_bench.documents import document_report
     from wiretrace_bench.pan import load_corpus, run_quality
-    from wiretrace_bench.report import quality_table
+    from wiretrace_bench.report import document_table, quality_table
 
     corpus = load_corpus(Path(args.corpus), Path(args.pairs) if args.pairs else None)
     out_dir = Path(args.out) if args.out else None
@@ -66,11 +67,19 @@ def _cmd_bench_quality(args: argparse.Namespace) -> int:
                 out_dir=out_dir,
                 progress=progress,
             )
+    # Corpora from `bench generate --hard` also get the document-level figures.
+    documents = document_report(corpus, report.detections)
     if args.json:
-        json.dump(report.as_dict(), sys.stdout, indent=2)
+        out = report.as_dict()
+        if documents is not None:
+            out["documents"] = documents.as_dict()
+        json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(quality_table(report))
+        if documents is not None:
+            print()
+            print(document_table(documents))
     return 0
 
 
