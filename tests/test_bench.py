@@ -198,6 +198,38 @@ def test_bench_quality_through_the_service_scores_as_in_process(
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
+def test_bench_labels_writes_one_labelled_row_per_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "corpus"
+    assert main(["bench", "generate", str(root), "--articles", "50", "--hard"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "labels.jsonl"
+    args = ["bench", "labels", str(root), str(out), "--in-process", "--workers", "1"]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert summary["rows"] == len(rows) > 10
+    assert summary["positives"] == sum(r["label"] for r in rows) > 0
+    assert not list(tmp_path.glob("*.xml"))  # no detection XML beside the labels
+    corpus = load_corpus(root)
+    truth: dict[object, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    for c in corpus.cases:
+        truth.setdefault(c.pair, []).append((c.susp, c.src))
+    for r in rows:
+        held = truth.get((r["article"], r["source"]), [])
+        hit = any(
+            r["a_start"] < a1 and a0 < r["a_end"] and r["b_start"] < b1 and b0 < r["b_end"]
+            for (a0, a1), (b0, b1) in held
+        )
+        assert r["label"] == int(hit)
+        if r["category"] in ("same_event", "none"):
+            assert r["label"] == 0
+        assert r["a_tokens"] > 0
+        assert r["b_tokens"] > 0
+        assert 0 <= r["shared_5gram_share"] <= 1
+
+
 def test_bench_ingest_runs_the_naive_baseline_on_the_same_articles(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

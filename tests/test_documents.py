@@ -138,3 +138,56 @@ def test_detect_spans_runs_any_detector_on_the_pairs_texts(tmp_path: Path) -> No
     (start, end) = found[("t1.txt", "t0.txt")][0]
     assert t1[start:end] == "alpha beta gamma delta epsilon"
     assert found[("t2.txt", "t0.txt")] == []
+
+
+def test_quoted_regions_in_every_style() -> None:
+    from wiretrace_bench.events import QUOTE_MARKS
+    from wiretrace_bench.labels import quoted_regions
+
+    for o, c in QUOTE_MARKS:
+        text = f"He said {o}we stay here{c} and {o}no more{c}, then {o}left"
+        inner = [text[s:e] for s, e in quoted_regions(text)]
+        assert inner == ["we stay here", "no more"], (o, c)
+    # „…“ closes with the mark that opens “…”.
+    assert quoted_regions("„ab“ “cd”") == [(1, 3), (6, 8)]
+
+
+def test_labels_mark_matches_that_overlap_a_true_case_on_both_sides(tmp_path: Path) -> None:
+    import json
+
+    from wiretrace.engine.detect import Kind, Match
+    from wiretrace_bench.labels import write_labels
+
+    _tiny_corpus(tmp_path)
+    corpus = load_corpus(tmp_path)
+    case = corpus.cases[0]
+    (a0, a1), (b0, b1) = case.susp, case.src
+    matches = {
+        ("t1.txt", "t0.txt"): [
+            Match(a0 + 6, a1, b0 + 6, b1, 1.0, Kind.VERBATIM),  # inside the case
+            Match(0, a0, b0 + 2, b1, 0.4, Kind.REWORDED),  # article side outside it
+            Match(a1 + 3, a1 + 30, b0, b1, 0.3, Kind.REWORDED),  # as above, after it
+        ],
+        ("t2.txt", "t0.txt"): [Match(0, 20, 0, 20, 0.3, Kind.REWORDED)],  # same event
+    }
+    summary = write_labels(tmp_path / "out" / "labels.jsonl", corpus, matches)
+    lines = (tmp_path / "out" / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    # In the corpus's pair order: its same-event pair is listed first.
+    same, *rows = [json.loads(line) for line in lines]
+    assert (same["category"], same["label"], same["a_share"]) == ("same_event", 0, 0.2)
+    assert [r["label"] for r in rows] == [1, 0, 0]
+    assert [r["case_kind"] for r in rows] == ["short_quote", "", ""]
+    assert [r["category"] for r in rows] == ["short_quote"] * 3
+    first = rows[0]
+    assert first["a_tokens"] == first["b_tokens"] == 4  # "beta gamma delta epsilon"
+    assert first["shared_5gram_share"] == 0.0  # four words: no 5-gram
+    assert first["longest_run"] == 4
+    assert first["in_quotes"] is True
+    assert first["a_quoted_share"] == first["b_quoted_share"] == 1.0
+    assert rows[1]["in_quotes"] is False
+    assert summary["rows"] == 4
+    assert summary["positives"] == 1
+    assert summary["by_kind"] == {
+        "verbatim": {"rows": 1, "positives": 1},
+        "reworded": {"rows": 3, "positives": 0},
+    }
