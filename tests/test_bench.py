@@ -116,11 +116,45 @@ def test_generated_corpus_is_pan_layout_and_its_truth_slices_back(
     assert "not empty" in capsys.readouterr().err
 
 
+def test_generate_hard_writes_each_hard_case_as_its_own_category(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wiretrace_bench.events import generate_hard
+
+    root = tmp_path / "corpus"
+    assert main(["bench", "generate", str(root), "--articles", "100", "--hard", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    articles, cases = generate_hard(100)
+    assert report["articles"] == len(articles) > 100
+    assert report["cases"] == len(cases)
+    corpus = load_corpus(root)
+    assert len(corpus.cases) == len(cases)
+    hard = {"same_event", "brief", "short_quote", "quote_in_reworded"}
+    assert hard <= set(corpus.categories)
+    # Old folders hold the same pairs as without --hard (their figures stay comparable).
+    plain = tmp_path / "plain"
+    assert main(["bench", "generate", str(plain), "--articles", "100"]) == 0
+    for kind in ("verbatim", "reworded", "quote", "repeat"):
+        assert (root / kind / "pairs").read_text() == (plain / kind / "pairs").read_text()
+    event = {a.id: a.event for a in articles}
+    for a, b in corpus.categories["same_event"]:
+        assert event[a[:-4]] == event[b[:-4]] != ""
+        assert not [c for c in corpus.cases if c.pair in ((a, b), (b, a))]
+    assert not corpus.categories["same_event"] & corpus.categories["none"]
+    kinds = {
+        name: {c.kind for c in corpus.cases if c.pair in members}
+        for name, members in corpus.categories.items()
+    }
+    assert kinds["quote_in_reworded"] == {"reworded", "verbatim_in_reworded"}
+    assert kinds["brief"] == {"brief"}
+    assert kinds["short_quote"] == {"short_quote"}
+
+
 def test_bench_quality_through_the_service_scores_as_in_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "corpus"
-    assert main(["bench", "generate", str(root), "--articles", "80", "--json"]) == 0
+    assert main(["bench", "generate", str(root), "--articles", "80", "--hard", "--json"]) == 0
     capsys.readouterr()
     reports = []
     for mode in (["--in-process", "--workers", "1"], []):
@@ -129,9 +163,30 @@ def test_bench_quality_through_the_service_scores_as_in_process(
     in_process, served = reports
     assert served["overall"] == in_process["overall"]
     assert served["categories"] == in_process["categories"]
-    assert served["overall"]["plagdet"] > 0.8
+    assert served["documents"] == in_process["documents"]
+    old_kinds = ("verbatim", "reworded", "quote", "repeat")
+    assert sum(served["categories"][k]["cases"] for k in old_kinds) > 25
+    assert served["categories"]["verbatim"]["plagdet"] > 0.8
     assert served["categories"]["repeat"]["recall"] > 0.8
     assert served["pairs_per_second"] > 0
+    documents = served["documents"]
+    corpus = load_corpus(root)
+    assert documents["same_event_pairs"] == len(corpus.categories["same_event"])
+    derived = {c.pair for c in corpus.cases if c.pair[0] != c.pair[1]}  # type: ignore[index]
+    assert documents["derived_pairs"] == len(derived)
+    hard = {"brief", "short_quote", "quote_in_reworded"}
+    assert set(documents["auc_by_category"]) == {*old_kinds, *hard} - {"repeat"}
+    assert 0.5 < documents["auc"] <= 1
+    assert 0.5 < documents["auc_baseline_5gram"] <= 1
+    assert 0 <= documents["same_event_flagged_share"] < 0.5
+    assert set(documents["recall"]) == {"short_quote", "verbatim_in_reworded", "brief"}
+    for r in documents["recall"].values():
+        assert 0 <= r["recall_not_reworded"] <= r["recall"] <= 1
+    assert main(["bench", "quality", str(root), "--in-process", "--workers", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "plagdet" in table
+    assert "ROC AUC of the derived share" in table
+    assert "same-event characters flagged" in table
     # The served mode really goes through a server: with none listening, it fails.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -141,6 +196,38 @@ def test_bench_quality_through_the_service_scores_as_in_process(
     with pytest.raises(grpc.RpcError) as info:
         main(["bench", "quality", str(root), "--pairs", str(one), "--server", closed])
     assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_bench_labels_writes_one_labelled_row_per_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "corpus"
+    assert main(["bench", "generate", str(root), "--articles", "50", "--hard"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "labels.jsonl"
+    args = ["bench", "labels", str(root), str(out), "--in-process", "--workers", "1"]
+    assert main([*args, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert summary["rows"] == len(rows) > 10
+    assert summary["positives"] == sum(r["label"] for r in rows) > 0
+    assert not list(tmp_path.glob("*.xml"))  # no detection XML beside the labels
+    corpus = load_corpus(root)
+    truth: dict[object, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    for c in corpus.cases:
+        truth.setdefault(c.pair, []).append((c.susp, c.src))
+    for r in rows:
+        held = truth.get((r["article"], r["source"]), [])
+        hit = any(
+            r["a_start"] < a1 and a0 < r["a_end"] and r["b_start"] < b1 and b0 < r["b_end"]
+            for (a0, a1), (b0, b1) in held
+        )
+        assert r["label"] == int(hit)
+        if r["category"] in ("same_event", "none"):
+            assert r["label"] == 0
+        assert r["a_tokens"] > 0
+        assert r["b_tokens"] > 0
+        assert 0 <= r["shared_5gram_share"] <= 1
 
 
 def test_bench_ingest_runs_the_naive_baseline_on_the_same_articles(

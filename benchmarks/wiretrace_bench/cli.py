@@ -1,9 +1,11 @@
 """``wiretrace bench ...``: the benchmark commands, registered on the ``wiretrace``
 console command by ``register``. Every command prints a table, or JSON with --json.
 
-    wiretrace bench generate OUT [--articles N] [--seed S]
+    wiretrace bench generate OUT [--articles N] [--seed S] [--hard]
     wiretrace bench quality CORPUS_DIR [--server ADDR | --in-process] [--pairs FILE]
                             [--out DIR] [--json] [--workers N]
+    wiretrace bench labels CORPUS_DIR OUT.jsonl [--server ADDR | --in-process]
+                           [--pairs FILE] [--json] [--workers N]
     wiretrace bench index [--corpus DIR] [--articles N] [--json]
     wiretrace bench ingest [--synthetic N | --corpus DIR|FILE.jsonl] [--server ADDR]
                            [--concurrency K] [--preload N] [--baseline naive] [--json]
@@ -31,47 +33,69 @@ from wiretrace.engine.config import EngineConfig
 from wiretrace.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from wiretrace_bench.pan import Corpus, QualityReport
     from wiretrace_bench.synthetic import Case, SyntheticArticle
 
 __all__ = ["register"]
 
 
-def _cmd_bench_quality(args: argparse.Namespace) -> int:
+def _run_corpus(
+    args: argparse.Namespace, *, quiet: bool, out_dir: Path | None = None
+) -> tuple[Corpus, QualityReport]:
+    """Every pair of ``args.corpus`` through the Compare RPC (``--server``, or a local
+    server), or the engine in-process (``--in-process``); PAN XML of the detections
+    into ``out_dir`` when given."""
     from wiretrace_bench.pan import load_corpus, run_quality
-    from wiretrace_bench.report import quality_table
 
     corpus = load_corpus(Path(args.corpus), Path(args.pairs) if args.pairs else None)
-    out_dir = Path(args.out) if args.out else None
-    progress = sys.stderr.isatty() and not args.json
+    progress = sys.stderr.isatty() and not quiet
     if args.in_process:
         report = run_quality(
             corpus, config=EngineConfig(), workers=args.workers, out_dir=out_dir, progress=progress
         )
-    else:
-        from wiretrace_bench.launchers import local_server
-        from wiretrace_bench.service_bench import rpc_comparer
+        return corpus, report
+    from wiretrace_bench.launchers import local_server
+    from wiretrace_bench.service_bench import rpc_comparer
 
-        longest = max(
-            len(p.read_text(encoding="utf-8"))
-            for p in [*(corpus.root / "susp").iterdir(), *(corpus.root / "src").iterdir()]
+    longest = max(
+        len(p.read_text(encoding="utf-8"))
+        for p in [*(corpus.root / "susp").iterdir(), *(corpus.root / "src").iterdir()]
+    )
+    with contextlib.ExitStack() as stack:
+        address = (
+            args.server
+            or stack.enter_context(local_server(max_text_chars=max(longest, 200_000)))[0]
         )
-        with contextlib.ExitStack() as stack:
-            address = (
-                args.server
-                or stack.enter_context(local_server(max_text_chars=max(longest, 200_000)))[0]
-            )
-            report = run_quality(
-                corpus,
-                comparer=rpc_comparer(address),
-                workers=args.workers or 4,
-                out_dir=out_dir,
-                progress=progress,
-            )
+        report = run_quality(
+            corpus,
+            comparer=rpc_comparer(address),
+            workers=args.workers or 4,
+            out_dir=out_dir,
+            progress=progress,
+        )
+    return corpus, report
+
+
+def _cmd_bench_quality(args: argparse.Namespace) -> int:
+    from wiretrace_bench.documents import document_report
+    from wiretrace_bench.report import document_table, quality_table
+
+    corpus, report = _run_corpus(
+        args, quiet=args.json, out_dir=Path(args.out) if args.out else None
+    )
+    # Corpora from `bench generate --hard` also get the document-level figures.
+    documents = document_report(corpus, report.detections)
     if args.json:
-        json.dump(report.as_dict(), sys.stdout, indent=2)
+        out = report.as_dict()
+        if documents is not None:
+            out["documents"] = documents.as_dict()
+        json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(quality_table(report))
+        if documents is not None:
+            print()
+            print(document_table(documents))
     return 0
 
 
@@ -214,7 +238,12 @@ def _cmd_bench_generate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise InvalidInput(f"{out} is not empty: pick a new folder for the corpus")
-    articles, cases = generate(args.articles, seed=args.seed)
+    if args.hard:
+        from wiretrace_bench.events import generate_hard
+
+        articles, cases = generate_hard(args.articles, seed=args.seed)
+    else:
+        articles, cases = generate(args.articles, seed=args.seed)
     pairs = write_corpus(out, articles, cases, seed=args.seed)
     report: dict[str, object] = {
         "articles": len(articles),
@@ -223,6 +252,14 @@ def _cmd_bench_generate(args: argparse.Namespace) -> int:
         "corpus": str(out),
     }
     _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_labels(args: argparse.Namespace) -> int:
+    from wiretrace_bench.labels import write_labels
+
+    corpus, report = _run_corpus(args, quiet=args.json)
+    _print_report(write_labels(Path(args.out), corpus, report.matches), args.json)
     return 0
 
 
@@ -272,11 +309,42 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=_cmd_bench_quality)
 
     p = bench.add_parser(
+        "labels",
+        help="one JSONL row per detected match of a corpus: features and a 0/1 label "
+        "(overlaps a true case on both sides), for calibrating confidence",
+    )
+    p.add_argument("corpus", help="corpus folder with ground truth (bench generate --hard)")
+    p.add_argument("out", help="JSONL file to write")
+    p.add_argument("--pairs", help="pairs file (default: CORPUS/pairs)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--server", help="HOST:PORT whose Compare RPC runs the pairs (default: start one)"
+    )
+    mode.add_argument(
+        "--in-process", action="store_true", help="run the engine here instead of the service"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes in-process (default: all cores), else calls in flight (default 4)",
+    )
+    p.set_defaults(func=_cmd_bench_labels)
+
+    p = bench.add_parser(
         "generate", help="write a synthetic news corpus with PAN-layout ground truth"
     )
     p.add_argument("out", help="new folder: src/, susp/, pairs, one folder per kind, JSONL")
     p.add_argument("--articles", type=int, default=2000, help="articles (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument(
+        "--hard",
+        action="store_true",
+        help="add issue 11's hard cases: events covered by several outlets (about one "
+        "per 25 articles, ~7 articles each; same-event negatives, short quotes, briefs, "
+        "quotes inside reworded passages)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_bench_generate)
 

@@ -24,6 +24,7 @@ from wiretrace_bench.stats import percentiles
 
 __all__ = [
     "Corpus",
+    "Pair",
     "QualityReport",
     "load_corpus",
     "run_quality",
@@ -50,6 +51,10 @@ class QualityReport:
     seconds: float
     pair_ms: list[float] = field(repr=False)
     workers: int
+    #: Every pair's matches, seen from the pair's first text (a repeat's later
+    #: occurrence), and the same as annotations tagged with the match kind.
+    matches: dict[Pair, list[Match]] = field(default_factory=dict, repr=False)
+    detections: list[Annotation] = field(default_factory=list, repr=False)
 
     @property
     def pairs_per_second(self) -> float:
@@ -93,7 +98,7 @@ def _read_cases(xml_path: Path, pair: Pair) -> list[Annotation]:
             continue
         t0, tl = int(feature.get("this_offset", 0)), int(feature.get("this_length", 0))
         s0, sl = int(feature.get("source_offset", 0)), int(feature.get("source_length", 0))
-        out.append(Annotation(pair, (t0, t0 + tl), (s0, s0 + sl)))
+        out.append(Annotation(pair, (t0, t0 + tl), (s0, s0 + sl), feature.get("type", "")))
     return out
 
 
@@ -210,12 +215,15 @@ def run_quality(
     seconds = time.perf_counter() - t0
 
     detections: list[Annotation] = []
+    by_pair: dict[Pair, list[Match]] = {}
     for pair, found, _ in results:
         # A text compared with itself reports (earlier, later) occurrences; the later
         # one is the reuse, as in the service.
         matches = [m.swapped() for m in found] if pair[0] == pair[1] else found
+        by_pair[pair] = matches
         detections.extend(
-            Annotation(pair, (m.a_start, m.a_end), (m.b_start, m.b_end)) for m in matches
+            Annotation(pair, (m.a_start, m.a_end), (m.b_start, m.b_end), m.kind.value)
+            for m in matches
         )
         if out_dir is not None:
             write_detections(out_dir, pair, matches)
@@ -234,6 +242,8 @@ def run_quality(
         seconds=seconds,
         pair_ms=[ms for _, _, ms in results],
         workers=workers,
+        matches=by_pair,
+        detections=detections,
     )
 
 

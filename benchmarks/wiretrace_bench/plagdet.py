@@ -24,11 +24,14 @@ Range = tuple[int, int]
 
 @dataclass(frozen=True, slots=True)
 class Annotation:
-    """A case or a detection: ``susp`` and ``src`` ranges within document ``pair``."""
+    """A case or a detection: ``susp`` and ``src`` ranges within document ``pair``;
+    ``kind`` is a case's type in the ground truth or a detection's match kind ("" when
+    unknown). Scores ignore it; it lets a caller score one kind of case alone."""
 
     pair: Hashable
     susp: Range
     src: Range
+    kind: str = ""
 
     def __len__(self) -> int:
         return (self.susp[1] - self.susp[0]) + (self.src[1] - self.src[0])

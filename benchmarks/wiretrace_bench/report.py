@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from wiretrace_bench.documents import DocumentReport
 from wiretrace_bench.pan import QualityReport
 from wiretrace_bench.plagdet import Scores
 
-__all__ = ["index_table", "quality_table"]
+__all__ = ["document_table", "index_table", "quality_table"]
 
 
 def _row(name: str, s: Scores) -> str:
@@ -28,6 +29,33 @@ def quality_table(report: QualityReport) -> str:
         f"pairs {d['pairs']}  in {d['seconds']} s on {d['workers']} worker(s): "
         f"{d['pairs_per_second']} pairs/s, p50 {d['p50_ms']} ms, p95 {d['p95_ms']} ms per pair",
     ]
+    return "\n".join(lines)
+
+
+def document_table(d: DocumentReport) -> str:
+    """The document-level block: wiretrace beside the word 5-gram baseline."""
+    head = f"{'document level':<44} {'wiretrace':>9} {'5-gram':>9}"
+    pairs = f"{d.derived_pairs} derived / {d.same_event_pairs} same-event pairs"
+    lines = [
+        head,
+        "-" * len(head),
+        f"{'ROC AUC of the derived share':<44} {d.auc:>9.4f} {d.auc_baseline:>9.4f}",
+        f"  ({pairs}); derived pairs by category:",
+    ]
+    for name, auc in d.auc_by_category.items():
+        baseline = d.auc_baseline_by_category[name]
+        lines.append(f"{'    ' + name:<44} {auc:>9.4f} {baseline:>9.4f}")
+    lines += [
+        f"{'same-event characters flagged':<44} {d.same_event_flagged:>9.2%} "
+        f"{d.same_event_flagged_baseline:>9.2%}",
+        f"{'same-event pairs with anything flagged':<44} {d.same_event_pairs_flagged:>9.2%}",
+        "",
+        f"{'recall by case kind':<28} {'recall':>7} {'not reworded':>13} {'cases':>6}",
+    ]
+    for kind, r in d.recall.items():
+        lines.append(
+            f"{kind:<28} {r['recall']:>7.4f} {r['recall_not_reworded']:>13.4f} {r['cases']:>6}"
+        )
     return "\n".join(lines)
 
 
