@@ -298,7 +298,7 @@ def test_calls_past_max_in_flight_are_shed_at_once_and_the_client_retries(
         assert all(not f.HasField("error") for f in firsts)
         with Client(running.address, retries=0) as impatient:
             with pytest.raises(grpc.RpcError) as info:
-                impatient.stats()
+                impatient.get("a0000")
             assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "--max-in-flight" in (info.value.details() or "")
             metadata: Any = info.value.trailing_metadata() or ()
@@ -307,7 +307,7 @@ def test_calls_past_max_in_flight_are_shed_at_once_and_the_client_retries(
         # A patient client retries with backoff and gets through once a place frees.
         with Client(running.address, retries=6, backoff=0.05) as patient:
             threading.Timer(0.3, release.set).start()
-            assert patient.stats().articles >= 1
+            assert patient.get("a0000").text == docs[0].text
         for s in streams:
             list(s)
         assert running.guards.admission.shed >= 2
@@ -343,3 +343,52 @@ def test_metrics_are_scraped_over_http_after_real_calls(tmp_path: Path) -> None:
     assert lines["wiretrace_index_passages"] > 0
     assert lines["wiretrace_calls_in_flight"] == 0
     assert lines["wiretrace_calls_shed"] == 0
+
+
+def test_idle_streams_starve_nothing_and_are_cancelled_when_idle_too_long(
+    tmp_path: Path,
+) -> None:
+    running = Running(tmp_path / "data", workers=10, max_in_flight=8, stream_idle_seconds=1.5)
+    quiet = threading.Event()
+    try:
+
+        def silent() -> Iterator[pb.Article]:
+            quiet.wait(30)
+            return
+            yield  # a generator that sends nothing until released
+
+        streams = [running.client.ingest_stream(silent(), timeout=30) for _ in range(8)]
+        opened: list[grpc.StatusCode | None] = []
+        readers = [threading.Thread(target=lambda s=s: opened.append(_code_of(s))) for s in streams]
+        for t in readers:
+            t.start()
+        time.sleep(0.5)  # every stream holds a thread, and the admission is full
+        t0 = time.monotonic()
+        probe = health_pb2_grpc.HealthStub(running.client.channel)
+        assert probe.Check(health_pb2.HealthCheckRequest(), timeout=5).status == 1
+        assert running.client.stats().articles == 0
+        assert time.monotonic() - t0 < 5  # no waiting for a thread to free up
+        with Client(running.address, retries=0, timeout=5) as other:
+            assert _code(lambda: other.query("some text")) == grpc.StatusCode.RESOURCE_EXHAUSTED
+        for t in readers:
+            t.join(10)
+        # Idle past 1.5 s, every stream was cancelled by the server.
+        assert opened == [grpc.StatusCode.CANCELLED] * 8
+        assert running.client.query("some text here and there").source_count == 0
+    finally:
+        quiet.set()
+        running.stop()
+
+
+def _code_of(stream: Iterator[pb.IngestResult]) -> grpc.StatusCode | None:
+    try:
+        list(stream)
+    except grpc.RpcError as err:
+        code: grpc.StatusCode = err.code()
+        return code
+    return None
+
+
+def test_max_in_flight_leaves_threads_for_health_checks() -> None:
+    with pytest.raises(InvalidInput, match="workers - 2"):
+        ServerConfig(workers=8, max_in_flight=7)

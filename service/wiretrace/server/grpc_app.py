@@ -50,6 +50,7 @@ from wiretrace.server.interceptors import (
     TokenTable,
 )
 from wiretrace.server.metrics import Metrics
+from wiretrace.server.streams import StreamWatch
 from wiretrace.store import open_store, redact
 from wiretrace_api.v1 import wiretrace_pb2 as pb
 from wiretrace_api.v1 import wiretrace_pb2_grpc as pb_grpc
@@ -213,8 +214,9 @@ def _alive(context: grpc.ServicerContext) -> bool:
 
 
 class Servicer(pb_grpc.WiretraceServicer):
-    def __init__(self, service: ReuseService) -> None:
+    def __init__(self, service: ReuseService, streams: StreamWatch) -> None:
         self.service = service
+        self.streams = streams
 
     def _ingest_one(
         self, request: pb.IngestRequest, context: grpc.ServicerContext
@@ -247,21 +249,24 @@ class Servicer(pb_grpc.WiretraceServicer):
         # article that fails gets its own error and the stream goes on; a caller that
         # has gone (deadline, cancellation) ends it.
         def results() -> Iterator[pb.IngestResult]:
-            for request in request_iterator:
-                try:
-                    yield self._ingest_one(request, context)
-                except Expired as err:
-                    _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
-                except WiretraceError as err:
-                    code = status_for(err)
-                    log.info(
-                        "article rejected",
-                        extra={"rpc": "IngestStream", "code": code.name, "error": str(err)},
-                    )
-                    yield pb.IngestResult(
-                        id=request.article.id,
-                        error=pb.ArticleError(code=code.value[0], message=str(err)),
-                    )
+            with self.streams.watch(context) as watched:
+                for request in request_iterator:
+                    watched.heard_from_client()
+                    try:
+                        yield self._ingest_one(request, context)
+                    except Expired as err:
+                        _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
+                    except WiretraceError as err:
+                        code = status_for(err)
+                        log.info(
+                            "article rejected",
+                            extra={"rpc": "IngestStream", "code": code.name, "error": str(err)},
+                        )
+                        yield pb.IngestResult(
+                            id=request.article.id,
+                            error=pb.ArticleError(code=code.value[0], message=str(err)),
+                        )
+                    watched.answered()
 
         return results()
 
@@ -320,7 +325,7 @@ class Guards:
 
     @classmethod
     def from_config(cls, config: ServerConfig, service: ReuseService) -> Guards:
-        admission = Admission(config.max_in_flight)
+        admission = Admission(config.in_flight_limit)
         tokens = TokenTable(Path(config.auth_tokens)) if config.auth_tokens else None
         metrics = Metrics(service, admission) if config.metrics_address else None
         return cls(admission, tokens, metrics)
@@ -361,7 +366,9 @@ def create_server(
         interceptors=guards.interceptors(),
         options=options,
     )
-    pb_grpc.add_WiretraceServicer_to_server(Servicer(service), server)  # type: ignore[no-untyped-call]
+    streams = StreamWatch(config.stream_idle_seconds, config.stream_max_seconds)
+    servicer = Servicer(service, streams)
+    pb_grpc.add_WiretraceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if not config.no_reflection:
         reflection.enable_server_reflection(

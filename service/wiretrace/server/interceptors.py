@@ -296,7 +296,8 @@ def _checked_stream(
 class Admission(Interceptor):
     """At most ``limit`` calls in flight (a stream counts while it is open); past it a
     call gets RESOURCE_EXHAUSTED at once, with a retry hint in its trailing metadata,
-    instead of queueing behind the others. Health checks are never refused."""
+    instead of queueing behind the others. Health checks and Stats are never refused
+    (nor counted): with more RPC threads than ``limit``, they always find one."""
 
     def __init__(self, limit: int, *, pushback_ms: int = 200) -> None:
         if limit < 1:
@@ -326,7 +327,7 @@ class Admission(Interceptor):
     ) -> Handler | None:
         handler = continuation(details)
         method = _method(details)
-        if method.startswith(HEALTH_PREFIX):
+        if method.startswith(HEALTH_PREFIX) or _rpc(method) == "Stats":
             return handler
 
         def wrap(behaviour: Behaviour, _streaming_in: bool, streaming_out: bool) -> Behaviour:
