@@ -18,6 +18,7 @@ from rapidfuzz.distance import Indel
 
 from wiretrace.engine.spans import overlaps
 from wiretrace.engine.terms import NO_TERM
+from wiretrace.engine.work import Work
 
 __all__ = [
     "Passage",
@@ -60,8 +61,13 @@ def set_dice(sx: set[int], sy: set[int]) -> float:
 
 
 def dice(x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]) -> float:
-    """Dice coefficient of the distinct content terms of two term arrays."""
-    return set_dice(set(x[x != NO_TERM].tolist()), set(y[y != NO_TERM].tolist()))
+    """Dice coefficient of the distinct content terms of two term arrays (``set_dice``
+    of their term sets, computed with sorts in numpy: passages run to 10^5 tokens)."""
+    ux, uy = np.unique(x[x != NO_TERM]), np.unique(y[y != NO_TERM])
+    if not ux.size or not uy.size:
+        return 0.0
+    shared = np.intersect1d(ux, uy, assume_unique=True).size
+    return 2.0 * shared / (ux.size + uy.size)
 
 
 def _split(group: list[Seed], axis: int, gap: int) -> list[list[Seed]]:
@@ -101,24 +107,38 @@ def build_passages(
     strong: set[Seed],
     gap: int,
     make: Callable[[list[Seed]], tuple[Passage, list[Seed]] | None],
+    *,
+    fits: Callable[[list[Seed]], bool] = lambda _: True,
+    stop: Callable[[], bool] = lambda: False,
+    on_passage: Callable[[], None] = lambda: None,
 ) -> list[Passage]:
     """Cluster ``seeds`` and turn each cluster holding a ``strong`` seed into a passage.
 
     ``make`` returns the passage and the seeds it left out, which are clustered again
     (a cluster can join two passages that refinement separates). A cluster that
     ``make`` rejects is split again with a smaller gap; below gap 0 its strong seeds
-    are tried alone.
+    are tried alone. A cluster that does not ``fit`` (too large to refine in one
+    piece) is cut in two halves on the first side, each clustered again, until the
+    pieces fit; merging joins the pieces' passages again. Building ends early when
+    ``stop`` says so (a bound is reached); ``on_passage`` is told of each passage.
     """
     out: list[Passage] = []
     stack = [(c, gap) for c in cluster_seeds(seeds, gap)]
-    while stack:
+    while stack and not stop():
         cluster, g = stack.pop()
         if not any(s in strong for s in cluster):
+            continue
+        if len(cluster) > 1 and not fits(cluster):
+            ordered = sorted(cluster)
+            half = len(ordered) // 2
+            for part in (ordered[:half], ordered[half:]):
+                stack.extend((c, g) for c in cluster_seeds(part, max(g, 0)))
             continue
         made = make(cluster)
         if made is not None:
             passage, left_out = made
             out.append(passage)
+            on_passage()
             stack.extend((c, g) for c in cluster_seeds(left_out, max(g, 0)))
         elif g > 0 and len(cluster) > 1:
             stack.extend((c, g - 1) for c in cluster_seeds(cluster, g - 1))
@@ -202,35 +222,44 @@ def merge_adjacent(
 
     Refinement and re-clustering can cut one reused passage in pieces at a loosely
     rewritten sentence; a reader wants it once.
+
+    After a merge at ``k`` only the pairs that hold the union can have changed, so the
+    scan steps back one place instead of starting over: ``O(n)`` calls to ``accept``,
+    with the same result as rescanning from the start.
     """
     merged = sorted(passages, key=lambda q: (q.a0, q.b0))
-    changed = True
-    while changed:
-        changed = False
-        for k in range(len(merged) - 1):
-            p, q = merged[k], merged[k + 1]
-            # On the second side the pieces may come in either order (reordered text).
-            b_gap = max(q.b0 - p.b1, p.b0 - q.b1)
-            if q.a0 - p.a1 <= max_gap and b_gap <= max_gap * SECOND_SIDE_GAP_FACTOR:
-                union = accept(
-                    Passage(min(p.a0, q.a0), max(p.a1, q.a1), min(p.b0, q.b0), max(p.b1, q.b1), 0.0)
-                )
-                if union is not None:
-                    merged[k : k + 2] = [union]
-                    changed = True
-                    break
+    k = 0
+    while k < len(merged) - 1:
+        p, q = merged[k], merged[k + 1]
+        # On the second side the pieces may come in either order (reordered text).
+        b_gap = max(q.b0 - p.b1, p.b0 - q.b1)
+        if q.a0 - p.a1 <= max_gap and b_gap <= max_gap * SECOND_SIDE_GAP_FACTOR:
+            union = accept(
+                Passage(min(p.a0, q.a0), max(p.a1, q.a1), min(p.b0, q.b0), max(p.b1, q.b1), 0.0)
+            )
+            if union is not None:
+                merged[k : k + 2] = [union]
+                k = max(k - 1, 0)
+                continue
+        k += 1
     return merged
 
 
-def resolve_overlaps(passages: list[Passage], *, same_text: bool) -> list[Passage]:
+def resolve_overlaps(
+    passages: list[Passage], *, same_text: bool, work: Work | None = None
+) -> list[Passage]:
     """Keep the best passages so that no two claim the same text.
 
     Across two texts a region of the first text is explained once. Inside one text a
     region may repeat several times, so two passages clash only when they overlap on
-    both sides.
+    both sides. Work: up to ``len(passages)**2 / 2`` pair checks (counted in ``work``);
+    the callers bound ``len(passages)`` by ``max_passages``.
     """
     kept: list[Passage] = []
     for p in sorted(passages, key=lambda q: -q.score):
+        if work is not None:
+            work.overlap_checks += len(kept)
+            work.check()
         clash = False
         for k in kept:
             on_a = overlaps(p.a0, p.a1, k.a0, k.a1)

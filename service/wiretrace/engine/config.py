@@ -12,7 +12,12 @@ __all__ = [
     "DEFAULT_EXTEND_THRESHOLD",
     "DEFAULT_INDEX_THRESHOLD",
     "DEFAULT_LSH_THRESHOLD",
+    "DEFAULT_MAX_ALIGN_CELLS",
+    "DEFAULT_MAX_EXTEND_PAIRS",
     "DEFAULT_MAX_GAP_UNITS",
+    "DEFAULT_MAX_PASSAGES",
+    "DEFAULT_MAX_REFINE_CELLS",
+    "DEFAULT_MAX_SEED_PAIRS",
     "DEFAULT_MERGE_GAP_TOKENS",
     "DEFAULT_MIN_MATCH_TOKENS",
     "DEFAULT_MIN_REWORDED_TOKENS",
@@ -53,6 +58,15 @@ DEFAULT_MERGE_GAP_TOKENS = 25
 DEFAULT_MISS_PENALTY = 0.5
 DEFAULT_SHARED_WEIGHT = 0.3
 DEFAULT_EDGE_CUT = 0.5
+# Bounds on the work of one comparison (counted in Work). PAN-13's 5,185 pairs reach
+# none; their largest use is 9,073 seed pairs, 14,249 extend pairs, 618 passages and
+# 10.9M alignment cells (all refinements of one pair, so also the largest refinement).
+# The worst shapes at the 200,000-character limit stop at them within ~1.5 s.
+DEFAULT_MAX_SEED_PAIRS = 20_000
+DEFAULT_MAX_EXTEND_PAIRS = 50_000
+DEFAULT_MAX_REFINE_CELLS = 64_000_000
+DEFAULT_MAX_ALIGN_CELLS = 2_000_000_000
+DEFAULT_MAX_PASSAGES = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,16 @@ class EngineConfig:
         merge_gap_tokens: passages that follow each other on both sides with at most
             this many tokens between them are reported as one.
         seed: seed of the MinHash permutations; signatures only agree under one seed.
+        max_seed_pairs: unit pairs the band join may propose per comparison; past it,
+            the pairs of the commonest band keys are left out.
+        max_extend_pairs: unit pairs near seeds the extend stage may look at.
+        max_refine_cells: largest alignment (tokens of one side times tokens of the
+            other) refined in one piece, which bounds rapidfuzz's memory (cells / 8
+            bytes); a larger cluster is cut in halves until its pieces fit, and merging
+            joins their passages again.
+        max_align_cells: alignment cells per comparison, over all refinements; past
+            it, no more passages are built.
+        max_passages: passages built per comparison (overlap resolution is pairwise).
     """
 
     num_perm: int = setting(DEFAULT_NUM_PERM, "MinHash permutations per unit signature")
@@ -164,8 +188,31 @@ class EngineConfig:
     seed: int = setting(
         DEFAULT_SEED, "seed of the MinHash permutations (stores only match under one seed)"
     )
+    max_seed_pairs: int = setting(
+        DEFAULT_MAX_SEED_PAIRS, "unit pairs the band join may propose per comparison"
+    )
+    max_extend_pairs: int = setting(
+        DEFAULT_MAX_EXTEND_PAIRS, "unit pairs near seeds looked at per comparison"
+    )
+    max_refine_cells: int = setting(
+        DEFAULT_MAX_REFINE_CELLS,
+        "largest alignment (tokens x tokens) refined in one piece; larger clusters are cut",
+    )
+    max_align_cells: int = setting(
+        DEFAULT_MAX_ALIGN_CELLS, "alignment cells (tokens x tokens) per comparison, all refinements"
+    )
+    max_passages: int = setting(DEFAULT_MAX_PASSAGES, "passages built per comparison")
 
     def __post_init__(self) -> None:
+        for name in (
+            "max_seed_pairs",
+            "max_extend_pairs",
+            "max_refine_cells",
+            "max_align_cells",
+            "max_passages",
+        ):
+            if getattr(self, name) < 1:
+                raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 16 <= self.num_perm <= 1024:
             raise InvalidInput(f"num_perm must be in [16, 1024], got {self.num_perm}")
         for name in (

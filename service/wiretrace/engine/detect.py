@@ -1,15 +1,20 @@
 """The detection pipeline: prepare texts once, then compare them or find repeats.
 
     text --normalize/tokenize--> Tokens --terms--> term ids --units--> Units
-         --signature--> MinHash rows --index--> candidate unit pairs (seeds)
-         --align--> passages --refine/filter--> Match list
+         --runs--> repeated units hidden --signature--> MinHash rows
+         --index--> candidate unit pairs (seeds) --align--> passages
+         --refine/filter--> Match list
 
 Every stage is a module of its own; ``Document`` keeps each intermediate result so that
 it can be inspected.
+
+Every stage is bounded (``EngineConfig.max_*``) and counts its work in a ``Work``;
+between bounded chunks it asks ``Work.check`` whether the caller still waits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -19,11 +24,13 @@ from rapidfuzz.distance import Indel
 
 from wiretrace.engine import align
 from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.index import band_join, band_keys, lsh_params
+from wiretrace.engine.index import band_join_bounded, band_keys, lsh_params
+from wiretrace.engine.runs import Run, find_runs, hidden_units, unit_fingerprints
 from wiretrace.engine.signature import indexable_rows, signatures
 from wiretrace.engine.terms import token_ids
 from wiretrace.engine.tokenize import Tokens, tokenize
 from wiretrace.engine.units import Units, split_units
+from wiretrace.engine.work import Work
 
 __all__ = ["Detector", "Document", "Kind", "Match"]
 
@@ -85,7 +92,10 @@ class Document:
     words: npt.NDArray[np.int64]
     units: Units
     signatures: npt.NDArray[np.uint32]
-    #: Rows of units that have content terms, and their LSH band keys.
+    #: Runs of repeated units; the copies after the first one are hidden from seeding.
+    runs: tuple[Run, ...]
+    hidden: npt.NDArray[np.bool_]
+    #: Rows of the units that seed (content terms, not hidden), and their LSH band keys.
     indexable: npt.NDArray[np.int64]
     band_keys: npt.NDArray[np.uint64]
 
@@ -95,6 +105,21 @@ class Document:
 
     def unit_terms(self, u: int) -> set[int]:
         return set(self.units.features[u].tolist())
+
+
+def _in_run(doc: Document, token: int) -> bool:
+    """Whether ``token`` lies in one of the document's runs (first copy included)."""
+    bounds = doc.units.bounds
+    return any(bounds[r.start] <= token < bounds[r.end] for r in doc.runs)
+
+
+def _run_passage(doc: Document, run: Run) -> align.Passage:
+    """A run as one repeat: copies ``2..k`` (the later side) repeat copies ``1..k-1``.
+    The two sides overlap when ``k >= 3``: the text shifted by one period."""
+    bounds = doc.units.bounds
+    a0, a1 = int(bounds[run.start]), int(bounds[run.end - run.period])
+    b0, b1 = int(bounds[run.start + run.period]), int(bounds[run.end])
+    return align.Passage(a0, a1, b0, b1, score=float((a1 - a0) + (b1 - b0)), overlap=1.0)
 
 
 class _UnitOverlap:
@@ -134,72 +159,119 @@ class Detector:
             max_unit_tokens=cfg.max_unit_tokens,
         )
         sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
+        runs = find_runs(unit_fingerprints(words, units.bounds))
+        hidden = hidden_units(runs, len(units))
         indexable = indexable_rows(sigs)
+        indexable = indexable[~hidden[indexable]]
         return Document(
             tokens=tokens,
             terms=terms,
             words=words,
             units=units,
             signatures=sigs,
+            runs=tuple(runs),
+            hidden=hidden,
             indexable=indexable,
             band_keys=band_keys(sigs[indexable], self.bands, self.rows),
         )
 
-    def compare(self, a: Document | str, b: Document | str) -> list[Match]:
+    def compare(
+        self, a: Document | str, b: Document | str, *, work: Work | None = None
+    ) -> list[Match]:
         """Passages that ``a`` and ``b`` share, each as its span in ``a`` and its span
         in ``b``. The service passes the new article as ``a`` and a stored source as
         ``b``. Comparing a document with itself (the same object, or two equal strings)
         reports its internal repeats, the earlier occurrence as ``a``; two prepared
-        documents with equal texts are two articles, and align from end to end."""
+        documents with equal texts are two articles, and align from end to end.
+
+        ``work`` receives the counters and may carry a cancellation callable; each
+        stage stops at its bound in ``EngineConfig`` (see ``Work``)."""
+        work = Work() if work is None else work
+        work.check()
         same = a is b or (isinstance(a, str) and a == b)
         da = self.prepare(a) if isinstance(a, str) else a
         db = da if same else (self.prepare(b) if isinstance(b, str) else b)
-        strong = self.seeds(da, db, same_text=same)
-        seeds = self.extend(da, db, strong, same_text=same)
-        return self._align(da, db, seeds, set(strong), same_text=same)
+        work.comparisons += 1
+        for d in (da,) if same else (da, db):
+            work.units += len(d.units)
+            work.collapsed_units += int(d.hidden.sum())
+        work.check()
+        strong = self.seeds(da, db, same_text=same, work=work)
+        seeds = self.extend(da, db, strong, same_text=same, work=work)
+        return self._align(da, db, seeds, set(strong), same_text=same, work=work)
 
-    def repeats(self, doc: Document | str) -> list[Match]:
-        """Passages repeated inside one text; ``a`` is the earlier occurrence."""
+    def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
+        """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
+        ``k`` copies is one match: copies ``2..k`` repeat copies ``1..k-1``."""
         d = self.prepare(doc) if isinstance(doc, str) else doc
-        return self.compare(d, d)
+        return self.compare(d, d, work=work)
 
-    def seeds(self, a: Document, b: Document, *, same_text: bool) -> list[tuple[int, int]]:
-        """Unit pairs that LSH proposes and whose content terms really overlap."""
+    def seeds(
+        self, a: Document, b: Document, *, same_text: bool, work: Work | None = None
+    ) -> list[tuple[int, int]]:
+        """Unit pairs that LSH proposes and whose content terms really overlap; at most
+        ``max_seed_pairs`` band collisions are looked at."""
+        work = Work() if work is None else work
         threshold = self.config.seed_threshold
         a_rows, b_rows = a.indexable.tolist(), b.indexable.tolist()
         overlap = _UnitOverlap(a, b)
         out: list[tuple[int, int]] = []
-        for ra, rb in band_join(a.band_keys, b.band_keys):
+        pairs, proposed, complete = band_join_bounded(
+            a.band_keys, b.band_keys, max_pairs=self.config.max_seed_pairs
+        )
+        work.seed_pairs += proposed
+        if not complete:
+            work.limited.add("max_seed_pairs")
+        for k, (ra, rb) in enumerate(pairs):
+            if k % 1024 == 0:
+                work.check()
             i, j = a_rows[ra], b_rows[rb]
             if not (same_text and j <= i) and overlap(i, j) >= threshold:
                 out.append((i, j))
         return out
 
     def extend(
-        self, a: Document, b: Document, seeds: list[tuple[int, int]], *, same_text: bool
+        self,
+        a: Document,
+        b: Document,
+        seeds: list[tuple[int, int]],
+        *,
+        same_text: bool,
+        work: Work | None = None,
     ) -> list[tuple[int, int]]:
         """Add the unit pairs near a seed whose exact Dice reaches ``extend_threshold``.
 
         LSH is tuned to miss little at ``seed_threshold``; around a seed, where reuse is
         already likely, an exact look at the neighbours finds the looser sentences of
-        the same passage (reordered, partly replaced) that LSH cannot afford to.
+        the same passage (reordered, partly replaced) that LSH cannot afford to. Units
+        hidden by a run are skipped; at most ``max_extend_pairs`` pairs are looked at.
         """
         if not seeds:
             return seeds
+        work = Work() if work is None else work
         gap = self.config.max_gap_units
         threshold = self.config.extend_threshold
+        budget = self.config.max_extend_pairs
         na, nb = len(a.units), len(b.units)
+        hidden_a, hidden_b = a.hidden.tolist(), b.hidden.tolist()
         found = set(seeds)
         checked: set[tuple[int, int]] = set(seeds)
         overlap = _UnitOverlap(a, b)
         for i0, j0 in seeds:
+            work.check()
+            if len(checked) - len(seeds) >= budget:
+                work.limited.add("max_extend_pairs")
+                break
             for i in range(max(0, i0 - gap), min(na, i0 + gap + 1)):
+                if hidden_a[i]:
+                    continue
                 for j in range(max(0, j0 - gap), min(nb, j0 + gap + 1)):
-                    if (i, j) in checked or (same_text and j <= i):
+                    if (i, j) in checked or (same_text and j <= i) or hidden_b[j]:
                         continue
                     checked.add((i, j))
                     if overlap(i, j) >= threshold:
                         found.add((i, j))
+        work.extend_pairs += len(checked) - len(seeds)
         return sorted(found)
 
     def _align(
@@ -210,6 +282,7 @@ class Detector:
         strong: set[tuple[int, int]],
         *,
         same_text: bool,
+        work: Work,
     ) -> list[Match]:
         cfg = self.config
         ab, bb = a.units.bounds, b.units.bounds
@@ -217,10 +290,21 @@ class Detector:
         def make(
             cluster: list[tuple[int, int]],
         ) -> tuple[align.Passage, list[tuple[int, int]]] | None:
+            work.check()
+            work.clusters += 1
+            work.largest_cluster = max(work.largest_cluster, len(cluster))
             ia = [s[0] for s in cluster]
             jb = [s[1] for s in cluster]
             a0, a1 = int(ab[min(ia)]), int(ab[max(ia) + 1])
             b0, b1 = int(bb[min(jb)]), int(bb[max(jb) + 1])
+            cells = (a1 - a0) * (b1 - b0)
+            if cells > cfg.max_refine_cells:  # a single unit pair larger than the bound
+                work.limited.add("max_refine_cells")
+                return None
+            if work.align_cells + cells > cfg.max_align_cells:
+                work.limited.add("max_align_cells")
+                return None
+            work.align_cells += cells
             p = align.refine(
                 align.Passage(a0, a1, b0, b1, score=0.0),
                 (a.words, a.terms),
@@ -257,14 +341,68 @@ class Detector:
                 p.a0, p.a1, p.b0, p.b1, score=sim * ((p.a1 - p.a0) + (p.b1 - p.b0)), overlap=sim
             )
 
-        built = align.build_passages(seeds, strong, cfg.max_gap_units, make)
+        def fits(cluster: list[tuple[int, int]]) -> bool:
+            ia = [s[0] for s in cluster]
+            jb = [s[1] for s in cluster]
+            a_len = int(ab[max(ia) + 1] - ab[min(ia)])
+            b_len = int(bb[max(jb) + 1] - bb[min(jb)])
+            if a_len * b_len <= cfg.max_refine_cells:
+                return True
+            work.limited.add("max_refine_cells")
+            return False
+
+        def spent() -> bool:
+            if "max_align_cells" in work.limited:
+                return True
+            if work.passages >= cfg.max_passages:
+                work.limited.add("max_passages")
+                return True
+            return False
+
+        def built_one() -> None:
+            work.passages += 1
+
+        built = align.build_passages(
+            seeds, strong, cfg.max_gap_units, make, fits=fits, stop=spent, on_passage=built_one
+        )
+        work.check()
         # Overlaps are resolved before merging, so that stray short passages do not sit
         # between the pieces of one passage, and again after it.
-        kept = align.resolve_overlaps(built, same_text=same_text)
+        kept = align.resolve_overlaps(built, same_text=same_text, work=work)
         merged = align.merge_adjacent(kept, cfg.merge_gap_tokens, scored)
-        kept = align.resolve_overlaps(merged, same_text=same_text)
-        matches = [self._match(a, b, p) for p in kept]
+        merged = [self._through_runs(a, b, p, scored, same_text=same_text) for p in merged]
+        if same_text:
+            merged += [_run_passage(a, r) for r in a.runs]
+        work.check()
+        kept = align.resolve_overlaps(merged, same_text=same_text, work=work)
+        matches = [self._match(a, b, p, work) for p in kept]
         return [m for m, p in zip(matches, kept, strict=True) if self._long_enough(m, p)]
+
+    @staticmethod
+    def _through_runs(
+        a: Document,
+        b: Document,
+        p: align.Passage,
+        scored: Callable[[align.Passage], align.Passage | None],
+        *,
+        same_text: bool,
+    ) -> align.Passage:
+        """Extend a passage that ends inside a run, on either side, for as long as both
+        texts go on with the same words: the run's hidden copies take part in a match
+        without ever being seeded. Work: one vectorised comparison, at most the text."""
+        if not (_in_run(a, p.a1) or _in_run(b, p.b1)):
+            return p
+        room = min(len(a.words) - p.a1, len(b.words) - p.b1)
+        if same_text:
+            room = min(room, p.b0 - p.a1)  # the earlier occurrence stays before the later
+        if room <= 0:
+            return p
+        equal = a.words[p.a1 : p.a1 + room] == b.words[p.b1 : p.b1 + room]
+        grow = room if bool(equal.all()) else int(np.argmin(equal))
+        if not grow:
+            return p
+        longer = scored(align.Passage(p.a0, p.a1 + grow, p.b0, p.b1 + grow, score=0.0))
+        return p if longer is None else longer
 
     def _long_enough(self, m: Match, p: align.Passage) -> bool:
         """Short passages need more evidence: an exact quote of ``min_match_tokens``
@@ -281,10 +419,14 @@ class Detector:
             return shortest >= cfg.min_reworded_tokens
         return shortest >= cfg.min_match_tokens
 
-    def _match(self, a: Document, b: Document, p: align.Passage) -> Match:
-        similarity = Indel.normalized_similarity(
-            a.words[p.a0 : p.a1].tolist(), b.words[p.b0 : p.b1].tolist()
-        )
+    def _match(self, a: Document, b: Document, p: align.Passage, work: Work) -> Match:
+        wa, wb = a.words[p.a0 : p.a1], b.words[p.b0 : p.b1]
+        if np.array_equal(wa, wb):
+            similarity = 1.0  # a copy (often a long run): no alignment needed
+        else:
+            work.check()
+            work.similarity_cells += len(wa) * len(wb)
+            similarity = Indel.normalized_similarity(wa.tolist(), wb.tolist())
         if similarity >= 1.0:
             kind = Kind.VERBATIM
         elif similarity >= NEAR_VERBATIM_SIMILARITY:

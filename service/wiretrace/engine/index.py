@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from datasketch import MinHashLSH
 
-__all__ = ["band_join", "band_keys", "lsh_params"]
+__all__ = ["band_join", "band_join_bounded", "band_keys", "lsh_params"]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -62,8 +62,19 @@ def band_join(
     """Distinct row pairs ``(i, j)`` such that ``keys_a[i]`` and ``keys_b[j]`` agree on
     at least one band: the candidates an index would give, for two small sets at
     once, with one sort instead of a dict per band (``tests/test_index.py`` compares)."""
+    return band_join_bounded(keys_a, keys_b, max_pairs=None)[0]
+
+
+def band_join_bounded(
+    keys_a: npt.NDArray[np.uint64], keys_b: npt.NDArray[np.uint64], *, max_pairs: int | None
+) -> tuple[list[tuple[int, int]], int, bool]:
+    """``band_join`` that proposes at most ``max_pairs`` (band, row, row) collisions.
+
+    Returns the distinct pairs, the collisions proposed, and whether all were. When
+    there are more, the collisions of the rarest band keys are kept: a key shared by
+    thousands of rows (repeated boilerplate) says the least about any one pair."""
     if keys_a.size == 0 or keys_b.size == 0:
-        return []
+        return [], 0, True
     bands = keys_a.shape[1]
     salts = _SALTS[:bands]
     flat_a = (keys_a ^ salts).ravel()
@@ -73,6 +84,16 @@ def band_join(
     lo = np.searchsorted(sorted_b, flat_a, side="left")
     hi = np.searchsorted(sorted_b, flat_a, side="right")
     counts = hi - lo
+    complete = True
+    total = int(counts.sum())
+    if max_pairs is not None and total > max_pairs:
+        complete = False
+        rarest = np.argsort(counts, kind="stable")
+        fits = rarest[np.cumsum(counts[rarest]) <= max_pairs]
+        keep = np.zeros(len(counts), dtype=np.bool_)
+        keep[fits] = True
+        counts = np.where(keep, counts, 0)
+        total = int(counts.sum())
     single = np.flatnonzero(counts == 1)
     rows_b = np.int64(keys_b.shape[0])
     codes = [(single // bands) * rows_b + order[lo[single]] // bands]
@@ -80,4 +101,5 @@ def band_join(
         js = order[lo[pos] : hi[pos]] // bands
         codes.append((pos // bands) * rows_b + js)
     unique = np.unique(np.concatenate(codes))
-    return list(zip((unique // rows_b).tolist(), (unique % rows_b).tolist(), strict=True))
+    pairs = list(zip((unique // rows_b).tolist(), (unique % rows_b).tolist(), strict=True))
+    return pairs, total, complete
