@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 from grpc_health.v1 import health
 
@@ -49,6 +50,8 @@ class Running:
         store: str = "",
         sweep_seconds: float = 0.2,
         retention_days: float = 0.0,
+        max_text_chars: int = MAX_TEXT,
+        **settings: Any,
     ) -> None:
         config = ServerConfig(
             address=address,
@@ -56,8 +59,9 @@ class Running:
             store=store,
             sweep_seconds=sweep_seconds,
             retention_days=retention_days,
-            max_text_chars=MAX_TEXT,
-            max_message_bytes=min_message_bytes(MAX_TEXT),
+            max_text_chars=max_text_chars,
+            max_message_bytes=min_message_bytes(max_text_chars),
+            **settings,
         )
         self.service = open_service(config)
         self.health = health.HealthServicer()
