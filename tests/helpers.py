@@ -50,6 +50,7 @@ class Running:
         store: str = "",
         sweep_seconds: float = 0.2,
         retention_days: float = 0.0,
+        max_text_chars: int = MAX_TEXT,
         client: dict[str, Any] | None = None,
         **settings: Any,
     ) -> None:
@@ -60,8 +61,8 @@ class Running:
             store=store,
             sweep_seconds=sweep_seconds,
             retention_days=retention_days,
-            max_text_chars=MAX_TEXT,
-            max_message_bytes=min_message_bytes(MAX_TEXT),
+            max_text_chars=max_text_chars,
+            max_message_bytes=min_message_bytes(max_text_chars),
             **settings,
         )
         self.config = config

@@ -388,14 +388,17 @@ def test_an_ingest_whose_caller_gave_up_before_the_write_stores_nothing(
     running: Running,
 ) -> None:
     from wiretrace.domain import Article, DetectOptions
+    from wiretrace.engine.work import Work
     from wiretrace.errors import Expired
 
     (doc,) = news(1, seed=40)
     record = Article(doc.id, "", "", None, "", doc.text)
     with pytest.raises(Expired, match="deadline"):
-        running.service.ingest(record, DetectOptions(), wanted=lambda: False)
+        running.service.ingest(record, DetectOptions(), work=Work(cancelled=lambda: True))
     assert running.client.stats().articles == 0
-    assert running.service.ingest(record, DetectOptions(), wanted=lambda: True).created
+    assert running.service.ingest(
+        record, DetectOptions(), work=Work(cancelled=lambda: False)
+    ).created
 
 
 def test_compare_takes_two_texts_at_the_limit_in_four_byte_characters(

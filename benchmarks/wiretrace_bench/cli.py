@@ -12,6 +12,7 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench query [--server ADDR] [--index-size N] [--requests R]
                           [--concurrency K] [--json]
     wiretrace bench compare [--server ADDR] [--pairs N] [--chars C] [--json]
+    wiretrace bench shapes [--chars C] [--server ADDR | --in-process] [--repeats R] [--json]
     wiretrace bench restart [--articles N] [--json]
     wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
     wiretrace bench fuzz [--requests N] [--concurrency K] [--seed S] [--json]
@@ -225,6 +226,23 @@ def _cmd_bench_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_shapes(args: argparse.Namespace) -> int:
+    from wiretrace_bench.launchers import local_server
+    from wiretrace_bench.shapes import bench_shapes, shapes_table
+
+    with contextlib.ExitStack() as stack:
+        address = args.server
+        if not address and not args.in_process:
+            address = stack.enter_context(local_server(max_text_chars=args.chars))[0]
+        rows = bench_shapes(args.chars, address=address, repeats=args.repeats)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(shapes_table(rows))
+    return 0
+
+
 def _cmd_bench_restart(args: argparse.Namespace) -> int:
     from wiretrace_bench.service_bench import bench_restart
 
@@ -393,6 +411,16 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_compare)
+
+    p = bench.add_parser(
+        "shapes", help="the worst text shapes at the limit: engine and Compare RPC time, work"
+    )
+    p.add_argument("--chars", type=int, default=200_000, help="length of each shape's text")
+    p.add_argument("--server", help="a running server's ADDR (default: start one locally)")
+    p.add_argument("--in-process", action="store_true", help="the engine only, no RPC")
+    p.add_argument("--repeats", type=int, default=1, help="best of this many runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_bench_shapes)
 
     p = bench.add_parser("restart", help="time to serve again over a store of N articles")
     p.add_argument("--articles", type=int, default=100_000, help="articles in the store")

@@ -16,7 +16,7 @@ import random
 
 from wiretrace_bench.synthetic import generate
 
-__all__ = ["SHAPES", "shape_text"]
+__all__ = ["SHAPES", "bench_shapes", "shape_text", "shapes_table"]
 
 SENTENCE = "The minister said on Tuesday that the new rail line would open next spring. "
 
@@ -93,3 +93,66 @@ def shape_text(name: str, length: int) -> str:
     if name == "salad":
         return _salad(length)
     raise ValueError(f"unknown shape {name!r}: pick one of {', '.join(SHAPES)}")
+
+
+def bench_shapes(length: int, *, address: str | None, repeats: int = 1) -> list[dict[str, object]]:
+    """Each shape through the engine (the text with itself, i.e. its repeats, and with a
+    second copy, i.e. two articles) and, given a server, through the Compare RPC: the
+    best of ``repeats`` wall times in seconds, matches, work counters and bounds hit."""
+    import time
+
+    from wiretrace import Detector
+    from wiretrace.engine.work import Work
+
+    detector = Detector()
+    client = None
+    if address is not None:
+        from wiretrace.server.config import min_message_bytes
+        from wiretrace_client import Client
+
+        client = Client(address, timeout=600, max_message_bytes=min_message_bytes(length))
+    rows: list[dict[str, object]] = []
+    try:
+        for name in SHAPES:
+            text = shape_text(name, length)
+            for mode, other in (("repeats", text), ("two copies", text[:-1])):
+                best, work, found = float("inf"), Work(), 0
+                for _ in range(repeats):
+                    w = Work()
+                    t0 = time.perf_counter()
+                    found = len(detector.compare(text, other, work=w))
+                    best, work = min(best, time.perf_counter() - t0), w
+                row: dict[str, object] = {
+                    "shape": name,
+                    "mode": mode,
+                    "chars": len(text),
+                    "engine_s": round(best, 3),
+                    "matches": found,
+                    **work.counters(),
+                    "limited": sorted(work.limited),
+                }
+                if client is not None:
+                    rpc = float("inf")
+                    for _ in range(repeats):
+                        t0 = time.perf_counter()
+                        client.compare(text, other)
+                        rpc = min(rpc, time.perf_counter() - t0)
+                    row["rpc_s"] = round(rpc, 3)
+                rows.append(row)
+    finally:
+        if client is not None:
+            client.close()
+    return rows
+
+
+def shapes_table(rows: list[dict[str, object]]) -> str:
+    cols = ["shape", "mode", "chars", "engine_s", "rpc_s", "matches", "units",
+            "collapsed_units", "seed_pairs", "extend_pairs", "passages", "align_cells",
+            "limited"]  # fmt: skip
+    cols = [c for c in cols if any(c in r for r in rows)]
+    cells = [[str(r.get(c, "")) if c != "limited" else ",".join(r[c]) or "-"  # type: ignore[arg-type]
+              for c in cols] for r in rows]  # fmt: skip
+    widths = [max(len(c), *(len(row[k]) for row in cells)) for k, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -104,8 +106,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             tmp.write_text(str(port))
             tmp.replace(config.port_file)
 
-    serve(config, ready=ready)
-    return 0
+    left = serve(config, ready=ready)
+    # Everything of ours is closed and logged. The interpreter's own teardown (gRPC's
+    # core threads, a worker thread that ignored its cancellation) took up to a second
+    # more on a loaded machine, and SIGTERM must end the server within its grace.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1 if left else 0)
 
 
 def _add_settings(p: argparse.ArgumentParser) -> None:

@@ -5,16 +5,20 @@
     │   └── TooLarge          over a configured size limit          -> RESOURCE_EXHAUSTED
     ├── NotFound              unknown article id                    -> NOT_FOUND
     ├── Conflict              id exists with a different text       -> ALREADY_EXISTS
-    ├── Unavailable           the store cannot be reached           -> UNAVAILABLE
+    ├── Exhausted             the store is full (disk, quota)       -> RESOURCE_EXHAUSTED
+    ├── Unavailable           the store cannot be reached, is       -> UNAVAILABLE
+    │                         read-only or broken
     └── Expired               the caller's deadline passed          -> DEADLINE_EXCEEDED
 
-Domain code raises these; the transport layers (CLI, gRPC) map them in one place each.
+Domain code raises these, and the stores turn their drivers' errors into them; the
+transport layers (CLI, gRPC) map them in one place each.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "Conflict",
+    "Exhausted",
     "Expired",
     "InvalidInput",
     "NotFound",
@@ -51,6 +55,11 @@ class Conflict(WiretraceError):
             f"article {article_id!r} is stored with a different text: "
             "set replace to overwrite it, or use a new id"
         )
+
+
+class Exhausted(WiretraceError):
+    """The store has no room left (a full disk): nothing was written; reads still work,
+    and writes work again once an operator frees space."""
 
 
 class Unavailable(WiretraceError):

@@ -30,11 +30,18 @@ Signatures = npt.NDArray[np.uint32]
 
 def index_spec(engine: EngineConfig) -> IndexSpec:
     """How a server with this engine configuration indexes articles: units with
-    content terms, under the bands of ``index_threshold``."""
+    content terms, each distinct signature once, under the bands of
+    ``index_threshold``."""
     bands, rows = lsh_params(engine.index_threshold, engine.num_perm)
 
     def passages(sigs: Signatures) -> Passages:
         units = indexable_rows(sigs)
+        # One passage per distinct signature: a sentence pasted 2,000 times would
+        # otherwise put 2,000 equal entries in the index, and every later article
+        # with that sentence would get them all back (hits grow as copies squared).
+        if len(units) > 1:
+            first = np.unique(sigs[units], axis=0, return_index=True)[1]
+            units = units[np.sort(first)]
         return Passages(units=units, band_keys=band_keys(sigs[units], bands, rows))
 
     return IndexSpec(num_perm=engine.num_perm, bands=bands, rows=rows, passages=passages)

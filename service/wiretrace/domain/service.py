@@ -4,14 +4,16 @@ delete, expire and stats over an ``ArticleStore`` (articles and their passage in
 Detection for a new article: its passages are looked up in the index, the stored
 articles worth aligning are ranked (``candidates``), filtered by the caller's outlet
 and date options, and aligned with the engine's ``compare``, at most
-``max_candidates`` of them; the article's own repeats come from ``repeats``.
+``max_candidates`` of them; the article's own repeats come from ``repeats``. A request
+therefore does at most ``max_candidates + 1`` comparisons, each within the engine's
+bounds, all counted in the one ``Work`` the caller may pass (with its cancellation).
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -35,7 +37,8 @@ from wiretrace.domain.records import (
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Document, Match
 from wiretrace.engine.spans import union_length
-from wiretrace.errors import Conflict, Expired, InvalidInput, NotFound, TooLarge, Unavailable
+from wiretrace.engine.work import Work
+from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from wiretrace.store import ArticleRecord, ArticleStore, IndexSpec, Row
 
 __all__ = ["ReuseService", "ServiceSettings"]
@@ -46,6 +49,16 @@ DEFAULT_MAX_TEXT_CHARS = 200_000
 DEFAULT_MAX_RESULTS = 100
 DEFAULT_MAX_CANDIDATES = 50
 DEFAULT_CACHE_ARTICLES = 2048
+#: The instants a store can hold: nanoseconds since the epoch in a signed 64-bit
+#: integer, 1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z.
+MIN_STORED_NS = -(2**63)
+MAX_STORED_NS = 2**63 - 1
+
+
+def _iso(ns: int) -> str:
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    day = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(seconds=seconds)
+    return day.strftime("%Y-%m-%dT%H:%M:%S") + (f".{nanos:09d}Z" if nanos else "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +172,17 @@ class ReuseService:
             )
 
     @staticmethod
+    def _check_published(published_at_ns: int | None) -> None:
+        # Stores keep nanoseconds since the epoch in a signed 64-bit integer (SQLite's
+        # INTEGER); the API's years 1-9999 do not all fit, so the rest is refused here.
+        if published_at_ns is not None and not MIN_STORED_NS <= published_at_ns <= MAX_STORED_NS:
+            raise InvalidInput(
+                f"published_at {_iso(published_at_ns)} cannot be stored: it must lie between "
+                f"{_iso(MIN_STORED_NS)} and {_iso(MAX_STORED_NS)} (nanoseconds since 1970 in "
+                "a 64-bit integer)"
+            )
+
+    @staticmethod
     def _check_id(article_id: str) -> None:
         if not article_id:
             raise InvalidInput("article id is missing: every article needs a client-chosen id")
@@ -188,6 +212,7 @@ class ReuseService:
         doc: Document,
         row: Row,
         options: DetectOptions,
+        work: Work,
         *,
         exclude_key: int | None = None,
     ) -> Detection:
@@ -215,12 +240,12 @@ class ReuseService:
                 continue
             aligned += 1
             source_texts[meta.id] = source.text
-            for m in self.detector.compare(doc, source):
+            for m in self.detector.compare(doc, source, work=work):
                 reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
         # A repeat is reported on its later occurrence; its source is the earlier one.
         repeats = [
             _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns)
-            for m in self.detector.repeats(doc)
+            for m in self.detector.repeats(doc, work=work)
         ]
         starts = doc.tokens.starts
 
@@ -256,27 +281,29 @@ class ReuseService:
         options: DetectOptions,
         *,
         replace: bool = False,
-        wanted: Callable[[], bool] | None = None,
+        work: Work | None = None,
     ) -> IngestOutcome:
         """Detect, then store and index in one atomic step. Returns after the commit.
 
-        ``wanted`` is asked right before the write; when it says no (the caller's
-        deadline passed), nothing is stored and ``Expired`` is raised.
+        ``work`` counts the detection's work; its cancellation check is asked during
+        detection and once more right before the write: when the caller gave up,
+        nothing is stored and ``Expired`` is raised.
 
         Detection reads the index without a lock: an article ingested at the same moment
         (here or on another replica) may be missed as a source."""
+        work = Work() if work is None else work
         self._check_id(article.id)
         article.check_limits()
         self._check_text(article.text)
-        doc = self.detector.prepare(article.text)
+        self._check_published(article.published_at_ns)
+        doc = self.detector.prepare(article.text, work=work)
         row = self._row(article, doc)
         existing = self.store.meta_by_id(article.id)
         if existing is not None and existing.sha256 != row.sha256 and not replace:
             raise Conflict.other_text(article.id)
         exclude = existing.key if existing else None
-        detection = self._detect(doc, row, options, exclude_key=exclude)
-        if wanted is not None and not wanted():
-            raise Expired("the call's deadline passed before the article was stored")
+        detection = self._detect(doc, row, options, work, exclude_key=exclude)
+        work.check(now=True)
         put = self.store.put(row, replace=replace)
         if put.created:
             if existing is not None:
@@ -284,22 +311,30 @@ class ReuseService:
             self._cache.put(put.key, doc)  # the next articles will likely align with it
         return IngestOutcome(article.id, created=put.created, detection=detection)
 
-    def query(self, article: Article, options: DetectOptions) -> Detection:
+    def query(
+        self, article: Article, options: DetectOptions, *, work: Work | None = None
+    ) -> Detection:
         """What ``article`` reuses, without storing it."""
+        work = Work() if work is None else work
         article.check_limits()
         self._check_text(article.text)
-        doc = self.detector.prepare(article.text)
+        doc = self.detector.prepare(article.text, work=work)
         existing = self.store.meta_by_id(article.id) if article.id else None
         exclude = existing.key if existing else None
-        return self._detect(doc, self._row(article, doc), options, exclude_key=exclude)
+        return self._detect(doc, self._row(article, doc), options, work, exclude_key=exclude)
 
     def compare(
-        self, text_a: str, text_b: str, unit: OffsetUnit = OffsetUnit.CODE_POINTS
+        self,
+        text_a: str,
+        text_b: str,
+        unit: OffsetUnit = OffsetUnit.CODE_POINTS,
+        *,
+        work: Work | None = None,
     ) -> list[Match]:
         """Passages the two texts share, with offsets in ``unit``."""
         self._check_text(text_a, "text_a")
         self._check_text(text_b, "text_b")
-        matches = self.detector.compare(text_a, text_b)
+        matches = self.detector.compare(text_a, text_b, work=work)
         if unit is OffsetUnit.CODE_POINTS:
             return matches
         ca, cb = converter(text_a, unit), converter(text_b, unit)

@@ -64,14 +64,15 @@ class Work:
     limited: set[str] = field(default_factory=set)
     _next_check: float = 0.0
 
-    def check(self) -> None:
-        """Raise ``Expired`` if the caller gave up; cheap enough to call often."""
+    def check(self, *, now: bool = False) -> None:
+        """Raise ``Expired`` if the caller gave up; cheap enough to call often. ``now``
+        asks whatever the time since the last check (before a write)."""
         if self.cancelled is None:
             return
-        now = time.monotonic()
-        if now < self._next_check:
+        t = time.monotonic()
+        if t < self._next_check and not now:
             return
-        self._next_check = now + CHECK_SECONDS
+        self._next_check = t + CHECK_SECONDS
         if self.cancelled():
             raise Expired("the call was cancelled or its deadline passed")
 

@@ -32,8 +32,10 @@ from wiretrace.domain import (
     Sweeper,
 )
 from wiretrace.engine.detect import Kind, Match
+from wiretrace.engine.work import Work
 from wiretrace.errors import (
     Conflict,
+    Exhausted,
     Expired,
     InvalidInput,
     NotFound,
@@ -67,6 +69,7 @@ _STATUS: list[tuple[type[WiretraceError], grpc.StatusCode]] = [
     (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
     (NotFound, grpc.StatusCode.NOT_FOUND),
     (Conflict, grpc.StatusCode.ALREADY_EXISTS),
+    (Exhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
     (Expired, grpc.StatusCode.DEADLINE_EXCEEDED),
 ]
@@ -97,11 +100,45 @@ def status_for(err: WiretraceError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def _abort(context: grpc.ServicerContext, rpc: str, err: WiretraceError, what: str = "") -> None:
-    """End the call with the status code of ``err`` (raises, as ``context.abort`` does)."""
+def _abort(context: grpc.ServicerContext, rpc: str, err: Exception, what: str = "") -> None:
+    """End the call with the status code of ``err`` (raises, as ``context.abort`` does).
+
+    Our errors are expected and logged as one line; a store's resource or
+    availability error at warning level, since an operator must act. Anything else is
+    a bug: logged with its traceback, and the caller gets INTERNAL without details."""
+    if not isinstance(err, WiretraceError):
+        log.error("unexpected error", exc_info=err, extra={"rpc": rpc})
+        context.abort(grpc.StatusCode.INTERNAL, f"{what}internal error; the server log has it")
+        return
     code = status_for(err)
-    log.info("rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
+    level = logging.WARNING if isinstance(err, Exhausted | Unavailable) else logging.INFO
+    log.log(level, "rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
     context.abort(code, f"{what}{err}")
+
+
+class InFlight:
+    """Calls whose handler is still running (a stream counts until it ends), so that
+    shutdown can wait for them. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            if not self._count:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for no call to run; returns how many still do."""
+        with self._idle:
+            self._idle.wait_for(lambda: not self._count, timeout)
+            return self._count
 
 
 def _rpc(method: F) -> F:
@@ -110,15 +147,19 @@ def _rpc(method: F) -> F:
     @functools.wraps(method)
     def wrapper(self: Servicer, request: Any, context: grpc.ServicerContext) -> Any:
         t0 = time.perf_counter()
-        try:
-            return method(self, request, context)
-        except WiretraceError as err:
-            _abort(context, method.__name__, err)
-        finally:
-            log.debug(
-                "call",
-                extra={"rpc": method.__name__, "ms": round((time.perf_counter() - t0) * 1e3, 2)},
-            )
+        with self.in_flight:
+            try:
+                return method(self, request, context)
+            except Exception as err:  # context.abort's own exception is raised from here
+                _abort(context, method.__name__, err)
+            finally:
+                log.debug(
+                    "call",
+                    extra={
+                        "rpc": method.__name__,
+                        "ms": round((time.perf_counter() - t0) * 1e3, 2),
+                    },
+                )
 
     return wrapper  # type: ignore[return-value]
 
@@ -213,10 +254,17 @@ def _alive(context: grpc.ServicerContext) -> bool:
     return context.is_active() and (remaining is None or remaining > 0)
 
 
+def _work(context: grpc.ServicerContext) -> Work:
+    """The engine's counters for this call, which stop it once the caller is gone
+    (deadline, cancellation, or the server's shutdown cancelling it)."""
+    return Work(cancelled=lambda: not _alive(context))
+
+
 class Servicer(pb_grpc.WiretraceServicer):
     def __init__(self, service: ReuseService, streams: StreamWatch) -> None:
         self.service = service
         self.streams = streams
+        self.in_flight = InFlight()
 
     def _ingest_one(
         self, request: pb.IngestRequest, context: grpc.ServicerContext
@@ -226,7 +274,7 @@ class Servicer(pb_grpc.WiretraceServicer):
         if not _alive(context):
             raise Expired("deadline passed before the work was done")
         outcome = self.service.ingest(
-            article, options, replace=request.replace, wanted=lambda: _alive(context)
+            article, options, replace=request.replace, work=_work(context)
         )
         d = outcome.detection
         return pb.IngestResult(
@@ -245,11 +293,11 @@ class Servicer(pb_grpc.WiretraceServicer):
     def IngestStream(
         self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext
     ) -> Iterator[pb.IngestResult]:
-        # A generator: errors raised while iterating surface here, not in _rpc. An
-        # article that fails gets its own error and the stream goes on; a caller that
-        # has gone (deadline, cancellation) ends it.
+        # A generator: errors raised while iterating surface here, not in _rpc, and the
+        # call is in flight until it ends. An article that fails gets its own error and
+        # the stream goes on; a caller that has gone (deadline, cancellation) ends it.
         def results() -> Iterator[pb.IngestResult]:
-            with self.streams.watch(context) as watched:
+            with self.in_flight, self.streams.watch(context) as watched:
                 for request in request_iterator:
                     watched.heard_from_client()
                     try:
@@ -266,13 +314,17 @@ class Servicer(pb_grpc.WiretraceServicer):
                             id=request.article.id,
                             error=pb.ArticleError(code=code.value[0], message=str(err)),
                         )
+                    except Exception as err:  # a bug: INTERNAL, logged with its traceback
+                        _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
                     watched.answered()
 
         return results()
 
     @_rpc
     def Query(self, request: pb.QueryRequest, context: grpc.ServicerContext) -> pb.QueryResult:
-        d = self.service.query(_article(request.article), _options(request.options))
+        d = self.service.query(
+            _article(request.article), _options(request.options), work=_work(context)
+        )
         return pb.QueryResult(
             matches=_reuses(d), reused_fraction=d.reused_fraction, source_count=d.source_count
         )
@@ -282,8 +334,8 @@ class Servicer(pb_grpc.WiretraceServicer):
         self, request: pb.CompareRequest, context: grpc.ServicerContext
     ) -> pb.CompareResult:
         unit = _unit(request.offset_unit)
-        matches = self.service.compare(request.text_a, request.text_b, unit)
-        return pb.CompareResult(matches=[_match(m) for m in matches])
+        found = self.service.compare(request.text_a, request.text_b, unit, work=_work(context))
+        return pb.CompareResult(matches=[_match(m) for m in found])
 
     @_rpc
     def Get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> pb.Article:
@@ -353,8 +405,11 @@ def create_server(
     service: ReuseService,
     health_servicer: health.HealthServicer,
     guards: Guards | None = None,
+    *,
+    in_flight: InFlight | None = None,
 ) -> tuple[grpc.Server, int]:
-    """Build (not start) a server for ``service``; returns it and the bound port."""
+    """Build (not start) a server for ``service``; returns it and the bound port.
+    ``in_flight`` counts the calls running (a new one when not given)."""
     options = [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
@@ -368,6 +423,8 @@ def create_server(
     )
     streams = StreamWatch(config.stream_idle_seconds, config.stream_max_seconds)
     servicer = Servicer(service, streams)
+    if in_flight is not None:
+        servicer.in_flight = in_flight
     pb_grpc.add_WiretraceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if not config.no_reflection:
@@ -402,14 +459,45 @@ def open_service(config: ServerConfig) -> ReuseService:
     return ReuseService(settings, open_store(config.store_url, settings.index))
 
 
-def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -> None:
-    """Run until SIGTERM or SIGINT, then drain calls in flight for ``grace_seconds``."""
+#: How often the main thread wakes while it waits for a signal. A signal that the
+#: kernel hands to another thread only sets a flag; the main thread runs the handler
+#: the next time it runs Python code, which an untimed wait would never do.
+WAKE_SECONDS = 0.1
+#: After the grace period, cancelled calls get this long to notice and return (the
+#: engine checks for cancellation every ~10 ms between bounded chunks of work).
+CANCEL_SECONDS = 1.0
+
+
+def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -> int:
+    """Run until SIGTERM or SIGINT; then refuse new calls, drain those in flight for up
+    to ``grace_seconds``, cancel the rest and stop. ``ready`` is told the port once
+    the server serves and the signal handlers are in place. SIGHUP re-reads the token
+    file.
+
+    Returns the number of calls still running ``CANCEL_SECONDS`` after the grace period
+    (0 normally); the command exits anyway (``cli``), since their threads would keep
+    the interpreter from ending."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info(
+            "stopping", extra={"signal": signal.Signals(signum).name, "grace": config.grace_seconds}
+        )
+        stop.set()
+
+    # Before anything is announced: a SIGTERM right after readiness must drain too.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     t0 = time.perf_counter()
     service = open_service(config)
     store_seconds = time.perf_counter() - t0
     health_servicer = health.HealthServicer()
     guards = Guards.from_config(config, service)
-    server, port = create_server(config, service, health_servicer, guards)
+    if guards.tokens is not None:
+        tokens = guards.tokens
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: tokens.reload())
+    in_flight = InFlight()
+    server, port = create_server(config, service, health_servicer, guards, in_flight=in_flight)
     metrics_port = guards.metrics.serve(config.metrics_address) if guards.metrics else None
     sweeper = Sweeper(service, config.sweep_seconds, health_reporter(health_servicer))
     sweeper.start()
@@ -430,22 +518,17 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
     )
     if ready is not None:
         ready(port)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info(
-            "stopping", extra={"signal": signal.Signals(signum).name, "grace": config.grace_seconds}
-        )
-        health_servicer.enter_graceful_shutdown()
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if guards.tokens is not None:
-        tokens = guards.tokens
-        signal.signal(signal.SIGHUP, lambda _signum, _frame: tokens.reload())
-    stop.wait()
-    server.stop(config.grace_seconds).wait()
+    while not stop.wait(WAKE_SECONDS):
+        pass
+    health_servicer.enter_graceful_shutdown()
+    # New calls are refused at once; after the grace period gRPC cancels the calls
+    # still running, and their engine work raises Expired at its next check.
+    server.stop(config.grace_seconds).wait(config.grace_seconds + CANCEL_SECONDS)
+    left = in_flight.wait_idle(CANCEL_SECONDS)
     sweeper.stop()
-    service.close()
-    log.info("stopped")
+    if left:
+        log.error("calls still running after the grace period", extra={"calls": left})
+    else:
+        service.close()
+    log.info("stopped", extra={"calls_left": left})
+    return left

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-__all__ = ["setup_logging"]
+__all__ = ["LOGGERS", "JsonFormatter", "setup_logging"]
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
@@ -26,10 +26,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, default=str)
 
 
+#: Loggers that get the JSON handler: ours, and gRPC's own (its errors in a handler it
+#: calls, e.g. a serializer, would otherwise go nowhere).
+LOGGERS = ("wiretrace", "grpc")
+
+
 def setup_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for ``LOGGERS``; exceptions carry their traceback (``exc``)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("wiretrace")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level if name == "wiretrace" else max(logging.WARNING, _level(level)))
+        logger.propagate = False
+
+
+def _level(name: str) -> int:
+    return logging.getLevelNamesMapping()[name.upper()]

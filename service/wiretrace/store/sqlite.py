@@ -5,22 +5,28 @@ A committed transaction survives SIGKILL and power loss; an interrupted one leav
 nothing behind, so an article is either wholly stored or absent. The index is updated
 under the same lock right after the commit, so readers never see an article the index
 does not hold, or the reverse, for longer than that one step.
+
+SQLite's errors become ours in one place, ``_mapped``: a full disk is ``Exhausted``
+(nothing was written; reads go on), a read-only, locked, unreadable or closed store is
+``Unavailable``. The cause is in the message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.errors import Conflict, InvalidInput
+from wiretrace.errors import Conflict, Exhausted, InvalidInput, Unavailable
 from wiretrace.store.band_index import SortedBandIndex
 from wiretrace.store.base import (
     ArticleRecord,
@@ -54,6 +60,47 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
 
 _LOAD_BATCH = 500_000
+
+# Primary result codes (https://sqlite.org/rescode.html); extended codes keep them in
+# their low byte.
+_SQLITE_FULL = 13
+_UNAVAILABLE_CODES = {
+    3,  # PERM
+    5,  # BUSY
+    6,  # LOCKED
+    8,  # READONLY
+    10,  # IOERR
+    11,  # CORRUPT
+    14,  # CANTOPEN
+    26,  # NOTADB
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _mapped(method: F) -> F:
+    """Turn SQLite's errors into ours; anything else (a bug) goes up unchanged."""
+
+    @functools.wraps(method)
+    def wrapper(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.ProgrammingError as err:  # the connection is closed
+            raise Unavailable(f"the SQLite store at {self.path} is closed: {err}") from err
+        except sqlite3.Error as err:
+            code = (getattr(err, "sqlite_errorcode", None) or 0) & 0xFF
+            if code == _SQLITE_FULL:
+                log.error("store full", extra={"path": str(self.path), "error": str(err)})
+                raise Exhausted(
+                    f"the SQLite store at {self.path} is full ({err}): nothing was written; "
+                    "free disk space and retry"
+                ) from err
+            if code in _UNAVAILABLE_CODES:
+                log.error("store unavailable", extra={"path": str(self.path), "error": str(err)})
+                raise Unavailable(f"the SQLite store at {self.path} cannot be used: {err}") from err
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 class SqliteStore(ArticleStore):
@@ -138,6 +185,7 @@ class SqliteStore(ArticleStore):
 
     # -- writes ---------------------------------------------------------------------
 
+    @_mapped
     def put(self, row: Row, *, replace: bool = False) -> Put:
         article_id = row.record.id
         with self._lock:
@@ -154,6 +202,7 @@ class SqliteStore(ArticleStore):
             self._index_insert(key, row.passages)
         return Put(key, created=True)
 
+    @_mapped
     def insert_many(self, rows: list[Row]) -> list[int]:
         with self._lock:
             keys = self._commit(rows, None)
@@ -173,7 +222,13 @@ class SqliteStore(ArticleStore):
             yield cur
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            # SQLite rolls back by itself on some errors (SQLITE_FULL among them); a
+            # second ROLLBACK would fail and hide the real cause.
+            if self._db.in_transaction:
+                try:
+                    cur.execute("ROLLBACK")
+                except sqlite3.Error as err:
+                    log.error("rollback failed", extra={"path": str(self.path), "error": str(err)})
             raise
 
     def _commit(self, rows: list[Row], replace_key: int | None) -> list[int]:
@@ -199,10 +254,12 @@ class SqliteStore(ArticleStore):
             self._index_remove(int(key), units, blob)
         return len(found)
 
+    @_mapped
     def delete(self, article_id: str) -> bool:
         with self._lock:
             return self._remove_where("id = ?", article_id) > 0
 
+    @_mapped
     def expire(self, before_ns: int) -> int:
         with self._lock:
             return self._remove_where("published_at_ns < ?", before_ns)
@@ -220,12 +277,15 @@ class SqliteStore(ArticleStore):
             ).fetchone()
         return StoredMeta(*row) if row else None
 
+    @_mapped
     def meta_by_id(self, article_id: str) -> StoredMeta | None:
         return self._meta("id", article_id)
 
+    @_mapped
     def meta_by_key(self, key: int) -> StoredMeta | None:
         return self._meta("key", key)
 
+    @_mapped
     def record(self, article_id: str) -> ArticleRecord | None:
         with self._lock:
             row = self._db.execute(
@@ -235,11 +295,13 @@ class SqliteStore(ArticleStore):
             ).fetchone()
         return ArticleRecord(*row) if row else None
 
+    @_mapped
     def text(self, key: int) -> str | None:
         with self._lock:
             row = self._db.execute("SELECT text FROM articles WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
+    @_mapped
     def signatures_many(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
         out: dict[int, npt.NDArray[np.uint32]] = {}
         for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
@@ -253,6 +315,7 @@ class SqliteStore(ArticleStore):
                 out[int(key)] = self._signatures(units, blob)
         return out
 
+    @_mapped
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
