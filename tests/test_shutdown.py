@@ -57,15 +57,16 @@ def test_a_deadline_stops_the_work_and_frees_the_worker(tmp_path: Path) -> None:
         assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         t0 = time.monotonic()
         small = pb.CompareRequest(text_a="a short text here", text_b="another one there")
-        while True:
+        refusals: list[grpc.StatusCode] = []
+        while time.monotonic() - t0 < 1.0:
             try:
                 stub.Compare(small, timeout=10)
                 break
             except grpc.RpcError as err:
-                assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # still running
-                assert time.monotonic() - t0 < 1.0, "the cancelled Compare kept its worker"
+                refusals.append(err.code())  # shed while the first Compare still runs
                 time.sleep(0.02)
-        assert time.monotonic() - t0 < 1.0
+        assert time.monotonic() - t0 < 1.0, "the cancelled Compare kept its worker"
+        assert set(refusals) <= {grpc.StatusCode.RESOURCE_EXHAUSTED}
         channel.close()
     finally:
         r.stop()
