@@ -35,7 +35,10 @@ def bench_fuzz(
 
     rngs = [random.Random(seed * 1000 + k) for k in range(concurrency)]
     plan = [
-        [hostile(rngs[k]) for _ in range(requests // concurrency + (k < requests % concurrency))]
+        [
+            hostile(rngs[k], prefix=f"t{k}-")
+            for _ in range(requests // concurrency + (k < requests % concurrency))
+        ]
         for k in range(concurrency)
     ]
     with tempfile.TemporaryDirectory(prefix="wiretrace-fuzz-") as tmp:
