@@ -8,6 +8,7 @@ test).
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import socket
 import subprocess
@@ -142,9 +143,15 @@ class RedisServer:
 
 
 def start_server_process(
-    data_dir: Path, port_file: Path, *, log_file: Path | None = None, extra: list[str] | None = None
+    data_dir: Path,
+    port_file: Path,
+    *,
+    log_file: Path | None = None,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``wiretrace serve`` on a free loopback port; returns once it serves."""
+    """Start ``wiretrace serve`` on a free loopback port; returns once it serves.
+    ``env`` adds environment variables to this process's own."""
     port_file.unlink(missing_ok=True)
     log_path = log_file or port_file.with_suffix(".log")
     with open(log_path, "ab") as log:
@@ -164,6 +171,7 @@ def start_server_process(
             ],
             stdout=subprocess.DEVNULL,
             stderr=log,
+            env={**os.environ, **(env or {})},
         )
     deadline = time.monotonic() + 600
     while not port_file.exists():
@@ -280,12 +288,7 @@ class RedisCluster:
 
     def masters(self) -> list[RedisServer]:
         """The live nodes that are primaries now (by their own INFO)."""
-        out = []
-        for node in self.alive():
-            with node.client() as c:
-                if c.info("replication")["role"] == "master":
-                    out.append(node)
-        return out
+        return [node for node in self.alive() if self._is_primary(node)]
 
     def wait_ok(self, seconds: float = 60) -> None:
         """Until every live node reports ``cluster_state:ok``, knows every live node,
@@ -311,6 +314,31 @@ class RedisCluster:
             and fields.get("cluster_slots_ok") == "16384"
             and int(fields.get("cluster_known_nodes", 0)) >= len(self.alive())
         )
+
+    def fail_over(self, victim: RedisServer, seconds: float = 60) -> None:
+        """SIGKILL the primary ``victim``; return once one of its replicas has taken
+        over and the cluster is ok again (the victim stays down: ``restart`` it)."""
+        with victim.client() as c:
+            info = c.info("replication")
+        ports = {int(v["port"]) for k, v in info.items() if k.startswith("slave")}
+        heirs = [n for n in self.nodes if n.port in ports]
+        if not heirs:
+            raise RuntimeError(f"primary {self.address(victim)} has no replica to take over")
+        victim.kill()
+        deadline = time.monotonic() + seconds
+        while not any(self._is_primary(n) for n in heirs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("no replica took over from the killed primary")
+            time.sleep(0.05)
+        self.wait_ok(seconds)
+
+    @staticmethod
+    def _is_primary(node: RedisServer) -> bool:
+        try:
+            with node.client() as c:
+                return bool(c.info("replication")["role"] == "master")
+        except redis.RedisError:
+            return False
 
     def flushall(self) -> None:
         for node in self.masters():

@@ -36,6 +36,7 @@ __all__ = ["Call", "Router", "pack"]
 _TRANSIENT = (
     redis.ConnectionError,
     redis.TimeoutError,
+    OSError,  # a reset connection, read straight from the socket
     rx.ClusterDownError,
     rx.TryAgainError,
     rx.ReadOnlyError,  # a demoted primary, before the topology says so
