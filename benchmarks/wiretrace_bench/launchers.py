@@ -245,10 +245,14 @@ class RedisCluster:
         try:
             for _ in range(masters * (1 + replicas)):
                 self.nodes.append(self._node())
-            self._cli(
-                "--cluster", "create", *(self.address(n) for n in self.nodes),
-                "--cluster-replicas", str(replicas), "--cluster-yes",
-            )  # fmt: skip
+            if len(self.nodes) == 1:  # redis-cli creates clusters of 3 or more primaries
+                with self.nodes[0].client() as c:
+                    c.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            else:
+                self._cli(
+                    "--cluster", "create", *(self.address(n) for n in self.nodes),
+                    "--cluster-replicas", str(replicas), "--cluster-yes",
+                )  # fmt: skip
             self.wait_ok()
         except BaseException:
             self.stop()
