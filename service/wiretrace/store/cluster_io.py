@@ -13,6 +13,7 @@ connection, makes an acknowledged write a replicated one.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Sequence
@@ -122,8 +123,6 @@ class Router:
 
     def script(self, body: str) -> str:
         """Register a Lua script; its SHA1, for ``EVALSHA`` (loaded on demand)."""
-        import hashlib
-
         sha = hashlib.sha1(body.encode()).hexdigest()
         self._scripts[sha] = body
         return sha
