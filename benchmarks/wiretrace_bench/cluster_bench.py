@@ -98,6 +98,7 @@ def _one(cluster: RedisCluster, rows: list[Row], bits: int) -> dict[str, Any]:
         "commands_usec_per_passage": round(sum(usec) / passages, 2),
         "process_cpu_usec_per_passage": round(sum(cpu) / passages, 2),
         "commands_usec_per_passage_by_master": [round(u / passages, 2) for u in usec],
+        "process_cpu_usec_per_passage_by_master": [round(u / passages, 2) for u in cpu],
         "load_spread_max_over_mean": _spread(usec),
         "cpu_spread_max_over_mean": _spread(cpu),
         "implied_inserts_per_s_commands": round(1e6 * passages / max(usec)),
