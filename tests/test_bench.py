@@ -95,12 +95,12 @@ def test_bench_redis_cluster_reports_cost_and_spread_per_primary(
         assert run["inserts_per_s"] == pytest.approx(rate, rel=0.02)
         assert run["query_hits"] >= run["passages"]  # every passage finds at least itself
         assert 1.0 <= run["load_spread_max_over_mean"] < 2.0
-        assert 0 < run["commands_usec_per_passage"] < run["process_cpu_usec_per_passage"] * 3
-    # Three primaries share the commands a bulk insert costs.
-    assert (
-        max(report["masters_3"]["commands_usec_per_passage_by_master"])
-        < (report["masters_1"]["commands_usec_per_passage"])
-    )
+        assert run["commands_usec_per_passage"] > 0
+        assert len(run["process_cpu_usec_per_passage_by_master"]) == masters
+    # Three primaries share the CPU a bulk insert costs. (commandstats is wall time
+    # inside commands: on a machine with fewer cores than processes it is inflated.)
+    shares = report["masters_3"]["process_cpu_usec_per_passage_by_master"]
+    assert max(shares) < report["masters_1"]["process_cpu_usec_per_passage"]
 
 
 def _words(text: str) -> set[str]:
