@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from wiretrace import Detector
-from wiretrace_bench.launchers import RedisServer, redis_server_binary
+from wiretrace_bench.launchers import RedisCluster, RedisServer, redis_server_binary
 
 if TYPE_CHECKING:
     from .helpers import Running
@@ -59,11 +59,27 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real Redis Cluster (3 primaries, 3 replicas) on loopback, shared by the
+    session; tests that kill or add nodes start their own."""
+    if redis_server_binary() is None:
+        pytest.fail("redis-server is not installed: run ./scripts/check, which installs it")
+    cluster = RedisCluster(tmp_path_factory.mktemp("cluster"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis", "cluster"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each backend in turn, empty: a fresh SQLite file, or the session's Redis flushed."""
+    """Each backend in turn, empty: a fresh SQLite file, the session's Redis or Redis
+    Cluster flushed."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'data' / 'articles.db'}"
+    if request.param == "cluster":
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        cluster.flushall()
+        return cluster.url
     server: RedisServer = request.getfixturevalue("redis_server")
     with server.client() as c:
         c.flushall()

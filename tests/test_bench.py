@@ -80,6 +80,29 @@ def test_bench_redis_compares_with_datasketch_and_runs_replicas(
         assert report["ingest"][replicas]["matches"] > 0
 
 
+def test_bench_redis_cluster_reports_cost_and_spread_per_primary(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["bench", "redis", "--cluster", "--passages", "1500", "--masters", "1,3", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    for masters in (1, 3):
+        run = report[f"masters_{masters}"]
+        assert run["masters"] == masters
+        assert len(run["commands_usec_per_passage_by_master"]) == masters
+        assert run["passages"] > 1000
+        rate = run["passages"] / run["insert_seconds"]
+        assert run["inserts_per_s"] == pytest.approx(rate, rel=0.02)
+        assert run["query_hits"] >= run["passages"]  # every passage finds at least itself
+        assert 1.0 <= run["load_spread_max_over_mean"] < 2.0
+        assert run["commands_usec_per_passage"] > 0
+        assert len(run["process_cpu_usec_per_passage_by_master"]) == masters
+    # Three primaries share the CPU a bulk insert costs. (commandstats is wall time
+    # inside commands: on a machine with fewer cores than processes it is inflated.)
+    shares = report["masters_3"]["process_cpu_usec_per_passage_by_master"]
+    assert max(shares) < report["masters_1"]["process_cpu_usec_per_passage"]
+
+
 def _words(text: str) -> set[str]:
     return {w.strip(".,").lower() for w in text.split()}
 

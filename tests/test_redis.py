@@ -1,5 +1,6 @@
 """The shared Redis backend: replicas on one real redis-server, races on one id,
-Redis going away and coming back, AOF durability, and parity with the embedded store."""
+Redis going away and coming back, AOF durability, and parity with the embedded store
+and the cluster store."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from wiretrace.domain import index_spec, text_sha256
 from wiretrace.errors import InvalidInput, Unavailable
 from wiretrace.store import ArticleRecord, Row
 from wiretrace.store.redis import RedisStore, shard_bits_for
-from wiretrace_bench.launchers import RedisServer, start_server_process
+from wiretrace_bench.launchers import RedisCluster, RedisServer, start_server_process
 from wiretrace_client import Client, article, pb
 
 from .helpers import Running, _sentence, news
@@ -242,14 +243,17 @@ def _summary(result: pb.IngestResult | pb.QueryResult) -> list[tuple[object, ...
     ]  # fmt: skip
 
 
-def test_both_backends_give_identical_results(tmp_path: Path, redis_server: RedisServer) -> None:
+def test_every_backend_gives_identical_results(
+    tmp_path: Path, redis_server: RedisServer, redis_cluster: RedisCluster
+) -> None:
     with redis_server.client() as c:
         c.flushall()
+    redis_cluster.flushall()
     docs = news(45, seed=8)
     rng = random.Random(9)
     docs.append(article("reworded", _reworded(docs[10].text, rng), outlet="x"))
     outputs = []
-    for store in (f"sqlite:///{tmp_path / 'one.db'}", redis_server.url):
+    for store in (f"sqlite:///{tmp_path / 'one.db'}", redis_server.url, redis_cluster.url):
         running = Running(tmp_path / "data", store=store)
         try:
             outputs.append([_summary(r) for r in running.client.ingest_stream(docs)])
@@ -258,7 +262,7 @@ def test_both_backends_give_identical_results(tmp_path: Path, redis_server: Redi
             outputs[-1].append([(stats.articles, stats.passages)])
         finally:
             running.stop()
-    assert outputs[0] == outputs[1]
+    assert outputs[0] == outputs[1] == outputs[2]
     assert sum(len(x) for x in outputs[0]) >= 20  # the comparison compared something
 
 

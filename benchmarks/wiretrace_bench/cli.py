@@ -15,6 +15,7 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench shapes [--chars C] [--server ADDR | --in-process] [--repeats R] [--json]
     wiretrace bench restart [--articles N] [--json]
     wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
+    wiretrace bench redis --cluster [--passages N] [--masters 1,3]
     wiretrace bench fuzz [--requests N] [--concurrency K] [--seed S] [--json]
 
 The modules behind each command are imported when it runs, so that the console command
@@ -284,6 +285,13 @@ def _cmd_bench_labels(args: argparse.Namespace) -> int:
 def _cmd_bench_redis(args: argparse.Namespace) -> int:
     from wiretrace_bench.redis_bench import bench_redis
 
+    if args.cluster:
+        from wiretrace_bench.cluster_bench import bench_cluster
+
+        masters = tuple(int(m) for m in args.masters.split(","))
+        _print_report(bench_cluster(args.passages, masters=masters), args.json)
+        return 0
+
     report = bench_redis(
         args.passages,
         datasketch_keys=args.datasketch_keys,
@@ -437,6 +445,12 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--replica-articles", type=int, default=1000, help="articles ingested per replica run"
     )
     p.add_argument("--repeats", type=int, default=1, help="runs of ours; medians are kept")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="the cluster store on Redis Clusters of --masters primaries instead",
+    )
+    p.add_argument("--masters", default="1,3", help="cluster sizes for --cluster (default 1,3)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_redis)
 

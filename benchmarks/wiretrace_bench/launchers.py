@@ -8,6 +8,7 @@ test).
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import redis
 from wiretrace.server.config import min_message_bytes
 
 __all__ = [
+    "RedisCluster",
     "RedisServer",
     "local_server",
     "redis_server_binary",
@@ -44,9 +46,17 @@ def _free_port() -> int:
 class RedisServer:
     """``redis-server`` bound to 127.0.0.1, and to the unix socket ``socket`` in its
     directory; with ``aof`` every write is fsynced to the append-only file before Redis
-    replies; with ``password`` clients must authenticate."""
+    replies; with ``password`` clients must authenticate; ``extra`` are more
+    ``redis-server`` arguments."""
 
-    def __init__(self, directory: Path, *, aof: bool = False, password: str = "") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        aof: bool = False,
+        password: str = "",
+        extra: list[str] | None = None,
+    ) -> None:
         binary = redis_server_binary()
         if binary is None:
             raise FileNotFoundError(
@@ -57,6 +67,7 @@ class RedisServer:
         self.directory = directory
         self.aof = aof
         self.password = password
+        self.extra = list(extra or [])
         self.socket = directory / "redis.sock"
         directory.mkdir(parents=True, exist_ok=True)
         self.port = 0
@@ -93,6 +104,7 @@ class RedisServer:
             args += ["--requirepass", self.password]
         if self.aof:
             args += ["--appendonly", "yes", "--appendfsync", "always"]
+        args += self.extra
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -131,9 +143,15 @@ class RedisServer:
 
 
 def start_server_process(
-    data_dir: Path, port_file: Path, *, log_file: Path | None = None, extra: list[str] | None = None
+    data_dir: Path,
+    port_file: Path,
+    *,
+    log_file: Path | None = None,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``wiretrace serve`` on a free loopback port; returns once it serves."""
+    """Start ``wiretrace serve`` on a free loopback port; returns once it serves.
+    ``env`` adds environment variables to this process's own."""
     port_file.unlink(missing_ok=True)
     log_path = log_file or port_file.with_suffix(".log")
     with open(log_path, "ab") as log:
@@ -153,6 +171,7 @@ def start_server_process(
             ],
             stdout=subprocess.DEVNULL,
             stderr=log,
+            env={**os.environ, **(env or {})},
         )
     deadline = time.monotonic() + 600
     while not port_file.exists():
@@ -200,3 +219,151 @@ def server_rss_bytes(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+class RedisCluster:
+    """A Redis Cluster on loopback: ``masters`` primaries with ``replicas`` replicas
+    each, every node a ``RedisServer`` (``--cluster-enabled yes``) in a directory of
+    its own under ``directory``, joined by ``redis-cli --cluster create``. Nodes can be
+    SIGKILLed and restarted (a failover), and masters added (a resharding)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        masters: int = 3,
+        replicas: int = 1,
+        node_timeout_ms: int = 1500,
+    ) -> None:
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise FileNotFoundError("redis-cli is not installed: `apt-get install -y redis-server`")
+        self.cli = cli
+        self.directory = directory
+        self.node_timeout_ms = node_timeout_ms
+        self.nodes: list[RedisServer] = []
+        try:
+            for _ in range(masters * (1 + replicas)):
+                self.nodes.append(self._node())
+            if len(self.nodes) == 1:  # redis-cli creates clusters of 3 or more primaries
+                with self.nodes[0].client() as c:
+                    c.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            else:
+                self._cli(
+                    "--cluster", "create", *(self.address(n) for n in self.nodes),
+                    "--cluster-replicas", str(replicas), "--cluster-yes",
+                )  # fmt: skip
+            self.wait_ok()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _node(self) -> RedisServer:
+        directory = self.directory / f"node{len(self.nodes)}"
+        return RedisServer(
+            directory,
+            extra=[
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", str(directory / "nodes.conf"),
+                "--cluster-node-timeout", str(self.node_timeout_ms),
+                "--appendonly", "no",
+            ],
+        )  # fmt: skip
+
+    @staticmethod
+    def address(node: RedisServer) -> str:
+        return f"127.0.0.1:{node.port}"
+
+    @property
+    def url(self) -> str:
+        """The store URL, naming every node started with the cluster."""
+        return "redis+cluster://" + ",".join(self.address(n) for n in self.nodes) + "/"
+
+    def _cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [self.cli, *args], capture_output=True, text=True, timeout=300, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"redis-cli {' '.join(args)} failed: {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def alive(self) -> list[RedisServer]:
+        return [n for n in self.nodes if n.process is not None]
+
+    def masters(self) -> list[RedisServer]:
+        """The live nodes that are primaries now (by their own INFO)."""
+        return [node for node in self.alive() if self._is_primary(node)]
+
+    def wait_ok(self, seconds: float = 60) -> None:
+        """Until every live node reports ``cluster_state:ok``, knows every live node,
+        and every slot is served."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                if all(self._ok(n) for n in self.alive()):
+                    return
+            except redis.RedisError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Redis cluster did not reach cluster_state:ok")
+            time.sleep(0.1)
+
+    def _ok(self, node: RedisServer) -> bool:
+        with node.client() as c:
+            info = c.execute_command("CLUSTER", "INFO")
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        fields = dict(line.split(":", 1) for line in text.split() if ":" in line)
+        return (
+            fields.get("cluster_state") == "ok"
+            and fields.get("cluster_slots_ok") == "16384"
+            and int(fields.get("cluster_known_nodes", 0)) >= len(self.alive())
+        )
+
+    def fail_over(self, victim: RedisServer, seconds: float = 60) -> None:
+        """SIGKILL the primary ``victim``; return once one of its replicas has taken
+        over and the cluster is ok again (the victim stays down: ``restart`` it)."""
+        with victim.client() as c:
+            info = c.info("replication")
+        ports = {int(v["port"]) for k, v in info.items() if k.startswith("slave")}
+        heirs = [n for n in self.nodes if n.port in ports]
+        if not heirs:
+            raise RuntimeError(f"primary {self.address(victim)} has no replica to take over")
+        victim.kill()
+        deadline = time.monotonic() + seconds
+        while not any(self._is_primary(n) for n in heirs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("no replica took over from the killed primary")
+            time.sleep(0.05)
+        self.wait_ok(seconds)
+
+    @staticmethod
+    def _is_primary(node: RedisServer) -> bool:
+        try:
+            with node.client() as c:
+                return bool(c.info("replication")["role"] == "master")
+        except redis.RedisError:
+            return False
+
+    def flushall(self) -> None:
+        for node in self.masters():
+            with node.client() as c:
+                c.flushall()
+
+    def add_master(self) -> RedisServer:
+        """A new, empty primary joined to the cluster (it serves no slot yet)."""
+        node = self._node()
+        self.nodes.append(node)
+        self._cli("--cluster", "add-node", self.address(node), self.address(self.masters()[0]))
+        self.wait_ok()
+        return node
+
+    def rebalance(self) -> None:
+        """Move slots until every primary serves its share (empty ones included)."""
+        self._cli(
+            "--cluster", "rebalance", self.address(self.masters()[0]),
+            "--cluster-use-empty-masters", "--cluster-yes",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

@@ -373,6 +373,10 @@ class ReuseService:
             log.info("articles expired", extra={"articles": removed})
         return removed
 
+    def repair(self) -> int:
+        """Finish the store's writes that a crash left half-done; how many."""
+        return self.store.repair()
+
     def healthy(self) -> bool:
         try:
             self.store.ping()

@@ -33,7 +33,7 @@ class Sweeper:
         self._last: bool | None = None
 
     def sweep(self) -> None:
-        """One round: health, then retention."""
+        """One round: health, then repair of half-done writes, then retention."""
         ok = self.service.healthy()
         if ok != self._last:
             if self._last is not None:
@@ -42,6 +42,7 @@ class Sweeper:
             self._last = ok
         if ok:
             with contextlib.suppress(Unavailable):  # reported by the next health check
+                self.service.repair()
                 self.service.expire()
 
     def _run(self) -> None:

@@ -54,7 +54,8 @@ class ServerConfig:
     )
     store: str = setting(
         "",
-        "`redis://HOST:PORT/DB[?shard_bits=N]`: the shared Redis store instead",
+        "`redis://HOST:PORT/DB[?shard_bits=N]` or `redis+cluster://HOST:PORT[,...]/`: "
+        "a shared Redis or Redis Cluster store instead",
         shown="(SQLite in the data dir)",
     )
     retention_days: float = setting(
@@ -122,7 +123,8 @@ class ServerConfig:
             raise InvalidInput(f"sweep_seconds must be > 0, got {self.sweep_seconds}")
         if self.store and not self.store.startswith(STORE_SCHEMES):
             raise InvalidInput(
-                "store must be redis://HOST:PORT/DB, unix:///PATH.sock or sqlite:///PATH, "
+                "store must be redis://HOST:PORT/DB, unix:///PATH.sock, "
+                "redis+cluster://HOST:PORT[,HOST:PORT...]/ or sqlite:///PATH, "
                 f"got {redact(self.store)}"
             )
         if self.grace_seconds < 0:

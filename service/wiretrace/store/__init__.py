@@ -1,6 +1,6 @@
-"""Articles and their passage index behind one interface (``base``), two backends
-(``sqlite``, the embedded default, and ``redis``, shared by replicas), and
-``open_store``, which picks one from a URL."""
+"""Articles and their passage index behind one interface (``base``), three backends
+(``sqlite``, the embedded default; ``redis``, shared by replicas; ``cluster``, shared
+on Redis Cluster), and ``open_store``, which picks one from a URL."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from wiretrace.store.base import (
     Row,
     StoredMeta,
 )
+from wiretrace.store.cluster import ClusterStore
 from wiretrace.store.redis import RedisStore, redact
 from wiretrace.store.sqlite import SqliteStore
 
 __all__ = [
+    "CLUSTER_SCHEME",
     "REDIS_SCHEMES",
     "STORE_SCHEMES",
     "UNIT_BITS",
@@ -37,12 +39,16 @@ __all__ = [
 
 #: URL prefixes of the stores ``open_store`` knows.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
-STORE_SCHEMES = ("sqlite:///", *REDIS_SCHEMES)
+CLUSTER_SCHEME = "redis+cluster://"
+STORE_SCHEMES = ("sqlite:///", *REDIS_SCHEMES, CLUSTER_SCHEME)
 
 
 def open_store(url: str, spec: IndexSpec) -> ArticleStore:
     """A store from a URL: ``sqlite:///path/to/file.db`` or a bare path (embedded),
-    or ``redis://host:port/db`` (shared)."""
+    ``redis://host:port/db`` (shared), or ``redis+cluster://host:port[,host:port...]/``
+    (shared, on Redis Cluster)."""
+    if url.startswith(CLUSTER_SCHEME):
+        return ClusterStore(url, spec)
     if url.startswith(REDIS_SCHEMES):
         return RedisStore(url, spec)
     if url.startswith("sqlite:///"):
@@ -50,6 +56,6 @@ def open_store(url: str, spec: IndexSpec) -> ArticleStore:
     if "://" in url:
         raise InvalidInput(
             f"unknown store URL {redact(url)}: use sqlite:///PATH, a file path or "
-            "redis://HOST:PORT/DB"
+            "redis://HOST:PORT/DB or redis+cluster://HOST:PORT[,HOST:PORT...]/"
         )
     return SqliteStore(Path(url), spec)

@@ -166,6 +166,11 @@ class ArticleStore(abc.ABC):
     def index_bytes(self) -> int:
         """Memory the index takes (for Redis: all of the server's memory)."""
 
+    def repair(self) -> int:
+        """Finish writes a crash left half-done; how many. Only a store whose writes
+        are not atomic (the cluster) has any: the others have nothing to do."""
+        return 0
+
     @abc.abstractmethod
     def ping(self) -> None:
         """Raise ``Unavailable`` when the store cannot be reached."""

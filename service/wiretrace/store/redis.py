@@ -25,11 +25,8 @@ an article's are plain ``HGET``s, built in RESP by numpy and sent as one pipelin
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import numpy.typing as npt
@@ -47,14 +44,30 @@ from wiretrace.store.base import (
     Row,
     StoredMeta,
 )
+from wiretrace.store.redis_common import (
+    META_FIELDS,
+    RECORD_FIELDS,
+    SHARD_BITS,
+    BandRecords,
+    Option,
+    check_meta,
+    decode_meta,
+    decode_record,
+    reachable,
+    redact,
+    shard_bits_for,
+    split_url,
+    tally,
+)
 from wiretrace.store.resp import FixedCommand, read_replies
 
 __all__ = ["SHARD_BITS", "RedisStore", "redact", "shard_bits_for"]
 
-SHARD_BITS = 18
 PREFIX = b"wt:"
 _RETRIES = 8  # optimistic-concurrency retries before giving up on a hot id
 _EXPIRE_BATCH = 256
+#: The options a ``redis://`` URL may carry beyond redis-py's own.
+OPTIONS = {"shard_bits": Option(SHARD_BITS, 8, 26)}
 
 _SHARD_PREFIX = PREFIX + b"b:"
 # One ``HGET shard band-key`` command in RESP, fixed width: a whole article's lookups
@@ -155,63 +168,6 @@ table.insert(values, 1, key)
 return values
 """
 
-_META_FIELDS = (b"id", b"outlet", b"pub", b"sha")
-_RECORD_FIELDS = (b"id", b"outlet", b"url", b"pub", b"lang", b"text")
-
-
-# Out of memory, a read-only replica: redis-py strips the error code from these, so
-# they are told apart by class (loading the dataset is a ConnectionError there).
-_REFUSALS = (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
-
-
-def shard_bits_for(passages: int, bands: int) -> int:
-    """Shard bits for an index of about ``passages``: ~32 fields a shard, well inside
-    Redis's compact listpacks (past 128 fields a shard costs several times the memory)."""
-    return min(26, max(8, math.ceil(math.log2(max(1.0, passages * bands / 32)))))
-
-
-def redact(url: str) -> str:
-    """The URL as logs and error messages show it: any password replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-def _split_url(url: str) -> tuple[str, int]:
-    """The URL without our ``shard_bits`` option, and the option's value. The rest of
-    the URL is kept as written (``unix:///path.sock?db=0`` has no host to rebuild)."""
-    base, _, query = url.partition("?")
-    pairs = parse_qsl(query, keep_blank_values=True)
-    ours = [value for name, value in pairs if name == "shard_bits"]
-    rest = urlencode([(name, value) for name, value in pairs if name != "shard_bits"])
-    try:
-        bits = int(ours[-1]) if ours else SHARD_BITS
-    except ValueError:
-        raise InvalidInput(f"bad shard_bits {ours[-1]!r} in {redact(url)}") from None
-    if not 8 <= bits <= 26:
-        raise InvalidInput(f"shard_bits must be between 8 and 26, got {bits}")
-    return base + ("?" + rest if rest else ""), bits
-
-
-@contextmanager
-def _reachable() -> Iterator[None]:
-    """Redis failures that retrying later may cure become ``Unavailable``."""
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as err:
-        raise Unavailable(f"the Redis store cannot be reached: {err}") from err
-    except _REFUSALS as err:
-        raise Unavailable(f"the Redis store refuses writes: {err}") from err
-    except redis.ResponseError as err:
-        # Persistence failing, a script running too long (redis-py has no class of its
-        # own for these).
-        if str(err).split(" ", 1)[0] in {"MISCONF", "BUSY"}:
-            raise Unavailable(f"the Redis store refuses writes: {err}") from err
-        raise
-
 
 class RedisStore(ArticleStore):
     """Thread-safe (redis-py pools connections); safe across processes by the scripts."""
@@ -225,7 +181,8 @@ class RedisStore(ArticleStore):
     ) -> None:
         self.url = url
         self.spec = spec
-        plain, self.shard_bits = _split_url(url)
+        plain, options = split_url(url, OPTIONS)
+        self.shard_bits = int(options["shard_bits"])
         try:
             # Fail fast while Redis is down; one immediate retry re-opens a connection
             # that a Redis restart closed.
@@ -243,38 +200,28 @@ class RedisStore(ArticleStore):
         self._check_meta()
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        with _reachable():
+        with reachable():
             return fn(*args)
 
     def _check_meta(self) -> None:
-        want = {
-            b"num_perm": self.spec.num_perm,
-            b"bands": self.spec.bands,
-            b"rows": self.spec.rows,
-            b"shard_bits": self.shard_bits,
-        }
         key = PREFIX + b"meta"
-        with _reachable():
-            for name, value in want.items():
-                self._r.hsetnx(key, name, value)
-            stored = self._r.hgetall(key)
-        for name, value in want.items():
-            if int(stored[name]) != value:
-                raise InvalidInput(
-                    f"the Redis store at {redact(self.url)} was written with {name.decode()}="
-                    f"{int(stored[name])}, but this server uses {value}; use the same "
-                    "settings on every replica, or another database"
-                )
+        check_meta(
+            self.url,
+            self.spec,
+            self.shard_bits,
+            lambda name, value: self._r.hsetnx(key, name, value),
+            lambda: self._r.hgetall(key),
+        )
 
     # -- binary records ---------------------------------------------------------------
 
     def _write_records(self, key: int, passages: Passages) -> tuple[bytes, int]:
         """The index records of an article's passages, and how many passages."""
-        bk = passages.band_keys
-        out = np.empty(bk.size, dtype=_WRITE_RECORD)
-        out["shard"] = (bk >> np.uint64(64 - self.shard_bits)).ravel()
-        out["field"] = bk.ravel()
-        out["passage"] = np.repeat(passages.keys(key), self.spec.bands)
+        records = BandRecords.of(key, passages, self.spec.bands, self.shard_bits)
+        out = np.empty(records.field.size, dtype=_WRITE_RECORD)
+        out["shard"] = records.shard
+        out["field"] = records.field
+        out["passage"] = records.passage
         return out.tobytes(), len(passages.units)
 
     def _stored_records(self, key: int, sigs: npt.NDArray[np.uint32]) -> tuple[bytes, int]:
@@ -373,7 +320,7 @@ class RedisStore(ArticleStore):
             )
             if not keys:
                 return removed
-            with _reachable():
+            with reachable():
                 pipe = self._r.pipeline(transaction=False)
                 for key in keys:
                     pipe.hmget(PREFIX + b"a:" + key, [b"id", b"units", b"sigs"])
@@ -388,20 +335,11 @@ class RedisStore(ArticleStore):
     # -- reads ----------------------------------------------------------------------
 
     def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
-        out: list[dict[int, int]] = [{} for _ in range(len(band_keys))]
         if not len(band_keys):
-            return out
-        bands = self.spec.bands
+            return []
         bk = band_keys.ravel()
         packed = _HGET.pack(shard=bk >> np.uint64(64 - self.shard_bits), field=bk)
-        replies = self._pipeline(packed, bk.size)
-        for index, value in enumerate(replies):
-            if value is None:
-                continue
-            found = out[index // bands]
-            for passage in np.frombuffer(value, "<i8").tolist():
-                found[passage] = found.get(passage, 0) + 1
-        return out
+        return tally(self._pipeline(packed, bk.size), len(band_keys), self.spec.bands)
 
     def _pipeline(self, packed: bytes, count: int) -> list[Any]:
         """Send ``count`` prebuilt RESP commands on one connection; their replies."""
@@ -409,7 +347,7 @@ class RedisStore(ArticleStore):
         for attempt in range(2):  # one reconnect, after a Redis restart
             conn = pool.get_connection()
             try:
-                with _reachable():
+                with reachable():
                     conn.send_packed_command([packed], check_health=attempt > 0)  # type: ignore[no-untyped-call]
                     return read_replies(conn, count)
             except Unavailable:
@@ -423,39 +361,19 @@ class RedisStore(ArticleStore):
                 pool.release(conn)
         raise AssertionError("unreachable")
 
-    def _meta(self, key: int, values: list[Any]) -> StoredMeta | None:
-        article_id, outlet, pub, sha = values
-        if article_id is None:
-            return None
-        return StoredMeta(
-            key=key,
-            id=article_id.decode(),
-            outlet=(outlet or b"").decode(),
-            published_at_ns=_ns(pub),
-            sha256=(sha or b"").decode(),
-        )
-
     def meta_by_id(self, article_id: str) -> StoredMeta | None:
-        found: list[Any] = self._call(self._by_id, [], [PREFIX, article_id, *_META_FIELDS])
-        return self._meta(int(found[0]), found[1:]) if found else None
+        found: list[Any] = self._call(self._by_id, [], [PREFIX, article_id, *META_FIELDS])
+        return decode_meta(int(found[0]), found[1:]) if found else None
 
     def meta_by_key(self, key: int) -> StoredMeta | None:
-        values = self._call(self._r.hmget, PREFIX + b"a:%d" % key, _META_FIELDS)
-        return self._meta(key, values)
+        values = self._call(self._r.hmget, PREFIX + b"a:%d" % key, META_FIELDS)
+        return decode_meta(key, values)
 
     def record(self, article_id: str) -> ArticleRecord | None:
-        found: list[Any] = self._call(self._by_id, [], [PREFIX, article_id, *_RECORD_FIELDS])
+        found: list[Any] = self._call(self._by_id, [], [PREFIX, article_id, *RECORD_FIELDS])
         if not found or found[1] is None:
             return None
-        _, aid, outlet, url, pub, lang, text = found
-        return ArticleRecord(
-            id=aid.decode(),
-            outlet=outlet.decode(),
-            url=url.decode(),
-            published_at_ns=_ns(pub),
-            language=lang.decode(),
-            text=text.decode("utf-8", "surrogatepass"),
-        )
+        return decode_record(found[1:])
 
     def text(self, key: int) -> str | None:
         raw = self._call(self._r.hget, PREFIX + b"a:%d" % key, b"text")
@@ -464,7 +382,7 @@ class RedisStore(ArticleStore):
     def signatures_many(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
         if not keys:
             return {}
-        with _reachable():
+        with reachable():
             pipe = self._r.pipeline(transaction=False)
             for key in keys:
                 pipe.hmget(PREFIX + b"a:%d" % key, [b"units", b"sigs"])
@@ -489,7 +407,3 @@ class RedisStore(ArticleStore):
 
     def close(self) -> None:
         self._r.close()
-
-
-def _ns(raw: bytes | None) -> int | None:
-    return int(raw) if raw else None

@@ -14,10 +14,11 @@ from redis.connection import Connection
 __all__ = ["FixedCommand", "read_replies"]
 
 
-def read_replies(conn: Connection, count: int) -> list[Any]:
+def read_replies(conn: Connection, count: int, *, errors: bool = False) -> list[Any]:
     """The next ``count`` replies on ``conn``, taken straight from its hiredis reader:
     redis-py's per-reply wrapper costs more than Redis takes to answer a lookup. An
-    error reply raises, as with ``read_response``."""
+    error reply raises, as with ``read_response``, after all ``count`` are read; with
+    ``errors`` it takes its place in the list instead (an exception instance)."""
     parser = conn._parser
     gets = parser._reader.gets
     out: list[Any] = []
@@ -25,10 +26,12 @@ def read_replies(conn: Connection, count: int) -> list[Any]:
         reply = gets()
         if reply is NOT_ENOUGH_DATA:
             parser.read_from_socket()
-        elif isinstance(reply, Exception):
-            raise reply
         else:
             out.append(reply)
+    if not errors:
+        for reply in out:
+            if isinstance(reply, Exception):
+                raise reply
     return out
 
 
@@ -52,11 +55,15 @@ class FixedCommand:
         """Bytes per command."""
         return self.dtype.itemsize
 
-    def pack(self, **columns: npt.ArrayLike) -> bytes:
+    def array(self, **columns: npt.ArrayLike) -> npt.NDArray[np.void]:
+        """The commands as a structured array, one row (``width`` bytes) each."""
         size = len(np.asarray(next(iter(columns.values()))))
         out = np.empty(size, dtype=self.dtype)
         for name, constant in self._constants.items():
             out[name] = constant
         for name, column in columns.items():
             out[name] = column
-        return out.tobytes()
+        return out
+
+    def pack(self, **columns: npt.ArrayLike) -> bytes:
+        return self.array(**columns).tobytes()

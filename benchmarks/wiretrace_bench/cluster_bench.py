@@ -1,0 +1,126 @@
+"""The cluster store on throwaway Redis Clusters of 1 and 3 primaries (no replicas,
+no persistence), each primary its own ``redis-server`` on loopback.
+
+- Inserts: ``ClusterStore.insert_many`` of 100 articles at a time (claims, one index
+  script a primary, commits); passages / wall seconds.
+- Queries: ``query_bands`` article by article for 2,000 articles (one pipeline a
+  primary each, all primaries at once); passages looked up / wall seconds.
+- Memory: ``used_memory`` summed over the primaries, after minus before, per passage.
+- Redis-side CPU per inserted passage, from each primary during the inserts: the
+  ``usec`` of ``INFO commandstats`` for the commands sent (``EVALSHA``, ``INCRBY``:
+  time inside them and the scripts, the records' ``HSETNX``es included) and the
+  process's own ``used_cpu_user + used_cpu_sys`` (parsing and I/O too); the spread of
+  that load over the primaries as max / mean; and the insert rate the busiest
+  primary's cost allows when every primary has a core of its own
+  (``1e6 / max per-primary µs per passage``): this machine has 2 cores for client
+  and servers, so the measured rate cannot show the scaling.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from wiretrace.domain import index_spec
+from wiretrace.engine.config import EngineConfig
+from wiretrace.store import Row
+from wiretrace.store.cluster import ClusterStore
+from wiretrace.store.redis_common import shard_bits_for
+from wiretrace_bench.launchers import RedisCluster, RedisServer
+from wiretrace_bench.redis_bench import _rows
+from wiretrace_bench.synthetic import generate
+
+__all__ = ["bench_cluster"]
+
+
+# The commands a bulk insert sends. Commands that scripts call are counted in
+# commandstats as well, inside their script's time: adding them would count twice.
+_SENT = ("cmdstat_evalsha", "cmdstat_incrby", "cmdstat_script|load")
+
+
+def _usage(node: RedisServer) -> dict[str, float]:
+    """A primary's µs in the commands an insert sends, its process's CPU seconds and
+    its memory."""
+    with node.client() as c:
+        stats = c.info("commandstats")
+        cpu = c.info("cpu")
+        memory = c.info("memory")
+    return {
+        "usec": float(sum(stats[name]["usec"] for name in _SENT if name in stats)),
+        "cpu_s": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
+        "memory": float(memory["used_memory"]),
+    }
+
+
+def _reset(node: RedisServer) -> None:
+    with node.client() as c:
+        c.config_resetstat()
+
+
+def _spread(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return round(max(values) / mean, 3) if mean else 0.0
+
+
+def _one(cluster: RedisCluster, rows: list[Row], bits: int) -> dict[str, Any]:
+    spec = index_spec(EngineConfig())
+    store = ClusterStore(f"{cluster.url}?shard_bits={bits}", spec)
+    masters = cluster.masters()
+    for node in masters:
+        _reset(node)
+    before = [_usage(n) for n in masters]
+    t0 = time.perf_counter()
+    for k in range(0, len(rows), 100):
+        store.insert_many(rows[k : k + 100])
+    insert_s = time.perf_counter() - t0
+    after = [_usage(n) for n in masters]
+    passages = store.passages()
+    sample = [r.passages.band_keys for r in rows[:2000]]
+    queried = sum(len(s) for s in sample)
+    t0 = time.perf_counter()
+    hits = sum(len(found) for s in sample for found in store.query_bands(s))
+    query_s = time.perf_counter() - t0
+    store.close()
+    usec = [a["usec"] - b["usec"] for a, b in zip(after, before, strict=True)]
+    cpu = [1e6 * (a["cpu_s"] - b["cpu_s"]) for a, b in zip(after, before, strict=True)]
+    memory = sum(a["memory"] - b["memory"] for a, b in zip(after, before, strict=True))
+    return {
+        "masters": len(masters),
+        "articles": len(rows),
+        "passages": passages,
+        "insert_seconds": round(insert_s, 4),
+        "inserts_per_s": round(passages / insert_s, 1),
+        "queries_per_s": round(queried / query_s, 1),
+        "query_hits": hits,
+        "bytes_per_passage": round(memory / passages, 1),
+        "commands_usec_per_passage": round(sum(usec) / passages, 2),
+        "process_cpu_usec_per_passage": round(sum(cpu) / passages, 2),
+        "commands_usec_per_passage_by_master": [round(u / passages, 2) for u in usec],
+        "process_cpu_usec_per_passage_by_master": [round(u / passages, 2) for u in cpu],
+        "load_spread_max_over_mean": _spread(usec),
+        "cpu_spread_max_over_mean": _spread(cpu),
+        "implied_inserts_per_s_commands": round(1e6 * passages / max(usec)),
+        "implied_inserts_per_s_process_cpu": round(1e6 * passages / max(cpu)),
+        "shard_bits": bits,
+    }
+
+
+def bench_cluster(
+    passages: int, *, masters: tuple[int, ...] = (1, 3), seed: int = 5
+) -> dict[str, Any]:
+    """The figures above for a cluster of each size in ``masters``."""
+    spec = index_spec(EngineConfig())
+    articles, _ = generate(max(1, passages // 24), seed=seed)
+    rows = _rows(articles)
+    bits = max(14, shard_bits_for(sum(len(r.passages.units) for r in rows), spec.bands))
+    out: dict[str, Any] = {}
+    for count in masters:
+        with tempfile.TemporaryDirectory(prefix="wiretrace-cluster-bench-") as tmp:
+            cluster = RedisCluster(Path(tmp), masters=count, replicas=0)
+            try:
+                out[f"masters_{count}"] = _one(cluster, rows, bits)
+            finally:
+                cluster.stop()
+    return out
