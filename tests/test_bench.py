@@ -373,3 +373,17 @@ def test_bench_index_reports_passages_per_second(capsys: pytest.CaptureFixture[s
     assert report["passages"] > 20
     seconds = report["median_sign_s"] + report["median_index_s"]
     assert report["passages_per_s"] == pytest.approx(report["passages"] / seconds, rel=0.02)
+
+
+def test_bench_fuzz_counts_every_answer_and_checks_the_store(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "fuzz", "--requests", "80", "--seed", "5", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["requests"] == 80 == sum(report["by_code"].values())
+    assert report["failures"] == 0
+    assert report["server_alive"]
+    assert report["stored_matches_acknowledged"]
+    assert report["stored_articles"] == report["expected_articles"]
+    assert len(report["server_rss_by_quarter_bytes"]) == 4
+    assert report["sigterm_exit_seconds"] is not None

@@ -24,6 +24,7 @@ __all__ = ["FAILURES", "bench_fuzz"]
 
 #: Codes the server must never answer with (DEADLINE_EXCEEDED: the call hung).
 FAILURES = ("INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED")
+ROUNDS = 4
 
 
 def bench_fuzz(
@@ -47,13 +48,13 @@ def bench_fuzz(
             address = f"127.0.0.1:{(Path(tmp) / 'port').read_text()}"
             rss_before = server_rss_bytes(proc.pid)
             codes: Counter[tuple[str, str]] = Counter()
-            live: set[str] = set()
+            live_of: list[set[str]] = [set() for _ in range(concurrency)]
             acknowledged = 0
             t0 = time.perf_counter()
 
-            def run(part: list[Hostile]) -> tuple[Counter[tuple[str, str]], set[str], int]:
+            def run(part: list[Hostile], mine: set[str]) -> tuple[Counter[tuple[str, str]], int]:
+                """Send ``part`` in order; ``mine`` holds this sender's stored ids."""
                 seen: Counter[tuple[str, str]] = Counter()
-                mine: set[str] = set()  # ids of this sender alone, in order
                 made = 0
                 with grpc.insecure_channel(
                     address, options=[("grpc.max_send_message_length", 64 * 2**20)]
@@ -65,15 +66,26 @@ def bench_fuzz(
                         mine.update(stored)
                         if request.rpc == "Delete" and code == grpc.StatusCode.OK:
                             mine.discard(request.messages[0].id)  # type: ignore[attr-defined]
-                return seen, mine, made
+                return seen, made
 
+            # In four rounds, each sender going on with its own ids, so that the
+            # server's memory can be read between them: flat means it levels off.
+            rss_rounds: list[int | None] = []
             with ThreadPoolExecutor(concurrency) as pool:
-                for seen, mine, made in pool.map(run, plan):
-                    codes.update(seen)
-                    live |= mine
-                    acknowledged += made
+                for r in range(ROUNDS):
+                    parts = [
+                        part[r * len(part) // ROUNDS : (r + 1) * len(part) // ROUNDS]
+                        for part in plan
+                    ]
+                    for seen, made in pool.map(
+                        run, parts, [live_of[k] for k in range(concurrency)]
+                    ):
+                        codes.update(seen)
+                        acknowledged += made
+                    rss_rounds.append(server_rss_bytes(proc.pid))
+            live = set().union(*live_of)
             seconds = time.perf_counter() - t0
-            rss_after = server_rss_bytes(proc.pid)
+            rss_after = rss_rounds[-1]
             with Client(address) as client:
                 stored = client.stats().articles
             alive = proc.poll() is None
@@ -103,5 +115,6 @@ def bench_fuzz(
         "stored_articles": stored,
         "stored_matches_acknowledged": stored == len(live),
         "server_rss_before_bytes": rss_before,
+        "server_rss_by_quarter_bytes": rss_rounds,
         "server_rss_after_bytes": rss_after,
     }
