@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from grpc_health.v1 import health
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 
 from wiretrace.domain import Sweeper
 from wiretrace.server.config import ServerConfig, min_message_bytes
@@ -16,6 +19,8 @@ from wiretrace_client import Client, article, pb
 from .conftest import VOCABULARY
 
 MAX_TEXT = 20_000
+
+T = TypeVar("T")
 
 
 def _sentence(rng: random.Random) -> str:
@@ -66,20 +71,37 @@ class Running:
             **settings,
         )
         self.config = config
+        # The asyncio server runs in a loop of its own, on a thread of its own.
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
         self.service = open_service(config)
-        self.health = health.HealthServicer()
         self.guards = Guards.from_config(config, self.service)
-        self.server, self.port = create_server(config, self.service, self.health, self.guards)
+
+        async def build() -> Any:
+            self.health = health_aio.HealthServicer()
+            built = create_server(config, self.service, self.health, self.guards)
+            await built.server.start()
+            return built
+
+        self.built = self._on_loop(build())
+        self.port = self.built.port
         metrics = self.guards.metrics
         self.metrics_port = metrics.serve(config.metrics_address) if metrics else None
-        self.sweeper = Sweeper(self.service, sweep_seconds, health_reporter(self.health))
-        self.sweeper.start()
-        self.server.start()
+        self.sweeper = Sweeper(self.service, sweep_seconds, health_reporter(self.health, self.loop))
+        self.sweeper.start()  # returns after its first sweep, as serve() does
         self.address = f"127.0.0.1:{self.port}"
         self.client = Client(self.address, timeout=30, **(client or {}))
 
+    def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
     def stop(self) -> None:
         self.client.close()
-        self.server.stop(None).wait()
+        self._on_loop(self.built.server.stop(None))
         self.sweeper.stop()
+        self.built.pool.shutdown(wait=True)
         self.service.close()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()

@@ -30,6 +30,7 @@ class Sweeper:
         self.on_health = on_health
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
+        self._first = threading.Event()
         self._last: bool | None = None
 
     def sweep(self) -> None:
@@ -51,10 +52,14 @@ class Sweeper:
                 self.sweep()
             except Exception:  # the sweeper must outlive one bad sweep
                 log.exception("sweep failed")
+            self._first.set()
             self._stop.wait(self.every_seconds)
 
-    def start(self) -> None:
+    def start(self, *, wait_seconds: float = 10.0) -> None:
+        """Start, and return once the first sweep is done (at most ``wait_seconds``):
+        health is known and retention applied before the first call is served."""
         self._thread.start()
+        self._first.wait(wait_seconds)
 
     def stop(self) -> None:
         self._stop.set()

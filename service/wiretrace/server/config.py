@@ -29,7 +29,8 @@ __all__ = ["ENGINE_SETTINGS", "SERVER_SETTINGS", "ServerConfig", "min_message_by
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_DATA_DIR = Path("wiretrace-data")
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-DEFAULT_WORKERS = 72
+DEFAULT_WORKERS = 8
+DEFAULT_MAX_IN_FLIGHT = 64
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_SWEEP_SECONDS = 5.0
 DEFAULT_LOG_LEVEL = "INFO"
@@ -69,8 +70,7 @@ class ServerConfig:
         DEFAULT_MAX_MESSAGE_BYTES, "largest gRPC message", shown="4194304 (4 MiB)"
     )
     workers: int = setting(
-        DEFAULT_WORKERS,
-        "RPC threads; more than --max-in-flight, so health and Stats always get one",
+        DEFAULT_WORKERS, "threads that run the detection work (a waiting call holds none)"
     )
     grace_seconds: float = setting(DEFAULT_GRACE_SECONDS, "drain time on SIGTERM")
     max_results: int = setting(
@@ -95,9 +95,8 @@ class ServerConfig:
     )
     no_reflection: bool = setting(False, "turn server reflection off")
     max_in_flight: int = setting(
-        0,
+        DEFAULT_MAX_IN_FLIGHT,
         "calls at once (open streams count); past it RESOURCE_EXHAUSTED with a retry hint",
-        shown="0 (workers less an eighth, at least 2 less)",
     )
     stream_idle_seconds: float = setting(
         DEFAULT_STREAM_IDLE_SECONDS, "a stream waiting this long for its next article is cancelled"
@@ -139,13 +138,8 @@ class ServerConfig:
             path = getattr(self, name)
             if path and not Path(path).is_file():
                 raise InvalidInput(f"{name}: no such file {path!r}")
-        if self.max_in_flight and not 1 <= self.max_in_flight <= self.workers - 2:
-            raise InvalidInput(
-                f"max_in_flight must be in [1, workers - 2] = [1, {self.workers - 2}], so that "
-                f"health checks and Stats always find a thread; got {self.max_in_flight}"
-            )
-        if self.in_flight_limit < 1:
-            raise InvalidInput(f"workers must be >= 3 (got {self.workers})")
+        if self.max_in_flight < 1:
+            raise InvalidInput(f"max_in_flight must be >= 1, got {self.max_in_flight}")
         if self.stream_idle_seconds <= 0 or self.stream_max_seconds <= 0:
             raise InvalidInput("stream_idle_seconds and stream_max_seconds must be > 0")
         if self.metrics_address:
@@ -163,11 +157,6 @@ class ServerConfig:
                 f"max_text_chars ({self.max_text_chars}): raise it to at least "
                 f"{min_message_bytes(self.max_text_chars)}"
             )
-
-    @property
-    def in_flight_limit(self) -> int:
-        """``max_in_flight``, or, when 0, the workers less an eighth (at least 2 less)."""
-        return self.max_in_flight or self.workers - max(2, self.workers // 8)
 
     @property
     def store_url(self) -> str:

@@ -1,26 +1,32 @@
 """The gRPC layer: a thin adapter proto -> ``ReuseService`` -> proto, and ``serve``,
 which starts and stops the server and the domain's sweeper thread.
 
+The server is gRPC's asyncio server: a call waiting for its client (an idle stream)
+holds no thread. The domain's work runs on a pool of ``--workers`` threads; a call
+whose caller has gone stops there at the engine's next check.
+
 Errors of the ``WiretraceError`` family are mapped to status codes in one place,
 ``_STATUS`` and ``_abort``; nothing else here knows about them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
 from wiretrace.domain import (
@@ -46,13 +52,13 @@ from wiretrace.errors import (
 from wiretrace.server.config import ServerConfig
 from wiretrace.server.interceptors import (
     Admission,
+    Around,
     Authenticator,
+    Context,
     Decoding,
-    Interceptor,
     TokenTable,
 )
 from wiretrace.server.metrics import Metrics
-from wiretrace.server.streams import StreamWatch
 from wiretrace.store import open_store, redact
 from wiretrace_api.v1 import wiretrace_pb2 as pb
 from wiretrace_api.v1 import wiretrace_pb2_grpc as pb_grpc
@@ -100,7 +106,7 @@ def status_for(err: WiretraceError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def _abort(context: grpc.ServicerContext, rpc: str, err: Exception, what: str = "") -> None:
+async def _abort(context: Context, rpc: str, err: Exception, what: str = "") -> NoReturn:
     """End the call with the status code of ``err`` (raises, as ``context.abort`` does).
 
     Our errors are expected and logged as one line; a store's resource or
@@ -108,12 +114,13 @@ def _abort(context: grpc.ServicerContext, rpc: str, err: Exception, what: str = 
     a bug: logged with its traceback, and the caller gets INTERNAL without details."""
     if not isinstance(err, WiretraceError):
         log.error("unexpected error", exc_info=err, extra={"rpc": rpc})
-        context.abort(grpc.StatusCode.INTERNAL, f"{what}internal error; the server log has it")
-        return
+        await context.abort(
+            grpc.StatusCode.INTERNAL, f"{what}internal error; the server log has it"
+        )
     code = status_for(err)
     level = logging.WARNING if isinstance(err, Exhausted | Unavailable) else logging.INFO
     log.log(level, "rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
-    context.abort(code, f"{what}{err}")
+    await context.abort(code, f"{what}{err}")
 
 
 class InFlight:
@@ -145,21 +152,19 @@ def _rpc(method: F) -> F:
     """Map domain errors to gRPC status codes; log each call with its duration."""
 
     @functools.wraps(method)
-    def wrapper(self: Servicer, request: Any, context: grpc.ServicerContext) -> Any:
+    async def wrapper(self: Servicer, request: Any, context: Context) -> Any:
         t0 = time.perf_counter()
-        with self.in_flight:
-            try:
-                return method(self, request, context)
-            except Exception as err:  # context.abort's own exception is raised from here
-                _abort(context, method.__name__, err)
-            finally:
-                log.debug(
-                    "call",
-                    extra={
-                        "rpc": method.__name__,
-                        "ms": round((time.perf_counter() - t0) * 1e3, 2),
-                    },
-                )
+        try:
+            return await method(self, request, context)
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception as err:
+            await _abort(context, method.__name__, err)
+        finally:
+            log.debug(
+                "call",
+                extra={"rpc": method.__name__, "ms": round((time.perf_counter() - t0) * 1e3, 2)},
+            )
 
     return wrapper  # type: ignore[return-value]
 
@@ -248,33 +253,53 @@ def _match(m: Match) -> pb.Match:
     )
 
 
-def _alive(context: grpc.ServicerContext) -> bool:
-    """The caller still waits: not cancelled, deadline not passed."""
-    remaining = context.time_remaining()
-    return context.is_active() and (remaining is None or remaining > 0)
+class Caller:
+    """Whether a call's caller still waits: its deadline, and a flag set once gRPC
+    is done with the call (cancelled, or the server stopping). Read from the worker
+    thread by the engine's cancellation check."""
 
+    def __init__(self, context: Context) -> None:
+        remaining = context.time_remaining()
+        self.deadline = None if remaining is None else time.monotonic() + remaining
+        self.gone = threading.Event()
+        context.add_done_callback(lambda _call: self.gone.set())  # type: ignore[arg-type]
 
-def _work(context: grpc.ServicerContext) -> Work:
-    """The engine's counters for this call, which stop it once the caller is gone
-    (deadline, cancellation, or the server's shutdown cancelling it)."""
-    return Work(cancelled=lambda: not _alive(context))
+    def alive(self) -> bool:
+        return not self.gone.is_set() and (
+            self.deadline is None or time.monotonic() < self.deadline
+        )
+
+    def work(self) -> Work:
+        """The engine's counters for this call, which stop it once the caller is gone."""
+        return Work(cancelled=lambda: not self.alive())
 
 
 class Servicer(pb_grpc.WiretraceServicer):
-    def __init__(self, service: ReuseService, streams: StreamWatch) -> None:
+    def __init__(
+        self, service: ReuseService, pool: futures.ThreadPoolExecutor, config: ServerConfig
+    ) -> None:
         self.service = service
-        self.streams = streams
+        self.pool = pool
+        self.idle_seconds = config.stream_idle_seconds
+        self.max_seconds = config.stream_max_seconds
         self.in_flight = InFlight()
 
-    def _ingest_one(
-        self, request: pb.IngestRequest, context: grpc.ServicerContext
-    ) -> pb.IngestResult:
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` on a worker thread, counted as in flight."""
+
+        def counted() -> Any:
+            with self.in_flight:
+                return fn(*args, **kwargs)
+
+        return await asyncio.get_running_loop().run_in_executor(self.pool, counted)
+
+    async def _ingest_one(self, request: pb.IngestRequest, caller: Caller) -> pb.IngestResult:
         article = _article(request.article)
         options = _options(request.options)
-        if not _alive(context):
+        if not caller.alive():
             raise Expired("deadline passed before the work was done")
-        outcome = self.service.ingest(
-            article, options, replace=request.replace, work=_work(context)
+        outcome = await self._run(
+            self.service.ingest, article, options, replace=request.replace, work=caller.work()
         )
         d = outcome.detection
         return pb.IngestResult(
@@ -286,60 +311,78 @@ class Servicer(pb_grpc.WiretraceServicer):
         )
 
     @_rpc
-    def Ingest(self, request: pb.IngestRequest, context: grpc.ServicerContext) -> pb.IngestResult:
-        return self._ingest_one(request, context)
+    async def Ingest(self, request: pb.IngestRequest, context: Context) -> pb.IngestResult:
+        return await self._ingest_one(request, Caller(context))
+
+    async def IngestStream(
+        self, request_iterator: AsyncIterator[pb.IngestRequest], context: Context
+    ) -> AsyncIterator[pb.IngestResult]:
+        """An article that fails gets its own error and the stream goes on; a caller
+        that has gone (deadline, cancellation) ends it. A stream that waits longer than
+        ``idle_seconds`` for its next article, or is open longer than ``max_seconds``,
+        is cancelled; while it waits it holds no thread."""
+        caller = Caller(context)
+        loop = asyncio.get_running_loop()
+        closes = loop.time() + self.max_seconds
+        incoming = aiter(request_iterator)
+        while True:
+            wait = min(self.idle_seconds, closes - loop.time())
+            try:
+                request = await asyncio.wait_for(anext(incoming), max(0.0, wait))
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                idle = wait >= self.idle_seconds
+                why, limit = ("idle", self.idle_seconds) if idle else ("open", self.max_seconds)
+                flag = "--stream-idle-seconds" if idle else "--stream-max-seconds"
+                log.info("stream cancelled", extra={"reason": why, "limit_seconds": limit})
+                await context.abort(
+                    grpc.StatusCode.CANCELLED,
+                    f"the stream was {why} for {limit:g} s ({flag}): open a new one",
+                )
+            try:
+                yield await self._ingest_one(request, caller)
+            except (grpc.aio.AbortError, asyncio.CancelledError):
+                raise
+            except Expired as err:
+                await _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
+            except WiretraceError as err:
+                code = status_for(err)
+                log.info(
+                    "article rejected",
+                    extra={"rpc": "IngestStream", "code": code.name, "error": str(err)},
+                )
+                yield pb.IngestResult(
+                    id=request.article.id,
+                    error=pb.ArticleError(code=code.value[0], message=str(err)),
+                )
+            except Exception as err:  # a bug: INTERNAL, logged with its traceback
+                await _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
 
     @_rpc
-    def IngestStream(
-        self, request_iterator: Iterator[pb.IngestRequest], context: grpc.ServicerContext
-    ) -> Iterator[pb.IngestResult]:
-        # A generator: errors raised while iterating surface here, not in _rpc, and the
-        # call is in flight until it ends. An article that fails gets its own error and
-        # the stream goes on; a caller that has gone (deadline, cancellation) ends it.
-        def results() -> Iterator[pb.IngestResult]:
-            with self.in_flight, self.streams.watch(context) as watched:
-                for request in request_iterator:
-                    watched.heard_from_client()
-                    try:
-                        yield self._ingest_one(request, context)
-                    except Expired as err:
-                        _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
-                    except WiretraceError as err:
-                        code = status_for(err)
-                        log.info(
-                            "article rejected",
-                            extra={"rpc": "IngestStream", "code": code.name, "error": str(err)},
-                        )
-                        yield pb.IngestResult(
-                            id=request.article.id,
-                            error=pb.ArticleError(code=code.value[0], message=str(err)),
-                        )
-                    except Exception as err:  # a bug: INTERNAL, logged with its traceback
-                        _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
-                    watched.answered()
-
-        return results()
-
-    @_rpc
-    def Query(self, request: pb.QueryRequest, context: grpc.ServicerContext) -> pb.QueryResult:
-        d = self.service.query(
-            _article(request.article), _options(request.options), work=_work(context)
+    async def Query(self, request: pb.QueryRequest, context: Context) -> pb.QueryResult:
+        caller = Caller(context)
+        d = await self._run(
+            self.service.query,
+            _article(request.article),
+            _options(request.options),
+            work=caller.work(),
         )
         return pb.QueryResult(
             matches=_reuses(d), reused_fraction=d.reused_fraction, source_count=d.source_count
         )
 
     @_rpc
-    def Compare(
-        self, request: pb.CompareRequest, context: grpc.ServicerContext
-    ) -> pb.CompareResult:
+    async def Compare(self, request: pb.CompareRequest, context: Context) -> pb.CompareResult:
         unit = _unit(request.offset_unit)
-        found = self.service.compare(request.text_a, request.text_b, unit, work=_work(context))
+        found = await self._run(
+            self.service.compare, request.text_a, request.text_b, unit, work=Caller(context).work()
+        )
         return pb.CompareResult(matches=[_match(m) for m in found])
 
     @_rpc
-    def Get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> pb.Article:
-        r = self.service.get(request.id)
+    async def Get(self, request: pb.GetRequest, context: Context) -> pb.Article:
+        r = await self._run(self.service.get, request.id)
         return pb.Article(
             id=r.id,
             outlet=r.outlet,
@@ -350,13 +393,14 @@ class Servicer(pb_grpc.WiretraceServicer):
         )
 
     @_rpc
-    def Delete(self, request: pb.DeleteRequest, context: grpc.ServicerContext) -> pb.DeleteResult:
-        self.service.delete(request.id)
+    async def Delete(self, request: pb.DeleteRequest, context: Context) -> pb.DeleteResult:
+        await self._run(self.service.delete, request.id)
         return pb.DeleteResult(id=request.id)
 
     @_rpc
-    def Stats(self, request: pb.StatsRequest, context: grpc.ServicerContext) -> pb.StatsResult:
-        s = self.service.stats()
+    async def Stats(self, request: pb.StatsRequest, context: Context) -> pb.StatsResult:
+        # Not on the worker pool: Stats answers even while every worker computes.
+        s = await asyncio.to_thread(self.service.stats)
         return pb.StatsResult(
             articles=s.articles,
             passages=s.passages,
@@ -377,13 +421,13 @@ class Guards:
 
     @classmethod
     def from_config(cls, config: ServerConfig, service: ReuseService) -> Guards:
-        admission = Admission(config.in_flight_limit)
+        admission = Admission(config.max_in_flight)
         tokens = TokenTable(Path(config.auth_tokens)) if config.auth_tokens else None
         metrics = Metrics(service, admission) if config.metrics_address else None
         return cls(admission, tokens, metrics)
 
-    def interceptors(self) -> list[Interceptor]:
-        chain: list[Interceptor] = [self.metrics] if self.metrics else []
+    def interceptors(self) -> list[Around]:
+        chain: list[Around] = [self.metrics] if self.metrics else []
         chain += [Decoding(), self.admission]
         if self.tokens is not None:
             chain.append(Authenticator(self.tokens))
@@ -400,31 +444,33 @@ def _credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Built:
+    """A server made by ``create_server`` (not started), with what it needs to stop."""
+
+    server: grpc.aio.Server
+    port: int
+    servicer: Servicer
+    pool: futures.ThreadPoolExecutor
+
+
 def create_server(
     config: ServerConfig,
     service: ReuseService,
-    health_servicer: health.HealthServicer,
+    health_servicer: health_aio.HealthServicer,
     guards: Guards | None = None,
-    *,
-    in_flight: InFlight | None = None,
-) -> tuple[grpc.Server, int]:
-    """Build (not start) a server for ``service``; returns it and the bound port.
-    ``in_flight`` counts the calls running (a new one when not given)."""
+) -> Built:
+    """Build (not start) a server for ``service``; call it inside the event loop that
+    will run it."""
     options = [
         ("grpc.max_receive_message_length", config.max_message_bytes),
         ("grpc.max_send_message_length", config.max_message_bytes),
         ("grpc.so_reuseport", 0),
     ]
     guards = guards or Guards.from_config(config, service)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="rpc"),
-        interceptors=guards.interceptors(),
-        options=options,
-    )
-    streams = StreamWatch(config.stream_idle_seconds, config.stream_max_seconds)
-    servicer = Servicer(service, streams)
-    if in_flight is not None:
-        servicer.in_flight = in_flight
+    server = grpc.aio.server(interceptors=guards.interceptors(), options=options)
+    pool = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="work")
+    servicer = Servicer(service, pool, config)
     pb_grpc.add_WiretraceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if not config.no_reflection:
@@ -438,17 +484,24 @@ def create_server(
         port = server.add_secure_port(config.address, credentials)
     if port == 0:
         raise InvalidInput(f"cannot listen on {config.address}: address in use or not local")
-    return server, port
+    return Built(server, port, servicer, pool)
 
 
-def health_reporter(health_servicer: health.HealthServicer) -> Callable[[bool], None]:
-    """Sets the overall and the Wiretrace service's health to SERVING or NOT_SERVING."""
+def health_reporter(
+    health_servicer: health_aio.HealthServicer, loop: asyncio.AbstractEventLoop
+) -> Callable[[bool], None]:
+    """Sets the overall and the Wiretrace service's health to SERVING or NOT_SERVING,
+    from any thread (the sweeper's)."""
 
     def report(ok: bool) -> None:
         serving = health_pb2.HealthCheckResponse
         status = serving.SERVING if ok else serving.NOT_SERVING
-        for name in (SERVICE_NAME, ""):
-            health_servicer.set(name, status)
+
+        async def set_all() -> None:
+            for name in (SERVICE_NAME, ""):
+                await health_servicer.set(name, status)
+
+        asyncio.run_coroutine_threadsafe(set_all(), loop).result(timeout=10)
 
     return report
 
@@ -459,12 +512,7 @@ def open_service(config: ServerConfig) -> ReuseService:
     return ReuseService(settings, open_store(config.store_url, settings.index))
 
 
-#: How often the main thread wakes while it waits for a signal. A signal that the
-#: kernel hands to another thread only sets a flag; the main thread runs the handler
-#: the next time it runs Python code, which an untimed wait would never do.
-WAKE_SECONDS = 0.1
-#: After the grace period, cancelled calls get this long to notice and return (the
-#: engine checks for cancellation every ~10 ms between bounded chunks of work).
+#: How long calls get, after the grace period, to notice they were cancelled.
 CANCEL_SECONDS = 1.0
 
 
@@ -477,36 +525,40 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
     Returns the number of calls still running ``CANCEL_SECONDS`` after the grace period
     (0 normally); the command exits anyway (``cli``), since their threads would keep
     the interpreter from ending."""
-    stop = threading.Event()
+    return asyncio.run(_serve(config, ready))
 
-    def on_signal(signum: int, _frame: object) -> None:
+
+async def _serve(config: ServerConfig, ready: Callable[[int], None] | None) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
         log.info(
             "stopping", extra={"signal": signal.Signals(signum).name, "grace": config.grace_seconds}
         )
         stop.set()
 
-    # Before anything is announced: a SIGTERM right after readiness must drain too.
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    # Before anything is announced: a SIGTERM right after readiness must drain too. The
+    # loop learns of a signal through its wakeup file, whichever thread took it.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
     t0 = time.perf_counter()
-    service = open_service(config)
+    service = await asyncio.to_thread(open_service, config)
     store_seconds = time.perf_counter() - t0
-    health_servicer = health.HealthServicer()
+    health_servicer = health_aio.HealthServicer()
     guards = Guards.from_config(config, service)
     if guards.tokens is not None:
-        tokens = guards.tokens
-        signal.signal(signal.SIGHUP, lambda _signum, _frame: tokens.reload())
-    in_flight = InFlight()
-    server, port = create_server(config, service, health_servicer, guards, in_flight=in_flight)
+        loop.add_signal_handler(signal.SIGHUP, guards.tokens.reload)
+    built = create_server(config, service, health_servicer, guards)
     metrics_port = guards.metrics.serve(config.metrics_address) if guards.metrics else None
-    sweeper = Sweeper(service, config.sweep_seconds, health_reporter(health_servicer))
-    sweeper.start()
-    server.start()
+    sweeper = Sweeper(service, config.sweep_seconds, health_reporter(health_servicer, loop))
+    await asyncio.to_thread(sweeper.start)  # health known, retention applied
+    await built.server.start()
     log.info(
         "serving",
         extra={
-            "address": config.address.rpartition(":")[0] + f":{port}",
-            "port": port,
+            "address": config.address.rpartition(":")[0] + f":{built.port}",
+            "port": built.port,
             "store": redact(config.store_url),
             "ready_seconds": round(time.perf_counter() - t0, 3),
             "store_open_seconds": round(store_seconds, 3),
@@ -517,15 +569,15 @@ def serve(config: ServerConfig, *, ready: Callable[[int], None] | None = None) -
         },
     )
     if ready is not None:
-        ready(port)
-    while not stop.wait(WAKE_SECONDS):
-        pass
-    health_servicer.enter_graceful_shutdown()
+        ready(built.port)
+    await stop.wait()
+    await health_servicer.enter_graceful_shutdown()
     # New calls are refused at once; after the grace period gRPC cancels the calls
     # still running, and their engine work raises Expired at its next check.
-    server.stop(config.grace_seconds).wait(config.grace_seconds + CANCEL_SECONDS)
-    left = in_flight.wait_idle(CANCEL_SECONDS)
-    sweeper.stop()
+    await built.server.stop(config.grace_seconds)
+    left = await asyncio.to_thread(built.servicer.in_flight.wait_idle, CANCEL_SECONDS)
+    await asyncio.to_thread(sweeper.stop)
+    built.pool.shutdown(wait=False, cancel_futures=True)
     if left:
         log.error("calls still running after the grace period", extra={"calls": left})
     else:

@@ -1,7 +1,8 @@
-"""Cross-cutting concerns of every call, as gRPC server interceptors: who may call
-(``Authenticator``), how many calls run at once (``Admission``), and what operators
-see (``Metrics``). Each wraps the method handler gRPC chose, so it sees the request,
-the context and the answer without the servicer knowing.
+"""Cross-cutting concerns of every call, as gRPC server interceptors (asyncio): which
+requests parse (``Decoding``), who may call (``Authenticator``), and how many calls run
+at once (``Admission``); ``metrics.Metrics`` is one more. Each is an ``Around``: it
+wraps the behaviour of the method gRPC chose, so it sees the call opening, each
+request, each answer and the call closing, without the servicer knowing.
 
 Health checks stay open and unmetered: a load balancer must always get an answer.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -22,13 +23,12 @@ from wiretrace.errors import InvalidInput
 
 __all__ = [
     "Admission",
+    "Around",
     "Authenticator",
-    "Behaviour",
+    "Context",
     "Decoding",
     "Handler",
-    "Interceptor",
     "TokenTable",
-    "wrap_behaviour",
 ]
 
 log = logging.getLogger("wiretrace.server")
@@ -51,48 +51,112 @@ _NEEDS = {
     "Delete": "admin",
 }
 
-Behaviour = Callable[[Any, grpc.ServicerContext], Any]
-
 if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Any, Any]
     Handler = grpc.RpcMethodHandler[Any, Any]
-    Interceptor = grpc.ServerInterceptor[Any, Any]
+    Interceptor = grpc.aio.ServerInterceptor[Any, Any]
 else:
+    Context = grpc.aio.ServicerContext
     Handler = grpc.RpcMethodHandler
-    Interceptor = grpc.ServerInterceptor
-
-
-def wrap_behaviour(
-    handler: Handler | None,
-    wrap: Callable[[Behaviour, bool, bool], Behaviour],
-    decode: Callable[[Callable[[bytes], Any] | None], Callable[[bytes], Any] | None] = (
-        lambda d: d
-    ),
-) -> Handler | None:
-    """``handler`` with its behaviour replaced by ``wrap(behaviour, request_streaming,
-    response_streaming)`` and its request deserializer by ``decode(deserializer)``."""
-    if handler is None:
-        return None
-    kinds = {
-        (False, False): (grpc.unary_unary_rpc_method_handler, handler.unary_unary),
-        (False, True): (grpc.unary_stream_rpc_method_handler, handler.unary_stream),
-        (True, False): (grpc.stream_unary_rpc_method_handler, handler.stream_unary),
-        (True, True): (grpc.stream_stream_rpc_method_handler, handler.stream_stream),
-    }
-    key = (handler.request_streaming, handler.response_streaming)
-    make, behaviour = kinds[key]
-    return make(
-        wrap(cast(Behaviour, behaviour), *key),
-        request_deserializer=decode(handler.request_deserializer),
-        response_serializer=handler.response_serializer,
-    )
-
-
-def _method(details: grpc.HandlerCallDetails) -> str:
-    return str(details.method)
+    Interceptor = grpc.aio.ServerInterceptor
+Parse = Callable[[bytes], Any]
 
 
 def _rpc(method: str) -> str:
     return method.rsplit("/", 1)[-1]
+
+
+class Around(Interceptor):
+    """Wraps the behaviour of every method it does not ``skip``: ``opened`` runs before
+    the servicer (it may abort the call, and what it returns is the call's state),
+    ``request`` on each request, ``answered`` on each answer, ``closed`` once the call
+    is over (not when ``opened`` aborted it); ``decoder`` may replace the parser."""
+
+    def skips(self, method: str) -> bool:
+        return method.startswith(HEALTH_PREFIX)
+
+    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+        return None
+
+    async def request(self, state: Any, request: Any, context: Context) -> None:
+        return None
+
+    def answered(self, state: Any, answer: Any) -> None:
+        return None
+
+    def closed(self, state: Any, context: Context, failed: bool) -> None:
+        return None
+
+    def decoder(self, rpc: str, parse: Parse | None) -> Parse | None:
+        return parse
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler:
+        handler = cast("Handler | None", await continuation(details))
+        method = str(details.method)
+        if handler is None or self.skips(method):
+            return handler  # type: ignore[return-value]  # None: no such method
+        rpc = _rpc(method)
+        streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+        behaviour: Any = {
+            (False, False): handler.unary_unary,
+            (False, True): handler.unary_stream,
+            (True, False): handler.stream_unary,
+            (True, True): handler.stream_stream,
+        }[(streaming_in, streaming_out)]
+
+        async def requests(state: Any, incoming: AsyncIterator[Any], context: Context) -> Any:
+            async for item in incoming:
+                await self.request(state, item, context)
+                yield item
+
+        async def one(request: Any, context: Context) -> Any:
+            state = await self.opened(rpc, details, context)
+            failed = True
+            try:
+                if streaming_in:
+                    request = requests(state, request, context)
+                else:
+                    await self.request(state, request, context)
+                answer = await behaviour(request, context)
+                self.answered(state, answer)
+                failed = False
+                return answer
+            finally:
+                self.closed(state, context, failed)
+
+        async def many(request: Any, context: Context) -> AsyncIterator[Any]:
+            state = await self.opened(rpc, details, context)
+            failed = True
+            try:
+                if streaming_in:
+                    request = requests(state, request, context)
+                else:
+                    await self.request(state, request, context)
+                async for answer in behaviour(request, context):
+                    self.answered(state, answer)
+                    yield answer
+                failed = False
+            finally:
+                self.closed(state, context, failed)
+
+        make: Any = {
+            (False, False): grpc.unary_unary_rpc_method_handler,
+            (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler,
+        }[(streaming_in, streaming_out)]
+        return cast(
+            Handler,
+            make(
+                many if streaming_out else one,
+                request_deserializer=self.decoder(rpc, handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            ),
+        )
 
 
 # -- decoding -------------------------------------------------------------------------
@@ -105,57 +169,34 @@ class Undecodable:
     error: str
 
 
-class Decoding(Interceptor):
+class Decoding(Around):
     """A request that does not parse (bad wire format, invalid UTF-8 in a string) gets
     INVALID_ARGUMENT with the parser's reason; gRPC's own answer would be INTERNAL."""
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
-        details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        rpc = _rpc(_method(details))
+    def skips(self, method: str) -> bool:
+        return False
 
-        def decode(parse: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-            if parse is None:
-                return None
+    def decoder(self, rpc: str, parse: Parse | None) -> Parse | None:
+        if parse is None:
+            return None
 
-            def safe(raw: bytes) -> Any:
-                try:
-                    return parse(raw)
-                except Exception as err:  # protobuf's DecodeError, and anything else
-                    return Undecodable(f"{type(err).__name__}: {err}")
+        def safe(raw: bytes) -> Any:
+            try:
+                return parse(raw)
+            except Exception as err:  # protobuf's DecodeError, and anything else
+                return Undecodable(f"{type(err).__name__}: {err}")
 
-            return safe
+        return safe
 
-        def refuse(context: grpc.ServicerContext, request: Undecodable) -> None:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"the {rpc} request is not a valid message ({request.error})",
-            )
+    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+        return rpc
 
-        def wrap(behaviour: Behaviour, streaming_in: bool, _streaming_out: bool) -> Behaviour:
-            def checked(request: Any, context: grpc.ServicerContext) -> Any:
-                if streaming_in:
-                    return behaviour(_decoded(request, context, refuse), context)
-                if isinstance(request, Undecodable):
-                    refuse(context, request)
-                return behaviour(request, context)
-
-            return checked
-
-        return wrap_behaviour(continuation(details), wrap, decode)
-
-
-def _decoded(
-    requests: Iterator[Any],
-    context: grpc.ServicerContext,
-    refuse: Callable[[grpc.ServicerContext, Undecodable], None],
-) -> Iterator[Any]:
-    for request in requests:
+    async def request(self, state: Any, request: Any, context: Context) -> None:
         if isinstance(request, Undecodable):
-            refuse(context, request)
-        yield request
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"the {state} request is not a valid message ({request.error})",
+            )
 
 
 # -- authentication -------------------------------------------------------------------
@@ -226,78 +267,55 @@ class TokenTable:
         return found
 
 
-class Authenticator(Interceptor):
+class Authenticator(Around):
     """``authorization: Bearer TOKEN`` on every call but health checks and reflection:
     no or an unknown token is UNAUTHENTICATED, a missing scope PERMISSION_DENIED."""
 
     def __init__(self, tokens: TokenTable) -> None:
         self.tokens = tokens
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
-        details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        method = _method(details)
-        handler = continuation(details)
-        if method.startswith((HEALTH_PREFIX, REFLECTION_PREFIX)):
-            return handler
-        metadata = dict(details.invocation_metadata)
+    def skips(self, method: str) -> bool:
+        return method.startswith((HEALTH_PREFIX, REFLECTION_PREFIX))
+
+    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+        metadata = dict(details.invocation_metadata or ())
         header = str(metadata.get("authorization", ""))
         scheme, _, token = header.partition(" ")
         caller = self.tokens.caller(token.strip().encode()) if scheme == "Bearer" else None
-        rpc = _rpc(method)
+        if caller is None:
+            what = "no bearer token" if not header else "an unknown token"
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                f"{rpc} needs a bearer token (metadata 'authorization: Bearer TOKEN'); "
+                f"the call carried {what}",
+            )
         need = _NEEDS.get(rpc, "admin")
+        if need not in caller.scopes:
+            await _deny(context, caller, rpc, need)
+        return (rpc, caller)
 
-        def wrap(behaviour: Behaviour, streaming_in: bool, streaming_out: bool) -> Behaviour:
-            def guarded(request: Any, context: grpc.ServicerContext) -> Any:
-                if caller is None:
-                    what = "no bearer token" if not header else "an unknown token"
-                    context.abort(
-                        grpc.StatusCode.UNAUTHENTICATED,
-                        f"{rpc} needs a bearer token (metadata 'authorization: Bearer "
-                        f"TOKEN'); the call carried {what}",
-                    )
-                if need not in caller.scopes:
-                    _deny(context, caller, rpc, need)
-                if streaming_in:
-                    request = _checked_stream(request, context, caller, rpc)
-                elif getattr(request, "replace", False) and "admin" not in caller.scopes:
-                    _deny(context, caller, rpc, "admin", " with replace")
-                return behaviour(request, context)
-
-            return guarded
-
-        return wrap_behaviour(handler, wrap)
+    async def request(self, state: Any, request: Any, context: Context) -> None:
+        rpc, caller = state
+        if getattr(request, "replace", False) and "admin" not in caller.scopes:
+            await _deny(context, caller, rpc, "admin", " with replace")
 
 
-def _deny(
-    context: grpc.ServicerContext, caller: Caller, rpc: str, scope: str, what: str = ""
-) -> None:
+async def _deny(context: Context, caller: Caller, rpc: str, scope: str, what: str = "") -> None:
     log.info("denied", extra={"rpc": rpc, "caller": caller.name, "scope": scope})
-    context.abort(
+    await context.abort(
         grpc.StatusCode.PERMISSION_DENIED,
         f"{rpc}{what} needs the {scope!r} scope, which {caller.name!r} does not hold",
     )
 
 
-def _checked_stream(
-    requests: Iterator[Any], context: grpc.ServicerContext, caller: Caller, rpc: str
-) -> Iterator[Any]:
-    for request in requests:
-        if getattr(request, "replace", False) and "admin" not in caller.scopes:
-            _deny(context, caller, rpc, "admin", " with replace")
-        yield request
-
-
 # -- admission ------------------------------------------------------------------------
 
 
-class Admission(Interceptor):
+class Admission(Around):
     """At most ``limit`` calls in flight (a stream counts while it is open); past it a
     call gets RESOURCE_EXHAUSTED at once, with a retry hint in its trailing metadata,
     instead of queueing behind the others. Health checks and Stats are never refused
-    (nor counted): with more RPC threads than ``limit``, they always find one."""
+    (nor counted)."""
 
     def __init__(self, limit: int, *, pushback_ms: int = 200) -> None:
         if limit < 1:
@@ -308,53 +326,25 @@ class Admission(Interceptor):
         self.shed = 0
         self._lock = threading.Lock()
 
-    def _enter(self) -> bool:
-        with self._lock:
-            if self.in_flight >= self.limit:
-                self.shed += 1
-                return False
-            self.in_flight += 1
-            return True
+    def skips(self, method: str) -> bool:
+        return method.startswith(HEALTH_PREFIX) or _rpc(method) == "Stats"
 
-    def _leave(self) -> None:
+    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+        with self._lock:
+            admitted = self.in_flight < self.limit
+            if admitted:
+                self.in_flight += 1
+            else:
+                self.shed += 1
+        if not admitted:
+            context.set_trailing_metadata(((PUSHBACK_KEY, str(self.pushback_ms)),))
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the server has {self.limit} calls in flight (--max-in-flight): "
+                f"retry in {self.pushback_ms} ms",
+            )
+        return None
+
+    def closed(self, state: Any, context: Context, failed: bool) -> None:
         with self._lock:
             self.in_flight -= 1
-
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
-        details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = continuation(details)
-        method = _method(details)
-        if method.startswith(HEALTH_PREFIX) or _rpc(method) == "Stats":
-            return handler
-
-        def wrap(behaviour: Behaviour, _streaming_in: bool, streaming_out: bool) -> Behaviour:
-            def admitted(request: Any, context: grpc.ServicerContext) -> Any:
-                if not self._enter():
-                    context.set_trailing_metadata(((PUSHBACK_KEY, str(self.pushback_ms)),))
-                    context.abort(
-                        grpc.StatusCode.RESOURCE_EXHAUSTED,
-                        f"the server has {self.limit} calls in flight (--max-in-flight): "
-                        f"retry in {self.pushback_ms} ms",
-                    )
-                try:
-                    answer = behaviour(request, context)
-                except BaseException:
-                    self._leave()
-                    raise
-                if not streaming_out:
-                    self._leave()
-                    return answer
-                return self._until_done(answer)
-
-            return admitted
-
-        return wrap_behaviour(handler, wrap)
-
-    def _until_done(self, responses: Iterator[Any]) -> Iterator[Any]:
-        try:
-            yield from responses
-        finally:
-            self._leave()

@@ -9,21 +9,14 @@ a registry of its own (tests run several servers in one process).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from wiretrace.domain import ReuseService
-from wiretrace.server.interceptors import (
-    HEALTH_PREFIX,
-    Admission,
-    Behaviour,
-    Handler,
-    Interceptor,
-    wrap_behaviour,
-)
+from wiretrace.server.interceptors import Admission, Around, Context
 from wiretrace_api.v1 import wiretrace_pb2 as pb
 
 __all__ = ["Metrics"]
@@ -31,7 +24,7 @@ __all__ = ["Metrics"]
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
-class Metrics(Interceptor):
+class Metrics(Around):
     def __init__(self, service: ReuseService, admission: Admission | None = None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
@@ -76,59 +69,25 @@ class Metrics(Interceptor):
         server, _thread = start_http_server(int(port), host.strip("[]"), registry=self.registry)
         return int(server.server_port)
 
-    def _count(self, result: Any) -> None:
-        if isinstance(result, pb.IngestResult) and result.created:
+    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+        return rpc, time.perf_counter()
+
+    def answered(self, state: Any, answer: Any) -> None:
+        if isinstance(answer, pb.IngestResult) and answer.created:
             self.articles.inc()
-        for m in getattr(result, "matches", ()):
+        for m in getattr(answer, "matches", ()):
             self.matches.labels(pb.Kind.Name(m.kind).lower()).inc()
 
-    def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Handler | None],
-        details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = continuation(details)
-        method = str(details.method)
-        if method.startswith(HEALTH_PREFIX):
-            return handler
-        rpc = method.rsplit("/", 1)[-1]
-
-        def done(t0: float, context: grpc.ServicerContext, failed: bool) -> None:
-            code = context.code()  # type: ignore[attr-defined]
-            name = code.name if code is not None else ("UNKNOWN" if failed else "OK")
-            self.calls.labels(rpc, name).inc()
-            self.latency.labels(rpc).observe(time.perf_counter() - t0)
-
-        def wrap(behaviour: Behaviour, _streaming_in: bool, streaming_out: bool) -> Behaviour:
-            def measured(request: Any, context: grpc.ServicerContext) -> Any:
-                t0 = time.perf_counter()
-                if streaming_out:
-                    return self._stream(behaviour(request, context), t0, context, done)
-                failed = True
-                try:
-                    answer = behaviour(request, context)
-                    failed = False
-                    self._count(answer)
-                    return answer
-                finally:
-                    done(t0, context, failed)
-
-            return measured
-
-        return wrap_behaviour(handler, wrap)
-
-    def _stream(
-        self,
-        answers: Iterator[Any],
-        t0: float,
-        context: grpc.ServicerContext,
-        done: Callable[[float, grpc.ServicerContext, bool], None],
-    ) -> Iterator[Any]:
-        failed = True
-        try:
-            for answer in answers:
-                self._count(answer)
-                yield answer
-            failed = False
-        finally:
-            done(t0, context, failed)
+    def closed(self, state: Any, context: Context, failed: bool) -> None:
+        rpc, t0 = state
+        code = context.code()
+        if code is not None and not isinstance(code, grpc.StatusCode):
+            code = next((c for c in grpc.StatusCode if c.value[0] == code), None)
+        if code is not None:
+            name = code.name
+        elif context.cancelled():
+            name = "CANCELLED"
+        else:
+            name = "UNKNOWN" if failed else "OK"
+        self.calls.labels(rpc, name).inc()
+        self.latency.labels(rpc).observe(time.perf_counter() - t0)
