@@ -22,6 +22,7 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERBATIM: _ClassVar[Kind]
     NEAR_VERBATIM: _ClassVar[Kind]
     REWORDED: _ClassVar[Kind]
+    QUOTE: _ClassVar[Kind]
 CODE_POINTS: OffsetUnit
 UTF16_CODE_UNITS: OffsetUnit
 UTF8_BYTES: OffsetUnit
@@ -29,6 +30,7 @@ KIND_UNSPECIFIED: Kind
 VERBATIM: Kind
 NEAR_VERBATIM: Kind
 REWORDED: Kind
+QUOTE: Kind
 
 class Article(_message.Message):
     __slots__ = ("id", "outlet", "url", "published_at", "language", "text")

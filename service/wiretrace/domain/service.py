@@ -194,7 +194,7 @@ class ReuseService:
         """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
         record = row.record
         ranked = rank_candidates(
-            doc.signatures,
+            row.signatures,
             row.passages,
             self.store.query_bands(row.passages.band_keys),
             self._signatures,
@@ -244,8 +244,8 @@ class ReuseService:
         return Row(
             record=_stored(article),
             sha256=text_sha256(article.text),
-            signatures=doc.signatures,
-            passages=self._index.passages(doc.signatures),
+            signatures=doc.stored_signatures,
+            passages=self._index.passages(doc.stored_signatures),
         )
 
     # -- operations ------------------------------------------------------------------

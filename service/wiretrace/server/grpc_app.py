@@ -81,6 +81,7 @@ _KIND = {
     Kind.VERBATIM: pb.VERBATIM,
     Kind.NEAR_VERBATIM: pb.NEAR_VERBATIM,
     Kind.REWORDED: pb.REWORDED,
+    Kind.QUOTE: pb.QUOTE,
 }
 
 # Timestamps must lie in [0001-01-01, 9999-12-31], as google.protobuf.Timestamp says.
