@@ -8,6 +8,7 @@ from wiretrace.errors import InvalidInput
 from wiretrace.settings import setting
 
 __all__ = [
+    "DEFAULT_BOILERPLATE_ARTICLES",
     "DEFAULT_EDGE_CUT",
     "DEFAULT_EXTEND_THRESHOLD",
     "DEFAULT_INDEX_THRESHOLD",
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_MAX_REFINE_CELLS",
     "DEFAULT_MAX_SEED_PAIRS",
     "DEFAULT_MERGE_GAP_TOKENS",
+    "DEFAULT_MIN_EVIDENCE_DICE",
     "DEFAULT_MIN_EXACT_RUN_TOKENS",
     "DEFAULT_MIN_MATCH_TOKENS",
     "DEFAULT_MIN_QUOTE_TOKENS",
@@ -84,6 +86,10 @@ DEFAULT_MIN_QUOTE_TOKENS = 5
 #: (the untouched sentences of lightly edited or translated text are part of its
 #: passage, and the pieces around them count as more detections), 100 did not.
 DEFAULT_MIN_SPLIT_RUN_TOKENS = 100
+DEFAULT_MIN_EVIDENCE_DICE = 0.3
+#: passim's maximum document frequency: an index bucket holding more passages than
+#: this is boilerplate (sign-offs, legal lines), never read on lookup.
+DEFAULT_BOILERPLATE_ARTICLES = 500
 #: Between short texts the shortest copy reported is this share of the shorter one
 #: (when that is under min_match_tokens): a 9-word brief reprinted whole is a match.
 DEFAULT_SHORT_TEXT_SHARE = 0.5
@@ -149,6 +155,15 @@ class EngineConfig:
         min_split_run_tokens: whole sentences copied word for word, without quotation
             marks, are cut out of a reworded match from this many tokens (a whole
             quote in marks from ``min_quote_tokens``).
+        min_evidence_dice: least Dice coefficient of a reworded match's content
+            terms once the tokens that name are left out (capitalised inside a
+            sentence, or holding a digit): names, numbers, dates and places alone
+            never make a match.
+        boilerplate_articles: the service's index leaves out, on lookup, every bucket
+            holding more passages than this (passim's maximum document frequency):
+            a passage found in that many stored articles is boilerplate. It costs no
+            more to look up than a rare one, and its matches are not reported unless
+            a request asks (``include_boilerplate``).
         short_text_share: between short texts, the shortest non-reworded match is
             this share of the shorter text's tokens when that is less than
             ``min_match_tokens`` (never less than ``min_quote_tokens``; 0 turns it off).
@@ -248,6 +263,14 @@ class EngineConfig:
         DEFAULT_MIN_SPLIT_RUN_TOKENS,
         "whole sentences copied word for word this long are cut out of a reworded match",
     )
+    min_evidence_dice: float = setting(
+        DEFAULT_MIN_EVIDENCE_DICE,
+        "least Dice of a reworded match's content terms, names and numbers left out",
+    )
+    boilerplate_articles: int = setting(
+        DEFAULT_BOILERPLATE_ARTICLES,
+        "a passage in more stored articles is boilerplate: not looked up, not reported",
+    )
     short_text_share: float = setting(
         DEFAULT_SHORT_TEXT_SHARE,
         "between short texts, the shortest copy is this share of the shorter one",
@@ -261,6 +284,7 @@ class EngineConfig:
             "max_align_cells",
             "max_passages",
             "max_exact_pairs",
+            "boilerplate_articles",
         ):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -320,6 +344,7 @@ class EngineConfig:
             "short_passage_similarity",
             "short_passage_overlap",
             "short_text_share",
+            "min_evidence_dice",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

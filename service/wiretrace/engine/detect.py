@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -25,6 +25,7 @@ import numpy.typing as npt
 from rapidfuzz.distance import Indel
 
 from wiretrace.engine import align
+from wiretrace.engine.confidence import confidence, features
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.exact import ExactRun, shared_runs
 from wiretrace.engine.index import band_join_bounded, band_keys, lsh_params
@@ -76,11 +77,21 @@ class Match:
     b_end: int
     similarity: float
     kind: Kind
+    #: The probability that the match is real reuse (``confidence.confidence``).
+    confidence: float = 0.0
 
     def swapped(self) -> Match:
         """The same match seen from text B: ``a`` and ``b`` exchanged. A repeat is
         reported on its later occurrence, with the earlier one as its source."""
-        return Match(self.b_start, self.b_end, self.a_start, self.a_end, self.similarity, self.kind)
+        return Match(
+            self.b_start,
+            self.b_end,
+            self.a_start,
+            self.a_end,
+            self.similarity,
+            self.kind,
+            self.confidence,
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -90,6 +101,7 @@ class Match:
             "b_end": self.b_end,
             "similarity": round(self.similarity, 4),
             "kind": self.kind.value,
+            "confidence": round(self.confidence, 4),
         }
 
 
@@ -114,6 +126,9 @@ class Document:
     #: (its content terms): the service indexes them beside the units, so that a
     #: source sharing only a short quote still becomes a candidate.
     quote_signatures: npt.NDArray[np.uint32]
+    #: Tokens that name rather than say: capitalised inside a sentence, or holding a
+    #: digit (names, places, dates, numbers). Two reports of one event share them.
+    named: npt.NDArray[np.bool_]
 
     @property
     def stored_signatures(self) -> npt.NDArray[np.uint32]:
@@ -142,6 +157,27 @@ def _stretches(mask: npt.NDArray[np.bool_], least: int) -> list[tuple[int, int]]
         for s, e in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
         if e - s >= least
     ]
+
+
+def _named(tokens: Tokens) -> npt.NDArray[np.bool_]:
+    """``Document.named``: per token, capitalised and not the first of its sentence,
+    or holding a digit."""
+    text = tokens.text
+    first = np.zeros(len(tokens), dtype=np.bool_)
+    if len(tokens):
+        first[0] = True
+        ends = [e for e in tokens.sentence_ends if e < len(tokens)]
+        first[ends] = True
+    return np.fromiter(
+        (
+            (text[s].isupper() and not f) or any(c.isdigit() for c in text[s:e])
+            for s, e, f in zip(
+                tokens.starts.tolist(), tokens.ends.tolist(), first.tolist(), strict=True
+            )
+        ),
+        dtype=np.bool_,
+        count=len(tokens),
+    )
 
 
 def _whole_quote(a: Document, b: Document, r: ExactRun) -> bool:
@@ -248,6 +284,7 @@ class Detector:
             indexable=indexable,
             band_keys=band_keys(sigs[indexable], self.bands, self.rows),
             quoted=quoted,
+            named=_named(tokens),
             quote_signatures=signatures(segments, num_perm=cfg.num_perm, seed=cfg.seed),
         )
 
@@ -274,7 +311,9 @@ class Detector:
         work.check()
         strong = self.seeds(da, db, same_text=same, work=work)
         seeds = self.extend(da, db, strong, same_text=same, work=work)
-        return self._align(da, db, seeds, set(strong), same_text=same, work=work)
+        found = self._align(da, db, seeds, set(strong), same_text=same, work=work)
+        work.check()
+        return [replace(m, confidence=confidence(features(da, db, m))) for m in found]
 
     def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
@@ -453,7 +492,11 @@ class Detector:
         kept = align.resolve_overlaps(merged, same_text=same_text, work=work)
         found = [(p, self._match(a, b, p, work)) for p in kept]
         least = self._least_tokens(a, b)
-        found = [(p, m) for p, m in found if self._long_enough(m, p, least)]
+        found = [
+            (p, m)
+            for p, m in found
+            if self._long_enough(m, p, least) and self._evidenced(a, b, p, m)
+        ]
         if not same_text:
             found = self._exact(a, b, found, scored, work)
         return [m for _, m in found]
@@ -594,7 +637,9 @@ class Detector:
             if piece is None:
                 continue
             m = self._match(a, b, piece, work)
-            if self._long_enough(m, piece, self._least_tokens(a, b)):
+            if self._long_enough(m, piece, self._least_tokens(a, b)) and self._evidenced(
+                a, b, piece, m
+            ):
                 out.append((piece, m))
         return out
 
@@ -640,6 +685,19 @@ class Detector:
             return p
         longer = scored(align.Passage(p.a0, p.a1 + grow, p.b0, p.b1 + grow, score=0.0))
         return p if longer is None else longer
+
+    def _evidenced(self, a: Document, b: Document, p: align.Passage, m: Match) -> bool:
+        """Names, numbers, dates and places alone never make a reworded match. Leaving
+        out the tokens that name (``Document.named``), the Dice coefficient of the two
+        sides' content terms must reach ``min_evidence_dice``, or half the Dice with
+        them (the names did not make the likeness). Two reports of one court hearing
+        share the defendant, his age, the court and the date, and little else: 0.61
+        with the names, 0.17 without."""
+        if m.kind is not Kind.REWORDED:
+            return True
+        ta, tb = a.terms[p.a0 : p.a1], b.terms[p.b0 : p.b1]
+        said = align.dice(ta[~a.named[p.a0 : p.a1]], tb[~b.named[p.b0 : p.b1]])
+        return said >= self.config.min_evidence_dice or said >= align.dice(ta, tb) / 2
 
     def _least_tokens(self, a: Document, b: Document) -> int:
         """The shortest copy reported between ``a`` and ``b``: ``min_match_tokens``,

@@ -42,6 +42,7 @@ from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
     IndexSpec,
+    Lookup,
     Passages,
     Put,
     Row,
@@ -387,10 +388,11 @@ class RedisStore(ArticleStore):
 
     # -- reads ----------------------------------------------------------------------
 
-    def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
+    def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
         out: list[dict[int, int]] = [{} for _ in range(len(band_keys))]
+        capped = [0] * len(band_keys)
         if not len(band_keys):
-            return out
+            return Lookup(out, capped)
         bands = self.spec.bands
         bk = band_keys.ravel()
         packed = _HGET.pack(shard=bk >> np.uint64(64 - self.shard_bits), field=bk)
@@ -398,10 +400,13 @@ class RedisStore(ArticleStore):
         for index, value in enumerate(replies):
             if value is None:
                 continue
+            if max_bucket is not None and len(value) > 8 * max_bucket:
+                capped[index // bands] += 1  # boilerplate: not decoded
+                continue
             found = out[index // bands]
             for passage in np.frombuffer(value, "<i8").tolist():
                 found[passage] = found.get(passage, 0) + 1
-        return out
+        return Lookup(out, capped)
 
     def _pipeline(self, packed: bytes, count: int) -> list[Any]:
         """Send ``count`` prebuilt RESP commands on one connection; their replies."""
