@@ -8,9 +8,13 @@ import random
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wiretrace import Detector, EngineConfig
 from wiretrace.engine.confidence import Verdict, confidence, derived_share, fit, verdict
+from wiretrace.engine.detect import _named
+from wiretrace.engine.tokenize import tokenize
 from wiretrace_client import article, pb
 
 from .conftest import VOCABULARY
@@ -143,3 +147,15 @@ def test_boilerplate_is_suppressed_unless_asked(tmp_path: Path, store_url: str) 
         assert everything.boilerplate_suppressed == 0
     finally:
         r.stop()
+
+
+@given(
+    st.lists(st.sampled_from(["Okafor", "said", "34", "on", "12th", "Leeds", "the"]), max_size=30)
+)
+def test_named_tokens_fast_path_agrees_with_the_general_one(words: list[str]) -> None:
+    # An ASCII text takes the vectorised path; the same text with a non-ASCII tail
+    # takes the general one: their common tokens are named alike.
+    text = " ".join(words) + ". Done."
+    fast = _named(tokenize(text))
+    slow = _named(tokenize(text + " é"))
+    assert fast.tolist() == slow[: len(fast)].tolist()

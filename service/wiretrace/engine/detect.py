@@ -15,6 +15,7 @@ between bounded chunks it asks ``Work.check`` whether the caller still waits.
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,7 +28,7 @@ from rapidfuzz.distance import Indel
 from wiretrace.engine import align
 from wiretrace.engine.confidence import confidence, features
 from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.exact import ExactRun, shared_runs
+from wiretrace.engine.exact import ExactRun, Windows, shared_runs
 from wiretrace.engine.index import band_join_bounded, band_keys, lsh_params
 from wiretrace.engine.quotes import quoted_spans, quoted_tokens
 from wiretrace.engine.runs import Run, find_runs, hidden_units, unit_fingerprints
@@ -41,6 +42,7 @@ from wiretrace.engine.work import Work
 __all__ = ["Detector", "Document", "Kind", "Match"]
 
 NEAR_VERBATIM_SIMILARITY = 0.8
+_DIGIT = re.compile(r"\d")
 #: A shared quote needs this many content terms: five function words prove nothing.
 MIN_QUOTE_CONTENT_TERMS = 2
 
@@ -129,6 +131,8 @@ class Document:
     #: Tokens that name rather than say: capitalised inside a sentence, or holding a
     #: digit (names, places, dates, numbers). Two reports of one event share them.
     named: npt.NDArray[np.bool_]
+    #: Its windows of ``min_quote_tokens`` words, for the exact-run join.
+    windows: Windows
 
     @property
     def stored_signatures(self) -> npt.NDArray[np.uint32]:
@@ -162,22 +166,24 @@ def _stretches(mask: npt.NDArray[np.bool_], least: int) -> list[tuple[int, int]]
 def _named(tokens: Tokens) -> npt.NDArray[np.bool_]:
     """``Document.named``: per token, capitalised and not the first of its sentence,
     or holding a digit."""
-    text = tokens.text
-    first = np.zeros(len(tokens), dtype=np.bool_)
-    if len(tokens):
-        first[0] = True
-        ends = [e for e in tokens.sentence_ends if e < len(tokens)]
-        first[ends] = True
-    return np.fromiter(
-        (
-            (text[s].isupper() and not f) or any(c.isdigit() for c in text[s:e])
-            for s, e, f in zip(
-                tokens.starts.tolist(), tokens.ends.tolist(), first.tolist(), strict=True
-            )
-        ),
-        dtype=np.bool_,
-        count=len(tokens),
-    )
+    text, n = tokens.text, len(tokens)
+    if not n:
+        return np.zeros(0, dtype=np.bool_)
+    first = np.zeros(n, dtype=np.bool_)
+    first[0] = True
+    first[[e for e in tokens.sentence_ends if e < n]] = True
+    if text.isascii():  # one vectorised pass over the bytes
+        raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        first_char = raw[tokens.starts]
+        upper = (first_char >= ord("A")) & (first_char <= ord("Z"))
+        is_digit = np.concatenate(([0], np.cumsum((raw >= ord("0")) & (raw <= ord("9")))))
+        has_digit = is_digit[tokens.ends] > is_digit[tokens.starts]
+    else:
+        starts = tokens.starts.tolist()
+        upper = np.fromiter((text[s].isupper() for s in starts), np.bool_, count=n)
+        digits = np.fromiter((m.start() for m in _DIGIT.finditer(text)), dtype=np.int64)
+        has_digit = np.searchsorted(digits, tokens.ends) > np.searchsorted(digits, tokens.starts)
+    return np.asarray((upper & ~first) | has_digit, dtype=np.bool_)
 
 
 def _whole_quote(a: Document, b: Document, r: ExactRun) -> bool:
@@ -285,6 +291,7 @@ class Detector:
             band_keys=band_keys(sigs[indexable], self.bands, self.rows),
             quoted=quoted,
             named=_named(tokens),
+            windows=Windows.of(words, cfg.min_quote_tokens),
             quote_signatures=signatures(segments, num_perm=cfg.num_perm, seed=cfg.seed),
         )
 
@@ -517,7 +524,7 @@ class Detector:
         cfg = self.config
         work.check()
         runs, proposed, complete = shared_runs(
-            a.words, b.words, k=cfg.min_quote_tokens, max_pairs=cfg.max_exact_pairs
+            a.windows, b.windows, k=cfg.min_quote_tokens, max_pairs=cfg.max_exact_pairs
         )
         work.exact_pairs += proposed
         if not complete:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_WINDOW_COPIES", "ExactRun", "shared_runs", "window_hashes"]
+__all__ = ["MAX_WINDOW_COPIES", "ExactRun", "Windows", "shared_runs", "window_hashes"]
 
 #: Windows with more copies than this in either text are not joined.
 MAX_WINDOW_COPIES = 8
@@ -67,24 +67,49 @@ def _rare(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
     return np.asarray(counts[inverse] <= MAX_WINDOW_COPIES, dtype=np.bool_)
 
 
-def shared_runs(
-    a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], *, k: int, max_pairs: int
-) -> tuple[list[ExactRun], int, bool]:
-    """The maximal runs of at least ``k`` words that ``a`` and ``b`` share, in order of
-    ``a``; the window pairs proposed; whether all were (at most ``max_pairs`` are,
-    the windows of fewest copies first).
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """The ``k``-word windows of one text, prepared once: their hashes, which of them
+    are rare enough to join (``MAX_WINDOW_COPIES``), and their sort order."""
 
-    Work: two sorts of the windows, plus ``O(pairs log pairs)``; pairs are at most
-    ``MAX_WINDOW_COPIES`` per window of ``a``."""
-    ha, hb = window_hashes(a, k), window_hashes(b, k)
+    k: int
+    hashes: npt.NDArray[np.uint64]
+    rare: npt.NDArray[np.bool_]
+    order: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(cls, words: npt.NDArray[np.int64], k: int) -> Windows:
+        hashes = window_hashes(words, k)
+        return cls(k, hashes, _rare(hashes), np.argsort(hashes, kind="stable").astype(np.int64))
+
+
+def shared_runs(
+    a: npt.NDArray[np.int64] | Windows,
+    b: npt.NDArray[np.int64] | Windows,
+    *,
+    k: int,
+    max_pairs: int,
+) -> tuple[list[ExactRun], int, bool]:
+    """The maximal runs of at least ``k`` words that ``a`` and ``b`` (word ids, or
+    their prepared ``Windows`` of ``k`` words) share, in order of ``a``; the window
+    pairs proposed; whether all were (at most ``max_pairs`` are, the windows of
+    fewest copies first).
+
+    Work: two sorts of the windows (none when prepared), plus ``O(pairs log
+    pairs)``; pairs are at most ``MAX_WINDOW_COPIES`` per window of ``a``."""
+    wa = a if isinstance(a, Windows) else Windows.of(a, k)
+    wb = b if isinstance(b, Windows) else Windows.of(b, k)
+    if wa.k != k or wb.k != k:
+        raise ValueError(f"windows of {wa.k} and {wb.k} words, not {k}")
+    ha, hb = wa.hashes, wb.hashes
     if not ha.size or not hb.size:
         return [], 0, True
-    order = np.argsort(hb, kind="stable")
+    order = wb.order
     sorted_b = hb[order]
     lo = np.searchsorted(sorted_b, ha, side="left")
     hi = np.searchsorted(sorted_b, ha, side="right")
     counts = hi - lo
-    counts[~_rare(ha)] = 0
+    counts[~wa.rare] = 0
     counts[counts > MAX_WINDOW_COPIES] = 0
     total = int(counts.sum())
     complete = True

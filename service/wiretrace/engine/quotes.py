@@ -16,6 +16,7 @@ Work: ``O(n log n)`` for a text of ``n`` code points (each opener looks at most
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 import numpy as np
@@ -46,6 +47,11 @@ _BRACKETS = frozenset("\u300c\u300d\u300e\u300f")
 #: Guillemets may have spaces inside them (French typesetting: « oui »).
 _SPACED = frozenset("\u00ab\u00bb\u2039\u203a")
 
+_MARK = re.compile(
+    "[" + re.escape("".join(sorted(set(CLOSERS) | set("".join(CLOSERS.values()))))) + "]"
+)
+_BLANK_LINE = re.compile(r"\n(?=\n)")
+
 #: The longest quote, in code points; past it an opener is taken to be unpaired.
 MAX_QUOTE_CHARS = 3000
 _MAX_CLOSERS_TRIED = 16
@@ -59,12 +65,11 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
     """Half-open code-point ranges of ``text`` inside quotation marks (marks
     excluded), in order, disjoint."""
     positions: dict[str, list[int]] = {}
-    for k, c in enumerate(text):
-        if c in CLOSERS or c in "\u2019\u300d\u300f":
-            positions.setdefault(c, []).append(k)
+    for found in _MARK.finditer(text):
+        positions.setdefault(found.group(), []).append(found.start())
     if not positions:
         return []
-    breaks = [k for k in range(len(text) - 1) if text[k] == "\n" and text[k + 1] == "\n"]
+    breaks = [found.start() for found in _BLANK_LINE.finditer(text)]
     openers = sorted(k for c, ks in positions.items() if c in CLOSERS for k in ks)
     out: list[tuple[int, int]] = []
     n = len(text)
