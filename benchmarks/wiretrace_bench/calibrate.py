@@ -25,7 +25,15 @@ from typing import cast
 
 import numpy as np
 
-from wiretrace.engine.confidence import FEATURES, confidence, features, fit
+from wiretrace.engine.confidence import (
+    COEFFICIENTS,
+    FEATURES,
+    PARTIAL_SHARE,
+    WHOLE_SHARE,
+    confidence,
+    features,
+    fit,
+)
 from wiretrace.engine.detect import Detector, Document, Kind, Match
 from wiretrace.engine.spans import union_length
 from wiretrace_bench.documents import roc_auc
@@ -47,8 +55,10 @@ def youden_threshold(positives: Sequence[float], negatives: Sequence[float]) -> 
     return best_t
 
 
-def calibrate(corpus: Corpus, labels: Path) -> dict[str, object]:
-    """Fit the coefficients on ``labels`` and choose the thresholds on ``corpus``."""
+def calibrate(corpus: Corpus, labels: Path, *, evaluate: bool = False) -> dict[str, object]:
+    """Fit the coefficients on ``labels`` and choose the thresholds on ``corpus``; with
+    ``evaluate``, score the engine's own coefficients and thresholds there instead
+    (on a corpus of another seed than the fit's)."""
     detector = Detector()
     docs: dict[tuple[str, str], Document] = {}
 
@@ -80,7 +90,7 @@ def calibrate(corpus: Corpus, labels: Path) -> dict[str, object]:
         ]
     )
     y = np.asarray([float(r["label"]) for r in rows])
-    w = fit(x, y)
+    w = np.asarray(COEFFICIENTS) if evaluate else fit(x, y)
     conf = [confidence(row, tuple(w.tolist())) for row in x]
 
     weighted: dict[Pair, float] = defaultdict(float)
@@ -95,13 +105,38 @@ def calibrate(corpus: Corpus, labels: Path) -> dict[str, object]:
     independent = sorted(corpus.categories.get("same_event", set()))
     positives = [share[p] for p in derived]
     negatives = [share[p] for p in independent]
-    partial = youden_threshold(positives, negatives)
     whole_truth = {p: union_length(case_spans[p]) / length[p] >= 0.5 for p in derived}
-    whole = youden_threshold(
-        [share[p] for p in derived if whole_truth[p]],
-        [share[p] for p in derived if not whole_truth[p]],
-    )
+    if evaluate:
+        partial, whole = PARTIAL_SHARE, WHOLE_SHARE
+    else:
+        partial = youden_threshold(positives, negatives)
+        whole = youden_threshold(
+            [share[p] for p in derived if whole_truth[p]],
+            [share[p] for p in derived if not whole_truth[p]],
+        )
+    brier = float(np.mean((np.asarray(conf) - y) ** 2))
+    judged = {
+        "derived_pairs_partially_or_wholly": round(
+            sum(share[p] >= partial for p in derived) / max(1, len(derived)), 4
+        ),
+        "same_event_pairs_not_derived": round(
+            sum(share[p] < partial for p in independent) / max(1, len(independent)), 4
+        ),
+        "wholly_derived_pairs_wholly": round(
+            sum(share[p] >= whole for p in derived if whole_truth[p])
+            / max(1, sum(whole_truth.values())),
+            4,
+        ),
+        "partly_derived_pairs_not_wholly": round(
+            sum(share[p] < whole for p in derived if not whole_truth[p])
+            / max(1, len(derived) - sum(whole_truth.values())),
+            4,
+        ),
+    }
     return {
+        "mode": "evaluate" if evaluate else "fit",
+        "brier_rows": round(brier, 4),
+        "verdicts": judged,
         "rows": len(rows),
         "positives": int(y.sum()),
         "features": list(FEATURES),

@@ -5,7 +5,7 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench quality CORPUS_DIR [--server ADDR | --in-process] [--pairs FILE]
                             [--out DIR] [--json] [--workers N]
     wiretrace bench labels CORPUS_DIR OUT.jsonl [--server ADDR | --in-process]
-    wiretrace bench calibrate CORPUS_DIR LABELS.jsonl
+    wiretrace bench calibrate CORPUS_DIR LABELS.jsonl [--evaluate]
     wiretrace bench boilerplate [--sharing N] [--probes N]
                            [--pairs FILE] [--json] [--workers N]
     wiretrace bench index [--corpus DIR] [--articles N] [--json]
@@ -278,7 +278,7 @@ def _cmd_bench_calibrate(args: argparse.Namespace) -> int:
     from wiretrace_bench.pan import load_corpus
 
     corpus = load_corpus(Path(args.corpus), None)
-    _print_report(calibrate(corpus, Path(args.labels)), args.json)
+    _print_report(calibrate(corpus, Path(args.labels), evaluate=args.evaluate), args.json)
     return 0
 
 
@@ -369,6 +369,11 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("corpus", help="the corpus the labels were written for")
     p.add_argument("labels", help="JSONL of bench labels")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="score the engine's coefficients and thresholds instead of fitting new ones",
+    )
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=_cmd_bench_calibrate)
 
