@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.engine.exact import shared_runs
 from wiretrace.engine.terms import NO_TERM
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ __all__ = [
 FEATURES = (
     "similarity",  # the match's similarity (order-aware, 1 for a copy)
     "log_tokens",  # log(1 + tokens of its shorter side)
-    "exact_share",  # share of the article side's tokens in runs of 5+ shared words
+    "exact_share",  # share of the article side's tokens in 5-word windows the source span has
     "quoted_share",  # share of the article side's tokens inside quotation marks
     "content_share",  # share of the article side's tokens that are content terms
     "is_quote",  # the match is a shared quote (kind QUOTE)
@@ -86,16 +85,20 @@ def _tokens(doc: Document, start: int, end: int) -> tuple[int, int]:
 
 def features(a: Document, b: Document, m: Match) -> npt.NDArray[np.float64]:
     """The features of ``m`` (``FEATURES``), ``a`` and ``b`` the texts it joins.
-    Work: one window join over the two spans."""
+    Work: one sorted membership test of the spans' prepared window hashes."""
     from wiretrace.engine.detect import Kind
 
     a0, a1 = _tokens(a, m.a_start, m.a_end)
     b0, b1 = _tokens(b, m.b_start, m.b_end)
     n = max(1, a1 - a0)
-    runs, _, _ = shared_runs(a.words[a0:a1], b.words[b0:b1], k=5, max_pairs=8 * n)
+    k = a.windows.k
     covered = np.zeros(n, dtype=np.bool_)
-    for r in runs:
-        covered[r.a0 : r.a1] = True
+    if a1 - a0 >= k and b1 - b0 >= k:
+        hits = np.flatnonzero(
+            np.isin(a.windows.hashes[a0 : a1 - k + 1], b.windows.hashes[b0 : b1 - k + 1])
+        )
+        for t in range(k):  # a window that the source span has covers its k tokens
+            covered[hits + t] = True
     return np.array(
         [
             m.similarity,

@@ -292,7 +292,11 @@ class Detector:
             quoted=quoted,
             named=_named(tokens),
             windows=Windows.of(words, cfg.min_quote_tokens),
-            quote_signatures=signatures(segments, num_perm=cfg.num_perm, seed=cfg.seed),
+            quote_signatures=(
+                signatures(segments, num_perm=cfg.num_perm, seed=cfg.seed)
+                if segments
+                else np.zeros((0, cfg.num_perm), dtype=np.uint32)
+            ),
         )
 
     def compare(

@@ -61,12 +61,6 @@ def window_hashes(words: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.uint64
     return h
 
 
-def _rare(hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.bool_]:
-    """Which windows occur at most ``MAX_WINDOW_COPIES`` times in their text."""
-    _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-    return np.asarray(counts[inverse] <= MAX_WINDOW_COPIES, dtype=np.bool_)
-
-
 @dataclass(frozen=True, slots=True)
 class Windows:
     """The ``k``-word windows of one text, prepared once: their hashes, which of them
@@ -80,7 +74,14 @@ class Windows:
     @classmethod
     def of(cls, words: npt.NDArray[np.int64], k: int) -> Windows:
         hashes = window_hashes(words, k)
-        return cls(k, hashes, _rare(hashes), np.argsort(hashes, kind="stable").astype(np.int64))
+        order = np.argsort(hashes, kind="stable").astype(np.int64)
+        # Copies counted on the sorted hashes: one sort for both.
+        ordered = hashes[order]
+        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        counts = np.diff(np.concatenate((starts, [len(hashes)])))
+        rare = np.empty(len(hashes), dtype=np.bool_)
+        rare[order] = np.repeat(counts <= MAX_WINDOW_COPIES, counts)
+        return cls(k, hashes, rare, order)
 
 
 def shared_runs(
