@@ -58,6 +58,7 @@ def _within_bounds(work: Work, config: EngineConfig, comparisons: int) -> None:
     assert work.extend_pairs <= comparisons * (config.max_extend_pairs + gap_cells)
     assert work.align_cells <= comparisons * config.max_align_cells
     assert work.passages <= comparisons * config.max_passages
+    assert work.exact_pairs <= comparisons * config.max_exact_pairs
     # Overlap resolution runs twice over at most max_passages (and the runs) each.
     most = config.max_passages + work.units
     assert work.overlap_checks <= comparisons * most * most

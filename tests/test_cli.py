@@ -30,12 +30,23 @@ def test_compare_json_is_exactly_the_documented_shape(tmp_path: Path) -> None:
         text=True,
     ).stdout
     data = json.loads(out)
-    assert list(data) == ["matches"]
+    assert list(data) == ["matches", "derived_share", "verdict"]
     assert data["matches"]
+    assert 0.0 < data["derived_share"] <= 1.0
+    assert data["verdict"] in {"wholly", "partially"}
     text_a, text_b = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
     for m in data["matches"]:
-        assert set(m) == {"a_start", "a_end", "b_start", "b_end", "similarity", "kind"}
-        assert m["kind"] in {"verbatim", "near_verbatim", "reworded"}
+        assert set(m) == {
+            "a_start",
+            "a_end",
+            "b_start",
+            "b_end",
+            "similarity",
+            "kind",
+            "confidence",
+        }
+        assert m["kind"] in {"verbatim", "near_verbatim", "reworded", "quote"}
+        assert 0.0 <= m["confidence"] <= 1.0
         assert text_a[m["a_start"] : m["a_end"]]
         assert text_b[m["b_start"] : m["b_end"]]
 

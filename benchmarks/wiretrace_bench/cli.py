@@ -5,6 +5,8 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench quality CORPUS_DIR [--server ADDR | --in-process] [--pairs FILE]
                             [--out DIR] [--json] [--workers N]
     wiretrace bench labels CORPUS_DIR OUT.jsonl [--server ADDR | --in-process]
+    wiretrace bench calibrate CORPUS_DIR LABELS.jsonl [--evaluate]
+    wiretrace bench boilerplate [--sharing N] [--probes N]
                            [--pairs FILE] [--json] [--workers N]
     wiretrace bench index [--corpus DIR] [--articles N] [--json]
     wiretrace bench ingest [--synthetic N | --corpus DIR|FILE.jsonl] [--server ADDR]
@@ -282,6 +284,23 @@ def _cmd_bench_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_boilerplate(args: argparse.Namespace) -> int:
+    from wiretrace_bench.boilerplate import bench_boilerplate
+
+    report = bench_boilerplate(args.sharing, args.probes)
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_calibrate(args: argparse.Namespace) -> int:
+    from wiretrace_bench.calibrate import calibrate
+    from wiretrace_bench.pan import load_corpus
+
+    corpus = load_corpus(Path(args.corpus), None)
+    _print_report(calibrate(corpus, Path(args.labels), evaluate=args.evaluate), args.json)
+    return 0
+
+
 def _cmd_bench_redis(args: argparse.Namespace) -> int:
     from wiretrace_bench.redis_bench import bench_redis
 
@@ -357,6 +376,32 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="processes in-process (default: all cores), else calls in flight (default 4)",
     )
     p.set_defaults(func=_cmd_bench_labels)
+
+    p = bench.add_parser(
+        "boilerplate",
+        help="ingest cost of an article whose paragraph N stored articles share, against "
+        "one of its own, with the index's bucket cap and without",
+    )
+    p.add_argument("--sharing", type=int, default=10_000, help="stored articles sharing it (10000)")
+    p.add_argument("--probes", type=int, default=60, help="articles ingested of each kind (60)")
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=_cmd_bench_boilerplate)
+
+    p = bench.add_parser(
+        "calibrate",
+        help="fit the match confidence (logistic regression) on bench labels rows and "
+        "choose the per-source verdict thresholds; prints what to paste into "
+        "wiretrace/engine/confidence.py",
+    )
+    p.add_argument("corpus", help="the corpus the labels were written for")
+    p.add_argument("labels", help="JSONL of bench labels")
+    p.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="score the engine's coefficients and thresholds instead of fitting new ones",
+    )
+    p.add_argument("--json", action="store_true", help="print as JSON")
+    p.set_defaults(func=_cmd_bench_calibrate)
 
     p = bench.add_parser(
         "generate", help="write a synthetic news corpus with PAN-layout ground truth"

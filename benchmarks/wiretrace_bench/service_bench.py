@@ -44,7 +44,7 @@ def rpc_comparer(address: str) -> Callable[[str, str], list[Match]]:
     from wiretrace_client import Client, pb
 
     client = Client(address, timeout=600)
-    kinds = {pb.VERBATIM: Kind.VERBATIM, pb.NEAR_VERBATIM: Kind.NEAR_VERBATIM}
+    kinds = {pb.VERBATIM: Kind.VERBATIM, pb.NEAR_VERBATIM: Kind.NEAR_VERBATIM, pb.QUOTE: Kind.QUOTE}
 
     def compare(text_a: str, text_b: str) -> list[Match]:
         result = client.compare(text_a, text_b)

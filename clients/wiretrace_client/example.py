@@ -23,7 +23,12 @@ import grpc
 from wiretrace_client import Client, article, articles_from_folder, articles_from_jsonl, pb
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_KIND = {pb.VERBATIM: "verbatim", pb.NEAR_VERBATIM: "near-verbatim", pb.REWORDED: "reworded"}
+_KIND = {
+    pb.VERBATIM: "verbatim",
+    pb.NEAR_VERBATIM: "near-verbatim",
+    pb.REWORDED: "reworded",
+    pb.QUOTE: "quote",
+}
 
 
 def _highlight(text: str, other: str, color: bool) -> str:

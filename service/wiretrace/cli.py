@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from wiretrace.engine.confidence import derived_share, verdict
 from wiretrace.engine.detect import Detector, Match
 from wiretrace.errors import InvalidInput, WiretraceError
 
@@ -44,7 +45,7 @@ def print_matches(a: str, b: str, matches: Sequence[Match], *, out: TextIO | Non
     stream = out or sys.stdout
     for m in matches:
         print(
-            f"[{m.kind.value}, similarity {m.similarity:.2f}] "
+            f"[{m.kind.value}, similarity {m.similarity:.2f}, confidence {m.confidence:.2f}] "
             f"A[{m.a_start}:{m.a_end}] ~ B[{m.b_start}:{m.b_end}]",
             file=stream,
         )
@@ -55,13 +56,25 @@ def print_matches(a: str, b: str, matches: Sequence[Match], *, out: TextIO | Non
 def _cmd_compare(args: argparse.Namespace) -> int:
     a, b = _read(args.a), _read(args.b)
     matches = Detector().compare(a, b)
+    # Equal texts are compared as one text (its repeats): nothing derives.
+    share = derived_share(len(a), matches) if a != b else 0.0
+    judged = verdict(share)
     if args.json:
-        json.dump({"matches": [m.as_dict() for m in matches]}, sys.stdout)
+        json.dump(
+            {
+                "matches": [m.as_dict() for m in matches],
+                "derived_share": round(share, 4),
+                "verdict": judged.value,
+            },
+            sys.stdout,
+        )
         sys.stdout.write("\n")
-    elif not matches:
+        return 0
+    if not matches:
         print("no reuse found")
     else:
         print_matches(a, b, matches)
+    print(f"A derives from B: {judged.value} (derived share {share:.3f})")
     return 0
 
 

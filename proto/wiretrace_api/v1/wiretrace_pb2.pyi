@@ -22,6 +22,14 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERBATIM: _ClassVar[Kind]
     NEAR_VERBATIM: _ClassVar[Kind]
     REWORDED: _ClassVar[Kind]
+    QUOTE: _ClassVar[Kind]
+
+class Verdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VERDICT_UNSPECIFIED: _ClassVar[Verdict]
+    NOT_DERIVED: _ClassVar[Verdict]
+    PARTIALLY: _ClassVar[Verdict]
+    WHOLLY: _ClassVar[Verdict]
 CODE_POINTS: OffsetUnit
 UTF16_CODE_UNITS: OffsetUnit
 UTF8_BYTES: OffsetUnit
@@ -29,6 +37,11 @@ KIND_UNSPECIFIED: Kind
 VERBATIM: Kind
 NEAR_VERBATIM: Kind
 REWORDED: Kind
+QUOTE: Kind
+VERDICT_UNSPECIFIED: Verdict
+NOT_DERIVED: Verdict
+PARTIALLY: Verdict
+WHOLLY: Verdict
 
 class Article(_message.Message):
     __slots__ = ("id", "outlet", "url", "published_at", "language", "text")
@@ -47,7 +60,7 @@ class Article(_message.Message):
     def __init__(self, id: _Optional[str] = ..., outlet: _Optional[str] = ..., url: _Optional[str] = ..., published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class DetectOptions(_message.Message):
-    __slots__ = ("min_similarity", "min_tokens", "include_outlets", "exclude_outlets", "exclude_same_outlet", "published_after", "published_before", "max_results", "offset_unit")
+    __slots__ = ("min_similarity", "min_tokens", "include_outlets", "exclude_outlets", "exclude_same_outlet", "published_after", "published_before", "max_results", "offset_unit", "include_boilerplate")
     MIN_SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     MIN_TOKENS_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_OUTLETS_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +70,7 @@ class DetectOptions(_message.Message):
     PUBLISHED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     MAX_RESULTS_FIELD_NUMBER: _ClassVar[int]
     OFFSET_UNIT_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_BOILERPLATE_FIELD_NUMBER: _ClassVar[int]
     min_similarity: float
     min_tokens: int
     include_outlets: _containers.RepeatedScalarFieldContainer[str]
@@ -66,7 +80,8 @@ class DetectOptions(_message.Message):
     published_before: _timestamp_pb2.Timestamp
     max_results: int
     offset_unit: OffsetUnit
-    def __init__(self, min_similarity: _Optional[float] = ..., min_tokens: _Optional[int] = ..., include_outlets: _Optional[_Iterable[str]] = ..., exclude_outlets: _Optional[_Iterable[str]] = ..., exclude_same_outlet: _Optional[bool] = ..., published_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., published_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_results: _Optional[int] = ..., offset_unit: _Optional[_Union[OffsetUnit, str]] = ...) -> None: ...
+    include_boilerplate: bool
+    def __init__(self, min_similarity: _Optional[float] = ..., min_tokens: _Optional[int] = ..., include_outlets: _Optional[_Iterable[str]] = ..., exclude_outlets: _Optional[_Iterable[str]] = ..., exclude_same_outlet: _Optional[bool] = ..., published_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., published_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_results: _Optional[int] = ..., offset_unit: _Optional[_Union[OffsetUnit, str]] = ..., include_boilerplate: _Optional[bool] = ...) -> None: ...
 
 class IngestRequest(_message.Message):
     __slots__ = ("article", "options", "replace")
@@ -87,7 +102,7 @@ class Span(_message.Message):
     def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class Reuse(_message.Message):
-    __slots__ = ("source_id", "source_outlet", "source_published_at", "span", "source_span", "similarity", "kind")
+    __slots__ = ("source_id", "source_outlet", "source_published_at", "span", "source_span", "similarity", "kind", "confidence", "boilerplate")
     SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_OUTLET_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PUBLISHED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +110,8 @@ class Reuse(_message.Message):
     SOURCE_SPAN_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    BOILERPLATE_FIELD_NUMBER: _ClassVar[int]
     source_id: str
     source_outlet: str
     source_published_at: _timestamp_pb2.Timestamp
@@ -102,7 +119,21 @@ class Reuse(_message.Message):
     source_span: Span
     similarity: float
     kind: Kind
-    def __init__(self, source_id: _Optional[str] = ..., source_outlet: _Optional[str] = ..., source_published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., span: _Optional[_Union[Span, _Mapping]] = ..., source_span: _Optional[_Union[Span, _Mapping]] = ..., similarity: _Optional[float] = ..., kind: _Optional[_Union[Kind, str]] = ...) -> None: ...
+    confidence: float
+    boilerplate: bool
+    def __init__(self, source_id: _Optional[str] = ..., source_outlet: _Optional[str] = ..., source_published_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., span: _Optional[_Union[Span, _Mapping]] = ..., source_span: _Optional[_Union[Span, _Mapping]] = ..., similarity: _Optional[float] = ..., kind: _Optional[_Union[Kind, str]] = ..., confidence: _Optional[float] = ..., boilerplate: _Optional[bool] = ...) -> None: ...
+
+class SourceVerdict(_message.Message):
+    __slots__ = ("source_id", "source_outlet", "derived_share", "verdict")
+    SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_OUTLET_FIELD_NUMBER: _ClassVar[int]
+    DERIVED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    source_id: str
+    source_outlet: str
+    derived_share: float
+    verdict: Verdict
+    def __init__(self, source_id: _Optional[str] = ..., source_outlet: _Optional[str] = ..., derived_share: _Optional[float] = ..., verdict: _Optional[_Union[Verdict, str]] = ...) -> None: ...
 
 class ArticleError(_message.Message):
     __slots__ = ("code", "message")
@@ -113,20 +144,24 @@ class ArticleError(_message.Message):
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class IngestResult(_message.Message):
-    __slots__ = ("id", "created", "matches", "reused_fraction", "source_count", "error")
+    __slots__ = ("id", "created", "matches", "reused_fraction", "source_count", "error", "sources", "boilerplate_suppressed")
     ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     REUSED_FRACTION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_COUNT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    BOILERPLATE_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     id: str
     created: bool
     matches: _containers.RepeatedCompositeFieldContainer[Reuse]
     reused_fraction: float
     source_count: int
     error: ArticleError
-    def __init__(self, id: _Optional[str] = ..., created: _Optional[bool] = ..., matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ..., error: _Optional[_Union[ArticleError, _Mapping]] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[SourceVerdict]
+    boilerplate_suppressed: int
+    def __init__(self, id: _Optional[str] = ..., created: _Optional[bool] = ..., matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ..., error: _Optional[_Union[ArticleError, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[SourceVerdict, _Mapping]]] = ..., boilerplate_suppressed: _Optional[int] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
     __slots__ = ("article", "options")
@@ -137,14 +172,18 @@ class QueryRequest(_message.Message):
     def __init__(self, article: _Optional[_Union[Article, _Mapping]] = ..., options: _Optional[_Union[DetectOptions, _Mapping]] = ...) -> None: ...
 
 class QueryResult(_message.Message):
-    __slots__ = ("matches", "reused_fraction", "source_count")
+    __slots__ = ("matches", "reused_fraction", "source_count", "sources", "boilerplate_suppressed")
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     REUSED_FRACTION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    BOILERPLATE_SUPPRESSED_FIELD_NUMBER: _ClassVar[int]
     matches: _containers.RepeatedCompositeFieldContainer[Reuse]
     reused_fraction: float
     source_count: int
-    def __init__(self, matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[SourceVerdict]
+    boilerplate_suppressed: int
+    def __init__(self, matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourceVerdict, _Mapping]]] = ..., boilerplate_suppressed: _Optional[int] = ...) -> None: ...
 
 class CompareRequest(_message.Message):
     __slots__ = ("text_a", "text_b", "offset_unit")
@@ -157,22 +196,28 @@ class CompareRequest(_message.Message):
     def __init__(self, text_a: _Optional[str] = ..., text_b: _Optional[str] = ..., offset_unit: _Optional[_Union[OffsetUnit, str]] = ...) -> None: ...
 
 class Match(_message.Message):
-    __slots__ = ("a", "b", "similarity", "kind")
+    __slots__ = ("a", "b", "similarity", "kind", "confidence")
     A_FIELD_NUMBER: _ClassVar[int]
     B_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     a: Span
     b: Span
     similarity: float
     kind: Kind
-    def __init__(self, a: _Optional[_Union[Span, _Mapping]] = ..., b: _Optional[_Union[Span, _Mapping]] = ..., similarity: _Optional[float] = ..., kind: _Optional[_Union[Kind, str]] = ...) -> None: ...
+    confidence: float
+    def __init__(self, a: _Optional[_Union[Span, _Mapping]] = ..., b: _Optional[_Union[Span, _Mapping]] = ..., similarity: _Optional[float] = ..., kind: _Optional[_Union[Kind, str]] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class CompareResult(_message.Message):
-    __slots__ = ("matches",)
+    __slots__ = ("matches", "derived_share", "verdict")
     MATCHES_FIELD_NUMBER: _ClassVar[int]
+    DERIVED_SHARE_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
     matches: _containers.RepeatedCompositeFieldContainer[Match]
-    def __init__(self, matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ...) -> None: ...
+    derived_share: float
+    verdict: Verdict
+    def __init__(self, matches: _Optional[_Iterable[_Union[Match, _Mapping]]] = ..., derived_share: _Optional[float] = ..., verdict: _Optional[_Union[Verdict, str]] = ...) -> None: ...
 
 class GetRequest(_message.Message):
     __slots__ = ("id",)

@@ -51,4 +51,6 @@ class SourceCache:
     def signatures(self, keys: list[int]) -> dict[int, npt.NDArray[np.uint32]]:
         """The signatures of the cached articles among ``keys`` (no recency change)."""
         with self._lock:
-            return {k: doc.signatures for k in keys if (doc := self._docs.get(k)) is not None}
+            return {
+                k: doc.stored_signatures for k in keys if (doc := self._docs.get(k)) is not None
+            }

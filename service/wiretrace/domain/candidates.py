@@ -58,7 +58,8 @@ def rank_candidates(
 ) -> list[int]:
     """The keys of the stored articles to align with a new one, strongest first.
 
-    ``signatures`` are all of the new article's unit signatures, ``passages`` its
+    ``signatures`` are all of the new article's stored signature rows (units, then
+    quoted segments: ``Document.stored_signatures``), ``passages`` its
     indexed units, ``found`` what the index returned for each of them (passage key ->
     bands shared), and ``lookup`` gives the stored signatures of articles by key."""
     rows: list[int] = []

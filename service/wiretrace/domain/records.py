@@ -5,10 +5,11 @@ limits every caller is held to. Plain values; the transports translate to and fr
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wiretrace.domain.offsets import OffsetUnit
-from wiretrace.engine.detect import Kind
+from wiretrace.engine.confidence import Verdict
+from wiretrace.engine.detect import Kind, Match
 from wiretrace.errors import InvalidInput
 
 __all__ = [
@@ -19,10 +20,12 @@ __all__ = [
     "MAX_OUTLET_LIST",
     "MAX_URL_CHARS",
     "Article",
+    "Comparison",
     "DetectOptions",
     "Detection",
     "IngestOutcome",
     "Reuse",
+    "SourceVerdict",
     "Stats",
     "text_sha256",
 ]
@@ -83,6 +86,8 @@ class DetectOptions:
     published_before_ns: int | None = None
     max_results: int = 0
     offset_unit: OffsetUnit = OffsetUnit.CODE_POINTS
+    #: Report matches on boilerplate too (marked), instead of counting them only.
+    include_boilerplate: bool = False
 
     def __post_init__(self) -> None:
         for name in ("include_outlets", "exclude_outlets"):
@@ -141,16 +146,44 @@ class Reuse:
     source_end: int
     similarity: float
     kind: Kind
+    confidence: float = 0.0
+    #: The passage is found in more stored articles than the boilerplate cap.
+    boilerplate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceVerdict:
+    """How much of an article derives from one source: the share of its characters
+    inside that source's matches, weighted by their confidence, and the verdict."""
+
+    source_id: str
+    source_outlet: str
+    derived_share: float
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """What two texts share (the engine's matches) and how much of the first derives
+    from the second (0 for a text compared with itself: its repeats)."""
+
+    matches: list[Match]
+    derived_share: float
+    verdict: Verdict
 
 
 @dataclass(frozen=True, slots=True)
 class Detection:
     """What one article reuses: the matches (strongest first), the share of its text
-    reused from other articles, and from how many."""
+    reused from other articles, from how many, and the verdict on each of them (the
+    most derived first)."""
 
     matches: list[Reuse]
     reused_fraction: float
     source_count: int
+    sources: list[SourceVerdict] = field(default_factory=list)
+    #: Matches left out as boilerplate (``DetectOptions.include_boilerplate``).
+    boilerplate_suppressed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,16 @@ from wiretrace.domain.records import (
     MAX_ID_CHARS,
     MAX_OPTION_LIMIT,
     Article,
+    Comparison,
     Detection,
     DetectOptions,
     IngestOutcome,
     Reuse,
+    SourceVerdict,
     Stats,
     text_sha256,
 )
+from wiretrace.engine.confidence import derived_share, verdict
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Document, Match
 from wiretrace.engine.spans import union_length
@@ -120,7 +123,49 @@ def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -
         source_end=m.b_end,
         similarity=m.similarity,
         kind=m.kind,
+        confidence=m.confidence,
     )
+
+
+def _boilerplate(
+    doc: Document, rows: npt.NDArray[np.int64], capped: list[int]
+) -> list[tuple[int, int]]:
+    """The code-point ranges of ``doc``'s units whose band lookups hit a bucket over
+    the boilerplate cap (``capped``, per indexed row ``rows``; quote rows, after the
+    units, are left aside)."""
+    bounds, tokens = doc.units.bounds, doc.tokens
+    out = []
+    for row, n in zip(rows.tolist(), capped, strict=True):
+        if n and row < len(doc.units):
+            t0, t1 = int(bounds[row]), int(bounds[row + 1])
+            if t1 > t0:
+                out.append((int(tokens.starts[t0]), int(tokens.ends[t1 - 1])))
+    return out
+
+
+def _inside(r: Reuse, ranges: list[tuple[int, int]]) -> bool:
+    """Whether most of ``r``'s span in the article lies inside ``ranges``."""
+    clipped = ((max(s, r.start), min(e, r.end)) for s, e in ranges)
+    return 2 * union_length(clipped) >= r.end - r.start
+
+
+def _verdicts(cross: list[Reuse], length: int) -> list[SourceVerdict]:
+    """The verdict on each source of ``cross`` (code-point offsets), most derived first."""
+    by_source: dict[str, list[Reuse]] = {}
+    for r in cross:
+        by_source.setdefault(r.source_id, []).append(r)
+    out = []
+    for source_id, reuses in by_source.items():
+        share = derived_share(
+            length,
+            [_as_match(r) for r in reuses],
+        )
+        out.append(SourceVerdict(source_id, reuses[0].source_outlet, share, verdict(share)))
+    return sorted(out, key=lambda v: (-v.derived_share, v.source_id))
+
+
+def _as_match(r: Reuse) -> Match:
+    return Match(r.start, r.end, r.source_start, r.source_end, r.similarity, r.kind, r.confidence)
 
 
 def _in_unit(
@@ -218,10 +263,14 @@ class ReuseService:
     ) -> Detection:
         """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
         record = row.record
+        lookup = self.store.lookup(
+            row.passages.band_keys, max_bucket=self.settings.engine.boilerplate_articles
+        )
+        boilerplate = _boilerplate(doc, row.passages.units, lookup.capped)
         ranked = rank_candidates(
-            doc.signatures,
+            row.signatures,
             row.passages,
-            self.store.query_bands(row.passages.band_keys),
+            lookup.found,
             self._signatures,
             min_jaccard=self.settings.engine.candidate_threshold,
             exclude_key=exclude_key,
@@ -254,6 +303,13 @@ class ReuseService:
             return r.similarity >= options.min_similarity and tokens >= options.min_tokens
 
         cross = [r for r in reuses if wanted(r)]
+        suppressed = 0
+        if boilerplate:
+            marked = [replace(r, boilerplate=_inside(r, boilerplate)) for r in cross]
+            suppressed = sum(r.boilerplate for r in marked)
+            cross = (
+                marked if options.include_boilerplate else [r for r in marked if not r.boilerplate]
+            )
         matches = cross + [r for r in repeats if wanted(r)]
         matches.sort(key=lambda r: (-(r.end - r.start) * r.similarity, r.start))
         limit = options.max_results or self.settings.max_results
@@ -262,6 +318,8 @@ class ReuseService:
             matches=_in_unit(matches[:limit], doc.text, source_texts, options.offset_unit),
             reused_fraction=min(1.0, covered / len(doc.text)) if doc.text else 0.0,
             source_count=len({r.source_id for r in cross}),
+            sources=_verdicts(cross, len(doc.text)),
+            boilerplate_suppressed=0 if options.include_boilerplate else suppressed,
         )
 
     def _row(self, article: Article, doc: Document) -> Row:
@@ -269,8 +327,8 @@ class ReuseService:
         return Row(
             record=_stored(article),
             sha256=text_sha256(article.text),
-            signatures=doc.signatures,
-            passages=self._index.passages(doc.signatures),
+            signatures=doc.stored_signatures,
+            passages=self._index.passages(doc.stored_signatures),
         )
 
     # -- operations ------------------------------------------------------------------
@@ -330,11 +388,17 @@ class ReuseService:
         unit: OffsetUnit = OffsetUnit.CODE_POINTS,
         *,
         work: Work | None = None,
-    ) -> list[Match]:
-        """Passages the two texts share, with offsets in ``unit``."""
+    ) -> Comparison:
+        """Passages the two texts share, with offsets in ``unit``, and how much of
+        ``text_a`` derives from ``text_b``."""
         self._check_text(text_a, "text_a")
         self._check_text(text_b, "text_b")
         matches = self.detector.compare(text_a, text_b, work=work)
+        share = derived_share(len(text_a), matches) if text_a != text_b else 0.0
+        return Comparison(self._in_unit(matches, text_a, text_b, unit), share, verdict(share))
+
+    @staticmethod
+    def _in_unit(matches: list[Match], text_a: str, text_b: str, unit: OffsetUnit) -> list[Match]:
         if unit is OffsetUnit.CODE_POINTS:
             return matches
         ca, cb = converter(text_a, unit), converter(text_b, unit)

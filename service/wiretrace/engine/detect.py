@@ -14,8 +14,11 @@ between bounded chunks it asks ``Work.check`` whether the caller still waits.
 
 from __future__ import annotations
 
+import math
+import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -23,11 +26,15 @@ import numpy.typing as npt
 from rapidfuzz.distance import Indel
 
 from wiretrace.engine import align
+from wiretrace.engine.confidence import confidence, features
 from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.exact import ExactRun, Windows, shared_runs
 from wiretrace.engine.index import band_join_bounded, band_keys, lsh_params
+from wiretrace.engine.quotes import quoted_spans, quoted_tokens
 from wiretrace.engine.runs import Run, find_runs, hidden_units, unit_fingerprints
 from wiretrace.engine.signature import indexable_rows, signatures
-from wiretrace.engine.terms import token_ids
+from wiretrace.engine.spans import overlaps
+from wiretrace.engine.terms import NO_TERM, token_ids
 from wiretrace.engine.tokenize import Tokens, tokenize
 from wiretrace.engine.units import Units, split_units
 from wiretrace.engine.work import Work
@@ -35,6 +42,9 @@ from wiretrace.engine.work import Work
 __all__ = ["Detector", "Document", "Kind", "Match"]
 
 NEAR_VERBATIM_SIMILARITY = 0.8
+_DIGIT = re.compile(r"\d")
+#: A shared quote needs this many content terms: five function words prove nothing.
+MIN_QUOTE_CONTENT_TERMS = 2
 
 
 _CLOSING = frozenset(".!?…\"')]»”’。！？")
@@ -53,6 +63,9 @@ class Kind(StrEnum):
     VERBATIM = "verbatim"
     NEAR_VERBATIM = "near_verbatim"
     REWORDED = "reworded"
+    #: Words inside quotation marks that both texts share word for word, too short
+    #: to be reported otherwise and not part of another match.
+    QUOTE = "quote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +79,21 @@ class Match:
     b_end: int
     similarity: float
     kind: Kind
+    #: The probability that the match is real reuse (``confidence.confidence``).
+    confidence: float = 0.0
 
     def swapped(self) -> Match:
         """The same match seen from text B: ``a`` and ``b`` exchanged. A repeat is
         reported on its later occurrence, with the earlier one as its source."""
-        return Match(self.b_start, self.b_end, self.a_start, self.a_end, self.similarity, self.kind)
+        return Match(
+            self.b_start,
+            self.b_end,
+            self.a_start,
+            self.a_end,
+            self.similarity,
+            self.kind,
+            self.confidence,
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -80,6 +103,7 @@ class Match:
             "b_end": self.b_end,
             "similarity": round(self.similarity, 4),
             "kind": self.kind.value,
+            "confidence": round(self.confidence, 4),
         }
 
 
@@ -98,6 +122,24 @@ class Document:
     #: Rows of the units that seed (content terms, not hidden), and their LSH band keys.
     indexable: npt.NDArray[np.int64]
     band_keys: npt.NDArray[np.uint64]
+    #: Tokens inside quotation marks (``quotes.quoted_spans`` of the original text).
+    quoted: npt.NDArray[np.bool_]
+    #: One MinHash row per quoted segment of ``min_quote_tokens`` tokens or more
+    #: (its content terms): the service indexes them beside the units, so that a
+    #: source sharing only a short quote still becomes a candidate.
+    quote_signatures: npt.NDArray[np.uint32]
+    #: Tokens that name rather than say: capitalised inside a sentence, or holding a
+    #: digit (names, places, dates, numbers). Two reports of one event share them.
+    named: npt.NDArray[np.bool_]
+    #: Its windows of ``min_quote_tokens`` words, for the exact-run join.
+    windows: Windows
+
+    @property
+    def stored_signatures(self) -> npt.NDArray[np.uint32]:
+        """What the service stores and indexes: the units' rows, then the quotes'."""
+        if not len(self.quote_signatures):
+            return self.signatures
+        return np.concatenate((self.signatures, self.quote_signatures))
 
     @property
     def text(self) -> str:
@@ -105,6 +147,73 @@ class Document:
 
     def unit_terms(self, u: int) -> set[int]:
         return set(self.units.features[u].tolist())
+
+
+def _exact_passage(r: ExactRun) -> align.Passage:
+    return align.Passage(r.a0, r.a1, r.b0, r.b1, score=2.0 * r.length, overlap=1.0)
+
+
+def _stretches(mask: npt.NDArray[np.bool_], least: int) -> list[tuple[int, int]]:
+    """The maximal ranges ``[s, e)`` of ``True`` in ``mask`` at least ``least`` long."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return [
+        (s, e)
+        for s, e in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
+        if e - s >= least
+    ]
+
+
+def _named(tokens: Tokens) -> npt.NDArray[np.bool_]:
+    """``Document.named``: per token, capitalised and not the first of its sentence,
+    or holding a digit."""
+    text, n = tokens.text, len(tokens)
+    if not n:
+        return np.zeros(0, dtype=np.bool_)
+    first = np.zeros(n, dtype=np.bool_)
+    first[0] = True
+    first[[e for e in tokens.sentence_ends if e < n]] = True
+    if text.isascii():  # one vectorised pass over the bytes
+        raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        first_char = raw[tokens.starts]
+        upper = (first_char >= ord("A")) & (first_char <= ord("Z"))
+        is_digit = np.concatenate(([0], np.cumsum((raw >= ord("0")) & (raw <= ord("9")))))
+        has_digit = is_digit[tokens.ends] > is_digit[tokens.starts]
+    else:
+        starts = tokens.starts.tolist()
+        upper = np.fromiter((text[s].isupper() for s in starts), np.bool_, count=n)
+        digits = np.fromiter((m.start() for m in _DIGIT.finditer(text)), dtype=np.int64)
+        has_digit = np.searchsorted(digits, tokens.ends) > np.searchsorted(digits, tokens.starts)
+    return np.asarray((upper & ~first) | has_digit, dtype=np.bool_)
+
+
+def _whole_quote(a: Document, b: Document, r: ExactRun) -> bool:
+    """Whether ``r`` holds every word between a pair of quotation marks of ``a`` or
+    of ``b`` (a quote copied whole, not a few words of a longer one)."""
+
+    def whole(quoted: npt.NDArray[np.bool_], t0: int, t1: int) -> bool:
+        inside = bool(quoted[t0:t1].all())
+        before = t0 > 0 and bool(quoted[t0 - 1])
+        after = t1 < len(quoted) and bool(quoted[t1])
+        return inside and not before and not after
+
+    return whole(a.quoted, r.a0, r.a1) or whole(b.quoted, r.b0, r.b1)
+
+
+def _sentences(a: Document, r: ExactRun) -> ExactRun | None:
+    """The whole sentences of ``a`` inside ``r``, as a run (None when none is)."""
+    ends = a.tokens.sentence_ends
+    starts = [0, *ends]
+    k = bisect_left(starts, r.a0)
+    if k >= len(starts):
+        return None
+    s0 = starts[k]
+    j = bisect_right(ends, r.a1) - 1
+    s1 = ends[j] if j >= 0 else 0
+    if r.a1 == len(a.words):
+        s1 = r.a1  # the text's last sentence may end without a mark
+    if s1 <= s0:
+        return None
+    return ExactRun(s0, r.b0 + (s0 - r.a0), s1 - s0)
 
 
 def _in_run(doc: Document, token: int) -> bool:
@@ -170,6 +279,13 @@ class Detector:
         hidden = hidden_units(runs, len(units))
         indexable = indexable_rows(sigs)
         indexable = indexable[~hidden[indexable]]
+        quoted = quoted_tokens(quoted_spans(text), tokens.starts, tokens.ends)
+        segments = [
+            np.unique(seg[seg != NO_TERM])
+            for s, e in _stretches(quoted, cfg.min_quote_tokens)
+            if len(seg := terms[s:e])
+        ]
+        segments = [f for f in segments if len(f) >= MIN_QUOTE_CONTENT_TERMS]
         return Document(
             tokens=tokens,
             terms=terms,
@@ -180,6 +296,14 @@ class Detector:
             hidden=hidden,
             indexable=indexable,
             band_keys=band_keys(sigs[indexable], self.bands, self.rows),
+            quoted=quoted,
+            named=_named(tokens),
+            windows=Windows.of(words, cfg.min_quote_tokens),
+            quote_signatures=(
+                signatures(segments, num_perm=cfg.num_perm, seed=cfg.seed)
+                if segments
+                else np.zeros((0, cfg.num_perm), dtype=np.uint32)
+            ),
         )
 
     def compare(
@@ -205,7 +329,9 @@ class Detector:
         work.check()
         strong = self.seeds(da, db, same_text=same, work=work)
         seeds = self.extend(da, db, strong, same_text=same, work=work)
-        return self._align(da, db, seeds, set(strong), same_text=same, work=work)
+        found = self._align(da, db, seeds, set(strong), same_text=same, work=work)
+        work.check()
+        return [replace(m, confidence=confidence(features(da, db, m))) for m in found]
 
     def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
@@ -384,8 +510,175 @@ class Detector:
             merged += [_run_passage(a, r) for r in a.runs]
         work.check()
         kept = align.resolve_overlaps(merged, same_text=same_text, work=work)
-        matches = [self._match(a, b, p, work) for p in kept]
-        return [m for m, p in zip(matches, kept, strict=True) if self._long_enough(m, p)]
+        found = [(p, self._match(a, b, p, work)) for p in kept]
+        least = self._least_tokens(a, b)
+        found = [
+            (p, m)
+            for p, m in found
+            if self._long_enough(m, p, least) and self._evidenced(a, b, p, m)
+        ]
+        if not same_text:
+            found = self._exact(a, b, found, scored, work)
+        return [m for _, m in found]
+
+    def _exact(
+        self,
+        a: Document,
+        b: Document,
+        found: list[tuple[align.Passage, Match]],
+        scored: Callable[[align.Passage], align.Passage | None],
+        work: Work,
+    ) -> list[tuple[align.Passage, Match]]:
+        """Exact runs are never swallowed: a run of ``min_exact_run_tokens`` words or
+        more (``min_quote_tokens`` inside quotation marks) that a reworded match holds
+        is reported on its own as verbatim, and the reworded match is split around it
+        (its pieces kept if they still pass as passages). A shared quote outside every
+        match is reported as ``QUOTE``. Work: one window join (``max_exact_pairs``)."""
+        cfg = self.config
+        work.check()
+        runs, proposed, complete = shared_runs(
+            a.windows, b.windows, k=cfg.min_quote_tokens, max_pairs=cfg.max_exact_pairs
+        )
+        work.exact_pairs += proposed
+        if not complete:
+            work.limited.add("max_exact_pairs")
+        if not runs:
+            return found
+        quotes = sorted(self._quoted_runs(a, b, runs), key=lambda r: (-r.length, r.a0))
+        # What is cut out of a reworded match: a whole quote copied word for word (all
+        # the words between the marks, on one side at least), then whole sentences
+        # copied word for word. A run that goes on past the marks or a sentence ("...
+        # piers. “We ...,” the") is reported as the quote or the sentences; the words
+        # around it stay with the rewording. A run inside a uniformly edited passage
+        # (light obfuscation, round-trip translation) rarely holds a whole quote or
+        # sentence, and that passage stays one match.
+        sentences = sorted(
+            (x for r in runs if (x := _sentences(a, r)) and x.length >= cfg.min_exact_run_tokens),
+            key=lambda r: (-r.length, r.a0),
+        )
+        strong = [r for r in quotes if _whole_quote(a, b, r)] + [
+            r for r in sentences if r.length >= cfg.min_split_run_tokens
+        ]
+        out: list[tuple[align.Passage, Match]] = []
+        for p, m in found:
+            inside = [
+                r
+                for r in strong
+                if overlaps(r.a0, r.a1, p.a0, p.a1) and overlaps(r.b0, r.b1, p.b0, p.b1)
+            ]
+            if m.kind is not Kind.REWORDED or not inside:
+                out.append((p, m))
+                continue
+            out += self._split(a, b, p, inside, scored, work)
+        # A quote stands alone when it is copied whole (all the words between the
+        # marks on one side at least: five words of two long speeches that happen to
+        # agree are no quote) and no match explains either side already (the same
+        # words said twice, once inside a longer copy, are not a second quote).
+        taken = [p for p, _ in out]
+        # Whole sentences copied word for word stand alone from ``min_exact_run_tokens``
+        # up (a one-sentence quote without marks is shorter than ``min_match_tokens``).
+        for r in sentences:
+            if not any(
+                overlaps(r.a0, r.a1, t.a0, t.a1) or overlaps(r.b0, r.b1, t.b0, t.b1) for t in taken
+            ):
+                q = _exact_passage(r)
+                out.append((q, self._exact_match(a, b, r, Kind.VERBATIM)))
+                taken.append(q)
+        for r in quotes:
+            if _whole_quote(a, b, r) and not any(
+                overlaps(r.a0, r.a1, t.a0, t.a1) or overlaps(r.b0, r.b1, t.b0, t.b1) for t in taken
+            ):
+                q = _exact_passage(r)
+                out.append((q, self._exact_match(a, b, r, Kind.QUOTE)))
+                taken.append(q)
+        return sorted(out, key=lambda x: (x[0].a0, x[0].b0))
+
+    def _quoted_runs(self, a: Document, b: Document, runs: list[ExactRun]) -> list[ExactRun]:
+        """The parts of ``runs`` inside quotation marks: inside them on both sides
+        when that leaves ``min_quote_tokens``, else on either side; each with at least
+        ``MIN_QUOTE_CONTENT_TERMS`` content terms (a run of function words is no
+        evidence)."""
+        least = self.config.min_quote_tokens
+        out: list[ExactRun] = []
+        for r in runs:
+            qa, qb = a.quoted[r.a0 : r.a1], b.quoted[r.b0 : r.b1]
+            if not (qa.any() or qb.any()):
+                continue
+            parts = _stretches(qa & qb, least) or _stretches(qa | qb, least)
+            for s, e in parts:
+                piece = ExactRun(r.a0 + s, r.b0 + s, e - s)
+                content = int((a.terms[piece.a0 : piece.a1] != NO_TERM).sum())
+                if content >= MIN_QUOTE_CONTENT_TERMS:
+                    out.append(piece)
+        return out
+
+    def _split(
+        self,
+        a: Document,
+        b: Document,
+        p: align.Passage,
+        runs: list[ExactRun],
+        scored: Callable[[align.Passage], align.Passage | None],
+        work: Work,
+    ) -> list[tuple[align.Passage, Match]]:
+        """``p`` cut around the exact ``runs`` it holds: the runs as verbatim matches,
+        in the same order on both sides (taken in the order given, each unless it
+        overlaps or crosses one taken before), and the pieces between
+        them refined again and kept when they still pass as passages."""
+        cfg = self.config
+        chosen: list[ExactRun] = []
+        for r in runs:
+            if all(
+                (r.a1 <= c.a0 and r.b1 <= c.b0) or (c.a1 <= r.a0 and c.b1 <= r.b0) for c in chosen
+            ):
+                chosen.append(r)
+        chosen.sort(key=lambda r: r.a0)
+        out = [(_exact_passage(r), self._exact_match(a, b, r, Kind.VERBATIM)) for r in chosen]
+        edges_a = [p.a0, *(x for r in chosen for x in (r.a0, r.a1)), p.a1]
+        edges_b = [p.b0, *(x for r in chosen for x in (r.b0, r.b1)), p.b1]
+        for k in range(0, len(edges_a), 2):
+            a0, a1, b0, b1 = edges_a[k], edges_a[k + 1], edges_b[k], edges_b[k + 1]
+            if a1 <= a0 or b1 <= b0:
+                continue
+            cells = (a1 - a0) * (b1 - b0)
+            if work.align_cells + cells > cfg.max_align_cells:
+                work.limited.add("max_align_cells")
+                continue
+            work.align_cells += cells
+            refined = align.refine(
+                align.Passage(a0, a1, b0, b1, score=0.0),
+                (a.words, a.terms),
+                (b.words, b.terms),
+                miss_penalty=cfg.miss_penalty,
+                shared_weight=cfg.shared_weight,
+                edge_cut=cfg.edge_cut,
+            )
+            piece = scored(refined) if refined is not None else None
+            if piece is None:
+                continue
+            m = self._match(a, b, piece, work)
+            if self._long_enough(m, piece, self._least_tokens(a, b)) and self._evidenced(
+                a, b, piece, m
+            ):
+                out.append((piece, m))
+        return out
+
+    @staticmethod
+    def _exact_match(a: Document, b: Document, r: ExactRun, kind: Kind) -> Match:
+        """A run as a match; a quote's spans are the words inside the marks, a
+        verbatim run's end moves over the punctuation that closes it."""
+        ta, tb = a.tokens, b.tokens
+        a_end, b_end = int(ta.ends[r.a1 - 1]), int(tb.ends[r.b1 - 1])
+        if kind is not Kind.QUOTE:
+            a_end, b_end = _close(ta.text, a_end), _close(tb.text, b_end)
+        return Match(
+            a_start=int(ta.starts[r.a0]),
+            a_end=a_end,
+            b_start=int(tb.starts[r.b0]),
+            b_end=b_end,
+            similarity=1.0,
+            kind=kind,
+        )
 
     @staticmethod
     def _through_runs(
@@ -413,9 +706,35 @@ class Detector:
         longer = scored(align.Passage(p.a0, p.a1 + grow, p.b0, p.b1 + grow, score=0.0))
         return p if longer is None else longer
 
-    def _long_enough(self, m: Match, p: align.Passage) -> bool:
-        """Short passages need more evidence: an exact quote of ``min_match_tokens``
-        stands, a loose paraphrase must be longer, or, if short, closer."""
+    def _evidenced(self, a: Document, b: Document, p: align.Passage, m: Match) -> bool:
+        """Names, numbers, dates and places alone never make a reworded match. Leaving
+        out the tokens that name (``Document.named``), the Dice coefficient of the two
+        sides' content terms must reach ``min_evidence_dice``, or half the Dice with
+        them (the names did not make the likeness). Two reports of one court hearing
+        share the defendant, his age, the court and the date, and little else: 0.61
+        with the names, 0.17 without."""
+        if m.kind is not Kind.REWORDED:
+            return True
+        ta, tb = a.terms[p.a0 : p.a1], b.terms[p.b0 : p.b1]
+        said = align.dice(ta[~a.named[p.a0 : p.a1]], tb[~b.named[p.b0 : p.b1]])
+        return said >= self.config.min_evidence_dice or said >= align.dice(ta, tb) / 2
+
+    def _least_tokens(self, a: Document, b: Document) -> int:
+        """The shortest copy reported between ``a`` and ``b``: ``min_match_tokens``,
+        scaled down for short texts to ``short_text_share`` of the shorter one (a
+        wire brief reprinted whole is reuse whatever its length), never below
+        ``min_quote_tokens`` (a share of 0 turns the scaling off)."""
+        cfg = self.config
+        if not cfg.short_text_share:
+            return cfg.min_match_tokens
+        shorter = min(len(a.words), len(b.words))
+        scaled = math.ceil(cfg.short_text_share * shorter)
+        return min(cfg.min_match_tokens, max(cfg.min_quote_tokens, scaled))
+
+    def _long_enough(self, m: Match, p: align.Passage, least: int) -> bool:
+        """Short passages need more evidence: an exact quote of ``least`` tokens
+        (``_least_tokens``) stands, a loose paraphrase must be longer, or, if short,
+        closer."""
         cfg = self.config
         shortest = min(p.a1 - p.a0, p.b1 - p.b0)
         if m.kind is Kind.REWORDED:
@@ -426,7 +745,7 @@ class Detector:
             ):
                 return False
             return shortest >= cfg.min_reworded_tokens
-        return shortest >= cfg.min_match_tokens
+        return shortest >= least
 
     def _match(self, a: Document, b: Document, p: align.Passage, work: Work) -> Match:
         wa, wb = a.words[p.a0 : p.a1], b.words[p.b0 : p.b1]

@@ -46,6 +46,8 @@ class Work:
         similarity_cells: the same for the similarity of each reported passage
             (not bounded apart: one per passage kept, copies skip it).
         passages: passages built before overlap resolution (``max_passages``).
+        exact_pairs: equal word windows paired to find exact runs
+            (``max_exact_pairs`` per comparison).
         overlap_checks: passage pairs compared in overlap resolution.
     """
 
@@ -61,6 +63,7 @@ class Work:
     similarity_cells: int = 0
     passages: int = 0
     overlap_checks: int = 0
+    exact_pairs: int = 0
     limited: set[str] = field(default_factory=set)
     _next_check: float = 0.0
 

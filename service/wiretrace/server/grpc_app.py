@@ -37,6 +37,7 @@ from wiretrace.domain import (
     ReuseService,
     Sweeper,
 )
+from wiretrace.engine.confidence import Verdict
 from wiretrace.engine.detect import Kind, Match
 from wiretrace.engine.work import Work
 from wiretrace.errors import (
@@ -90,6 +91,12 @@ _KIND = {
     Kind.VERBATIM: pb.VERBATIM,
     Kind.NEAR_VERBATIM: pb.NEAR_VERBATIM,
     Kind.REWORDED: pb.REWORDED,
+    Kind.QUOTE: pb.QUOTE,
+}
+_VERDICT = {
+    Verdict.NOT_DERIVED: pb.NOT_DERIVED,
+    Verdict.PARTIALLY: pb.PARTIALLY,
+    Verdict.WHOLLY: pb.WHOLLY,
 }
 
 # Timestamps must lie in [0001-01-01, 9999-12-31], as google.protobuf.Timestamp says.
@@ -219,6 +226,7 @@ def _options(o: pb.DetectOptions) -> DetectOptions:
         ),
         max_results=o.max_results,
         offset_unit=_unit(o.offset_unit),
+        include_boilerplate=o.include_boilerplate,
     )
 
 
@@ -239,8 +247,22 @@ def _reuses(detection: Detection) -> list[pb.Reuse]:
             source_span=pb.Span(start=r.source_start, end=r.source_end),
             similarity=r.similarity,
             kind=_KIND[r.kind],
+            confidence=r.confidence,
+            boilerplate=r.boilerplate,
         )
         for r in detection.matches
+    ]
+
+
+def _sources(detection: Detection) -> list[pb.SourceVerdict]:
+    return [
+        pb.SourceVerdict(
+            source_id=v.source_id,
+            source_outlet=v.source_outlet,
+            derived_share=v.derived_share,
+            verdict=_VERDICT[v.verdict],
+        )
+        for v in detection.sources
     ]
 
 
@@ -250,6 +272,7 @@ def _match(m: Match) -> pb.Match:
         b=pb.Span(start=m.b_start, end=m.b_end),
         similarity=m.similarity,
         kind=_KIND[m.kind],
+        confidence=m.confidence,
     )
 
 
@@ -308,6 +331,8 @@ class Servicer(pb_grpc.WiretraceServicer):
             matches=_reuses(d),
             reused_fraction=d.reused_fraction,
             source_count=d.source_count,
+            sources=_sources(d),
+            boilerplate_suppressed=d.boilerplate_suppressed,
         )
 
     @_rpc
@@ -369,16 +394,24 @@ class Servicer(pb_grpc.WiretraceServicer):
             work=caller.work(),
         )
         return pb.QueryResult(
-            matches=_reuses(d), reused_fraction=d.reused_fraction, source_count=d.source_count
+            matches=_reuses(d),
+            reused_fraction=d.reused_fraction,
+            source_count=d.source_count,
+            sources=_sources(d),
+            boilerplate_suppressed=d.boilerplate_suppressed,
         )
 
     @_rpc
     async def Compare(self, request: pb.CompareRequest, context: Context) -> pb.CompareResult:
         unit = _unit(request.offset_unit)
-        found = await self._run(
+        c = await self._run(
             self.service.compare, request.text_a, request.text_b, unit, work=Caller(context).work()
         )
-        return pb.CompareResult(matches=[_match(m) for m in found])
+        return pb.CompareResult(
+            matches=[_match(m) for m in c.matches],
+            derived_share=c.derived_share,
+            verdict=_VERDICT[c.verdict],
+        )
 
     @_rpc
     async def Get(self, request: pb.GetRequest, context: Context) -> pb.Article:

@@ -113,12 +113,19 @@ class BandIndex:
                     total += sys.getsizeof(bucket) + 32 * len(bucket)
         return total
 
-    def query_bands(self, bands: BandKeys) -> list[dict[int, int]]:
+    def query_bands(
+        self, bands: BandKeys, *, max_bucket: int | None = None, capped: list[int] | None = None
+    ) -> list[dict[int, int]]:
         """For each row of band keys, the passages sharing at least one band with it and
-        how many bands they share (about ``bands * J**rows`` for Jaccard similarity J)."""
+        how many bands they share (about ``bands * J**rows`` for Jaccard similarity J).
+
+        A bucket of more than ``max_bucket`` passages is left out (boilerplate: a
+        passage in that many articles tells nothing about any one of them, and
+        reading it would make the lookup as slow as it is common); ``capped[i]``
+        then counts the buckets left out for row ``i``."""
         out: list[dict[int, int]] = []
         tables = self._tables
-        for row in bands.tolist():
+        for i, row in enumerate(bands.tolist()):
             found: dict[int, int] = {}
             for table, h in zip(tables, row, strict=True):
                 bucket = table.get(h)
@@ -126,6 +133,9 @@ class BandIndex:
                     continue
                 if type(bucket) is int:
                     found[bucket] = found.get(bucket, 0) + 1
+                elif max_bucket is not None and len(bucket) > max_bucket:  # type: ignore[arg-type]
+                    if capped is not None:
+                        capped[i] += 1
                 else:
                     for key in bucket:  # type: ignore[union-attr]
                         found[key] = found.get(key, 0) + 1
@@ -224,11 +234,15 @@ class SortedBandIndex:
         )
         return arrays + pending + state.delta.memory_bytes() + 64 * len(state.dead)
 
-    def query_bands(self, bands: BandKeys) -> list[dict[int, int]]:
+    def query_bands(
+        self, bands: BandKeys, *, max_bucket: int | None = None, capped: list[int] | None = None
+    ) -> list[dict[int, int]]:
         """For each row of band keys, the passages sharing at least one band with it and
-        how many bands they share."""
+        how many bands they share; ``max_bucket`` and ``capped`` as in ``BandIndex``
+        (a run of equal keys longer than the cap is skipped without being read; the
+        delta is capped on its own, a bound on it as on the arrays)."""
         state = self._state
-        out = state.delta.query_bands(bands)
+        out = state.delta.query_bands(bands, max_bucket=max_bucket, capped=capped)
         for b in range(self.bands):
             keys = state.keys[b]
             if not len(keys):
@@ -243,6 +257,10 @@ class SortedBandIndex:
             hi = np.searchsorted(keys, column[hit], side="right")
             values = state.values[b]
             for i, start, end in zip(hit.tolist(), lo[hit].tolist(), hi.tolist(), strict=True):
+                if max_bucket is not None and end - start > max_bucket:
+                    if capped is not None:
+                        capped[i] += 1
+                    continue
                 found = out[i]
                 for passage in values[start:end].tolist():
                     found[passage] = found.get(passage, 0) + 1

@@ -25,6 +25,7 @@ __all__ = [
     "ArticleRecord",
     "ArticleStore",
     "IndexSpec",
+    "Lookup",
     "Passages",
     "Put",
     "Row",
@@ -46,6 +47,16 @@ class Passages:
     def keys(self, article_key: int) -> npt.NDArray[np.int64]:
         """The passage keys of these units in the article ``article_key``."""
         return (np.int64(article_key) << UNIT_BITS) | self.units.astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the index holds for rows of band keys: ``found[i]`` maps each passage
+    key sharing a band with row ``i`` to the bands shared; ``capped[i]`` counts the
+    band keys of row ``i`` whose bucket was over the cap and left out."""
+
+    found: list[dict[int, int]]
+    capped: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +137,16 @@ class ArticleStore(abc.ABC):
         """Store and index many new articles at once (bulk import); all or none are
         stored."""
 
-    @abc.abstractmethod
     def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
         """For each row of band keys, the passage keys sharing at least one band with
         it and how many bands they share."""
+        return self.lookup(band_keys, max_bucket=None).found
+
+    @abc.abstractmethod
+    def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
+        """``query_bands``, leaving out every bucket of more than ``max_bucket``
+        passages (passim's maximum document frequency: boilerplate), and counting, per
+        row, the buckets left out. The cost of a lookup does not grow past the cap."""
 
     @abc.abstractmethod
     def meta_by_id(self, article_id: str) -> StoredMeta | None: ...

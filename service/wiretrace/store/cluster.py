@@ -70,7 +70,15 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from wiretrace.errors import Conflict, InvalidInput, Unavailable
 from wiretrace.store import cluster_lua as lua
-from wiretrace.store.base import ArticleRecord, ArticleStore, IndexSpec, Put, Row, StoredMeta
+from wiretrace.store.base import (
+    ArticleRecord,
+    ArticleStore,
+    IndexSpec,
+    Lookup,
+    Put,
+    Row,
+    StoredMeta,
+)
 from wiretrace.store.cluster_io import Call, Router, pack
 from wiretrace.store.redis_common import (
     META_FIELDS,
@@ -291,9 +299,9 @@ class ClusterStore(ArticleStore):
         if any(replies):
             raise Unavailable("the Redis cluster kept moving slots under a write; try again")
 
-    def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
+    def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
         if not len(band_keys):
-            return []
+            return Lookup([], [])
         bk = band_keys.ravel()
         shards = bk >> np.uint64(64 - self.shard_bits)
         slots = self._shard_slots(shards)
@@ -334,7 +342,7 @@ class ClusterStore(ArticleStore):
             ]  # fmt: skip
             for i, reply in zip(retry, self._run(calls), strict=True):
                 out[i] = reply
-        return tally(out, len(band_keys), self.spec.bands)
+        return tally(out, len(band_keys), self.spec.bands, max_bucket)
 
     # -- writes ---------------------------------------------------------------------
 

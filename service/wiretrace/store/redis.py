@@ -39,6 +39,7 @@ from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
     IndexSpec,
+    Lookup,
     Passages,
     Put,
     Row,
@@ -334,12 +335,12 @@ class RedisStore(ArticleStore):
 
     # -- reads ----------------------------------------------------------------------
 
-    def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
+    def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
         if not len(band_keys):
-            return []
+            return Lookup([], [])
         bk = band_keys.ravel()
         packed = _HGET.pack(shard=bk >> np.uint64(64 - self.shard_bits), field=bk)
-        return tally(self._pipeline(packed, bk.size), len(band_keys), self.spec.bands)
+        return tally(self._pipeline(packed, bk.size), len(band_keys), self.spec.bands, max_bucket)
 
     def _pipeline(self, packed: bytes, count: int) -> list[Any]:
         """Send ``count`` prebuilt RESP commands on one connection; their replies."""

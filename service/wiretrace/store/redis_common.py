@@ -20,7 +20,7 @@ import redis
 import redis.exceptions as rx
 
 from wiretrace.errors import InvalidInput, Unavailable
-from wiretrace.store.base import ArticleRecord, IndexSpec, Passages, StoredMeta
+from wiretrace.store.base import ArticleRecord, IndexSpec, Lookup, Passages, StoredMeta
 
 __all__ = [
     "META_FIELDS",
@@ -178,17 +178,22 @@ class BandRecords:
         )
 
 
-def tally(replies: list[Any], rows: int, bands: int) -> list[dict[int, int]]:
+def tally(replies: list[Any], rows: int, bands: int, max_bucket: int | None) -> Lookup:
     """Lookup replies (one per band of each row: the concatenated passage keys, or
-    None) as, per row, passage key -> bands shared."""
+    None) as, per row, passage key -> bands shared; a bucket of more than
+    ``max_bucket`` passages (boilerplate) is counted as capped, not decoded."""
     out: list[dict[int, int]] = [{} for _ in range(rows)]
+    capped = [0] * rows
     for index, value in enumerate(replies):
         if value is None:
+            continue
+        if max_bucket is not None and len(value) > 8 * max_bucket:
+            capped[index // bands] += 1
             continue
         found = out[index // bands]
         for passage in np.frombuffer(value, "<i8").tolist():
             found[passage] = found.get(passage, 0) + 1
-    return out
+    return Lookup(out, capped)
 
 
 def ns(raw: bytes | None) -> int | None:

@@ -32,6 +32,7 @@ from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
     IndexSpec,
+    Lookup,
     Passages,
     Put,
     Row,
@@ -266,8 +267,10 @@ class SqliteStore(ArticleStore):
 
     # -- reads ----------------------------------------------------------------------
 
-    def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
-        return self._index.query_bands(band_keys)
+    def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
+        capped = [0] * len(band_keys)
+        found = self._index.query_bands(band_keys, max_bucket=max_bucket, capped=capped)
+        return Lookup(found, capped)
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         with self._lock:
