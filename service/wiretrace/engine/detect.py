@@ -434,18 +434,7 @@ class Detector:
             if cells > cfg.max_refine_cells:  # a single unit pair larger than the bound
                 work.limited.add("max_refine_cells")
                 return None
-            if work.align_cells + cells > cfg.max_align_cells:
-                work.limited.add("max_align_cells")
-                return None
-            work.align_cells += cells
-            p = align.refine(
-                align.Passage(a0, a1, b0, b1, score=0.0),
-                (a.words, a.terms),
-                (b.words, b.terms),
-                miss_penalty=cfg.miss_penalty,
-                shared_weight=cfg.shared_weight,
-                edge_cut=cfg.edge_cut,
-            )
+            p = self._refine(a, b, (a0, a1, b0, b1), work)
             if p is None:
                 return None
 
@@ -625,7 +614,6 @@ class Detector:
         in the same order on both sides (taken in the order given, each unless it
         overlaps or crosses one taken before), and the pieces between
         them refined again and kept when they still pass as passages."""
-        cfg = self.config
         chosen: list[ExactRun] = []
         for r in runs:
             if all(
@@ -640,19 +628,7 @@ class Detector:
             a0, a1, b0, b1 = edges_a[k], edges_a[k + 1], edges_b[k], edges_b[k + 1]
             if a1 <= a0 or b1 <= b0:
                 continue
-            cells = (a1 - a0) * (b1 - b0)
-            if work.align_cells + cells > cfg.max_align_cells:
-                work.limited.add("max_align_cells")
-                continue
-            work.align_cells += cells
-            refined = align.refine(
-                align.Passage(a0, a1, b0, b1, score=0.0),
-                (a.words, a.terms),
-                (b.words, b.terms),
-                miss_penalty=cfg.miss_penalty,
-                shared_weight=cfg.shared_weight,
-                edge_cut=cfg.edge_cut,
-            )
+            refined = self._refine(a, b, (a0, a1, b0, b1), work)
             piece = scored(refined) if refined is not None else None
             if piece is None:
                 continue
@@ -730,6 +706,27 @@ class Detector:
         shorter = min(len(a.words), len(b.words))
         scaled = math.ceil(cfg.short_text_share * shorter)
         return min(cfg.min_match_tokens, max(cfg.min_quote_tokens, scaled))
+
+    def _refine(
+        self, a: Document, b: Document, span: tuple[int, int, int, int], work: Work
+    ) -> align.Passage | None:
+        """``align.refine`` of the token ranges ``span`` (a0, a1, b0, b1), counted in
+        ``work``; None when it would pass ``max_align_cells`` for this comparison."""
+        cfg = self.config
+        a0, a1, b0, b1 = span
+        cells = (a1 - a0) * (b1 - b0)
+        if work.align_cells + cells > cfg.max_align_cells:
+            work.limited.add("max_align_cells")
+            return None
+        work.align_cells += cells
+        return align.refine(
+            align.Passage(a0, a1, b0, b1, score=0.0),
+            (a.words, a.terms),
+            (b.words, b.terms),
+            miss_penalty=cfg.miss_penalty,
+            shared_weight=cfg.shared_weight,
+            edge_cut=cfg.edge_cut,
+        )
 
     def _long_enough(self, m: Match, p: align.Passage, least: int) -> bool:
         """Short passages need more evidence: an exact quote of ``least`` tokens

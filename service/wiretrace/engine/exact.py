@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from wiretrace.engine.index import rarest_within
+
 __all__ = ["MAX_WINDOW_COPIES", "ExactRun", "Windows", "shared_runs", "window_hashes"]
 
 #: Windows with more copies than this in either text are not joined.
@@ -112,16 +114,8 @@ def shared_runs(
     counts = hi - lo
     counts[~wa.rare] = 0
     counts[counts > MAX_WINDOW_COPIES] = 0
+    counts, complete = rarest_within(counts, max_pairs)
     total = int(counts.sum())
-    complete = True
-    if total > max_pairs:
-        complete = False
-        rarest = np.argsort(counts, kind="stable")
-        fits = rarest[np.cumsum(counts[rarest]) <= max_pairs]
-        keep = np.zeros(len(counts), dtype=np.bool_)
-        keep[fits] = True
-        counts = np.where(keep, counts, 0)
-        total = int(counts.sum())
     if not total:
         return [], 0, complete
     i = np.repeat(np.arange(len(ha), dtype=np.int64), counts)

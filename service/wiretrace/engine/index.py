@@ -56,6 +56,21 @@ _SALTS = np.random.default_rng(20231105).integers(0, 2**63, size=1024, dtype=np.
 ) + np.uint64(1)
 
 
+def rarest_within(
+    counts: npt.NDArray[np.int64], max_pairs: int | None
+) -> tuple[npt.NDArray[np.int64], bool]:
+    """``counts`` (pairs each key would yield) with the commonest keys zeroed until the
+    total fits ``max_pairs``: the rarest keys are the most telling. Also whether
+    nothing was left out."""
+    if max_pairs is None or int(counts.sum()) <= max_pairs:
+        return counts, True
+    rarest = np.argsort(counts, kind="stable")
+    fits = rarest[np.cumsum(counts[rarest]) <= max_pairs]
+    keep = np.zeros(len(counts), dtype=np.bool_)
+    keep[fits] = True
+    return np.where(keep, counts, 0), False
+
+
 def band_join(
     keys_a: npt.NDArray[np.uint64], keys_b: npt.NDArray[np.uint64]
 ) -> list[tuple[int, int]]:
@@ -83,17 +98,8 @@ def band_join_bounded(
     sorted_b = flat_b[order]
     lo = np.searchsorted(sorted_b, flat_a, side="left")
     hi = np.searchsorted(sorted_b, flat_a, side="right")
-    counts = hi - lo
-    complete = True
+    counts, complete = rarest_within(hi - lo, max_pairs)
     total = int(counts.sum())
-    if max_pairs is not None and total > max_pairs:
-        complete = False
-        rarest = np.argsort(counts, kind="stable")
-        fits = rarest[np.cumsum(counts[rarest]) <= max_pairs]
-        keep = np.zeros(len(counts), dtype=np.bool_)
-        keep[fits] = True
-        counts = np.where(keep, counts, 0)
-        total = int(counts.sum())
     single = np.flatnonzero(counts == 1)
     rows_b = np.int64(keys_b.shape[0])
     codes = [(single // bands) * rows_b + order[lo[single]] // bands]
