@@ -329,15 +329,9 @@ def _cmd_bench_fuzz(args: argparse.Namespace) -> int:
     return 0 if not report["failures"] and report["stored_matches_acknowledged"] else 1
 
 
-def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the bench commands to the ``wiretrace bench`` subparsers."""
-    p = bench.add_parser(
-        "quality", help="score every pair of a PAN-13-layout corpus through the service"
-    )
-    p.add_argument("corpus", help="corpus folder with src/, susp/ and pairs")
-    p.add_argument("--pairs", help="pairs file (default: CORPUS/pairs)")
-    p.add_argument("--out", help="write one PAN XML of detections per pair here")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+def _add_pair_runner(p: argparse.ArgumentParser) -> None:
+    """How a command over a corpus's pairs runs them: a server's Compare RPC (started
+    here unless --server), or the engine in this process."""
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--server", help="HOST:PORT whose Compare RPC runs the pairs (default: start one)"
@@ -351,6 +345,18 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=None,
         help="processes in-process (default: all cores), else calls in flight (default 4)",
     )
+
+
+def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the bench commands to the ``wiretrace bench`` subparsers."""
+    p = bench.add_parser(
+        "quality", help="score every pair of a PAN-13-layout corpus through the service"
+    )
+    p.add_argument("corpus", help="corpus folder with src/, susp/ and pairs")
+    p.add_argument("--pairs", help="pairs file (default: CORPUS/pairs)")
+    p.add_argument("--out", help="write one PAN XML of detections per pair here")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_pair_runner(p)
     p.set_defaults(func=_cmd_bench_quality)
 
     p = bench.add_parser(
@@ -362,19 +368,7 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("out", help="JSONL file to write")
     p.add_argument("--pairs", help="pairs file (default: CORPUS/pairs)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    mode = p.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--server", help="HOST:PORT whose Compare RPC runs the pairs (default: start one)"
-    )
-    mode.add_argument(
-        "--in-process", action="store_true", help="run the engine here instead of the service"
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="processes in-process (default: all cores), else calls in flight (default 4)",
-    )
+    _add_pair_runner(p)
     p.set_defaults(func=_cmd_bench_labels)
 
     p = bench.add_parser(
