@@ -176,7 +176,7 @@ def _in_unit(
     if unit is OffsetUnit.CODE_POINTS:
         return matches
     mine = converter(text, unit)
-    theirs = {sid: converter(t, unit) for sid, t in sources.items()}
+    theirs = {sid: converter(sources[sid], unit) for sid in {r.source_id for r in matches}}
     return [
         replace(
             r,
@@ -236,14 +236,14 @@ class ReuseService:
 
     # -- detection -------------------------------------------------------------------
 
-    def _source_doc(self, key: int) -> Document | None:
+    def _source_doc(self, key: int, work: Work) -> Document | None:
         doc = self._cache.get(key)
         if doc is not None:
             return doc
         text = self.store.text(key)
         if text is None:
             return None
-        doc = self.detector.prepare(text)
+        doc = self.detector.prepare(text, work=work)
         self._cache.put(key, doc)
         return doc
 
@@ -284,7 +284,7 @@ class ReuseService:
             meta = self.store.meta_by_key(key)
             if meta is None or not options.allows(meta.outlet, meta.published_at_ns, record.outlet):
                 continue
-            source = self._source_doc(key)
+            source = self._source_doc(key, work)
             if source is None:
                 continue
             aligned += 1

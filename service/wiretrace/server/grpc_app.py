@@ -276,7 +276,7 @@ def _match(m: Match) -> pb.Match:
     )
 
 
-class Caller:
+class CallWatch:
     """Whether a call's caller still waits: its deadline, and a flag set once gRPC
     is done with the call (cancelled, or the server stopping). Read from the worker
     thread by the engine's cancellation check."""
@@ -316,7 +316,7 @@ class Servicer(pb_grpc.WiretraceServicer):
 
         return await asyncio.get_running_loop().run_in_executor(self.pool, counted)
 
-    async def _ingest_one(self, request: pb.IngestRequest, caller: Caller) -> pb.IngestResult:
+    async def _ingest_one(self, request: pb.IngestRequest, caller: CallWatch) -> pb.IngestResult:
         article = _article(request.article)
         options = _options(request.options)
         if not caller.alive():
@@ -337,7 +337,7 @@ class Servicer(pb_grpc.WiretraceServicer):
 
     @_rpc
     async def Ingest(self, request: pb.IngestRequest, context: Context) -> pb.IngestResult:
-        return await self._ingest_one(request, Caller(context))
+        return await self._ingest_one(request, CallWatch(context))
 
     async def IngestStream(
         self, request_iterator: AsyncIterator[pb.IngestRequest], context: Context
@@ -346,7 +346,7 @@ class Servicer(pb_grpc.WiretraceServicer):
         that has gone (deadline, cancellation) ends it. A stream that waits longer than
         ``idle_seconds`` for its next article, or is open longer than ``max_seconds``,
         is cancelled; while it waits it holds no thread."""
-        caller = Caller(context)
+        caller = CallWatch(context)
         loop = asyncio.get_running_loop()
         closes = loop.time() + self.max_seconds
         incoming = aiter(request_iterator)
@@ -386,7 +386,7 @@ class Servicer(pb_grpc.WiretraceServicer):
 
     @_rpc
     async def Query(self, request: pb.QueryRequest, context: Context) -> pb.QueryResult:
-        caller = Caller(context)
+        caller = CallWatch(context)
         d = await self._run(
             self.service.query,
             _article(request.article),
@@ -405,7 +405,11 @@ class Servicer(pb_grpc.WiretraceServicer):
     async def Compare(self, request: pb.CompareRequest, context: Context) -> pb.CompareResult:
         unit = _unit(request.offset_unit)
         c = await self._run(
-            self.service.compare, request.text_a, request.text_b, unit, work=Caller(context).work()
+            self.service.compare,
+            request.text_a,
+            request.text_b,
+            unit,
+            work=CallWatch(context).work(),
         )
         return pb.CompareResult(
             matches=[_match(m) for m in c.matches],

@@ -113,14 +113,22 @@ class Around(Interceptor):
                 await self.request(state, item, context)
                 yield item
 
-        async def one(request: Any, context: Context) -> Any:
+        async def enter(request: Any, context: Context) -> tuple[Any, Any]:
+            """Open the call and check its request(s); on a refusal, close it again."""
             state = await self.opened(rpc, details, context)
+            if streaming_in:
+                return state, requests(state, request, context)
+            try:
+                await self.request(state, request, context)
+            except BaseException:
+                self.closed(state, context, True)
+                raise
+            return state, request
+
+        async def one(request: Any, context: Context) -> Any:
+            state, request = await enter(request, context)
             failed = True
             try:
-                if streaming_in:
-                    request = requests(state, request, context)
-                else:
-                    await self.request(state, request, context)
                 answer = await behaviour(request, context)
                 self.answered(state, answer)
                 failed = False
@@ -129,13 +137,9 @@ class Around(Interceptor):
                 self.closed(state, context, failed)
 
         async def many(request: Any, context: Context) -> AsyncIterator[Any]:
-            state = await self.opened(rpc, details, context)
+            state, request = await enter(request, context)
             failed = True
             try:
-                if streaming_in:
-                    request = requests(state, request, context)
-                else:
-                    await self.request(state, request, context)
                 async for answer in behaviour(request, context):
                     self.answered(state, answer)
                     yield answer
