@@ -10,9 +10,15 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-# Reinstall only when the project definition changed since the last install.
+# Reinstall only when the project definition or the Rust core changed since the last
+# install; the install builds the core (core/) with cargo, through maturin.
 STAMP=.venv/.wiretrace-installed
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] \
+    || [ -n "$(find core -path core/target -prune -o -newer "$STAMP" -type f -print -quit)" ]; then
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "wiretrace's core is Rust: install a Rust toolchain (https://rustup.rs) first" >&2
+        exit 1
+    fi
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e ".[dev]"
     touch "$STAMP"
