@@ -444,6 +444,8 @@ class Servicer(pb_grpc.WiretraceServicer):
             index_bytes=s.index_bytes,
             uptime_seconds=s.uptime_seconds,
             version=s.version,
+            write_transactions=s.write_transactions,
+            articles_written=s.articles_written,
         )
 
 
