@@ -22,6 +22,7 @@ from wiretrace.engine.detect import Detector
 from wiretrace.errors import Conflict, InvalidInput
 from wiretrace.store import ArticleRecord, Put, Row
 from wiretrace.store.sqlite import SqliteStore
+from wiretrace_client import pb
 
 from .helpers import Running, news
 
@@ -250,5 +251,31 @@ def test_a_conflict_in_a_group_is_already_exists_for_that_call_only(tmp_path: Pa
         assert isinstance(err, grpc.RpcError)
         assert err.code() == grpc.StatusCode.ALREADY_EXISTS
         assert r.client.stats().articles == len(docs)
+    finally:
+        r.stop()
+
+
+@pytest.mark.parametrize("window", [1, 4])
+def test_one_stream_shares_commits_only_with_a_window_and_answers_in_order(
+    tmp_path: Path, window: int
+) -> None:
+    r = Running(tmp_path / "data", stream_window=window)
+    try:
+        docs = news(12, seed=26)
+        docs[5].text = "   "  # bad input: its own error, the stream goes on
+        results: list[pb.IngestResult] = []
+        consumer = threading.Thread(target=lambda: results.extend(r.client.ingest_stream(docs)))
+        with _write_lock_held(tmp_path / "data" / "articles.db"):
+            consumer.start()
+        consumer.join(60)
+        assert [x.id for x in results] == [d.id for d in docs]
+        assert results[5].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        assert all(x.created for k, x in enumerate(results) if k != 5)
+        stats = r.client.stats()
+        assert stats.articles_written == len(docs) - 1
+        if window == 1:  # one article at a time: one transaction each
+            assert stats.write_transactions == stats.articles_written
+        else:  # the first articles waited behind the lock together
+            assert stats.write_transactions <= stats.articles_written - (window - 1)
     finally:
         r.stop()
