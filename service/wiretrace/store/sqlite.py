@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,12 +122,21 @@ def _mapped(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(slots=True, eq=False)
 class _Write:
-    """One ``put`` waiting for the transaction that holds it."""
+    """One ``put`` waiting for the transaction that holds it. ``wake`` is released
+    once, by the thread that wrote its group (``done``), or by the one before it to
+    have it lead the next group."""
 
     row: Row
     replace: bool
+    wake: threading.Lock = field(default_factory=_held)
     done: bool = False
     put: Put | None = None
     error: BaseException | None = None
@@ -157,8 +166,8 @@ class SqliteStore(ArticleStore):
         self._lock = threading.Lock()  # the connection, and the index's writer
         # Group commit: writes waiting for a transaction, and whether one is running.
         self._waiting: list[_Write] = []
-        self._turn = threading.Condition()
-        self._committing = False
+        self._turn = threading.Lock()
+        self._committing = False  # a leader is writing a group (or about to)
         self._writes = Writes(0, 0)
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
@@ -247,20 +256,30 @@ class SqliteStore(ArticleStore):
         write = _Write(row, replace)
         with self._turn:
             self._waiting.append(write)
-            while self._committing and not write.done:
-                self._turn.wait()
-            if write.done:  # another thread's transaction held it
-                return write.outcome()
+            lead = not self._committing
             self._committing = True
+        if not lead:
+            write.wake.acquire()  # released once: its group is done, or it leads the next
+            if write.done:
+                return write.outcome()
+        with self._turn:
             group, self._waiting = self._waiting, []
+        nxt = None
         try:
             self._write_group(group)
         finally:
             with self._turn:
                 for w in group:
                     w.done = True
-                self._committing = False
-                self._turn.notify_all()
+                if self._waiting:
+                    nxt = self._waiting[0]  # it leads the writes that came meanwhile
+                else:
+                    self._committing = False
+            for w in group:
+                if w is not write:
+                    w.wake.release()
+            if nxt is not None:
+                nxt.wake.release()
         return write.outcome()
 
     def _write_group(self, group: list[_Write]) -> None:
