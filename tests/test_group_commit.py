@@ -279,3 +279,28 @@ def test_one_stream_shares_commits_only_with_a_window_and_answers_in_order(
             assert stats.write_transactions <= stats.articles_written - (window - 1)
     finally:
         r.stop()
+
+
+def test_the_index_merges_on_its_own_thread_and_answers_the_same(
+    tmp_path: Path, detector: Detector
+) -> None:
+    docs = news(30, seed=27)
+    rows = [_row(d.id, d.text, detector) for d in docs]
+    store = SqliteStore(tmp_path / "articles.db", SPEC, merge_after=60)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(store.put, rows))
+        deadline = time.monotonic() + 30
+        while store._index.pending >= store.merge_after and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store._index.pending < store.merge_after  # merged without a write asking
+        probe = [r.passages.band_keys for r in rows]
+        answers = [store.query_bands(bk) for bk in probe]
+    finally:
+        store.close()
+    reopened = SqliteStore(tmp_path / "articles.db", SPEC)  # its index built in one load
+    try:
+        assert [reopened.query_bands(bk) for bk in probe] == answers
+        assert reopened.passages() == sum(len(r.passages.units) for r in rows)
+    finally:
+        reopened.close()
