@@ -19,7 +19,7 @@ import pytest
 from wiretrace.domain import index_spec, text_sha256
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
-from wiretrace.errors import Conflict, InvalidInput
+from wiretrace.errors import Conflict, Exhausted, InvalidInput
 from wiretrace.store import ArticleRecord, Put, Row
 from wiretrace.store.sqlite import SqliteStore
 from wiretrace_client import pb
@@ -304,3 +304,22 @@ def test_the_index_merges_on_its_own_thread_and_answers_the_same(
         assert reopened.passages() == sum(len(r.passages.units) for r in rows)
     finally:
         reopened.close()
+
+
+def test_a_full_disk_fails_every_write_of_the_group_and_stores_nothing(
+    store: SqliteStore, detector: Detector
+) -> None:
+    first = _row("first", "A first article, stored before the disk fills up.", detector)
+    store.put(first)
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow
+    docs = news(8, seed=28)
+    rows = [_row(d.id, d.text * 8, detector) for d in docs]
+    outcomes = _concurrently([_put(store, r) for r in rows], store.path)
+    assert all(isinstance(o, Exhausted) for o in outcomes), outcomes
+    assert len({id(o) for o in outcomes}) == len(outcomes)  # each caller its own error
+    assert store.count() == 1
+    assert store.passages() == len(first.passages.units)
+    store._db.execute("PRAGMA max_page_count = 1073741823")  # space again
+    assert all(store.put(r).created for r in rows)
+    assert store.count() == 1 + len(rows)

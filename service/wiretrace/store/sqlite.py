@@ -122,6 +122,16 @@ def _mapped(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _own(err: BaseException) -> BaseException:
+    """A copy of ``err`` for one writer of a failed group to raise: an exception raised
+    on several threads at once would gather all their tracebacks."""
+    if isinstance(err, WiretraceError):
+        copy = type(err)(str(err))
+        copy.__cause__ = err
+        return copy
+    return err  # a bug: raised as it is
+
+
 def _held() -> threading.Lock:
     lock = threading.Lock()
     lock.acquire()
@@ -307,7 +317,7 @@ class SqliteStore(ArticleStore):
             mapped = _error(self.path, err) if isinstance(err, sqlite3.Error) else err
             for write in group:
                 if write.put is None and write.error is None:
-                    write.error = mapped
+                    write.error = _own(mapped)
             if not isinstance(err, Exception):
                 raise
         self._wake_merger()
