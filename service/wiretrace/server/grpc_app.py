@@ -42,6 +42,7 @@ from wiretrace.engine.detect import Kind, Match
 from wiretrace.engine.work import Work
 from wiretrace.errors import (
     Conflict,
+    EngineFault,
     Exhausted,
     Expired,
     InvalidInput,
@@ -79,6 +80,7 @@ _STATUS: list[tuple[type[WiretraceError], grpc.StatusCode]] = [
     (Exhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
     (Expired, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (EngineFault, grpc.StatusCode.INTERNAL),
 ]
 
 _UNIT: dict[int, OffsetUnit] = {
@@ -126,6 +128,8 @@ async def _abort(context: Context, rpc: str, err: Exception, what: str = "") -> 
         )
     code = status_for(err)
     level = logging.WARNING if isinstance(err, Exhausted | Unavailable) else logging.INFO
+    if isinstance(err, EngineFault):  # a bug: the operator must see it
+        level = logging.ERROR
     log.log(level, "rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
     await context.abort(code, f"{what}{err}")
 
