@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from wiretrace.domain import index_spec, text_sha256
+from wiretrace.engine.align import align
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Kind, Match
+from wiretrace.engine.work import Work
 from wiretrace.store import ArticleRecord, Row, open_store
 from wiretrace_bench.launchers import server_rss_bytes, start_server_process
 from wiretrace_bench.plagdet import Annotation, score
@@ -238,7 +240,9 @@ def compare_pairs(count: int, chars: int, *, seed: int = 0) -> list[tuple[str, s
 
 
 def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, object]:
-    """Compare RPC latency, one call in flight, beside the engine in this process."""
+    """Compare RPC latency, one call in flight, beside the engine in this process: the
+    whole ``Detector.compare`` of two texts, and its alignment alone (two prepared
+    documents, the core's copy of each made once); then the threads' scaling."""
     from wiretrace_client import Client
 
     detector = Detector(EngineConfig())
@@ -255,13 +259,75 @@ def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, objec
             t = time.perf_counter()
             detector.compare(a, b)
             local.append((time.perf_counter() - t) * 1e3)
+    docs = [(detector.prepare(a), detector.prepare(b)) for a, b in pairs]
+    prepared: list[float] = []
+    core: list[float] = []
+    for da, db in docs:
+        da.aligned(), db.aligned()
+        t = time.perf_counter()
+        detector.compare(da, db)
+        prepared.append((time.perf_counter() - t) * 1e3)
+        t = time.perf_counter()
+        align(da, db, same_text=False, config=detector.config, work=Work())
+        core.append((time.perf_counter() - t) * 1e3)
     return {
         "pairs": len(pairs),
         "chars_mean": round(statistics.mean(len(a) + len(b) for a, b in pairs) / 2),
         **percentiles(remote),
         "in_process_p50_ms": percentiles(local)["p50_ms"],
+        # Two prepared documents: the alignment and the matches' confidences.
+        "prepared_p50_ms": percentiles(prepared)["p50_ms"],
+        # The alignment alone: one call into the compiled core.
+        "align_p50_ms": percentiles(core)["p50_ms"],
         "matches": found,
+        "threads": thread_scaling(detector, pairs, docs),
     }
+
+
+def thread_scaling(
+    detector: Detector,
+    pairs: list[tuple[str, str]],
+    docs: list[tuple[Any, Any]],
+    *,
+    rounds: int = 5,
+) -> dict[str, object]:
+    """The same CPU-bound batch of comparisons on one thread and on two, interleaved
+    ``rounds`` times (this machine is shared): the median time of each and their ratio
+    of work per second. ``prepared``: two prepared documents (the alignment, in the
+    core without the GIL); ``texts``: two texts (prepare included)."""
+
+    def timed(batch: Callable[[int], object], threads: int, size: int) -> float:
+        def run(chunk: range) -> None:
+            for i in chunk:
+                batch(i)
+
+        workers = [
+            threading.Thread(target=run, args=(range(k, size, threads),)) for k in range(threads)
+        ]
+        t = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return time.perf_counter() - t
+
+    out: dict[str, object] = {}
+    batches: dict[str, tuple[Callable[[int], object], int]] = {
+        "prepared": (lambda i: detector.compare(*docs[i % len(docs)]), 4 * len(docs)),
+        "texts": (lambda i: detector.compare(*pairs[i % len(pairs)]), len(pairs)),
+    }
+    for name, (batch, size) in batches.items():
+        one, two = [], []
+        for _ in range(rounds):
+            one.append(timed(batch, 1, size))
+            two.append(timed(batch, 2, size))
+        t1, t2 = statistics.median(one), statistics.median(two)
+        out[f"{name}_one_thread_s"] = round(t1, 3)
+        out[f"{name}_two_threads_s"] = round(t2, 3)
+        out[f"{name}_speedup"] = round(t1 / t2, 2)
+        out[f"{name}_speedup_range"] = f"{min(one) / max(two):.2f}-{max(one) / min(two):.2f}"
+    out["cpus"] = os.cpu_count()
+    return out
 
 
 def preload_index(data_dir: Path, count: int, *, seed: int) -> None:

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use wiretrace_engine::align::{
-    self, Cancel, Config, Counters, Doc, Kind, Limit, Run, Stopped, Work,
+    self, Cancel, Config, Counters, Doc, Kind, Limit, Run, Stopped, Windows, Work,
 };
 
 pyo3::create_exception!(
@@ -50,6 +50,15 @@ fn positions(name: &str, raw: &[u8]) -> PyResult<Vec<usize>> {
 
 fn flags(raw: &[u8]) -> Vec<bool> {
     raw.iter().map(|&b| b != 0).collect()
+}
+
+fn windows_of(k: usize, hashes: &[u8], rare: &[u8], order: &[u8]) -> PyResult<Windows> {
+    Ok(Windows {
+        k,
+        hashes: u64s("window_hashes", hashes)?,
+        rare: flags(rare),
+        order: positions("window_order", order)?,
+    })
 }
 
 /// The message of a panic's payload.
@@ -135,10 +144,7 @@ impl PreparedDoc {
             quoted: flags(quoted),
             named: flags(named),
             sentence_ends: positions("sentence_ends", sentence_ends)?,
-            window_k,
-            window_hashes: u64s("window_hashes", window_hashes)?,
-            window_rare: flags(window_rare),
-            window_order: positions("window_order", window_order)?,
+            windows: windows_of(window_k, window_hashes, window_rare, window_order)?,
         };
         py.detach(|| doc.validate())
             .map_err(|e| PyValueError::new_err(format!("not a prepared document: {e}")))?;
@@ -284,6 +290,8 @@ fn kind_code(kind: Kind) -> u8 {
     }
 }
 
+/// What a bounded join returns: its results, the pairs proposed, whether all were.
+type Joined<T> = (Vec<T>, u64, bool);
 type Found = (usize, usize, usize, usize, f64, u8);
 type Outcome = (Vec<Found>, [u64; COUNTERS], Vec<&'static str>);
 
@@ -369,6 +377,57 @@ pub fn indel_aligned<'py>(py: Python<'py>, a: &[u8], b: &[u8]) -> PyResult<Bound
     )
 }
 
+/// Distinct row pairs whose band keys (uint64 bytes, `bands` per row) agree on at
+/// least one band, in order; the collisions proposed; whether all were (at most
+/// `max_pairs`, the rarest keys first).
+#[pyfunction]
+#[pyo3(signature = (keys_a, keys_b, bands, *, max_pairs=None))]
+pub fn band_join(
+    py: Python<'_>,
+    keys_a: &[u8],
+    keys_b: &[u8],
+    bands: usize,
+    max_pairs: Option<u64>,
+) -> PyResult<Joined<(usize, usize)>> {
+    let (ka, kb) = (u64s("keys_a", keys_a)?, u64s("keys_b", keys_b)?);
+    if bands == 0 || ka.len() % bands != 0 || kb.len() % bands != 0 {
+        return Err(PyValueError::new_err(format!(
+            "band keys must come in rows of {bands} bands"
+        )));
+    }
+    py.detach(|| {
+        guarded("band_join", || {
+            align::seeds::band_join(&ka, &kb, bands, max_pairs)
+        })
+    })
+}
+
+/// The maximal runs of `k` words or more that two texts' windows share, as
+/// `(a0, b0, length)` in order of `a`; the window pairs proposed; whether all were.
+#[pyfunction]
+#[pyo3(signature = (k, a, b, *, max_pairs))]
+pub fn shared_runs(
+    py: Python<'_>,
+    k: usize,
+    a: (Vec<u8>, Vec<u8>, Vec<u8>),
+    b: (Vec<u8>, Vec<u8>, Vec<u8>),
+    max_pairs: u64,
+) -> PyResult<Joined<(usize, usize, usize)>> {
+    let wa = windows_of(k, &a.0, &a.1, &a.2)?;
+    let wb = windows_of(k, &b.0, &b.1, &b.2)?;
+    for w in [&wa, &wb] {
+        w.validate(w.hashes.len() + k.max(1) - 1)
+            .map_err(|e| PyValueError::new_err(format!("not a text's windows: {e}")))?;
+    }
+    py.detach(|| {
+        guarded("shared_runs", || {
+            let (runs, proposed, complete) = align::exact::shared_runs(&wa, &wb, max_pairs);
+            let runs = runs.iter().map(|r| (r.a0, r.b0, r.length)).collect();
+            (runs, proposed, complete)
+        })
+    })
+}
+
 /// Panics inside the core, through the same guard as every entry: what a bug in the
 /// core turns into (the tests prove the service answers INTERNAL).
 #[pyfunction]
@@ -383,6 +442,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(indel_similarity, m)?)?;
     m.add_function(wrap_pyfunction!(indel_aligned, m)?)?;
+    m.add_function(wrap_pyfunction!(band_join, m)?)?;
+    m.add_function(wrap_pyfunction!(shared_runs, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

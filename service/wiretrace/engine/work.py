@@ -40,7 +40,7 @@ class Work:
         extend_pairs: unit pairs near seeds looked at (bounded by ``max_extend_pairs``).
         clusters: seed clusters turned into passages or rejected.
         largest_cluster: seeds in the largest cluster.
-        align_cells: token pairs fed to rapidfuzz Indel to refine passages, the
+        align_cells: token pairs fed to the Indel alignment to refine passages, the
             product of the two sides' lengths per call (bounded by
             ``max_align_cells`` per comparison, ``max_refine_cells`` per call).
         similarity_cells: the same for the similarity of each reported passage

@@ -451,7 +451,7 @@ impl Aligner<'_, '_, '_> {
     fn exact(&mut self, found: Vec<(Passage, Found)>) -> Result<Vec<(Passage, Found)>, Stopped> {
         let (a, b, cfg) = (self.a, self.b, self.cfg);
         self.work.check()?;
-        let (runs, proposed, complete) = shared_runs(a, b, cfg.max_exact_pairs);
+        let (runs, proposed, complete) = shared_runs(&a.windows, &b.windows, cfg.max_exact_pairs);
         self.work.counters.exact_pairs += proposed;
         if !complete {
             self.work.limit(Limit::ExactPairs);

@@ -3,7 +3,6 @@
 //! chaining the window pairs that follow each other on one diagonal.
 
 use super::seeds::rarest_within;
-use super::Doc;
 
 /// Windows with more copies than this in either text are not joined.
 pub const MAX_WINDOW_COPIES: u64 = 8;
@@ -27,16 +26,51 @@ impl ExactRun {
     }
 }
 
+/// The `k`-word windows of one text (`exact.Windows` in Python): their hashes, which
+/// are rare enough to join, and their stable sort order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Windows {
+    pub k: usize,
+    pub hashes: Vec<u64>,
+    pub rare: Vec<bool>,
+    pub order: Vec<usize>,
+}
+
+impl Windows {
+    /// Whether these are the windows of a text of `tokens` tokens.
+    pub fn validate(&self, tokens: usize) -> Result<(), String> {
+        let n = if self.k == 0 {
+            0
+        } else {
+            (tokens + 1).saturating_sub(self.k)
+        };
+        let mut seen = vec![false; n];
+        let permutation = self.order.len() == n
+            && self
+                .order
+                .iter()
+                .all(|&o| o < n && !std::mem::replace(&mut seen[o], true));
+        let sorted = self
+            .order
+            .windows(2)
+            .all(|w| w[0] < n && w[1] < n && self.hashes.get(w[0]) <= self.hashes.get(w[1]));
+        if self.hashes.len() != n || self.rare.len() != n || !permutation || !sorted {
+            return Err(format!("expected {n} windows of {} words, sorted", self.k));
+        }
+        Ok(())
+    }
+}
+
 /// The maximal runs of at least `k` words that `a` and `b` share, in order of `a`;
 /// the window pairs proposed; whether all were (at most `max_pairs`, the windows of
 /// fewest copies first).
-pub fn shared_runs(a: &Doc, b: &Doc, max_pairs: u64) -> (Vec<ExactRun>, u64, bool) {
-    let k = a.window_k;
-    let (ha, hb) = (&a.window_hashes, &b.window_hashes);
-    if ha.is_empty() || hb.is_empty() || k != b.window_k {
+pub fn shared_runs(a: &Windows, b: &Windows, max_pairs: u64) -> (Vec<ExactRun>, u64, bool) {
+    let k = a.k;
+    let (ha, hb) = (&a.hashes, &b.hashes);
+    if ha.is_empty() || hb.is_empty() || k != b.k {
         return (Vec::new(), 0, true);
     }
-    let sorted_b: Vec<u64> = b.window_order.iter().map(|&o| hb[o]).collect();
+    let sorted_b: Vec<u64> = b.order.iter().map(|&o| hb[o]).collect();
     let mut lo = vec![0usize; ha.len()];
     let mut counts = vec![0u64; ha.len()];
     for (i, &h) in ha.iter().enumerate() {
@@ -44,7 +78,7 @@ pub fn shared_runs(a: &Doc, b: &Doc, max_pairs: u64) -> (Vec<ExactRun>, u64, boo
         let end = sorted_b.partition_point(|&x| x <= h);
         let count = (end - start) as u64;
         lo[i] = start;
-        counts[i] = if a.window_rare[i] && count <= MAX_WINDOW_COPIES {
+        counts[i] = if a.rare[i] && count <= MAX_WINDOW_COPIES {
             count
         } else {
             0
@@ -59,7 +93,7 @@ pub fn shared_runs(a: &Doc, b: &Doc, max_pairs: u64) -> (Vec<ExactRun>, u64, boo
     let mut pairs: Vec<(i64, usize)> = Vec::with_capacity(total as usize);
     for (i, &count) in counts.iter().enumerate() {
         for t in 0..count as usize {
-            let j = b.window_order[lo[i] + t];
+            let j = b.order[lo[i] + t];
             pairs.push((i as i64 - j as i64, i));
         }
     }

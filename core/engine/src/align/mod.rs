@@ -18,6 +18,7 @@ pub mod seeds;
 pub mod work;
 
 pub use compare::{compare, Found, Kind};
+pub use exact::Windows;
 pub use work::{Cancel, Counters, Limit, Stopped, Work};
 
 /// The term id of a token that carries no content term (a function word).
@@ -80,11 +81,7 @@ pub struct Doc {
     pub quoted: Vec<bool>,
     pub named: Vec<bool>,
     pub sentence_ends: Vec<usize>,
-    /// Windows of `window_k` words: hashes, which are rare enough to join, sort order.
-    pub window_k: usize,
-    pub window_hashes: Vec<u64>,
-    pub window_rare: Vec<bool>,
-    pub window_order: Vec<usize>,
+    pub windows: Windows,
 }
 
 impl Doc {
@@ -151,18 +148,6 @@ impl Doc {
                 return Err(format!("run {r:?} lies outside the {units} units"));
             }
         }
-        let windows = (n + 1).saturating_sub(self.window_k);
-        let windows = if self.window_k == 0 { 0 } else { windows };
-        if self.window_hashes.len() != windows
-            || self.window_rare.len() != windows
-            || self.window_order.len() != windows
-            || self.window_order.iter().any(|&o| o >= windows)
-        {
-            return Err(format!(
-                "expected {windows} windows of {} words",
-                self.window_k
-            ));
-        }
-        Ok(())
+        self.windows.validate(n)
     }
 }
