@@ -5,6 +5,7 @@ the binding, a Rust panic turned into ``EngineFault`` and, over gRPC, INTERNAL."
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,3 +177,42 @@ def test_the_core_runs_without_the_gil(detector: Detector) -> None:
         ticker.join()
     assert found
     assert during > 1000  # the other thread ran all along
+
+
+def test_a_cancellation_from_another_thread_stops_the_core_within_a_second(
+    detector: Detector,
+) -> None:
+    """What the server does when a call's deadline passes: the flag is set on the event
+    loop's thread while a worker is inside the core, and the worker is free again."""
+    text = shape_text("salad", 200_000)
+    a, b = detector.prepare(text), detector.prepare(text)
+    a.aligned(), b.aligned()
+    gone = threading.Event()
+    asked = threading.Semaphore(0)
+    outcome: list[BaseException | None] = []
+    stopped_at = 0.0
+
+    def cancelled() -> bool:
+        asked.release()
+        return gone.is_set()
+
+    def worker() -> None:
+        nonlocal stopped_at
+        try:
+            detector.compare(a, b, work=Work(cancelled=cancelled))
+            outcome.append(None)
+        except BaseException as err:  # what the call ends with, kept for the assertion
+            outcome.append(err)
+        stopped_at = time.monotonic()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    for _ in range(3):  # twice in Python before the core, then from inside it
+        assert asked.acquire(timeout=10)
+    gone.set()
+    set_at = time.monotonic()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    (err,) = outcome
+    assert isinstance(err, Expired)
+    assert stopped_at - set_at < 1.0

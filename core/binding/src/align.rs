@@ -117,37 +117,41 @@ impl PreparedDoc {
         window_rare: &[u8],
         window_order: &[u8],
     ) -> PyResult<Self> {
-        let run_fields = positions("runs", runs)?;
-        if run_fields.len() % 3 != 0 {
-            return Err(PyValueError::new_err(
-                "runs: expected (start, end, period) triples",
-            ));
-        }
-        let doc = Doc {
-            words: i64s("words", words)?,
-            terms: i64s("terms", terms)?,
-            bounds: positions("bounds", bounds)?,
-            features: i64s("features", features)?,
-            feature_starts: positions("feature_starts", feature_starts)?,
-            hidden: flags(hidden),
-            runs: run_fields
-                .chunks_exact(3)
-                .map(|r| Run {
-                    start: r[0],
-                    end: r[1],
-                    period: r[2],
-                })
-                .collect(),
-            indexable: positions("indexable", indexable)?,
-            band_keys: u64s("band_keys", band_keys)?,
-            bands,
-            quoted: flags(quoted),
-            named: flags(named),
-            sentence_ends: positions("sentence_ends", sentence_ends)?,
-            windows: windows_of(window_k, window_hashes, window_rare, window_order)?,
-        };
-        py.detach(|| doc.validate())
-            .map_err(|e| PyValueError::new_err(format!("not a prepared document: {e}")))?;
+        // The bytes are immutable: they are read and checked with the GIL released.
+        let doc = py.detach(|| -> PyResult<Doc> {
+            let run_fields = positions("runs", runs)?;
+            if run_fields.len() % 3 != 0 {
+                return Err(PyValueError::new_err(
+                    "runs: expected (start, end, period) triples",
+                ));
+            }
+            let doc = Doc {
+                words: i64s("words", words)?,
+                terms: i64s("terms", terms)?,
+                bounds: positions("bounds", bounds)?,
+                features: i64s("features", features)?,
+                feature_starts: positions("feature_starts", feature_starts)?,
+                hidden: flags(hidden),
+                runs: run_fields
+                    .chunks_exact(3)
+                    .map(|r| Run {
+                        start: r[0],
+                        end: r[1],
+                        period: r[2],
+                    })
+                    .collect(),
+                indexable: positions("indexable", indexable)?,
+                band_keys: u64s("band_keys", band_keys)?,
+                bands,
+                quoted: flags(quoted),
+                named: flags(named),
+                sentence_ends: positions("sentence_ends", sentence_ends)?,
+                windows: windows_of(window_k, window_hashes, window_rare, window_order)?,
+            };
+            doc.validate()
+                .map_err(|e| PyValueError::new_err(format!("not a prepared document: {e}")))?;
+            Ok(doc)
+        })?;
         Ok(PreparedDoc { doc: Arc::new(doc) })
     }
 
@@ -314,6 +318,12 @@ pub fn compare(
     check: Option<Py<PyAny>>,
 ) -> PyResult<Outcome> {
     let (da, db) = (Arc::clone(&a.get().doc), Arc::clone(&b.get().doc));
+    if da.bands != db.bands && !da.band_keys.is_empty() && !db.band_keys.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "the documents were prepared with {} and {} LSH bands: prepare both with one config",
+            da.bands, db.bands
+        )));
+    }
     let cfg = config.get().config.clone();
     let mut cancel = check.map(|check| PyCheck {
         check,

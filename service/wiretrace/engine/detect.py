@@ -15,7 +15,7 @@ between bounded chunks it asks ``Work.check`` whether the caller still waits.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
@@ -266,8 +266,7 @@ class Detector:
         work.check()
         found = align.align(da, db, same_text=same, config=self.config, work=work)
         work.check()
-        matches = [_match(da, db, x) for x in found]
-        return [replace(m, confidence=confidence(features(da, db, m))) for m in matches]
+        return [_match(da, db, x) for x in found]
 
     def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
@@ -279,17 +278,14 @@ class Detector:
 def _match(a: Document, b: Document, x: align.Aligned) -> Match:
     """The match of token ranges ``x`` in character offsets: from its first token's
     start to its last token's end, moved over the punctuation that closes a sentence
-    or a quote (a quote's spans are the words inside the marks)."""
+    or a quote (a quote's spans are the words inside the marks); with its
+    confidence."""
     kind = Kind(x.kind)
     ta, tb = a.tokens, b.tokens
     a_end, b_end = int(ta.ends[x.a1 - 1]), int(tb.ends[x.b1 - 1])
     if kind is not Kind.QUOTE:
         a_end, b_end = _close(ta.text, a_end), _close(tb.text, b_end)
+    m = Match(int(ta.starts[x.a0]), a_end, int(tb.starts[x.b0]), b_end, x.similarity, kind)
     return Match(
-        a_start=int(ta.starts[x.a0]),
-        a_end=a_end,
-        b_start=int(tb.starts[x.b0]),
-        b_end=b_end,
-        similarity=float(x.similarity),
-        kind=kind,
+        m.a_start, m.a_end, m.b_start, m.b_end, m.similarity, kind, confidence(features(a, b, m))
     )
