@@ -292,11 +292,14 @@ def thread_scaling(
     rounds: int = 5,
 ) -> dict[str, object]:
     """The same CPU-bound batch of comparisons on one thread and on two, interleaved
-    ``rounds`` times (this machine is shared): the median time of each and their ratio
-    of work per second. ``prepared``: two prepared documents (the alignment, in the
-    core without the GIL); ``texts``: two texts (prepare included)."""
+    ``rounds`` times (this machine is shared): the median time of each, their ratio of
+    work per second, and the CPU seconds the process used per second with two threads
+    (above 1: both threads computed at once). ``align``: the alignment alone, one core
+    call per pair (the GIL released); ``prepared``: ``Detector.compare`` of two
+    prepared documents (the alignment, then the matches and their confidences in
+    Python); ``texts``: of two texts (prepare, in Python, included)."""
 
-    def timed(batch: Callable[[int], object], threads: int, size: int) -> float:
+    def timed(batch: Callable[[int], object], threads: int, size: int) -> tuple[float, float]:
         def run(chunk: range) -> None:
             for i in chunk:
                 batch(i)
@@ -304,29 +307,38 @@ def thread_scaling(
         workers = [
             threading.Thread(target=run, args=(range(k, size, threads),)) for k in range(threads)
         ]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         for w in workers:
             w.start()
         for w in workers:
             w.join()
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - cpu
+
+    def aligned(i: int) -> object:
+        da, db = docs[i % len(docs)]
+        return align(da, db, same_text=False, config=detector.config, work=Work())
 
     out: dict[str, object] = {}
     batches: dict[str, tuple[Callable[[int], object], int]] = {
+        "align": (aligned, 10 * len(docs)),
         "prepared": (lambda i: detector.compare(*docs[i % len(docs)]), 4 * len(docs)),
         "texts": (lambda i: detector.compare(*pairs[i % len(pairs)]), len(pairs)),
     }
     for name, (batch, size) in batches.items():
-        one, two = [], []
+        one, two, busy = [], [], []
         for _ in range(rounds):
-            one.append(timed(batch, 1, size))
-            two.append(timed(batch, 2, size))
+            one.append(timed(batch, 1, size)[0])
+            wall, cpu = timed(batch, 2, size)
+            two.append(wall)
+            busy.append(cpu / wall)
         t1, t2 = statistics.median(one), statistics.median(two)
         out[f"{name}_one_thread_s"] = round(t1, 3)
         out[f"{name}_two_threads_s"] = round(t2, 3)
         out[f"{name}_speedup"] = round(t1 / t2, 2)
         out[f"{name}_speedup_range"] = f"{min(one) / max(two):.2f}-{max(one) / min(two):.2f}"
+        out[f"{name}_two_threads_cpu_per_s"] = round(statistics.median(busy), 2)
     out["cpus"] = os.cpu_count()
+    out["load_average_1min"] = round(os.getloadavg()[0], 1)
     return out
 
 
