@@ -216,3 +216,53 @@ def test_a_cancellation_from_another_thread_stops_the_core_within_a_second(
     (err,) = outcome
     assert isinstance(err, Expired)
     assert stopped_at - set_at < 1.0
+
+
+def test_a_cancel_token_is_read_by_the_core_without_the_gil(detector: Detector) -> None:
+    """The server's way: gRPC's done-callback sets the token from another thread, and
+    the core, which never takes the GIL back to ask, stops within a second."""
+    text = shape_text("salad", 200_000)
+    a, b = detector.prepare(text), detector.prepare(text)
+    a.aligned(), b.aligned()
+    token = _core.CancelToken(None)
+    assert not token()
+    assert not token.cancelled()
+    outcome: list[BaseException | None] = []
+    stopped_at = 0.0
+    started = threading.Event()
+
+    def worker() -> None:
+        nonlocal stopped_at
+        started.set()
+        try:
+            detector.compare(a, b, work=Work(cancelled=token))
+            outcome.append(None)
+        except BaseException as err:  # what the call ends with, kept for the assertion
+            outcome.append(err)
+        stopped_at = time.monotonic()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    started.wait(10)
+    time.sleep(0.1)  # into the core (the whole comparison takes seconds)
+    token.cancel()
+    set_at = time.monotonic()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    (err,) = outcome
+    assert isinstance(err, Expired)
+    assert "cancelled or its deadline passed" in str(err)
+    assert stopped_at - set_at < 1.0
+
+
+def test_a_cancel_token_expires_at_its_deadline(detector: Detector) -> None:
+    assert _core.CancelToken(0.0).cancelled()
+    assert _core.CancelToken(-1.0).cancelled()
+    assert not _core.CancelToken(float("inf")).cancelled()
+    assert not _core.CancelToken(3600.0).cancelled()
+    token = _core.CancelToken(0.05)
+    time.sleep(0.06)
+    assert token()
+    doc = detector.prepare("Officials closed the northern border crossing on Tuesday. " * 40)
+    with pytest.raises(Expired):
+        detector.compare(doc, detector.prepare(doc.text), work=Work(cancelled=token))

@@ -4,6 +4,15 @@ __version__: str
 class CorePanic(RuntimeError):
     """A bug in the compiled core: a Rust panic, stopped at the binding."""
 
+class CoreCancelled(Exception):
+    """The CancelToken of a comparison said its caller is gone."""
+
+class CancelToken:
+    def __init__(self, seconds: float | None = None) -> None: ...
+    def cancel(self) -> None: ...
+    def cancelled(self) -> bool: ...
+    def __call__(self) -> bool: ...
+
 class PreparedDoc:
     def __init__(
         self,
@@ -67,6 +76,7 @@ def compare(
     counters: list[int],
     limited: list[str],
     check: object | None = None,
+    token: CancelToken | None = None,
 ) -> tuple[list[tuple[int, int, int, int, float, int]], list[int], list[str]]: ...
 def indel_similarity(a: bytes, b: bytes) -> float: ...
 def indel_aligned(a: bytes, b: bytes) -> tuple[bytes, bytes]: ...

@@ -5,7 +5,9 @@
 //! positions, uint64 for hashes and keys, one byte per flag.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -19,6 +21,13 @@ pyo3::create_exception!(
     CorePanic,
     PyRuntimeError,
     "A bug in the compiled core: a Rust panic, stopped at the binding."
+);
+
+pyo3::create_exception!(
+    _core,
+    CoreCancelled,
+    pyo3::exceptions::PyException,
+    "The CancelToken of a comparison said its caller is gone."
 );
 
 fn i64s(name: &str, raw: &[u8]) -> PyResult<Vec<i64>> {
@@ -236,6 +245,72 @@ impl AlignConfig {
     }
 }
 
+/// Whether a call's caller still waits, readable by the core without the GIL: a flag
+/// that gRPC sets when it is done with the call, and the call's deadline. Called, it
+/// says whether the call is cancelled (so it serves as `Work.cancelled`).
+#[pyclass(frozen, module = "wiretrace._core")]
+pub struct CancelToken {
+    gone: AtomicBool,
+    deadline: Option<Instant>,
+}
+
+impl CancelToken {
+    fn is_cancelled(&self) -> bool {
+        self.gone.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+#[pymethods]
+impl CancelToken {
+    /// `seconds`: the time the caller still waits (None: no deadline).
+    #[new]
+    #[pyo3(signature = (seconds=None))]
+    fn new(seconds: Option<f64>) -> Self {
+        let now = Instant::now();
+        let deadline = seconds.map(|s| {
+            if s.is_nan() || s <= 0.0 {
+                now
+            } else {
+                // A deadline beyond any call (or infinite) is none at all.
+                Duration::try_from_secs_f64(s)
+                    .ok()
+                    .and_then(|d| now.checked_add(d))
+                    .unwrap_or(now + Duration::from_secs(86_400 * 365))
+            }
+        });
+        CancelToken {
+            gone: AtomicBool::new(false),
+            deadline,
+        }
+    }
+
+    /// The caller is gone: every comparison that reads this token stops.
+    fn cancel(&self) {
+        self.gone.store(true, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.is_cancelled()
+    }
+
+    fn __call__(&self) -> bool {
+        self.is_cancelled()
+    }
+}
+
+/// The caller's cancellation read from a `CancelToken`, without the GIL.
+struct TokenCheck(Py<CancelToken>);
+
+impl Cancel for TokenCheck {
+    fn check(&mut self) -> Result<(), Stopped> {
+        if self.0.get().is_cancelled() {
+            Err(Stopped)
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// The caller's cancellation: `Work.check`, asked with the GIL taken back for the
 /// moment of the call; the exception it raises (`Expired`) is kept and re-raised.
 struct PyCheck {
@@ -305,7 +380,7 @@ type Outcome = (Vec<Found>, [u64; COUNTERS], Vec<&'static str>);
 /// `(a0, a1, b0, b1, similarity, kind)` (kind: 0 verbatim, 1 near-verbatim,
 /// 2 reworded, 3 quote), the counters and the bounds reached.
 #[pyfunction]
-#[pyo3(signature = (a, b, *, same_text, config, counters, limited, check=None))]
+#[pyo3(signature = (a, b, *, same_text, config, counters, limited, check=None, token=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn compare(
     py: Python<'_>,
@@ -316,6 +391,7 @@ pub fn compare(
     counters: [u64; COUNTERS],
     limited: Vec<String>,
     check: Option<Py<PyAny>>,
+    token: Option<Py<CancelToken>>,
 ) -> PyResult<Outcome> {
     let (da, db) = (Arc::clone(&a.get().doc), Arc::clone(&b.get().doc));
     if da.bands != db.bands && !da.band_keys.is_empty() && !db.band_keys.is_empty() {
@@ -329,12 +405,15 @@ pub fn compare(
         check,
         raised: None,
     });
+    let mut native = token.map(TokenCheck);
     let outcome = py.detach(|| {
         guarded("compare", || {
-            let mut work = Work::new(
-                counters_of(counters),
-                cancel.as_mut().map(|c| c as &mut dyn Cancel),
-            );
+            let asked: Option<&mut dyn Cancel> = match (native.as_mut(), cancel.as_mut()) {
+                (Some(t), _) => Some(t),
+                (None, Some(c)) => Some(c),
+                (None, None) => None,
+            };
+            let mut work = Work::new(counters_of(counters), asked);
             for name in &limited {
                 if let Some(limit) = Limit::from_name(name) {
                     work.limit(limit);
@@ -353,6 +432,9 @@ pub fn compare(
                 .collect(),
             counters,
             limited,
+        )),
+        Err(Stopped) if native.is_some() => Err(CoreCancelled::new_err(
+            "the call was cancelled or its deadline passed",
         )),
         Err(Stopped) => Err(cancel
             .and_then(|c| c.raised)
@@ -448,6 +530,8 @@ pub fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PreparedDoc>()?;
     m.add_class::<AlignConfig>()?;
+    m.add_class::<CancelToken>()?;
+    m.add("CoreCancelled", m.py().get_type::<CoreCancelled>())?;
     m.add("CorePanic", m.py().get_type::<CorePanic>())?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(indel_similarity, m)?)?;

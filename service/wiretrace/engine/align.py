@@ -27,7 +27,7 @@ import numpy as np
 import wiretrace._core as _core
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.work import Work
-from wiretrace.errors import EngineFault
+from wiretrace.errors import EngineFault, Expired
 
 if TYPE_CHECKING:
     from wiretrace.engine.detect import Document
@@ -148,18 +148,25 @@ def align(
 ) -> list[Aligned]:
     """The passages ``a`` and ``b`` share, as token ranges, sorted by their start in
     ``a`` (``same_text``: ``b`` is ``a``, and its repeats are reported). Adds to
-    ``work``'s counters and ``limited``; raises what ``work.check`` raises (``Expired``)
-    when the caller gives up, and ``EngineFault`` on a bug in the core."""
-    found, counters, limited = core_call(
-        _core.compare,
-        a.aligned(),
-        b.aligned(),
-        same_text=same_text,
-        config=align_config(config),
-        counters=[getattr(work, name) for name in COUNTERS],
-        limited=sorted(work.limited),
-        check=None if work.cancelled is None else work.check,
-    )
+    ``work``'s counters and ``limited``; raises ``Expired`` when the caller gives up (a
+    ``CancelToken`` as ``work.cancelled`` is read by the core without the GIL; any
+    other callable is asked through ``work.check``), and ``EngineFault`` on a bug in
+    the core."""
+    token = work.cancelled if isinstance(work.cancelled, _core.CancelToken) else None
+    try:
+        found, counters, limited = core_call(
+            _core.compare,
+            a.aligned(),
+            b.aligned(),
+            same_text=same_text,
+            config=align_config(config),
+            counters=[getattr(work, name) for name in COUNTERS],
+            limited=sorted(work.limited),
+            check=None if work.cancelled is None or token is not None else work.check,
+            token=token,
+        )
+    except _core.CoreCancelled as err:
+        raise Expired(str(err)) from err
     for name, value in zip(COUNTERS, counters, strict=True):
         setattr(work, name, value)
     work.limited.update(limited)
