@@ -298,8 +298,11 @@ def test_bench_compare_and_ingest_over_a_preloaded_index(
     assert report["pairs"] == 15
     assert 1000 < report["chars_mean"] <= 2000
     assert report["p99_ms"] >= report["p50_ms"] > 0
-    assert report["in_process_p50_ms"] > 0
+    assert report["in_process_p50_ms"] > report["prepared_p50_ms"] > 0
     assert report["matches"] >= 15  # each pair shares one paragraph
+    threads = report["threads"]
+    assert threads["prepared_one_thread_s"] > 0
+    assert threads["prepared_two_threads_s"] > 0
     args = ["bench", "ingest", "--synthetic", "30", "--preload", "40", "--json"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)

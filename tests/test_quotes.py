@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import wiretrace._core as _core
 from wiretrace import Detector, EngineConfig, Kind, Match
-from wiretrace.engine.exact import ExactRun, shared_runs
+from wiretrace.engine.exact import Windows
 from wiretrace.engine.quotes import quoted_spans
 from wiretrace.engine.spans import overlaps
 
@@ -177,7 +178,22 @@ def test_seed_000_004_share_a_large_scale_terrorist_attack(
     _no_overlap_on_the_article_side(matches)
 
 
-def _slow_runs(a: list[int], b: list[int], k: int) -> set[ExactRun]:
+Run = tuple[int, int, int]  # (a0, b0, length): a[a0 : a0 + length] == b[b0 : b0 + length]
+
+
+def shared_runs(
+    a: np.ndarray, b: np.ndarray, *, k: int, max_pairs: int
+) -> tuple[list[Run], int, bool]:
+    """The compiled exact-run join over the two texts' windows, as the detector uses it."""
+
+    def parts(words: np.ndarray) -> tuple[bytes, bytes, bytes]:
+        w = Windows.of(np.asarray(words, dtype=np.int64), k)
+        return w.hashes.tobytes(), w.rare.tobytes(), w.order.astype("<i8").tobytes()
+
+    return _core.shared_runs(k, parts(a), parts(b), max_pairs=max_pairs)
+
+
+def _slow_runs(a: list[int], b: list[int], k: int) -> set[Run]:
     """Every maximal common run of at least ``k`` words, by brute force."""
     out = set()
     for i in range(len(a)):
@@ -188,7 +204,7 @@ def _slow_runs(a: list[int], b: list[int], k: int) -> set[ExactRun]:
             while i + n < len(a) and j + n < len(b) and a[i + n] == b[j + n]:
                 n += 1
             if n >= k:
-                out.add(ExactRun(i, j, n))
+                out.add((i, j, n))
     return out
 
 
@@ -206,9 +222,9 @@ def test_shared_runs_agree_with_brute_force(a: list[int], b: list[int], k: int) 
         windows = [tuple(x[i : i + k]) for x in (a, b) for i in range(len(x) - k + 1)]
         if all(windows.count(w) <= 8 for w in set(windows)):
             assert set(runs) == _slow_runs(a, b, k)
-    for r in runs:
-        assert a[r.a0 : r.a1] == b[r.b0 : r.b1]
-        assert r.length >= k
+    for a0, b0, length in runs:
+        assert a[a0 : a0 + length] == b[b0 : b0 + length]
+        assert length >= k
 
 
 def test_shared_runs_stop_at_their_bound() -> None:
@@ -217,7 +233,7 @@ def test_shared_runs_stop_at_their_bound() -> None:
     runs, proposed, complete = shared_runs(a, a.copy(), k=5, max_pairs=100)
     assert not complete
     assert proposed <= 100
-    assert all(r.length >= 5 for r in runs)
+    assert all(length >= 5 for _, _, length in runs)
 
 
 # Shorter than min_exact_run_tokens too, so that only the scaled minimum finds it.

@@ -21,6 +21,7 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
     wiretrace bench redis --cluster [--passages N] [--masters 1,3]
     wiretrace bench fuzz [--requests N] [--concurrency K] [--seed S] [--json]
+    wiretrace bench parity --against REV SPEC... [--json]
 
 The modules behind each command are imported when it runs, so that the console command
 starts fast.
@@ -234,6 +235,15 @@ def _cmd_bench_compare(args: argparse.Namespace) -> int:
             report = bench_compare(address, pairs)
     _print_report(report, args.json)
     return 0
+
+
+def _cmd_bench_parity(args: argparse.Namespace) -> int:
+    from wiretrace_bench.parity import run_parity
+
+    report = run_parity(args.against, args.specs)
+    _print_report(report, args.json)
+    same = not report["pairs_with_other_matches"] and not report["pairs_with_other_counters"]
+    return 0 if same else 1
 
 
 def _cmd_bench_shapes(args: argparse.Namespace) -> int:
@@ -472,6 +482,20 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_query)
 
+    p = bench.add_parser(
+        "parity",
+        help="every match and work counter of this engine against a git revision's, on "
+        "the same pairs; exits 1 when any differs",
+    )
+    p.add_argument("--against", required=True, help="git revision of the other engine")
+    p.add_argument(
+        "specs",
+        nargs="+",
+        help="seeds:DIR (every ordered pair of its texts) or CORPUS_DIR@STEP (every "
+        "STEP-th pair of a PAN-layout corpus)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_parity)
     p = bench.add_parser("compare", help="Compare RPC latency on pairs of articles")
     p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
     p.add_argument("--pairs", type=int, default=500, help="pairs compared (default 500)")

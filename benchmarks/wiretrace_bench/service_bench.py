@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from wiretrace.domain import index_spec, text_sha256
+from wiretrace.engine.align import align
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Kind, Match
+from wiretrace.engine.work import Work
 from wiretrace.store import ArticleRecord, Row, open_store
 from wiretrace_bench.launchers import process_cpu_seconds, server_rss_bytes, start_server_process
 from wiretrace_bench.plagdet import Annotation, score
@@ -248,7 +250,9 @@ def compare_pairs(count: int, chars: int, *, seed: int = 0) -> list[tuple[str, s
 
 
 def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, object]:
-    """Compare RPC latency, one call in flight, beside the engine in this process."""
+    """Compare RPC latency, one call in flight, beside the engine in this process: the
+    whole ``Detector.compare`` of two texts, and its alignment alone (two prepared
+    documents, the core's copy of each made once); then the threads' scaling."""
     from wiretrace_client import Client
 
     detector = Detector(EngineConfig())
@@ -265,13 +269,87 @@ def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, objec
             t = time.perf_counter()
             detector.compare(a, b)
             local.append((time.perf_counter() - t) * 1e3)
+    docs = [(detector.prepare(a), detector.prepare(b)) for a, b in pairs]
+    prepared: list[float] = []
+    core: list[float] = []
+    for da, db in docs:
+        da.aligned(), db.aligned()
+        t = time.perf_counter()
+        detector.compare(da, db)
+        prepared.append((time.perf_counter() - t) * 1e3)
+        t = time.perf_counter()
+        align(da, db, same_text=False, config=detector.config, work=Work())
+        core.append((time.perf_counter() - t) * 1e3)
     return {
         "pairs": len(pairs),
         "chars_mean": round(statistics.mean(len(a) + len(b) for a, b in pairs) / 2),
         **percentiles(remote),
         "in_process_p50_ms": percentiles(local)["p50_ms"],
+        # Two prepared documents: the alignment and the matches' confidences.
+        "prepared_p50_ms": percentiles(prepared)["p50_ms"],
+        # The alignment alone: one call into the compiled core.
+        "align_p50_ms": percentiles(core)["p50_ms"],
         "matches": found,
+        "threads": thread_scaling(detector, pairs, docs),
     }
+
+
+def thread_scaling(
+    detector: Detector,
+    pairs: list[tuple[str, str]],
+    docs: list[tuple[Any, Any]],
+    *,
+    rounds: int = 5,
+) -> dict[str, object]:
+    """The same CPU-bound batch of comparisons on one thread and on two, interleaved
+    ``rounds`` times (this machine is shared): the median time of each, their ratio of
+    work per second, and the CPU seconds the process used per second with two threads
+    (above 1: both threads computed at once). ``align``: the alignment alone, one core
+    call per pair (the GIL released); ``prepared``: ``Detector.compare`` of two
+    prepared documents (the alignment, then the matches and their confidences in
+    Python); ``texts``: of two texts (prepare, in Python, included)."""
+
+    def timed(batch: Callable[[int], object], threads: int, size: int) -> tuple[float, float]:
+        def run(chunk: range) -> None:
+            for i in chunk:
+                batch(i)
+
+        workers = [
+            threading.Thread(target=run, args=(range(k, size, threads),)) for k in range(threads)
+        ]
+        t, cpu = time.perf_counter(), time.process_time()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return time.perf_counter() - t, time.process_time() - cpu
+
+    def aligned(i: int) -> object:
+        da, db = docs[i % len(docs)]
+        return align(da, db, same_text=False, config=detector.config, work=Work())
+
+    out: dict[str, object] = {}
+    batches: dict[str, tuple[Callable[[int], object], int]] = {
+        "align": (aligned, 10 * len(docs)),
+        "prepared": (lambda i: detector.compare(*docs[i % len(docs)]), 4 * len(docs)),
+        "texts": (lambda i: detector.compare(*pairs[i % len(pairs)]), len(pairs)),
+    }
+    for name, (batch, size) in batches.items():
+        one, two, busy = [], [], []
+        for _ in range(rounds):
+            one.append(timed(batch, 1, size)[0])
+            wall, cpu = timed(batch, 2, size)
+            two.append(wall)
+            busy.append(cpu / wall)
+        t1, t2 = statistics.median(one), statistics.median(two)
+        out[f"{name}_one_thread_s"] = round(t1, 3)
+        out[f"{name}_two_threads_s"] = round(t2, 3)
+        out[f"{name}_speedup"] = round(t1 / t2, 2)
+        out[f"{name}_speedup_range"] = f"{min(one) / max(two):.2f}-{max(one) / min(two):.2f}"
+        out[f"{name}_two_threads_cpu_per_s"] = round(statistics.median(busy), 2)
+    out["cpus"] = os.cpu_count()
+    out["load_average_1min"] = round(os.getloadavg()[0], 1)
+    return out
 
 
 def preload_index(data_dir: Path, count: int, *, seed: int) -> None:

@@ -1,2 +1,89 @@
 # Types of the compiled core (core/binding), built into wiretrace._core by maturin.
 __version__: str
+
+class CorePanic(RuntimeError):
+    """A bug in the compiled core: a Rust panic, stopped at the binding."""
+
+class CoreCancelled(Exception):
+    """The CancelToken of a comparison said its caller is gone."""
+
+class CancelToken:
+    def __init__(self, seconds: float | None = None) -> None: ...
+    def cancel(self) -> None: ...
+    def cancelled(self) -> bool: ...
+    def __call__(self) -> bool: ...
+
+class PreparedDoc:
+    def __init__(
+        self,
+        *,
+        words: bytes,
+        terms: bytes,
+        bounds: bytes,
+        features: bytes,
+        feature_starts: bytes,
+        hidden: bytes,
+        runs: bytes,
+        indexable: bytes,
+        band_keys: bytes,
+        bands: int,
+        quoted: bytes,
+        named: bytes,
+        sentence_ends: bytes,
+        window_k: int,
+        window_hashes: bytes,
+        window_rare: bytes,
+        window_order: bytes,
+    ) -> None: ...
+    def __len__(self) -> int: ...
+
+class AlignConfig:
+    def __init__(
+        self,
+        *,
+        seed_threshold: float,
+        extend_threshold: float,
+        passage_threshold: float,
+        min_match_tokens: int,
+        min_reworded_tokens: int,
+        short_passage_tokens: int,
+        short_passage_similarity: float,
+        short_passage_overlap: float,
+        max_gap_units: int,
+        merge_gap_tokens: int,
+        miss_penalty: float,
+        shared_weight: float,
+        edge_cut: float,
+        max_seed_pairs: int,
+        max_extend_pairs: int,
+        max_refine_cells: int,
+        max_align_cells: int,
+        max_passages: int,
+        max_exact_pairs: int,
+        min_exact_run_tokens: int,
+        min_quote_tokens: int,
+        min_split_run_tokens: int,
+        min_evidence_dice: float,
+        short_text_share: float,
+    ) -> None: ...
+
+def compare(
+    a: PreparedDoc,
+    b: PreparedDoc,
+    *,
+    same_text: bool,
+    config: AlignConfig,
+    counters: list[int],
+    limited: list[str],
+    check: object | None = None,
+    token: CancelToken | None = None,
+) -> tuple[list[tuple[int, int, int, int, float, int]], list[int], list[str]]: ...
+def indel_similarity(a: bytes, b: bytes) -> float: ...
+def indel_aligned(a: bytes, b: bytes) -> tuple[bytes, bytes]: ...
+def _panic_for_tests(message: str) -> None: ...
+def band_join(
+    keys_a: bytes, keys_b: bytes, bands: int, *, max_pairs: int | None = None
+) -> tuple[list[tuple[int, int]], int, bool]: ...
+def shared_runs(
+    k: int, a: tuple[bytes, bytes, bytes], b: tuple[bytes, bytes, bytes], *, max_pairs: int
+) -> tuple[list[tuple[int, int, int]], int, bool]: ...

@@ -8,7 +8,9 @@
     ├── Exhausted             the store is full (disk, quota)       -> RESOURCE_EXHAUSTED
     ├── Unavailable           the store cannot be reached, is       -> UNAVAILABLE
     │                         read-only or broken
-    └── Expired               the caller's deadline passed          -> DEADLINE_EXCEEDED
+    ├── Expired               the caller's deadline passed          -> DEADLINE_EXCEEDED
+    └── EngineFault           a bug in the compiled core (a Rust    -> INTERNAL
+                              panic, stopped at the binding)
 
 Domain code raises these, and the stores turn their drivers' errors into them; the
 transport layers (CLI, gRPC) map them in one place each.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "Conflict",
+    "EngineFault",
     "Exhausted",
     "Expired",
     "InvalidInput",
@@ -68,3 +71,8 @@ class Unavailable(WiretraceError):
 
 class Expired(WiretraceError):
     """The caller gave up (deadline or cancellation) before the work was committed."""
+
+
+class EngineFault(WiretraceError):
+    """The compiled core (``wiretrace._core``) failed: a Rust panic, which is a bug.
+    The binding stops it and says where; nothing of the call's work is kept."""

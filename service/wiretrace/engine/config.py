@@ -140,8 +140,8 @@ class EngineConfig:
             the pairs of the commonest band keys are left out.
         max_extend_pairs: unit pairs near seeds the extend stage may look at.
         max_refine_cells: largest alignment (tokens of one side times tokens of the
-            other) refined in one piece, which bounds rapidfuzz's memory (cells / 8
-            bytes); a larger cluster is cut in halves until its pieces fit, and merging
+            other) refined in one piece, which bounds the Indel bit matrix's memory
+            (cells / 8 bytes); a larger cluster is cut in halves until its pieces fit, and merging
             joins their passages again.
         max_align_cells: alignment cells per comparison, over all refinements; past
             it, no more passages are built.

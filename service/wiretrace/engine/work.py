@@ -8,7 +8,8 @@ when one is reached; ``limited`` names the bounds that were reached.
 ``check`` asks the caller's ``cancelled`` callable whether to go on, at most every
 ``CHECK_SECONDS``, and raises ``Expired`` when it says so. The stages call it between
 chunks of work that are themselves bounded, so a cancelled call stops within about
-``CHECK_SECONDS`` plus one chunk.
+``CHECK_SECONDS`` plus one chunk. A ``CancelToken`` (the compiled core's flag and
+deadline) is such a callable that the core also reads without the GIL.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
+from wiretrace._core import CancelToken
 from wiretrace.errors import Expired
 
-__all__ = ["CHECK_SECONDS", "Work"]
+__all__ = ["CHECK_SECONDS", "CancelToken", "Work"]
 
 #: How often, at most, the cancellation callable is asked (it may cost a system call).
 CHECK_SECONDS = 0.01
@@ -40,7 +42,7 @@ class Work:
         extend_pairs: unit pairs near seeds looked at (bounded by ``max_extend_pairs``).
         clusters: seed clusters turned into passages or rejected.
         largest_cluster: seeds in the largest cluster.
-        align_cells: token pairs fed to rapidfuzz Indel to refine passages, the
+        align_cells: token pairs fed to the Indel alignment to refine passages, the
             product of the two sides' lengths per call (bounded by
             ``max_align_cells`` per comparison, ``max_refine_cells`` per call).
         similarity_cells: the same for the similarity of each reported passage

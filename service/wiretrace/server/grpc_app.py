@@ -40,9 +40,10 @@ from wiretrace.domain import (
 )
 from wiretrace.engine.confidence import Verdict
 from wiretrace.engine.detect import Kind, Match
-from wiretrace.engine.work import Work
+from wiretrace.engine.work import CancelToken, Work
 from wiretrace.errors import (
     Conflict,
+    EngineFault,
     Exhausted,
     Expired,
     InvalidInput,
@@ -80,6 +81,7 @@ _STATUS: list[tuple[type[WiretraceError], grpc.StatusCode]] = [
     (Exhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
     (Expired, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (EngineFault, grpc.StatusCode.INTERNAL),
 ]
 
 _UNIT: dict[int, OffsetUnit] = {
@@ -127,6 +129,8 @@ async def _abort(context: Context, rpc: str, err: Exception, what: str = "") -> 
         )
     code = status_for(err)
     level = logging.WARNING if isinstance(err, Exhausted | Unavailable) else logging.INFO
+    if isinstance(err, EngineFault):  # a bug: the operator must see it
+        level = logging.ERROR
     log.log(level, "rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
     await context.abort(code, f"{what}{err}")
 
@@ -283,19 +287,16 @@ class CallWatch:
     thread by the engine's cancellation check."""
 
     def __init__(self, context: Context) -> None:
-        remaining = context.time_remaining()
-        self.deadline = None if remaining is None else time.monotonic() + remaining
-        self.gone = threading.Event()
-        context.add_done_callback(lambda _call: self.gone.set())  # type: ignore[arg-type]
+        # One flag and deadline, which the compiled core reads without the GIL.
+        self.token = CancelToken(context.time_remaining())
+        context.add_done_callback(lambda _call: self.token.cancel())  # type: ignore[arg-type]
 
     def alive(self) -> bool:
-        return not self.gone.is_set() and (
-            self.deadline is None or time.monotonic() < self.deadline
-        )
+        return not self.token.cancelled()
 
     def work(self) -> Work:
         """The engine's counters for this call, which stop it once the caller is gone."""
-        return Work(cancelled=lambda: not self.alive())
+        return Work(cancelled=self.token)
 
 
 class Servicer(pb_grpc.WiretraceServicer):

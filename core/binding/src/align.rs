@@ -1,0 +1,543 @@
+//! The alignment's binding: a prepared document built once from `Document`'s arrays,
+//! the alignment settings, and one call per comparison, with the GIL released.
+//!
+//! Arrays arrive as little-endian `bytes` (`ndarray.tobytes()`): int64 for ids and
+//! positions, uint64 for hashes and keys, one byte per flag.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use wiretrace_engine::align::{
+    self, Cancel, Config, Counters, Doc, Kind, Limit, Run, Stopped, Windows, Work,
+};
+
+pyo3::create_exception!(
+    _core,
+    CorePanic,
+    PyRuntimeError,
+    "A bug in the compiled core: a Rust panic, stopped at the binding."
+);
+
+pyo3::create_exception!(
+    _core,
+    CoreCancelled,
+    pyo3::exceptions::PyException,
+    "The CancelToken of a comparison said its caller is gone."
+);
+
+fn i64s(name: &str, raw: &[u8]) -> PyResult<Vec<i64>> {
+    if raw.len() % 8 != 0 {
+        return Err(PyValueError::new_err(format!(
+            "{name}: {} bytes is not a whole number of int64",
+            raw.len()
+        )));
+    }
+    Ok(raw
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect())
+}
+
+fn u64s(name: &str, raw: &[u8]) -> PyResult<Vec<u64>> {
+    Ok(i64s(name, raw)?.into_iter().map(|v| v as u64).collect())
+}
+
+fn positions(name: &str, raw: &[u8]) -> PyResult<Vec<usize>> {
+    i64s(name, raw)?
+        .into_iter()
+        .map(|v| {
+            usize::try_from(v)
+                .map_err(|_| PyValueError::new_err(format!("{name}: negative position {v}")))
+        })
+        .collect()
+}
+
+fn flags(raw: &[u8]) -> Vec<bool> {
+    raw.iter().map(|&b| b != 0).collect()
+}
+
+fn windows_of(k: usize, hashes: &[u8], rare: &[u8], order: &[u8]) -> PyResult<Windows> {
+    Ok(Windows {
+        k,
+        hashes: u64s("window_hashes", hashes)?,
+        rare: flags(rare),
+        order: positions("window_order", order)?,
+    })
+}
+
+/// The message of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_string()
+    }
+}
+
+/// Run `f`, turning a panic into a `CorePanic` that names `what` was running.
+fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        CorePanic::new_err(format!(
+            "the compiled core failed in {what}: {}",
+            panic_message(payload.as_ref())
+        ))
+    })
+}
+
+/// A text prepared for alignment, converted once and shared by every comparison.
+#[pyclass(frozen, module = "wiretrace._core")]
+pub struct PreparedDoc {
+    doc: Arc<Doc>,
+}
+
+#[pymethods]
+impl PreparedDoc {
+    #[new]
+    #[pyo3(signature = (
+        *, words, terms, bounds, features, feature_starts, hidden, runs, indexable,
+        band_keys, bands, quoted, named, sentence_ends, window_k, window_hashes,
+        window_rare, window_order
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        words: &[u8],
+        terms: &[u8],
+        bounds: &[u8],
+        features: &[u8],
+        feature_starts: &[u8],
+        hidden: &[u8],
+        runs: &[u8],
+        indexable: &[u8],
+        band_keys: &[u8],
+        bands: usize,
+        quoted: &[u8],
+        named: &[u8],
+        sentence_ends: &[u8],
+        window_k: usize,
+        window_hashes: &[u8],
+        window_rare: &[u8],
+        window_order: &[u8],
+    ) -> PyResult<Self> {
+        // The bytes are immutable: they are read and checked with the GIL released.
+        let doc = py.detach(|| -> PyResult<Doc> {
+            let run_fields = positions("runs", runs)?;
+            if run_fields.len() % 3 != 0 {
+                return Err(PyValueError::new_err(
+                    "runs: expected (start, end, period) triples",
+                ));
+            }
+            let doc = Doc {
+                words: i64s("words", words)?,
+                terms: i64s("terms", terms)?,
+                bounds: positions("bounds", bounds)?,
+                features: i64s("features", features)?,
+                feature_starts: positions("feature_starts", feature_starts)?,
+                hidden: flags(hidden),
+                runs: run_fields
+                    .chunks_exact(3)
+                    .map(|r| Run {
+                        start: r[0],
+                        end: r[1],
+                        period: r[2],
+                    })
+                    .collect(),
+                indexable: positions("indexable", indexable)?,
+                band_keys: u64s("band_keys", band_keys)?,
+                bands,
+                quoted: flags(quoted),
+                named: flags(named),
+                sentence_ends: positions("sentence_ends", sentence_ends)?,
+                windows: windows_of(window_k, window_hashes, window_rare, window_order)?,
+            };
+            doc.validate()
+                .map_err(|e| PyValueError::new_err(format!("not a prepared document: {e}")))?;
+            Ok(doc)
+        })?;
+        Ok(PreparedDoc { doc: Arc::new(doc) })
+    }
+
+    /// Tokens of the text.
+    fn __len__(&self) -> usize {
+        self.doc.words.len()
+    }
+}
+
+/// The settings of `EngineConfig` the alignment reads.
+#[pyclass(frozen, module = "wiretrace._core")]
+pub struct AlignConfig {
+    config: Config,
+}
+
+#[pymethods]
+impl AlignConfig {
+    #[new]
+    #[pyo3(signature = (
+        *, seed_threshold, extend_threshold, passage_threshold, min_match_tokens,
+        min_reworded_tokens, short_passage_tokens, short_passage_similarity,
+        short_passage_overlap, max_gap_units, merge_gap_tokens, miss_penalty,
+        shared_weight, edge_cut, max_seed_pairs, max_extend_pairs, max_refine_cells,
+        max_align_cells, max_passages, max_exact_pairs, min_exact_run_tokens,
+        min_quote_tokens, min_split_run_tokens, min_evidence_dice, short_text_share
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        seed_threshold: f64,
+        extend_threshold: f64,
+        passage_threshold: f64,
+        min_match_tokens: usize,
+        min_reworded_tokens: usize,
+        short_passage_tokens: usize,
+        short_passage_similarity: f64,
+        short_passage_overlap: f64,
+        max_gap_units: usize,
+        merge_gap_tokens: usize,
+        miss_penalty: f64,
+        shared_weight: f64,
+        edge_cut: f64,
+        max_seed_pairs: u64,
+        max_extend_pairs: u64,
+        max_refine_cells: u64,
+        max_align_cells: u64,
+        max_passages: u64,
+        max_exact_pairs: u64,
+        min_exact_run_tokens: usize,
+        min_quote_tokens: usize,
+        min_split_run_tokens: usize,
+        min_evidence_dice: f64,
+        short_text_share: f64,
+    ) -> Self {
+        AlignConfig {
+            config: Config {
+                seed_threshold,
+                extend_threshold,
+                passage_threshold,
+                min_match_tokens,
+                min_reworded_tokens,
+                short_passage_tokens,
+                short_passage_similarity,
+                short_passage_overlap,
+                max_gap_units,
+                merge_gap_tokens,
+                miss_penalty,
+                shared_weight,
+                edge_cut,
+                max_seed_pairs,
+                max_extend_pairs,
+                max_refine_cells,
+                max_align_cells,
+                max_passages,
+                max_exact_pairs,
+                min_exact_run_tokens,
+                min_quote_tokens,
+                min_split_run_tokens,
+                min_evidence_dice,
+                short_text_share,
+            },
+        }
+    }
+}
+
+/// Whether a call's caller still waits, readable by the core without the GIL: a flag
+/// that gRPC sets when it is done with the call, and the call's deadline. Called, it
+/// says whether the call is cancelled (so it serves as `Work.cancelled`).
+#[pyclass(frozen, module = "wiretrace._core")]
+pub struct CancelToken {
+    gone: AtomicBool,
+    deadline: Option<Instant>,
+}
+
+impl CancelToken {
+    fn is_cancelled(&self) -> bool {
+        self.gone.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+#[pymethods]
+impl CancelToken {
+    /// `seconds`: the time the caller still waits (None: no deadline).
+    #[new]
+    #[pyo3(signature = (seconds=None))]
+    fn new(seconds: Option<f64>) -> Self {
+        let now = Instant::now();
+        let deadline = seconds.map(|s| {
+            if s.is_nan() || s <= 0.0 {
+                now
+            } else {
+                // A deadline beyond any call (or infinite) is none at all.
+                Duration::try_from_secs_f64(s)
+                    .ok()
+                    .and_then(|d| now.checked_add(d))
+                    .unwrap_or(now + Duration::from_secs(86_400 * 365))
+            }
+        });
+        CancelToken {
+            gone: AtomicBool::new(false),
+            deadline,
+        }
+    }
+
+    /// The caller is gone: every comparison that reads this token stops.
+    fn cancel(&self) {
+        self.gone.store(true, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.is_cancelled()
+    }
+
+    fn __call__(&self) -> bool {
+        self.is_cancelled()
+    }
+}
+
+/// The caller's cancellation read from a `CancelToken`, without the GIL.
+struct TokenCheck(Py<CancelToken>);
+
+impl Cancel for TokenCheck {
+    fn check(&mut self) -> Result<(), Stopped> {
+        if self.0.get().is_cancelled() {
+            Err(Stopped)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The caller's cancellation: `Work.check`, asked with the GIL taken back for the
+/// moment of the call; the exception it raises (`Expired`) is kept and re-raised.
+struct PyCheck {
+    check: Py<PyAny>,
+    raised: Option<PyErr>,
+}
+
+impl Cancel for PyCheck {
+    fn check(&mut self) -> Result<(), Stopped> {
+        Python::attach(|py| match self.check.call0(py) {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                self.raised = Some(err);
+                Err(Stopped)
+            }
+        })
+    }
+}
+
+const COUNTERS: usize = 9;
+
+fn counters_of(v: [u64; COUNTERS]) -> Counters {
+    Counters {
+        seed_pairs: v[0],
+        extend_pairs: v[1],
+        clusters: v[2],
+        largest_cluster: v[3],
+        align_cells: v[4],
+        similarity_cells: v[5],
+        passages: v[6],
+        overlap_checks: v[7],
+        exact_pairs: v[8],
+    }
+}
+
+fn counters_out(c: &Counters) -> [u64; COUNTERS] {
+    [
+        c.seed_pairs,
+        c.extend_pairs,
+        c.clusters,
+        c.largest_cluster,
+        c.align_cells,
+        c.similarity_cells,
+        c.passages,
+        c.overlap_checks,
+        c.exact_pairs,
+    ]
+}
+
+fn kind_code(kind: Kind) -> u8 {
+    match kind {
+        Kind::Verbatim => 0,
+        Kind::NearVerbatim => 1,
+        Kind::Reworded => 2,
+        Kind::Quote => 3,
+    }
+}
+
+/// What a bounded join returns: its results, the pairs proposed, whether all were.
+type Joined<T> = (Vec<T>, u64, bool);
+type Found = (usize, usize, usize, usize, f64, u8);
+type Outcome = (Vec<Found>, [u64; COUNTERS], Vec<&'static str>);
+
+/// Align two prepared texts (the same object and `same_text` for a text's repeats).
+/// `counters` and `limited` are the request's `Work` so far; `check` is its
+/// cancellation (None: never cancelled). Returns the matches as token ranges
+/// `(a0, a1, b0, b1, similarity, kind)` (kind: 0 verbatim, 1 near-verbatim,
+/// 2 reworded, 3 quote), the counters and the bounds reached.
+#[pyfunction]
+#[pyo3(signature = (a, b, *, same_text, config, counters, limited, check=None, token=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn compare(
+    py: Python<'_>,
+    a: &Bound<'_, PreparedDoc>,
+    b: &Bound<'_, PreparedDoc>,
+    same_text: bool,
+    config: &Bound<'_, AlignConfig>,
+    counters: [u64; COUNTERS],
+    limited: Vec<String>,
+    check: Option<Py<PyAny>>,
+    token: Option<Py<CancelToken>>,
+) -> PyResult<Outcome> {
+    let (da, db) = (Arc::clone(&a.get().doc), Arc::clone(&b.get().doc));
+    if da.bands != db.bands && !da.band_keys.is_empty() && !db.band_keys.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "the documents were prepared with {} and {} LSH bands: prepare both with one config",
+            da.bands, db.bands
+        )));
+    }
+    let cfg = config.get().config.clone();
+    let mut cancel = check.map(|check| PyCheck {
+        check,
+        raised: None,
+    });
+    let mut native = token.map(TokenCheck);
+    let outcome = py.detach(|| {
+        guarded("compare", || {
+            let asked: Option<&mut dyn Cancel> = match (native.as_mut(), cancel.as_mut()) {
+                (Some(t), _) => Some(t),
+                (None, Some(c)) => Some(c),
+                (None, None) => None,
+            };
+            let mut work = Work::new(counters_of(counters), asked);
+            for name in &limited {
+                if let Some(limit) = Limit::from_name(name) {
+                    work.limit(limit);
+                }
+            }
+            let found = align::compare(&da, &db, same_text, &cfg, &mut work);
+            (found, counters_out(&work.counters), work.limited())
+        })
+    })?;
+    let (found, counters, limited) = outcome;
+    match found {
+        Ok(found) => Ok((
+            found
+                .iter()
+                .map(|m| (m.a0, m.a1, m.b0, m.b1, m.similarity, kind_code(m.kind)))
+                .collect(),
+            counters,
+            limited,
+        )),
+        Err(Stopped) if native.is_some() => Err(CoreCancelled::new_err(
+            "the call was cancelled or its deadline passed",
+        )),
+        Err(Stopped) => Err(cancel
+            .and_then(|c| c.raised)
+            .unwrap_or_else(|| PyRuntimeError::new_err("the comparison stopped without a reason"))),
+    }
+}
+
+/// `rapidfuzz.distance.Indel.normalized_similarity` of two id sequences (int64 bytes).
+#[pyfunction]
+pub fn indel_similarity(py: Python<'_>, a: &[u8], b: &[u8]) -> PyResult<f64> {
+    let (a, b) = (i64s("a", a)?, i64s("b", b)?);
+    py.detach(|| {
+        guarded("indel_similarity", || {
+            align::indel::normalized_similarity(&a, &b)
+        })
+    })
+}
+
+/// The tokens of `a` and of `b` that rapidfuzz's Indel alignment pairs (`equal`
+/// opcodes), as two bytes of flags.
+#[pyfunction]
+pub fn indel_aligned<'py>(py: Python<'py>, a: &[u8], b: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
+    let (a, b) = (i64s("a", a)?, i64s("b", b)?);
+    let (ha, hb) = py.detach(|| guarded("indel_aligned", || align::indel::aligned(&a, &b)))?;
+    let as_bytes = |h: Vec<bool>| h.into_iter().map(u8::from).collect::<Vec<u8>>();
+    PyTuple::new(
+        py,
+        [
+            pyo3::types::PyBytes::new(py, &as_bytes(ha)),
+            pyo3::types::PyBytes::new(py, &as_bytes(hb)),
+        ],
+    )
+}
+
+/// Distinct row pairs whose band keys (uint64 bytes, `bands` per row) agree on at
+/// least one band, in order; the collisions proposed; whether all were (at most
+/// `max_pairs`, the rarest keys first).
+#[pyfunction]
+#[pyo3(signature = (keys_a, keys_b, bands, *, max_pairs=None))]
+pub fn band_join(
+    py: Python<'_>,
+    keys_a: &[u8],
+    keys_b: &[u8],
+    bands: usize,
+    max_pairs: Option<u64>,
+) -> PyResult<Joined<(usize, usize)>> {
+    let (ka, kb) = (u64s("keys_a", keys_a)?, u64s("keys_b", keys_b)?);
+    if bands == 0 || ka.len() % bands != 0 || kb.len() % bands != 0 {
+        return Err(PyValueError::new_err(format!(
+            "band keys must come in rows of {bands} bands"
+        )));
+    }
+    py.detach(|| {
+        guarded("band_join", || {
+            align::seeds::band_join(&ka, &kb, bands, max_pairs)
+        })
+    })
+}
+
+/// The maximal runs of `k` words or more that two texts' windows share, as
+/// `(a0, b0, length)` in order of `a`; the window pairs proposed; whether all were.
+#[pyfunction]
+#[pyo3(signature = (k, a, b, *, max_pairs))]
+pub fn shared_runs(
+    py: Python<'_>,
+    k: usize,
+    a: (Vec<u8>, Vec<u8>, Vec<u8>),
+    b: (Vec<u8>, Vec<u8>, Vec<u8>),
+    max_pairs: u64,
+) -> PyResult<Joined<(usize, usize, usize)>> {
+    let wa = windows_of(k, &a.0, &a.1, &a.2)?;
+    let wb = windows_of(k, &b.0, &b.1, &b.2)?;
+    for w in [&wa, &wb] {
+        w.validate(w.hashes.len() + k.max(1) - 1)
+            .map_err(|e| PyValueError::new_err(format!("not a text's windows: {e}")))?;
+    }
+    py.detach(|| {
+        guarded("shared_runs", || {
+            let (runs, proposed, complete) = align::exact::shared_runs(&wa, &wb, max_pairs);
+            let runs = runs.iter().map(|r| (r.a0, r.b0, r.length)).collect();
+            (runs, proposed, complete)
+        })
+    })
+}
+
+/// Panics inside the core, through the same guard as every entry: what a bug in the
+/// core turns into (the tests prove the service answers INTERNAL).
+#[pyfunction]
+pub fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
+    py.detach(|| guarded("_panic_for_tests", || panic!("{message}")))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PreparedDoc>()?;
+    m.add_class::<AlignConfig>()?;
+    m.add_class::<CancelToken>()?;
+    m.add("CoreCancelled", m.py().get_type::<CoreCancelled>())?;
+    m.add("CorePanic", m.py().get_type::<CorePanic>())?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
+    m.add_function(wrap_pyfunction!(indel_similarity, m)?)?;
+    m.add_function(wrap_pyfunction!(indel_aligned, m)?)?;
+    m.add_function(wrap_pyfunction!(band_join, m)?)?;
+    m.add_function(wrap_pyfunction!(shared_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    Ok(())
+}

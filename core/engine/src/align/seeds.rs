@@ -1,0 +1,221 @@
+//! Seeds: the unit pairs that share a band key (LSH) and whose content terms really
+//! overlap, and their neighbours whose exact Dice reaches a looser threshold.
+
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use super::indel::IdHasher;
+use super::work::{Limit, Stopped, Work};
+use super::{Config, Doc, NO_TERM};
+
+pub type Seed = (usize, usize);
+type SeedSet = HashSet<Seed, BuildHasherDefault<IdHasher>>;
+
+/// Dice coefficient of two sorted lists of distinct terms (0 when either is empty).
+pub fn sorted_dice(x: &[i64], y: &[i64]) -> f64 {
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2.0 * shared as f64 / (x.len() + y.len()) as f64
+}
+
+/// The distinct content terms of a term slice, sorted.
+pub fn distinct_terms(terms: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut out: Vec<i64> = terms.filter(|&t| t != NO_TERM).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Dice coefficient of the distinct content terms of two term slices.
+pub fn dice(x: &[i64], y: &[i64]) -> f64 {
+    sorted_dice(
+        &distinct_terms(x.iter().copied()),
+        &distinct_terms(y.iter().copied()),
+    )
+}
+
+/// `counts` (pairs each key would yield) with the commonest keys zeroed until the
+/// total fits `max_pairs`: the rarest keys are the most telling. Returns whether
+/// nothing was left out.
+pub fn rarest_within(counts: &mut [u64], max_pairs: Option<u64>) -> bool {
+    let total: u64 = counts.iter().sum();
+    let Some(max_pairs) = max_pairs else {
+        return true;
+    };
+    if total <= max_pairs {
+        return true;
+    }
+    let mut rarest: Vec<usize> = (0..counts.len()).collect();
+    rarest.sort_by_key(|&k| counts[k]); // stable, as numpy's argsort(kind="stable")
+    let mut keep = vec![false; counts.len()];
+    let mut sum = 0u64;
+    for &k in &rarest {
+        sum += counts[k];
+        if sum > max_pairs {
+            break;
+        }
+        keep[k] = true;
+    }
+    for (c, kept) in counts.iter_mut().zip(keep) {
+        if !kept {
+            *c = 0;
+        }
+    }
+    false
+}
+
+/// Distinct row pairs `(i, j)` whose band keys (`bands` per row, row-major) agree on
+/// at least one band, in order; the (band, row, row) collisions proposed; whether all
+/// were (at most `max_pairs` are, those of the rarest keys).
+pub fn band_join(
+    keys_a: &[u64],
+    keys_b: &[u64],
+    bands: usize,
+    max_pairs: Option<u64>,
+) -> (Vec<Seed>, u64, bool) {
+    if keys_a.is_empty() || keys_b.is_empty() || bands == 0 {
+        return (Vec::new(), 0, true);
+    }
+    // b's keys sorted by (band, key), rows ascending among equals.
+    let mut sorted_b: Vec<(usize, u64, usize)> = keys_b
+        .iter()
+        .enumerate()
+        .map(|(flat, &key)| (flat % bands, key, flat / bands))
+        .collect();
+    sorted_b.sort_by_key(|&(band, key, _)| (band, key));
+    let mut lo = vec![0usize; keys_a.len()];
+    let mut counts = vec![0u64; keys_a.len()];
+    for (flat, &key) in keys_a.iter().enumerate() {
+        let band = flat % bands;
+        let start = sorted_b.partition_point(|&(bd, k, _)| (bd, k) < (band, key));
+        let end = sorted_b.partition_point(|&(bd, k, _)| (bd, k) <= (band, key));
+        lo[flat] = start;
+        counts[flat] = (end - start) as u64;
+    }
+    let complete = rarest_within(&mut counts, max_pairs);
+    let proposed: u64 = counts.iter().sum();
+    let mut pairs: Vec<Seed> = Vec::with_capacity(proposed as usize);
+    for (flat, &count) in counts.iter().enumerate() {
+        for t in 0..count as usize {
+            pairs.push((flat / bands, sorted_b[lo[flat] + t].2));
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    (pairs, proposed, complete)
+}
+
+/// Unit pairs that LSH proposes and whose content terms really overlap.
+pub fn seeds(
+    a: &Doc,
+    b: &Doc,
+    same_text: bool,
+    cfg: &Config,
+    work: &mut Work,
+) -> Result<Vec<Seed>, Stopped> {
+    let (pairs, proposed, complete) = band_join(
+        &a.band_keys,
+        &b.band_keys,
+        a.bands,
+        Some(cfg.max_seed_pairs),
+    );
+    work.counters.seed_pairs += proposed;
+    if !complete {
+        work.limit(Limit::SeedPairs);
+    }
+    let mut out = Vec::new();
+    for (k, &(ra, rb)) in pairs.iter().enumerate() {
+        if k % 1024 == 0 {
+            work.check()?;
+        }
+        let (i, j) = (a.indexable[ra], b.indexable[rb]);
+        if !(same_text && j <= i)
+            && sorted_dice(a.unit_features(i), b.unit_features(j)) >= cfg.seed_threshold
+        {
+            out.push((i, j));
+        }
+    }
+    Ok(out)
+}
+
+/// The seeds and the unit pairs near them whose exact Dice reaches
+/// `extend_threshold`, sorted; hidden units are skipped, at most `max_extend_pairs`
+/// pairs are looked at.
+pub fn extend(
+    a: &Doc,
+    b: &Doc,
+    seeds: &[Seed],
+    same_text: bool,
+    cfg: &Config,
+    work: &mut Work,
+) -> Result<Vec<Seed>, Stopped> {
+    if seeds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let gap = cfg.max_gap_units;
+    let (na, nb) = (a.units(), b.units());
+    let mut found: SeedSet = seeds.iter().copied().collect();
+    let mut checked: SeedSet = found.clone();
+    let base = checked.len() as u64;
+    for &(i0, j0) in seeds {
+        work.check()?;
+        if checked.len() as u64 - base >= cfg.max_extend_pairs {
+            work.limit(Limit::ExtendPairs);
+            break;
+        }
+        for i in i0.saturating_sub(gap)..na.min(i0 + gap + 1) {
+            if a.hidden[i] {
+                continue;
+            }
+            for j in j0.saturating_sub(gap)..nb.min(j0 + gap + 1) {
+                if (same_text && j <= i) || b.hidden[j] || !checked.insert((i, j)) {
+                    continue;
+                }
+                if sorted_dice(a.unit_features(i), b.unit_features(j)) >= cfg.extend_threshold {
+                    found.insert((i, j));
+                }
+            }
+        }
+    }
+    work.counters.extend_pairs += checked.len() as u64 - base;
+    let mut out: Vec<Seed> = found.into_iter().collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn band_join_pairs_rows_that_share_a_band() {
+        // Two bands; a0 shares band 1 with b1, a1 shares band 0 with b0 and b1.
+        let a = [1, 10, 2, 20];
+        let b = [2, 30, 2, 10];
+        let (pairs, proposed, complete) = band_join(&a, &b, 2, None);
+        assert_eq!(pairs, vec![(0, 1), (1, 0), (1, 1)]);
+        assert_eq!(proposed, 3);
+        assert!(complete);
+        let (pairs, proposed, complete) = band_join(&a, &b, 2, Some(1));
+        assert_eq!((pairs, proposed, complete), (vec![(0, 1)], 1, false));
+    }
+
+    #[test]
+    fn dice_counts_distinct_content_terms() {
+        assert_eq!(dice(&[1, 2, 2, NO_TERM], &[2, 3]), 0.5);
+        assert_eq!(dice(&[NO_TERM], &[2]), 0.0);
+    }
+}
