@@ -3,8 +3,11 @@
 
 use pyo3::prelude::*;
 
+mod index;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", wiretrace_engine::VERSION)?;
+    index::register(m)?;
     Ok(())
 }

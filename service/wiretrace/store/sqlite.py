@@ -1,5 +1,6 @@
 """The embedded default: one SQLite file in WAL mode with ``synchronous=FULL``, and an
-in-process band index (``SortedBandIndex``) rebuilt from the stored signatures at open.
+in-process passage index (``PassageIndex``, in the compiled core) rebuilt from the stored
+signatures at open.
 
 A committed transaction survives SIGKILL and power loss; an interrupted one leaves
 nothing behind, so an article is either wholly stored or absent. The index is updated
@@ -27,13 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.errors import Conflict, Exhausted, InvalidInput, Unavailable
-from wiretrace.store.band_index import SortedBandIndex
+from wiretrace.store.band_index import PassageIndex
 from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
     IndexSpec,
     Lookup,
-    Passages,
     Put,
     Row,
     StoredMeta,
@@ -125,7 +125,7 @@ class SqliteStore(ArticleStore):
                 f"the store at {path} holds signatures of num_perm={stored[0]}, "
                 f"but the server runs with num_perm={spec.num_perm}; use the same value"
             )
-        self._index = SortedBandIndex(bands=spec.bands)
+        self._index = PassageIndex(bands=spec.bands, num_perm=spec.num_perm)
         self._load()
 
     def _load(self) -> None:
@@ -134,18 +134,22 @@ class SqliteStore(ArticleStore):
         articles = 0
         keys: list[npt.NDArray[np.int64]] = []
         bands: list[npt.NDArray[np.uint64]] = []
+        rows: list[npt.NDArray[np.uint32]] = []
         pending = 0
         for key, sigs in self._scan_signatures():
             passages = self.spec.passages(sigs)
             keys.append(passages.keys(key))
             bands.append(passages.band_keys)
+            rows.append(sigs[passages.units])
             pending += len(passages.units)
             articles += 1
             if pending >= _LOAD_BATCH:  # merged straight into the sorted arrays
-                self._index.insert(np.concatenate(keys), np.concatenate(bands))
-                keys, bands, pending = [], [], 0
+                self._index.insert(
+                    np.concatenate(keys), np.concatenate(bands), np.concatenate(rows)
+                )
+                keys, bands, rows, pending = [], [], [], 0
         if pending:
-            self._index.insert(np.concatenate(keys), np.concatenate(bands))
+            self._flush(keys, bands, rows)
         self._index.compact()
         log.info(
             "index rebuilt",
@@ -156,8 +160,17 @@ class SqliteStore(ArticleStore):
             },
         )
 
-    def _index_insert(self, key: int, passages: Passages) -> None:
-        self._index.insert(passages.keys(key), passages.band_keys)
+    def _flush(
+        self,
+        keys: list[npt.NDArray[np.int64]],
+        bands: list[npt.NDArray[np.uint64]],
+        rows: list[npt.NDArray[np.uint32]],
+    ) -> None:
+        self._index.insert(np.concatenate(keys), np.concatenate(bands), np.concatenate(rows))
+
+    def _index_insert(self, key: int, row: Row) -> None:
+        passages = row.passages
+        self._index.insert(passages.keys(key), passages.band_keys, row.signatures[passages.units])
 
     def _index_remove(self, key: int, units: int, blob: bytes) -> None:
         """Drop a stored article's passages, found again from its stored signatures."""
@@ -200,7 +213,7 @@ class SqliteStore(ArticleStore):
             (key,) = self._commit([row], old[0] if old else None)
             if old is not None:
                 self._index_remove(int(old[0]), old[2], old[3])
-            self._index_insert(key, row.passages)
+            self._index_insert(key, row)
         return Put(key, created=True)
 
     @_mapped
@@ -211,6 +224,7 @@ class SqliteStore(ArticleStore):
                 self._index.insert(
                     np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
                     np.concatenate([r.passages.band_keys for r in rows]),
+                    np.concatenate([r.signatures[r.passages.units] for r in rows]),
                 )
         return keys
 
@@ -268,9 +282,16 @@ class SqliteStore(ArticleStore):
     # -- reads ----------------------------------------------------------------------
 
     def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
-        capped = [0] * len(band_keys)
-        found = self._index.query_bands(band_keys, max_bucket=max_bucket, capped=capped)
-        return Lookup(found, capped)
+        return self._index.lookup(band_keys, max_bucket=max_bucket)
+
+    def lookup_sketched(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+    ) -> Lookup:
+        return self._index.lookup(band_keys, signatures, max_bucket=max_bucket)
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         with self._lock:
