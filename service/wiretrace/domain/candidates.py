@@ -81,13 +81,12 @@ def rank_candidates(
     passage = np.asarray(hits, dtype=np.int64)
     article = passage >> UNIT_BITS
     if agree is not None:
-        at = np.flatnonzero(article != exclude_key) if exclude_key is not None else None
-        counts = np.asarray(agreeing, dtype=np.int64)
-    else:
+        at = np.flatnonzero(article != exclude_key)
+        counts = np.asarray(agreeing, dtype=np.int64)[at]
+    else:  # only the hits still stored, counted from their signatures
         at, counts = _agreement(signatures, rows, passage, article, stored, exclude_key)
-    if at is not None:
-        article, counts = article[at], counts[at]
-        bands = np.asarray(bands, dtype=np.int64)[at].tolist()
+    article = article[at]
+    bands = np.asarray(bands, dtype=np.int64)[at].tolist()
     strong = set(np.unique(article[counts >= min_jaccard * signatures.shape[1]]).tolist())
     if not strong:
         return []
