@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiretrace.engine.index import band_join, band_keys, lsh_params
-from wiretrace.engine.signature import EMPTY, permutations, signatures
+from wiretrace.engine.signature import (
+    EMPTY,
+    distinct_indexable_rows,
+    indexable_rows,
+    permutations,
+    signatures,
+)
 from wiretrace.store.band_index import PassageIndex
 
 NUM_PERM = 64
@@ -155,6 +161,19 @@ def test_signatures_take_datasketch_permutations_for_any_width_and_seed() -> Non
     a, b = permutations(16, 3)
     assert a.dtype == b.dtype == np.uint32
     assert len(a) == len(b) == 16
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=30))
+def test_distinct_indexable_rows_equal_numpy_unique(picks: list[int]) -> None:
+    pool = signatures(
+        [np.zeros(0, dtype=np.int64), *_sets(np.random.default_rng(6), 5)], num_perm=16, seed=1
+    )
+    sigs = pool[np.asarray(picks, dtype=np.int64)]  # row 0 of the pool is the empty set
+    rows = indexable_rows(sigs)
+    if len(rows):
+        rows = rows[np.sort(np.unique(sigs[rows], axis=0, return_index=True)[1])]
+    assert distinct_indexable_rows(sigs).tolist() == rows.tolist()
 
 
 def test_signatures_of_no_sets_and_of_empty_sets() -> None:
@@ -304,14 +323,16 @@ def test_the_cap_leaves_out_buckets_over_it_and_counts_them() -> None:
     assert index.lookup(query, max_bucket=3).found == [{}]  # every band holds the 4 copies
 
 
-def test_index_and_sketch_take_12_bytes_a_band_and_2_a_slot_per_passage() -> None:
+def test_index_and_sketch_take_under_400_bytes_a_passage() -> None:
     pool = signatures(_sets(np.random.default_rng(4), 2000), num_perm=NUM_PERM, seed=1)
     index = PassageIndex(bands=21, num_perm=NUM_PERM, delta_limit=500)
     index.insert(np.arange(len(pool)), band_keys(pool, 21, 3), pool)
     index.compact()
     # Sorted band keys (8 B) and slots (4 B) per band; the passage key (8 B); a
-    # 16-bit sketch of each signature slot. 388 B with the defaults.
-    assert index.memory_bytes() == (12 * 21 + 8 + 2 * NUM_PERM) * len(pool)
+    # 16-bit sketch of each signature slot: 388 B with the defaults. The directory
+    # of each band adds 4 B per 8 to 16 entries (and one).
+    arrays = (12 * 21 + 8 + 2 * NUM_PERM) * len(pool)
+    assert arrays < index.memory_bytes() <= arrays + 21 * (4 * (len(pool) // 8) + 4)
 
 
 def test_bad_shapes_are_clear_errors() -> None:

@@ -99,6 +99,27 @@ fn band_keys<'py>(
     Ok(PyArray1::from_vec(py, keys).reshape([n, bands])?.into_any())
 }
 
+/// Rows of `sigs` that are not empty sets' signatures, the first of each distinct one.
+#[pyfunction]
+fn distinct_indexable_rows<'py>(
+    py: Python<'py>,
+    sigs: PyReadonlyArray2<'py, u32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let num_perm = sigs.shape()[1];
+    if num_perm == 0 {
+        return Err(PyValueError::new_err(
+            "signatures must have at least one slot",
+        ));
+    }
+    let sigs = sigs.as_slice()?;
+    let rows = py.detach(|| {
+        guarded("distinct_indexable_rows", || {
+            minhash::distinct_indexable_rows(sigs, num_perm)
+        })
+    })?;
+    Ok(PyArray1::from_vec(py, rows).into_any())
+}
+
 /// The embedded store's passage index (see `wiretrace_engine::passage_index`). Readers
 /// run concurrently; a writer excludes them for the length of its call.
 #[pyclass(frozen, name = "PassageIndex", module = "wiretrace._core")]
@@ -285,6 +306,7 @@ impl PyPassageIndex {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(band_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(distinct_indexable_rows, m)?)?;
     m.add_class::<PyPassageIndex>()?;
     Ok(())
 }

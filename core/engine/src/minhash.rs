@@ -81,9 +81,29 @@ pub fn band_keys(sigs: &[u32], num_perm: usize, bands: usize, rows: usize) -> Ve
     out
 }
 
+/// The rows of `sigs` (rows of `num_perm`) worth indexing: not the signature of an
+/// empty set, and the first of each distinct signature, in row order (a sentence
+/// pasted 2,000 times would otherwise put 2,000 equal entries in the index).
+pub fn distinct_indexable_rows(sigs: &[u32], num_perm: usize) -> Vec<i64> {
+    let mut seen = std::collections::HashSet::new();
+    sigs.chunks_exact(num_perm.max(1))
+        .enumerate()
+        .filter(|&(_, row)| row.iter().any(|&v| v != EMPTY) && seen.insert(row))
+        .map(|(i, _)| i as i64)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_indexable_rows_skip_empty_and_repeated_signatures() {
+        let e = EMPTY;
+        let sigs = [1, 2, e, e, 1, 2, 3, 4, 1, 3];
+        assert_eq!(distinct_indexable_rows(&sigs, 2), vec![0, 3, 4]);
+        assert!(distinct_indexable_rows(&[], 2).is_empty());
+    }
 
     #[test]
     fn fmix32_matches_murmur3_reference_values() {

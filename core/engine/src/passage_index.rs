@@ -2,9 +2,12 @@
 //! a compact sketch per passage for the candidate check.
 //!
 //! Layout, per passage (a *slot*): its key (`i64`) and a sketch, the low 16 bits of
-//! each of its `num_perm` signature slots. Per band: the band keys sorted (`u64`)
-//! beside the slot holding each (`u32`), 12 bytes per band per passage, found by binary
-//! search; new passages go to a delta (a hash map per band from band key to a chain of
+//! each of its `num_perm` signature slots. Per band: the band keys, put through a
+//! bijective mix (so that even packed, skewed MinHash values spread evenly) and sorted
+//! (`u64`), beside the slot holding each (`u32`): 12 bytes per band per passage. A
+//! directory of the mixed keys' top bits, one `u32` per 8 to 16 entries, narrows a
+//! search to one or two cache lines (a plain binary search over millions of keys
+//! costs ~20 cache misses, and a lookup makes one per band per passage). New passages go to a delta (a hash map per band from band key to a chain of
 //! slots) that is merged into the arrays once it holds `delta_limit` passages, or a
 //! sixteenth of the index when that is more (so merges cost O(1) amortised per
 //! passage). Removed passages are tombstoned (their key set to `DEAD`) and dropped, and
@@ -59,10 +62,24 @@ impl std::fmt::Display for IndexError {
 
 impl std::error::Error for IndexError {}
 
+/// MurmurHash3's 64-bit finaliser: a bijection, so equal mixed keys mean equal keys.
+#[inline]
+fn mix(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    k ^ (k >> 33)
+}
+
 #[derive(Default)]
 struct Band {
+    /// Mixed band keys, sorted.
     keys: Vec<u64>,
     slots: Vec<u32>,
+    /// `dir[t]` is the first entry whose mixed key's top `bits` bits are `>= t`.
+    dir: Vec<u32>,
+    bits: u32,
     /// Band key -> (most recent slot, passages in the chain), for the delta's slots.
     delta: KeyMap,
     /// The next slot of each delta slot's chain (indexed by `slot - delta_base`).
@@ -70,11 +87,42 @@ struct Band {
 }
 
 impl Band {
-    /// The sorted arrays' run of `key`.
+    /// The sorted arrays' run of band key `key`.
     fn run(&self, key: u64) -> std::ops::Range<usize> {
-        let lo = self.keys.partition_point(|&k| k < key);
-        let hi = lo + self.keys[lo..].partition_point(|&k| k <= key);
-        lo..hi
+        if self.keys.is_empty() {
+            return 0..0;
+        }
+        let m = mix(key);
+        let t = self.top(m);
+        let (start, end) = (self.dir[t] as usize, self.dir[t + 1] as usize);
+        let within = &self.keys[start..end];
+        let lo = within.partition_point(|&k| k < m);
+        let hi = lo + within[lo..].partition_point(|&k| k <= m);
+        start + lo..start + hi
+    }
+
+    fn top(&self, mixed: u64) -> usize {
+        if self.bits == 0 {
+            0
+        } else {
+            (mixed >> (64 - self.bits)) as usize
+        }
+    }
+
+    /// Rebuild the directory: 2**bits buckets of 8 to 16 entries on average.
+    fn index(&mut self) {
+        let n = self.keys.len();
+        self.bits = if n < 16 { 0 } else { (n / 8).ilog2().min(30) };
+        let mut dir = Vec::with_capacity((1usize << self.bits) + 1);
+        let mut at = 0;
+        for t in 0..(1usize << self.bits) {
+            while at < n && self.top(self.keys[at]) < t {
+                at += 1;
+            }
+            dir.push(at as u32);
+        }
+        dir.push(n as u32);
+        self.dir = dir;
     }
 }
 
@@ -148,6 +196,7 @@ impl PassageIndex {
         let mut total = self.keys.capacity() * 8 + self.sketches.capacity() * 2;
         for b in &self.band {
             total += b.keys.capacity() * 8 + b.slots.capacity() * 4 + b.next.capacity() * 4;
+            total += b.dir.capacity() * 4;
             total += b.delta.capacity() * (std::mem::size_of::<(u64, (u32, u32))>() + 1);
         }
         total
@@ -190,6 +239,12 @@ impl PassageIndex {
             )));
         }
         let first = self.keys.len();
+        if self.keys.capacity() < first + keys.len() {
+            // Grow by a sixteenth, not by doubling: the sketches are most of the memory.
+            let more = keys.len() + (first / 16).max(1024);
+            self.keys.reserve_exact(more);
+            self.sketches.reserve_exact(more * self.num_perm);
+        }
         self.keys.extend_from_slice(keys);
         self.sketches.extend(sigs.iter().map(|&v| v as u16));
         let pending = self.keys.len() - self.delta_base;
@@ -284,7 +339,7 @@ impl PassageIndex {
             for (&key, &(head, _)) in &band.delta {
                 let mut slot = head;
                 while slot != END {
-                    add.push((key, slot));
+                    add.push((mix(key), slot));
                     slot = band.next[slot as usize - delta_base];
                 }
             }
@@ -292,7 +347,7 @@ impl PassageIndex {
                 add.extend(
                     keys.chunks_exact(bands)
                         .enumerate()
-                        .map(|(i, row)| (row[b], (first + i) as u32)),
+                        .map(|(i, row)| (mix(row[b]), (first + i) as u32)),
                 );
             }
             let renumber = |slot: u32| match &remap {
@@ -331,6 +386,7 @@ impl PassageIndex {
             slots.shrink_to_fit();
             band.keys = keys;
             band.slots = slots;
+            band.index();
             band.delta = KeyMap::default();
             band.next = Vec::new();
         }
@@ -402,7 +458,7 @@ impl PassageIndex {
             }
             let mut hits: Vec<(u32, u32)> = counts
                 .iter()
-                .filter(|(&s, _)| self.keys[s as usize] != DEAD)
+                .filter(|(&s, _)| self.dead == 0 || self.keys[s as usize] != DEAD)
                 .map(|(&s, &c)| (s, c))
                 .collect();
             hits.sort_unstable();

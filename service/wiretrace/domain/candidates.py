@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.index import band_keys, lsh_params
-from wiretrace.engine.signature import indexable_rows
+from wiretrace.engine.signature import distinct_indexable_rows
 from wiretrace.store import UNIT_BITS, IndexSpec, Lookup, Passages
 
 __all__ = ["index_spec", "rank_candidates"]
@@ -36,13 +36,10 @@ def index_spec(engine: EngineConfig) -> IndexSpec:
     bands, rows = lsh_params(engine.index_threshold, engine.num_perm)
 
     def passages(sigs: Signatures) -> Passages:
-        units = indexable_rows(sigs)
         # One passage per distinct signature: a sentence pasted 2,000 times would
         # otherwise put 2,000 equal entries in the index, and every later article
         # with that sentence would get them all back (hits grow as copies squared).
-        if len(units) > 1:
-            first = np.unique(sigs[units], axis=0, return_index=True)[1]
-            units = units[np.sort(first)]
+        units = distinct_indexable_rows(sigs)
         return Passages(units=units, band_keys=band_keys(sigs[units], bands, rows))
 
     return IndexSpec(num_perm=engine.num_perm, bands=bands, rows=rows, passages=passages)

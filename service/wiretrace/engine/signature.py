@@ -20,7 +20,7 @@ from datasketch import MinHash
 
 import wiretrace._core as _core
 
-__all__ = ["EMPTY", "indexable_rows", "permutations", "signatures"]
+__all__ = ["EMPTY", "distinct_indexable_rows", "indexable_rows", "permutations", "signatures"]
 
 #: Value of every slot of the signature of an empty set.
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -33,6 +33,14 @@ def indexable_rows(sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
     if not len(sigs):
         return np.zeros(0, dtype=np.int64)
     return np.flatnonzero((sigs != EMPTY).any(axis=1)).astype(np.int64)
+
+
+def distinct_indexable_rows(sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+    """``indexable_rows`` keeping only the first row of each distinct signature, in
+    row order."""
+    if not len(sigs):
+        return np.zeros(0, dtype=np.int64)
+    return _core.distinct_indexable_rows(np.ascontiguousarray(sigs, dtype=np.uint32))
 
 
 @lru_cache(maxsize=8)
