@@ -8,6 +8,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import wiretrace._core as _core
 from wiretrace.engine.index import band_join, band_keys, lsh_params
 from wiretrace.engine.signature import (
     EMPTY,
@@ -348,3 +349,10 @@ def test_bad_shapes_are_clear_errors() -> None:
         PassageIndex(bands=0, num_perm=NUM_PERM)
     with pytest.raises(ValueError, match="fit in the"):
         band_keys(sigs, 22, 3)
+
+
+def test_a_panic_in_the_core_is_a_runtime_error_naming_the_call() -> None:
+    with pytest.raises(RuntimeError, match=r"compiled core failed in _panic: boom \(a bug"):
+        _core._panic("boom")
+    # The process and the core carry on.
+    assert signatures([np.array([1], dtype=np.int64)], num_perm=16, seed=1).shape == (1, 16)

@@ -68,6 +68,7 @@ def index_table(r: dict[str, object]) -> str:
         ("passages signed+indexed / s", r["passages_per_s"]),
         ("articles / s", r["articles_per_s"]),
         ("signatures + index only, passages / s", r["sign_and_index_only_passages_per_s"]),
+        ("  the same per CPU second", r["sign_and_index_only_passages_per_cpu_s"]),
         ("index + sketch bytes / passage", r["index_bytes_per_passage"]),
         ("band index us / passage", r["band_index_us_per_passage"]),
         ("datasketch MinHashLSH us / passage", r["datasketch_lsh_us_per_passage"]),

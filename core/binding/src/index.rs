@@ -29,6 +29,13 @@ pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> PyResult<T> {
     })
 }
 
+/// Panics inside the guard, with the GIL released, as an engine bug would: it exists so
+/// that a test can prove a panic reaches Python as a `RuntimeError`, not a crash.
+#[pyfunction]
+fn _panic(py: Python<'_>, message: String) -> PyResult<()> {
+    py.detach(|| guarded("_panic", || -> () { panic!("{message}") }))
+}
+
 fn invalid(err: IndexError) -> PyErr {
     PyValueError::new_err(err.0)
 }
@@ -280,6 +287,13 @@ impl PyPassageIndex {
             Some(s) => Some(s.as_slice()?),
             None => None,
         };
+        if self.read(py, "PassageIndex.query", |i| i.needs_merge())? {
+            self.write(py, "PassageIndex.compact", |i| {
+                if i.needs_merge() {
+                    i.compact();
+                }
+            })?;
+        }
         let results: Vec<Found> = self
             .read(py, "PassageIndex.query", |i| {
                 i.query(keys, sigs, max_bucket)
@@ -307,6 +321,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(band_keys, m)?)?;
     m.add_function(wrap_pyfunction!(distinct_indexable_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic, m)?)?;
     m.add_class::<PyPassageIndex>()?;
     Ok(())
 }

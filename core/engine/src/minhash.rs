@@ -10,6 +10,9 @@
 /// The value of every slot of the signature of an empty set.
 pub const EMPTY: u32 = u32::MAX;
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
 const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// MurmurHash3's 32-bit finaliser (datasketch's `_fmix(h, 32)`).
@@ -81,11 +84,36 @@ pub fn band_keys(sigs: &[u32], num_perm: usize, bands: usize, rows: usize) -> Ve
     out
 }
 
+/// MinHash values are already uniform: a multiply-xor over 8 bytes at a time is hash
+/// enough for rows of them (SipHash cost more than the rest of the call).
+#[derive(Default)]
+struct RowHasher(u64);
+
+impl Hasher for RowHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        for &b in chunks.remainder() {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(23) ^ v).wrapping_mul(MIX);
+    }
+}
+
 /// The rows of `sigs` (rows of `num_perm`) worth indexing: not the signature of an
 /// empty set, and the first of each distinct signature, in row order (a sentence
 /// pasted 2,000 times would otherwise put 2,000 equal entries in the index).
 pub fn distinct_indexable_rows(sigs: &[u32], num_perm: usize) -> Vec<i64> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: HashSet<&[u32], BuildHasherDefault<RowHasher>> = HashSet::default();
     sigs.chunks_exact(num_perm.max(1))
         .enumerate()
         .filter(|&(_, row)| row.iter().any(|&v| v != EMPTY) && seen.insert(row))

@@ -84,6 +84,10 @@ struct Band {
     delta: KeyMap,
     /// The next slot of each delta slot's chain (indexed by `slot - delta_base`).
     next: Vec<u32>,
+    /// Mixed keys of big batches' passages, slot after slot from `bulk_first`,
+    /// unsorted until the next merge: a bulk load sorts once at the end instead of
+    /// merging batch after batch.
+    bulk: Vec<u64>,
 }
 
 impl Band {
@@ -109,6 +113,83 @@ impl Band {
         }
     }
 
+    /// Fold this band's delta, bulk (from slot `bulk_first` on) and `batch`'s keys
+    /// for band `b` into the sorted arrays, dropping and renumbering slots by `remap`.
+    #[allow(clippy::too_many_arguments)]
+    fn merge(
+        &mut self,
+        b: usize,
+        bands: usize,
+        delta_base: usize,
+        bulk_first: usize,
+        batch: Option<(usize, &[u64])>,
+        remap: Option<&[u32]>,
+    ) {
+        let renumber = |slot: u32| remap.map_or(slot, |m| m[slot as usize]);
+        let mut add: Vec<(u64, u32)> =
+            Vec::with_capacity(self.next.len() + batch.map_or(0, |(_, keys)| keys.len() / bands));
+        for (&key, &(head, _)) in &self.delta {
+            let mut slot = head;
+            while slot != END {
+                add.push((mix(key), renumber(slot)));
+                slot = self.next[slot as usize - delta_base];
+            }
+        }
+        if let Some((first, keys)) = batch {
+            add.extend(
+                keys.chunks_exact(bands)
+                    .enumerate()
+                    .map(|(i, row)| (mix(row[b]), renumber((first + i) as u32))),
+            );
+        }
+        add.retain(|e| e.1 != END);
+        let bulk = std::mem::take(&mut self.bulk);
+        let bulk_entries = bulk
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, renumber((bulk_first + i) as u32)))
+            .filter(|e| e.1 != END);
+        let (add_keys, add_slots) = sort_mixed(bulk_entries, add);
+        if self.keys.is_empty() {
+            // A bulk load: the sorted entries are the arrays.
+            self.keys = add_keys;
+            self.slots = add_slots;
+            self.index();
+            self.delta = KeyMap::default();
+            self.next = Vec::new();
+            return;
+        }
+        let add: Vec<(u64, u32)> = add_keys.into_iter().zip(add_slots).collect();
+        let size = self.keys.len() + add.len();
+        let mut keys = Vec::with_capacity(size);
+        let mut slots = Vec::with_capacity(size);
+        let mut j = 0;
+        for (&k, &s) in self.keys.iter().zip(&self.slots) {
+            let s = renumber(s);
+            if s == END {
+                continue;
+            }
+            while j < add.len() && add[j].0 < k {
+                keys.push(add[j].0);
+                slots.push(add[j].1);
+                j += 1;
+            }
+            keys.push(k);
+            slots.push(s);
+        }
+        for &(k, s) in &add[j..] {
+            keys.push(k);
+            slots.push(s);
+        }
+        keys.shrink_to_fit();
+        slots.shrink_to_fit();
+        self.keys = keys;
+        self.slots = slots;
+        self.index();
+        self.delta = KeyMap::default();
+        self.next = Vec::new();
+    }
+
     /// Rebuild the directory: 2**bits buckets of 8 to 16 entries on average.
     fn index(&mut self) {
         let n = self.keys.len();
@@ -124,6 +205,56 @@ impl Band {
         dir.push(n as u32);
         self.dir = dir;
     }
+}
+
+/// The entries of `bulk` and `add` sorted by mixed key, as parallel arrays. The keys
+/// are uniform, so one counting pass on their top bits leaves buckets of a few
+/// entries, each sorted on its own: linear, and writing straight into the arrays (a
+/// comparison sort of a bulk load's millions of entries per band, through a vector of
+/// pairs, was most of a restart's time and twice its memory).
+fn sort_mixed(
+    bulk: impl Iterator<Item = (u64, u32)> + Clone,
+    add: Vec<(u64, u32)>,
+) -> (Vec<u64>, Vec<u32>) {
+    let n = bulk.clone().count() + add.len();
+    if n < 1024 {
+        let mut all: Vec<(u64, u32)> = bulk.chain(add).collect();
+        all.sort_unstable();
+        return all.into_iter().unzip();
+    }
+    let bits = (n / 4).ilog2().min(24);
+    let top = |k: u64| (k >> (64 - bits)) as usize;
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for (k, _) in bulk.clone().chain(add.iter().copied()) {
+        starts[top(k) + 1] += 1;
+    }
+    for t in 1..starts.len() {
+        starts[t] += starts[t - 1];
+    }
+    let mut keys = vec![0u64; n];
+    let mut slots = vec![0u32; n];
+    let mut at = starts.clone();
+    for (k, s) in bulk.chain(add) {
+        let t = top(k);
+        keys[at[t]] = k;
+        slots[at[t]] = s;
+        at[t] += 1;
+    }
+    for w in starts.windows(2) {
+        // Insertion sort: a bucket holds about four entries.
+        for i in w[0] + 1..w[1] {
+            let (k, s) = (keys[i], slots[i]);
+            let mut j = i;
+            while j > w[0] && (keys[j - 1], slots[j - 1]) > (k, s) {
+                keys[j] = keys[j - 1];
+                slots[j] = slots[j - 1];
+                j -= 1;
+            }
+            keys[j] = k;
+            slots[j] = s;
+        }
+    }
+    (keys, slots)
 }
 
 /// One row's answer: per passage found, the bands shared and the sketch slots that
@@ -148,6 +279,8 @@ pub struct PassageIndex {
     band: Vec<Band>,
     /// Slots from here on are in the delta, not in the sorted arrays.
     delta_base: usize,
+    /// The slot of the first bulk-loaded passage waiting for a merge.
+    bulk_first: usize,
     dead: usize,
 }
 
@@ -169,6 +302,7 @@ impl PassageIndex {
             sketches: Vec::new(),
             band: (0..bands).map(|_| Band::default()).collect(),
             delta_base: 0,
+            bulk_first: 0,
             dead: 0,
         })
     }
@@ -196,7 +330,7 @@ impl PassageIndex {
         let mut total = self.keys.capacity() * 8 + self.sketches.capacity() * 2;
         for b in &self.band {
             total += b.keys.capacity() * 8 + b.slots.capacity() * 4 + b.next.capacity() * 4;
-            total += b.dir.capacity() * 4;
+            total += b.dir.capacity() * 4 + b.bulk.capacity() * 8;
             total += b.delta.capacity() * (std::mem::size_of::<(u64, (u32, u32))>() + 1);
         }
         total
@@ -248,7 +382,17 @@ impl PassageIndex {
         self.keys.extend_from_slice(keys);
         self.sketches.extend(sigs.iter().map(|&v| v as u16));
         let pending = self.keys.len() - self.delta_base;
-        if pending >= self.delta_limit.max(self.len() / 16) {
+        if keys.len() >= self.delta_limit {
+            // A bulk load: held unsorted, sorted once by the next merge.
+            if !self.needs_merge() {
+                self.bulk_first = first;
+            }
+            let bands = self.bands;
+            for (b, band) in self.band.iter_mut().enumerate() {
+                band.bulk
+                    .extend(band_keys.chunks_exact(bands).map(|row| mix(row[b])));
+            }
+        } else if self.needs_merge() || pending >= self.delta_limit.max(self.len() / 16) {
             self.merge(Some((first, band_keys)));
         } else {
             for (b, band) in self.band.iter_mut().enumerate() {
@@ -294,6 +438,9 @@ impl PassageIndex {
                 band_keys.len()
             )));
         }
+        if self.needs_merge() {
+            self.merge(None);
+        }
         let mut removed = 0;
         for (&key, row) in keys.iter().zip(band_keys.chunks_exact(self.bands)) {
             if key == DEAD {
@@ -306,6 +453,11 @@ impl PassageIndex {
             }
         }
         Ok(removed)
+    }
+
+    /// Whether bulk-loaded passages wait for a merge: `query` needs it done first.
+    pub fn needs_merge(&self) -> bool {
+        !self.band[0].bulk.is_empty()
     }
 
     /// Merge now (after a bulk load, or to free removed passages).
@@ -333,63 +485,23 @@ impl PassageIndex {
                 .collect()
         });
         let bands = self.bands;
-        let delta_base = self.delta_base;
-        for (b, band) in self.band.iter_mut().enumerate() {
-            let mut add: Vec<(u64, u32)> = Vec::with_capacity(band.next.len());
-            for (&key, &(head, _)) in &band.delta {
-                let mut slot = head;
-                while slot != END {
-                    add.push((mix(key), slot));
-                    slot = band.next[slot as usize - delta_base];
-                }
+        let (delta_base, bulk_first) = (self.delta_base, self.bulk_first);
+        let remap = remap.as_deref();
+        // Bands merge independently: spread them over the cores (a bulk load at start
+        // is the one long merge).
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(bands);
+        let per = bands.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (c, chunk) in self.band.chunks_mut(per).enumerate() {
+                scope.spawn(move || {
+                    for (i, band) in chunk.iter_mut().enumerate() {
+                        band.merge(c * per + i, bands, delta_base, bulk_first, batch, remap);
+                    }
+                });
             }
-            if let Some((first, keys)) = batch {
-                add.extend(
-                    keys.chunks_exact(bands)
-                        .enumerate()
-                        .map(|(i, row)| (mix(row[b]), (first + i) as u32)),
-                );
-            }
-            let renumber = |slot: u32| match &remap {
-                Some(m) => m[slot as usize],
-                None => slot,
-            };
-            add.retain_mut(|e| {
-                e.1 = renumber(e.1);
-                e.1 != END
-            });
-            add.sort_unstable();
-            let old_keys = std::mem::take(&mut band.keys);
-            let old_slots = std::mem::take(&mut band.slots);
-            let size = old_keys.len() + add.len();
-            let mut keys = Vec::with_capacity(size);
-            let mut slots = Vec::with_capacity(size);
-            let mut j = 0;
-            for (&k, &s) in old_keys.iter().zip(&old_slots) {
-                let s = renumber(s);
-                if s == END {
-                    continue;
-                }
-                while j < add.len() && add[j].0 < k {
-                    keys.push(add[j].0);
-                    slots.push(add[j].1);
-                    j += 1;
-                }
-                keys.push(k);
-                slots.push(s);
-            }
-            for &(k, s) in &add[j..] {
-                keys.push(k);
-                slots.push(s);
-            }
-            keys.shrink_to_fit();
-            slots.shrink_to_fit();
-            band.keys = keys;
-            band.slots = slots;
-            band.index();
-            band.delta = KeyMap::default();
-            band.next = Vec::new();
-        }
+        });
         if remap.is_some() {
             let num_perm = self.num_perm;
             let mut w = 0;
@@ -430,6 +542,11 @@ impl PassageIndex {
         }
         if let Some(s) = sigs {
             self.check_rows(n, band_keys, s)?;
+        }
+        if self.needs_merge() {
+            return Err(IndexError(
+                "bulk-loaded passages wait for a merge: call compact() first".to_owned(),
+            ));
         }
         let mut counts: HashMap<u32, u32, BuildHasherDefault<KeyHasher>> = HashMap::default();
         let mut out = Vec::with_capacity(n);
@@ -594,6 +711,62 @@ mod tests {
         assert_eq!(capped.passages, vec![1, 2, 3]);
         index.compact();
         assert_eq!(&index.query(&bk, Some(&sig), None).unwrap()[0], found);
+    }
+
+    #[test]
+    fn a_bulk_load_answers_as_batch_inserts_once_merged() {
+        let (bands, rows, num_perm) = (4, 2, 8);
+        let sigs = pseudo_random_sigs(200, num_perm, 5);
+        let bk = band_keys(&sigs, num_perm, bands, rows);
+        let keys: Vec<i64> = (0..200).collect();
+        let part = |r: std::ops::Range<usize>| {
+            (
+                &keys[r.clone()],
+                &bk[r.start * bands..r.end * bands],
+                &sigs[r.start * num_perm..r.end * num_perm],
+            )
+        };
+        let mut small = PassageIndex::new(bands, num_perm, 1000).unwrap();
+        for start in (0..200).step_by(10) {
+            let (k, b, s) = part(start..start + 10);
+            small.insert(k, b, s).unwrap();
+        }
+        let mut bulk = PassageIndex::new(bands, num_perm, 50).unwrap();
+        let (k, b, s) = part(0..5);
+        bulk.insert(k, b, s).unwrap(); // into the delta
+        for start in (5..200).step_by(65) {
+            let (k, b, s) = part(start..start + 65);
+            bulk.insert(k, b, s).unwrap(); // held for one merge
+        }
+        assert!(bulk.needs_merge());
+        assert!(bulk.query(&bk[..bands], None, None).is_err());
+        bulk.compact();
+        assert!(!bulk.needs_merge());
+        assert_eq!(bulk.len(), 200);
+        let (q, s) = (&bk[..40 * bands], &sigs[..40 * num_perm]);
+        assert_eq!(
+            bulk.query(q, Some(s), None).unwrap(),
+            small.query(q, Some(s), None).unwrap()
+        );
+    }
+
+    #[test]
+    fn sort_mixed_sorts_as_a_comparison_sort_does() {
+        let mut x = 7u64;
+        let entries: Vec<(u64, u32)> = (0..5000u32)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (mix(x % 700), i) // repeated keys too
+            })
+            .collect();
+        let mut expected = entries.clone();
+        expected.sort_unstable();
+        let (bulk, add) = entries.split_at(3000);
+        let (keys, slots) = sort_mixed(bulk.iter().copied(), add.to_vec());
+        let got: Vec<(u64, u32)> = keys.into_iter().zip(slots).collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
