@@ -162,9 +162,13 @@ impl PyPassageIndex {
     where
         T: Send,
     {
+        // The lock is taken inside the guard: a panic while changing the index unwinds
+        // through the lock and poisons it, so that no later call sees half a change.
         py.detach(|| {
-            let mut index = self.inner.write().map_err(|_| poisoned())?;
-            guarded(what, || f(&mut index))
+            guarded(what, || {
+                let mut index = self.inner.write().map_err(|_| poisoned())?;
+                Ok(f(&mut index))
+            })?
         })
     }
 }
