@@ -78,7 +78,8 @@ def rank_candidates(
     passage = np.asarray(hits, dtype=np.int64)
     article = passage >> UNIT_BITS
     if agree is not None:
-        at = np.flatnonzero(article != exclude_key)
+        mask = np.ones(len(article), np.bool_) if exclude_key is None else article != exclude_key
+        at = np.flatnonzero(mask)
         counts = np.asarray(agreeing, dtype=np.int64)[at]
     else:  # only the hits still stored, counted from their signatures
         at, counts = _agreement(signatures, rows, passage, article, stored, exclude_key)
