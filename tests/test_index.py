@@ -2,20 +2,88 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import numpy as np
+import pytest
 from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wiretrace._core as _core
 from wiretrace.engine.index import band_keys, lsh_params
-from wiretrace.engine.signature import EMPTY, signatures, signatures_datasketch
-from wiretrace.store.band_index import BandIndex, SortedBandIndex
+from wiretrace.engine.signature import (
+    EMPTY,
+    distinct_indexable_rows,
+    indexable_rows,
+    permutations,
+    signatures,
+)
+from wiretrace.store.band_index import PassageIndex
 
 NUM_PERM = 64
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+def _datasketch_bulk(features: list[np.ndarray], *, num_perm: int, seed: int) -> np.ndarray:
+    """The reference: datasketch's ``MinHash.bulk`` with the identity hash."""
+    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
+    out = np.empty((len(features), num_perm), dtype=np.uint32)
+    minhashes = MinHash.bulk(
+        (f.tolist() for f in features),
+        num_perm=num_perm,
+        seed=seed,
+        hashfunc=_identity,
+        permutations=template.permutations,
+        scheme=template.scheme,
+    )
+    for row, m in enumerate(minhashes):
+        out[row] = m.hashvalues
+    return out
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _numpy_band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """The band keys as the engine computed them in numpy before the compiled core
+    (stored data depends on them): packed rows up to 2, a multiplicative mix beyond."""
+    n = sigs.shape[0]
+    banded = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    if rows == 1:
+        return banded[:, :, 0]
+    if rows == 2:
+        return (banded[:, :, 0] << np.uint64(32)) | banded[:, :, 1]
+    key = banded[:, :, 0].copy()
+    with np.errstate(over="ignore"):
+        for r in range(1, rows):
+            key = (key * _MIX) ^ (key >> np.uint64(29)) ^ banded[:, :, r]
+    return key
+
+
+def _index(sigs: np.ndarray, bands: int, rows: int, delta_limit: int = 50_000) -> PassageIndex:
+    index = PassageIndex(bands=bands, num_perm=sigs.shape[1], delta_limit=delta_limit)
+    index.insert(np.arange(len(sigs)), band_keys(sigs, bands, rows), sigs)
+    return index
+
+
+def _brute(
+    stored: dict[int, np.ndarray], query: np.ndarray, *, max_bucket: int | None = None
+) -> list[dict[int, int]]:
+    """Slow, obviously-correct lookup: every stored passage's band keys compared with
+    every query row's; a band key held by more than ``max_bucket`` passages is skipped."""
+    out = []
+    for row in query:
+        found: dict[int, int] = {}
+        for b, key in enumerate(row.tolist()):
+            holders = [k for k, bk in stored.items() if int(bk[b]) == key]
+            if max_bucket is not None and len(holders) > max_bucket:
+                continue
+            for k in holders:
+                found[k] = found.get(k, 0) + 1
+        out.append(found)
+    return out
 
 
 def _sets(rng: np.random.Generator, n: int) -> list[np.ndarray]:
@@ -48,9 +116,22 @@ def test_band_index_returns_exactly_what_minhashlsh_returns(
     bands, rows = params
     rng = np.random.default_rng(seed)
     sigs = signatures(_sets(rng, 60), num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=bands)
-    index.insert(np.arange(len(sigs)), band_keys(sigs, bands, rows))
-    assert index.query(band_keys(sigs, bands, rows)) == _datasketch_candidates(sigs, bands, rows)
+    expected = _datasketch_candidates(sigs, bands, rows)
+    assert _index(sigs, bands, rows).query(band_keys(sigs, bands, rows)) == expected
+    # Through the delta and merges too.
+    merged = _index(sigs[:0], bands, rows, delta_limit=7)
+    for start in range(0, len(sigs), 5):
+        part = sigs[start : start + 5]
+        merged.insert(np.arange(start, start + len(part)), band_keys(part, bands, rows), part)
+    assert merged.query(band_keys(sigs, bands, rows)) == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([(64, 1), (32, 2), (21, 3), (16, 4), (12, 5)]))
+def test_band_keys_are_bit_identical_to_the_numpy_keys(seed: int, params: tuple[int, int]) -> None:
+    bands, rows = params
+    sigs = np.random.default_rng(seed).integers(0, 2**32, size=(30, NUM_PERM), dtype=np.uint32)
+    assert np.array_equal(band_keys(sigs, bands, rows), _numpy_band_keys(sigs, bands, rows))
 
 
 def test_signatures_match_datasketch_update_path() -> None:
@@ -68,9 +149,39 @@ def test_signatures_match_datasketch_update_path() -> None:
 def test_vectorised_signatures_equal_datasketch_bulk(sets: list[list[int]]) -> None:
     features = [np.unique(np.asarray(s, dtype=np.int64)) for s in sets]
     ours = signatures(features, num_perm=NUM_PERM, seed=1)
-    assert np.array_equal(ours, signatures_datasketch(features, num_perm=NUM_PERM, seed=1))
+    assert np.array_equal(ours, _datasketch_bulk(features, num_perm=NUM_PERM, seed=1))
     for row, f in zip(ours, features, strict=True):
         assert (row == EMPTY).all() == (len(f) == 0)
+
+
+def test_signatures_take_datasketch_permutations_for_any_width_and_seed() -> None:
+    features = _sets(np.random.default_rng(5), 20)
+    for num_perm, seed in [(16, 3), (128, 7), (1024, 1)]:
+        ours = signatures(features, num_perm=num_perm, seed=seed)
+        assert np.array_equal(ours, _datasketch_bulk(features, num_perm=num_perm, seed=seed))
+    a, b = permutations(16, 3)
+    assert a.dtype == b.dtype == np.uint32
+    assert len(a) == len(b) == 16
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=30))
+def test_distinct_indexable_rows_equal_numpy_unique(picks: list[int]) -> None:
+    pool = signatures(
+        [np.zeros(0, dtype=np.int64), *_sets(np.random.default_rng(6), 5)], num_perm=16, seed=1
+    )
+    sigs = pool[np.asarray(picks, dtype=np.int64)]  # row 0 of the pool is the empty set
+    rows = indexable_rows(sigs)
+    if len(rows):
+        rows = rows[np.sort(np.unique(sigs[rows], axis=0, return_index=True)[1])]
+    assert distinct_indexable_rows(sigs).tolist() == rows.tolist()
+
+
+def test_signatures_of_no_sets_and_of_empty_sets() -> None:
+    assert signatures([], num_perm=NUM_PERM, seed=1).shape == (0, NUM_PERM)
+    empty = signatures([np.zeros(0, dtype=np.int64)] * 3, num_perm=NUM_PERM, seed=1)
+    assert empty.shape == (3, NUM_PERM)
+    assert (empty == EMPTY).all()
 
 
 def test_lsh_finds_pairs_above_threshold_and_few_far_below() -> None:
@@ -78,9 +189,7 @@ def test_lsh_finds_pairs_above_threshold_and_few_far_below() -> None:
     rng = np.random.default_rng(3)
     sets = _sets(rng, 200)
     sigs = signatures(sets, num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=bands)
-    index.insert(np.arange(len(sigs)), band_keys(sigs, bands, rows))
-    found = index.query(band_keys(sigs, bands, rows))
+    found = _index(sigs, bands, rows).query(band_keys(sigs, bands, rows))
     high = missed = low = low_found = 0
     for i in range(len(sets)):
         for j in range(i + 1, len(sets)):
@@ -107,18 +216,19 @@ def test_band_index_insert_remove_and_repeated_band_keys() -> None:
     rng = np.random.default_rng(9)
     sets = _sets(rng, 30)
     sigs = signatures(sets + sets[:5], num_perm=NUM_PERM, seed=1)  # 5 exact duplicates
-    index = BandIndex(bands=32)
-    index.insert(np.arange(len(sigs)), band_keys(sigs, 32, 2))
+    index = _index(sigs, 32, 2)
     assert len(index) == 35
     full = index.memory_bytes()
     found = index.query(band_keys(sigs[:5], 32, 2))
     for k in range(5):
         assert {k, 30 + k} <= found[k]
-    index.remove(np.arange(30, 35), band_keys(sigs[30:], 32, 2))
+    assert index.remove(np.arange(30, 35), band_keys(sigs[30:], 32, 2)) == 5
+    assert index.remove(np.arange(30, 35), band_keys(sigs[30:], 32, 2)) == 0  # gone already
     assert len(index) == 30
     assert all(30 + k not in index.query(band_keys(sigs[:5], 32, 2))[k] for k in range(5))
     index.remove(np.arange(30), band_keys(sigs[:30], 32, 2))
     assert index.query(band_keys(sigs, 32, 2)) == [set() for _ in range(35)]
+    index.compact()
     assert index.memory_bytes() < full
 
 
@@ -130,8 +240,7 @@ def test_band_join_equals_band_index_candidates(seed: int, params: tuple[int, in
     sets = _sets(rng, 50)
     sigs_a = signatures(sets[:25], num_perm=NUM_PERM, seed=1)
     sigs_b = signatures(sets[25:] + sets[:3], num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=bands)
-    index.insert(np.arange(len(sigs_b)), band_keys(sigs_b, bands, rows))
+    index = _index(sigs_b, bands, rows)
     expected = sorted(
         (i, j) for i, found in enumerate(index.query(band_keys(sigs_a, bands, rows))) for j in found
     )
@@ -144,18 +253,25 @@ def test_band_join_equals_band_index_candidates(seed: int, params: tuple[int, in
     assert proposed >= len(expected)
 
 
-def test_query_bands_counts_agreeing_bands() -> None:
+def test_lookup_counts_agreeing_bands_and_sketch_slots() -> None:
     rng = np.random.default_rng(2)
     sigs = signatures(_sets(rng, 40), num_perm=NUM_PERM, seed=1)
-    index = BandIndex(bands=21)
-    index.insert(np.arange(40), band_keys(sigs, 21, 3))
-    counted = index.query_bands(band_keys(sigs, 21, 3))
+    index = _index(sigs, 21, 3)
     keys = band_keys(sigs, 21, 3)
-    for i, found in enumerate(counted):
+    lookup = index.lookup(keys, sigs)
+    assert lookup.agree is not None
+    assert lookup.capped == [0] * 40
+    for i, found in enumerate(lookup.found):
         assert found[i] == 21  # every band of a signature agrees with itself
-        assert set(found) == index.query(band_keys(sigs[i : i + 1], 21, 3))[0]
+        assert set(found) == index.query(keys[i : i + 1])[0]
         for j, n in found.items():
             assert n == int((keys[i] == keys[j]).sum())
+            # The sketch keeps 16 bits a slot: it agrees wherever the signatures do,
+            # and elsewhere only where those 16 bits happen to agree.
+            same = sigs[i] == sigs[j]
+            low = (sigs[i] & 0xFFFF) == (sigs[j] & 0xFFFF)
+            assert lookup.agree[i][j] == int(low.sum()) >= int(same.sum())
+    assert index.lookup(keys).agree is None
 
 
 @settings(max_examples=30, deadline=None)
@@ -163,115 +279,85 @@ def test_query_bands_counts_agreeing_bands() -> None:
     st.integers(0, 2**31),
     st.lists(st.tuples(st.booleans(), st.integers(1, 12)), min_size=1, max_size=25),
     st.integers(1, 30),
+    st.sampled_from([None, 1, 3]),
 )
-def test_sorted_index_answers_as_the_dict_index_through_inserts_and_removals(
-    seed: int, steps: list[tuple[bool, int]], delta_limit: int
+def test_index_answers_as_brute_force_through_inserts_removals_and_merges(
+    seed: int, steps: list[tuple[bool, int]], delta_limit: int, max_bucket: int | None
 ) -> None:
     rng = np.random.default_rng(seed)
-    pool = signatures(_sets(rng, 200), num_perm=NUM_PERM, seed=1)
-    reference = BandIndex(bands=21)
-    compact = SortedBandIndex(bands=21, delta_limit=delta_limit)
-    live: list[int] = []
+    # Few distinct sets: band keys repeat, so buckets hold several passages.
+    pool = signatures(_sets(rng, 30), num_perm=NUM_PERM, seed=1)
+    index = PassageIndex(bands=21, num_perm=NUM_PERM, delta_limit=delta_limit)
+    stored: dict[int, np.ndarray] = {}
     next_key = 0
     for add, n in steps:
-        if add or not live:
+        if add or not stored:
             keys = np.arange(next_key, next_key + n)
             next_key += n
             rows = pool[keys % len(pool)]
-            reference.insert(keys, band_keys(rows, 21, 3))
-            compact.insert(keys, band_keys(rows, 21, 3))
-            live += keys.tolist()
+            index.insert(keys, band_keys(rows, 21, 3), rows)
+            stored.update(zip(keys.tolist(), band_keys(rows, 21, 3), strict=True))
         else:
+            live = sorted(stored)
             gone = np.array(sorted(set(rng.choice(live, size=min(n, len(live)), replace=False))))
-            reference.remove(gone, band_keys(pool[gone % len(pool)], 21, 3))
-            compact.remove(gone, band_keys(pool[gone % len(pool)], 21, 3))
-            live = [k for k in live if k not in set(gone.tolist())]
-        assert len(compact) == len(reference) == len(live)
-        probe = pool[rng.integers(0, len(pool), size=15)]
-        assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
-            band_keys(probe, 21, 3)
-        )
-    compact.compact()
-    probe = pool[:40]
-    assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
-        band_keys(probe, 21, 3)
+            assert index.remove(gone, band_keys(pool[gone % len(pool)], 21, 3)) == len(gone)
+            for k in gone.tolist():
+                del stored[k]
+        assert len(index) == len(stored)
+        probe = band_keys(pool[rng.integers(0, len(pool), size=8)], 21, 3)
+        got = index.lookup(probe, max_bucket=max_bucket).found
+        if max_bucket is None:  # removed passages still count towards a bucket's size
+            assert got == _brute(stored, probe)  # until the next merge drops them
+    index.compact()
+    probe = band_keys(pool, 21, 3)
+    assert index.lookup(probe, max_bucket=max_bucket).found == _brute(
+        stored, probe, max_bucket=max_bucket
     )
 
 
-def test_sorted_index_takes_less_memory_than_the_dict_index() -> None:
+def test_the_cap_leaves_out_buckets_over_it_and_counts_them() -> None:
+    pool = signatures(_sets(np.random.default_rng(8), 5), num_perm=NUM_PERM, seed=1)
+    rows = np.concatenate([np.repeat(pool[:1], 4, axis=0), pool[1:]])  # 4 copies of one
+    index = _index(rows, 21, 3)
+    stored = dict(enumerate(band_keys(rows, 21, 3)))
+    query = band_keys(pool[:1], 21, 3)
+    sizes = (band_keys(rows, 21, 3) == query).sum(axis=0)
+    for cap in (3, 4, 5):
+        lookup = index.lookup(query, max_bucket=cap)
+        assert lookup.capped == [int((sizes > cap).sum())]
+        assert lookup.found == _brute(stored, query, max_bucket=cap)
+    assert index.lookup(query, max_bucket=3).found == [{}]  # every band holds the 4 copies
+
+
+def test_index_and_sketch_take_under_400_bytes_a_passage() -> None:
     pool = signatures(_sets(np.random.default_rng(4), 2000), num_perm=NUM_PERM, seed=1)
-    keys = band_keys(pool, 21, 3)
-    reference, compact = BandIndex(bands=21), SortedBandIndex(bands=21, delta_limit=500)
-    reference.insert(np.arange(len(pool)), keys)
-    compact.insert(np.arange(len(pool)), keys)
-    compact.compact()
-    # 16 bytes per band per passage in the arrays, against boxed ints in dicts.
-    assert compact.memory_bytes() - BandIndex(bands=21).memory_bytes() == 16 * 21 * len(pool)
-    assert compact.memory_bytes() * 4 < reference.memory_bytes()
+    index = PassageIndex(bands=21, num_perm=NUM_PERM, delta_limit=500)
+    index.insert(np.arange(len(pool)), band_keys(pool, 21, 3), pool)
+    index.compact()
+    # Sorted band keys (8 B) and slots (4 B) per band; the passage key (8 B); a
+    # 16-bit sketch of each signature slot: 388 B with the defaults. The directory
+    # of each band adds 4 B per 8 to 16 entries (and one).
+    arrays = (12 * 21 + 8 + 2 * NUM_PERM) * len(pool)
+    assert arrays < index.memory_bytes() <= arrays + 21 * (4 * (len(pool) // 8) + 4)
 
 
-class _WritesDuringMerge:
-    """The writer's lock handed to ``SortedBandIndex.merge``, which also runs
-    ``between`` once the merge has frozen its delta and before it swaps its arrays in:
-    the writes another thread makes while a merge runs."""
-
-    def __init__(self, between: Callable[[], None]) -> None:
-        self.lock = threading.Lock()
-        self.between = between
-        self.entered = 0
-
-    def __enter__(self) -> None:
-        if self.entered == 1:  # the second time: the swap
-            self.between()
-        self.entered += 1
-        self.lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
+def test_bad_shapes_are_clear_errors() -> None:
+    index = PassageIndex(bands=21, num_perm=NUM_PERM)
+    sigs = np.zeros((2, NUM_PERM), dtype=np.uint32)
+    with pytest.raises(ValueError, match=r"shape \(n, 21\)"):
+        index.insert(np.arange(2), np.zeros((2, 20), dtype=np.uint64), sigs)
+    with pytest.raises(ValueError, match="signatures must have shape"):
+        index.insert(np.arange(2), np.zeros((2, 21), dtype=np.uint64), sigs[:1])
+    with pytest.raises(ValueError, match="band keys must have shape"):
+        index.insert(np.arange(3), np.zeros((2, 21), dtype=np.uint64), sigs)
+    with pytest.raises(ValueError, match="bands must be >= 1"):
+        PassageIndex(bands=0, num_perm=NUM_PERM)
+    with pytest.raises(ValueError, match="fit in the"):
+        band_keys(sigs, 22, 3)
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**31), st.integers(1, 60), st.integers(1, 60), st.integers(0, 30))
-def test_writes_made_while_a_merge_runs_are_neither_lost_nor_resurrected(
-    seed: int, before: int, during: int, removed: int
-) -> None:
-    rng = np.random.default_rng(seed)
-    pool = signatures(_sets(rng, 200), num_perm=NUM_PERM, seed=1)
-    reference = BandIndex(bands=21)
-    compact = SortedBandIndex(bands=21, delta_limit=None)
-
-    def add(keys: np.ndarray) -> None:
-        rows = band_keys(pool[keys % len(pool)], 21, 3)
-        reference.insert(keys, rows)
-        compact.insert(keys, rows)
-
-    def drop(keys: np.ndarray) -> None:
-        rows = band_keys(pool[keys % len(pool)], 21, 3)
-        reference.remove(keys, rows)
-        compact.remove(keys, rows)
-
-    add(np.arange(0, 40))
-    compact.merge()  # some passages in the arrays already
-    add(np.arange(40, 40 + before))
-    early = np.arange(0, min(removed, 40), 3)
-    drop(early)
-
-    def meanwhile() -> None:  # inserts, and removals from the arrays, the frozen and the new delta
-        add(np.arange(1000, 1000 + during))
-        drop(np.setdiff1d(np.arange(1, 40 + before, 5), early))
-        drop(np.arange(1000, 1000 + during, 4))
-        probe = pool[rng.integers(0, len(pool), size=15)]
-        bk = band_keys(probe, 21, 3)
-        assert compact.query_bands(bk) == reference.query_bands(bk)  # mid-merge reads
-
-    compact.merge(writer=_WritesDuringMerge(meanwhile))
-    probe = pool[:60]
-    assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
-        band_keys(probe, 21, 3)
-    )
-    assert len(compact) == len(reference)
-    compact.compact()
-    assert compact.pending == 0
-    assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
-        band_keys(probe, 21, 3)
-    )
+def test_a_panic_in_the_core_is_a_runtime_error_naming_the_call() -> None:
+    with pytest.raises(RuntimeError, match=r"compiled core failed in _panic: boom \(a bug"):
+        _core._panic("boom")
+    # The process and the core carry on.
+    assert signatures([np.array([1], dtype=np.int64)], num_perm=16, seed=1).shape == (1, 16)

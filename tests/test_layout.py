@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "wiretrace.errors": set(),
     "wiretrace.settings": {"wiretrace.errors"},
     "wiretrace.engine": {"wiretrace.errors", "wiretrace.settings", "wiretrace._core"},
-    "wiretrace.store": {"wiretrace.errors"},
+    "wiretrace.store": {"wiretrace.errors", "wiretrace._core"},
     "wiretrace.domain": {
         "wiretrace",
         "wiretrace.errors",

@@ -4,10 +4,12 @@
 use pyo3::prelude::*;
 
 mod align;
+mod index;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", wiretrace_engine::VERSION)?;
     align::register(m)?;
+    index::register(m)?;
     Ok(())
 }

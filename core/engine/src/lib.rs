@@ -2,6 +2,8 @@
 //! vectors: the PyO3 layer (`wiretrace-binding`) converts, releases the GIL and calls in.
 
 pub mod align;
+pub mod minhash;
+pub mod passage_index;
 
 /// The version of the engine, so that Python can tell which core it loaded.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -3,9 +3,10 @@
 The new article's passages are looked up in the store's band index. Band collisions of
 unrelated sentences on common words are dropped before the costly alignment: a stored
 article stays a candidate only when one of its passages and one of the new article's
-look alike by the MinHash estimate of their Jaccard similarity. Candidates are ranked
-by their strongest evidence: the most bands one passage pair shares (a copied sentence
-shares them all), then the bands shared over all pairs.
+look alike by the MinHash estimate of their Jaccard similarity (the embedded store
+answers from a sketch it keeps per passage; other stores give back the signatures).
+Candidates are ranked by their strongest evidence: the most bands one passage pair
+shares (a copied sentence shares them all), then the bands shared over all pairs.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy.typing as npt
 
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.index import band_keys, lsh_params
-from wiretrace.engine.signature import indexable_rows
-from wiretrace.store import UNIT_BITS, IndexSpec, Passages
+from wiretrace.engine.signature import distinct_indexable_rows
+from wiretrace.store import UNIT_BITS, IndexSpec, Lookup, Passages
 
 __all__ = ["index_spec", "rank_candidates"]
 
@@ -35,13 +36,10 @@ def index_spec(engine: EngineConfig) -> IndexSpec:
     bands, rows = lsh_params(engine.index_threshold, engine.num_perm)
 
     def passages(sigs: Signatures) -> Passages:
-        units = indexable_rows(sigs)
         # One passage per distinct signature: a sentence pasted 2,000 times would
         # otherwise put 2,000 equal entries in the index, and every later article
         # with that sentence would get them all back (hits grow as copies squared).
-        if len(units) > 1:
-            first = np.unique(sigs[units], axis=0, return_index=True)[1]
-            units = units[np.sort(first)]
+        units = distinct_indexable_rows(sigs)
         return Passages(units=units, band_keys=band_keys(sigs[units], bands, rows))
 
     return IndexSpec(num_perm=engine.num_perm, bands=bands, rows=rows, passages=passages)
@@ -50,8 +48,8 @@ def index_spec(engine: EngineConfig) -> IndexSpec:
 def rank_candidates(
     signatures: Signatures,
     passages: Passages,
-    found: list[dict[int, int]],
-    lookup: Callable[[list[int]], dict[int, Signatures]],
+    lookup: Lookup,
+    stored: Callable[[list[int]], dict[int, Signatures]],
     *,
     min_jaccard: float,
     exclude_key: int | None = None,
@@ -59,42 +57,65 @@ def rank_candidates(
     """The keys of the stored articles to align with a new one, strongest first.
 
     ``signatures`` are all of the new article's stored signature rows (units, then
-    quoted segments: ``Document.stored_signatures``), ``passages`` its
-    indexed units, ``found`` what the index returned for each of them (passage key ->
-    bands shared), and ``lookup`` gives the stored signatures of articles by key."""
+    quoted segments: ``Document.stored_signatures``), ``passages`` its indexed units,
+    ``lookup`` what the index returned for them (passage key -> bands shared, and
+    with a store that keeps sketches, passage key -> signature slots agreeing), and
+    ``stored`` gives the stored signatures of articles by key, read only when the
+    store keeps no sketches."""
     rows: list[int] = []
     hits: list[int] = []
     bands: list[int] = []
-    for row, per_passage in zip(passages.units.tolist(), found, strict=True):
+    agreeing: list[int] = []
+    agree = lookup.agree
+    for i, (row, per_passage) in enumerate(zip(passages.units.tolist(), lookup.found, strict=True)):
         rows += [row] * len(per_passage)
         hits += per_passage.keys()
         bands += per_passage.values()
+        if agree is not None:
+            agreeing += [agree[i][p] for p in per_passage]
     if not hits:
         return []
     passage = np.asarray(hits, dtype=np.int64)
     article = passage >> UNIT_BITS
-    keys = np.unique(article)
-    if exclude_key is not None:
-        keys = keys[keys != exclude_key]
-    sigs = lookup(keys.tolist())
-    # The candidate unit of every pair side by side: one comparison for all at once.
-    picked = [i for i, key in enumerate(article.tolist()) if key in sigs]
-    if not picked:
-        return []
-    units = (passage & _UNIT_MASK).tolist()
-    at = np.asarray(picked, dtype=np.int64)
-    owners = article[at]
-    theirs = np.stack([sigs[k][units[i]] for i, k in zip(picked, owners.tolist(), strict=True)])
-    mine = signatures[np.asarray(rows, dtype=np.int64)[at]]
-    agree = (mine == theirs).sum(axis=1)
-    strong = set(np.unique(owners[agree >= min_jaccard * signatures.shape[1]]).tolist())
+    if agree is not None:
+        mask = np.ones(len(article), np.bool_) if exclude_key is None else article != exclude_key
+        at = np.flatnonzero(mask)
+        counts = np.asarray(agreeing, dtype=np.int64)[at]
+    else:  # only the hits still stored, counted from their signatures
+        at, counts = _agreement(signatures, rows, passage, article, stored, exclude_key)
+    article = article[at]
+    bands = np.asarray(bands, dtype=np.int64)[at].tolist()
+    strong = set(np.unique(article[counts >= min_jaccard * signatures.shape[1]]).tolist())
     if not strong:
         return []
     best: dict[int, int] = {}
     total: Counter[int] = Counter()
-    for key, n in zip(owners.tolist(), np.asarray(bands, dtype=np.int64)[at].tolist(), strict=True):
+    for key, n in zip(article.tolist(), bands, strict=True):
         if key in strong:
             total[key] += n
             if n > best.get(key, 0):
                 best[key] = n
     return sorted(strong, key=lambda k: (-best[k], -total[k], k))
+
+
+def _agreement(
+    signatures: Signatures,
+    rows: list[int],
+    passage: npt.NDArray[np.int64],
+    article: npt.NDArray[np.int64],
+    stored: Callable[[list[int]], dict[int, Signatures]],
+    exclude_key: int | None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For a store without sketches: the hits whose article is still stored (and not
+    ``exclude_key``), and the signature slots each agrees on, from stored signatures."""
+    keys = np.unique(article)
+    if exclude_key is not None:
+        keys = keys[keys != exclude_key]
+    sigs = stored(keys.tolist())
+    at = np.asarray([i for i, key in enumerate(article.tolist()) if key in sigs], dtype=np.int64)
+    if not len(at):
+        return at, np.zeros(0, dtype=np.int64)
+    units = (passage[at] & _UNIT_MASK).tolist()
+    theirs = np.stack([sigs[k][u] for k, u in zip(article[at].tolist(), units, strict=True)])
+    mine = signatures[np.asarray(rows, dtype=np.int64)[at]]
+    return at, (mine == theirs).sum(axis=1)

@@ -263,14 +263,16 @@ class ReuseService:
     ) -> Detection:
         """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
         record = row.record
-        lookup = self.store.lookup(
-            row.passages.band_keys, max_bucket=self.settings.engine.boilerplate_articles
+        lookup = self.store.lookup_sketched(
+            row.passages.band_keys,
+            row.signatures[row.passages.units],
+            max_bucket=self.settings.engine.boilerplate_articles,
         )
         boilerplate = _boilerplate(doc, row.passages.units, lookup.capped)
         ranked = rank_candidates(
             row.signatures,
             row.passages,
-            lookup.found,
+            lookup,
             self._signatures,
             min_jaccard=self.settings.engine.candidate_threshold,
             exclude_key=exclude_key,

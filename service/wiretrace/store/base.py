@@ -54,10 +54,13 @@ class Passages:
 class Lookup:
     """What the index holds for rows of band keys: ``found[i]`` maps each passage
     key sharing a band with row ``i`` to the bands shared; ``capped[i]`` counts the
-    band keys of row ``i`` whose bucket was over the cap and left out."""
+    band keys of row ``i`` whose bucket was over the cap and left out. ``agree[i]``,
+    from a store that keeps a sketch per passage, maps the same passage keys to the
+    signature slots agreeing with row ``i``'s; None from the others."""
 
     found: list[dict[int, int]]
     capped: list[int]
+    agree: list[dict[int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,18 @@ class ArticleStore(abc.ABC):
         """``query_bands``, leaving out every bucket of more than ``max_bucket``
         passages (passim's maximum document frequency: boilerplate), and counting, per
         row, the buckets left out. The cost of a lookup does not grow past the cap."""
+
+    def lookup_sketched(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+    ) -> Lookup:
+        """``lookup``, with ``Lookup.agree`` filled by a store that keeps a sketch per
+        passage (the embedded one), so that the candidate check reads nothing back;
+        ``signatures`` are the rows' signatures. Other stores leave ``agree`` None."""
+        return self.lookup(band_keys, max_bucket=max_bucket)
 
     @abc.abstractmethod
     def meta_by_id(self, article_id: str) -> StoredMeta | None: ...

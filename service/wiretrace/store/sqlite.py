@@ -1,5 +1,6 @@
 """The embedded default: one SQLite file in WAL mode with ``synchronous=FULL``, and an
-in-process band index (``SortedBandIndex``) rebuilt from the stored signatures at open.
+in-process passage index (``PassageIndex``, in the compiled core) rebuilt from the stored
+signatures at open.
 
 A committed transaction survives SIGKILL and power loss; an interrupted one leaves
 nothing behind, so an article is either wholly stored or absent. The index is updated
@@ -12,7 +13,7 @@ under a savepoint of its own, in arrival order, so one that fails (a conflict, b
 input) is rolled back alone and the group goes on; two writes of one id in a group
 resolve as they would one after the other. A ``put`` returns only after the commit
 that holds it. The index's delta is merged into its sorted arrays by a thread of the
-store's, off the write path (``SortedBandIndex.merge``).
+store's, off the write path (``PassageIndex.compact``, with the GIL released).
 
 SQLite's errors become ours in one place, ``_mapped``: a full disk is ``Exhausted``
 (nothing was written; reads go on), a read-only, locked, unreadable or closed store is
@@ -36,13 +37,12 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.errors import Conflict, Exhausted, InvalidInput, Unavailable, WiretraceError
-from wiretrace.store.band_index import DEFAULT_DELTA_LIMIT, SortedBandIndex
+from wiretrace.store.band_index import DEFAULT_DELTA_LIMIT, PassageIndex
 from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
     IndexSpec,
     Lookup,
-    Passages,
     Put,
     Row,
     StoredMeta,
@@ -198,7 +198,11 @@ class SqliteStore(ArticleStore):
                 f"the store at {path} holds signatures of num_perm={stored[0]}, "
                 f"but the server runs with num_perm={spec.num_perm}; use the same value"
             )
-        self._index = SortedBandIndex(bands=spec.bands, delta_limit=None)
+        # The load's batches go to the index in bulk; new articles wait in its delta
+        # until the merging thread folds them in (``_merge_loop``).
+        self._index = PassageIndex(
+            bands=spec.bands, num_perm=spec.num_perm, delta_limit=_LOAD_BATCH, merge_inline=False
+        )
         self._load()
         self._merge_wanted = threading.Condition()
         self._closing = False
@@ -211,18 +215,23 @@ class SqliteStore(ArticleStore):
         articles = 0
         keys: list[npt.NDArray[np.int64]] = []
         bands: list[npt.NDArray[np.uint64]] = []
+        rows: list[npt.NDArray[np.uint32]] = []
         pending = 0
         for key, sigs in self._scan_signatures():
             passages = self.spec.passages(sigs)
             keys.append(passages.keys(key))
             bands.append(passages.band_keys)
+            rows.append(sigs[passages.units])
             pending += len(passages.units)
             articles += 1
             if pending >= _LOAD_BATCH:  # merged straight into the sorted arrays
-                self._index.insert(np.concatenate(keys), np.concatenate(bands), bulk=True)
-                keys, bands, pending = [], [], 0
+                self._index.insert(
+                    np.concatenate(keys), np.concatenate(bands), np.concatenate(rows)
+                )
+                keys, bands, rows, pending = [], [], [], 0
         if pending:
-            self._index.insert(np.concatenate(keys), np.concatenate(bands), bulk=True)
+            self._flush(keys, bands, rows)
+        self._index.compact()
         log.info(
             "index rebuilt",
             extra={
@@ -232,8 +241,17 @@ class SqliteStore(ArticleStore):
             },
         )
 
-    def _index_insert(self, key: int, passages: Passages) -> None:
-        self._index.insert(passages.keys(key), passages.band_keys)
+    def _flush(
+        self,
+        keys: list[npt.NDArray[np.int64]],
+        bands: list[npt.NDArray[np.uint64]],
+        rows: list[npt.NDArray[np.uint32]],
+    ) -> None:
+        self._index.insert(np.concatenate(keys), np.concatenate(bands), np.concatenate(rows))
+
+    def _index_insert(self, key: int, row: Row) -> None:
+        passages = row.passages
+        self._index.insert(passages.keys(key), passages.band_keys, row.signatures[passages.units])
 
     def _index_remove(self, key: int, units: int, blob: bytes) -> None:
         """Drop a stored article's passages, found again from its stored signatures."""
@@ -312,7 +330,7 @@ class SqliteStore(ArticleStore):
                         continue
                     if write.replaced is not None:
                         self._index_remove(*write.replaced)
-                    self._index_insert(write.put.key, write.row.passages)
+                    self._index_insert(write.put.key, write.row)
         except BaseException as err:
             mapped = _error(self.path, err) if isinstance(err, sqlite3.Error) else err
             for write in group:
@@ -365,6 +383,7 @@ class SqliteStore(ArticleStore):
                 self._index.insert(
                     np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
                     np.concatenate([r.passages.band_keys for r in rows]),
+                    np.concatenate([r.signatures[r.passages.units] for r in rows]),
                 )
         self._wake_merger()
         return keys
@@ -416,7 +435,7 @@ class SqliteStore(ArticleStore):
                     return
             try:
                 t0 = time.perf_counter()
-                self._index.merge(writer=self._lock)
+                self._index.compact()
                 log.debug(
                     "index merged",
                     extra={
@@ -467,9 +486,16 @@ class SqliteStore(ArticleStore):
         return db
 
     def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
-        capped = [0] * len(band_keys)
-        found = self._index.query_bands(band_keys, max_bucket=max_bucket, capped=capped)
-        return Lookup(found, capped)
+        return self._index.lookup(band_keys, max_bucket=max_bucket)
+
+    def lookup_sketched(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+    ) -> Lookup:
+        return self._index.lookup(band_keys, signatures, max_bucket=max_bucket)
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         row = (

@@ -1,0 +1,355 @@
+//! Signatures, band keys and the passage index, for `wiretrace.engine.signature`,
+//! `wiretrace.engine.index` and `wiretrace.store.band_index`.
+//!
+//! Arrays cross as numpy arrays of the exact dtype (the Python side converts); every
+//! call checks shapes, then runs with the GIL released and any panic caught, so a bug
+//! in the engine is a `RuntimeError` naming the call, never a crashed process.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::RwLock;
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use wiretrace_engine::minhash;
+use wiretrace_engine::passage_index::{Found, IndexError, PassageIndex};
+
+/// Run `f`, turning a panic into a `RuntimeError` that names `what`.
+pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        let cause = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        PyRuntimeError::new_err(format!(
+            "wiretrace's compiled core failed in {what}: {cause} (a bug in wiretrace, not in the input)"
+        ))
+    })
+}
+
+/// Panics inside the guard, with the GIL released, as an engine bug would: it exists so
+/// that a test can prove a panic reaches Python as a `RuntimeError`, not a crash.
+#[pyfunction]
+fn _panic(py: Python<'_>, message: String) -> PyResult<()> {
+    py.detach(|| guarded("_panic", || -> () { panic!("{message}") }))
+}
+
+fn invalid(err: IndexError) -> PyErr {
+    PyValueError::new_err(err.0)
+}
+
+/// MinHash signatures of many sets, shape `(len(offsets) - 1, len(a))`; set `i` is
+/// `values[offsets[i]:offsets[i + 1]]`.
+#[pyfunction]
+fn minhash_signatures<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray1<'py, i64>,
+    offsets: PyReadonlyArray1<'py, i64>,
+    a: PyReadonlyArray1<'py, u32>,
+    b: PyReadonlyArray1<'py, u32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (values, offsets, a, b) = (
+        values.as_slice()?,
+        offsets.as_slice()?,
+        a.as_slice()?,
+        b.as_slice()?,
+    );
+    if a.len() != b.len() || a.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "permutations a and b must be equally long and not empty, got {} and {}",
+            a.len(),
+            b.len()
+        )));
+    }
+    if offsets.first().is_some_and(|&o| o != 0)
+        || offsets.windows(2).any(|w| w[0] > w[1])
+        || offsets.last().is_some_and(|&o| o as usize != values.len())
+    {
+        return Err(PyValueError::new_err(
+            "offsets must rise from 0 to len(values): one [start, end) range per set",
+        ));
+    }
+    let offsets: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
+    let sets = offsets.len().saturating_sub(1);
+    let sigs = py.detach(|| {
+        guarded("minhash_signatures", || {
+            minhash::signatures(values, &offsets, a, b)
+        })
+    })?;
+    Ok(PyArray1::from_vec(py, sigs)
+        .reshape([sets, a.len()])?
+        .into_any())
+}
+
+/// Band keys of signature rows, shape `(n, bands)`.
+#[pyfunction]
+fn band_keys<'py>(
+    py: Python<'py>,
+    sigs: PyReadonlyArray2<'py, u32>,
+    bands: usize,
+    rows: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (n, num_perm) = (sigs.shape()[0], sigs.shape()[1]);
+    if bands < 1 || rows < 1 || bands * rows > num_perm {
+        return Err(PyValueError::new_err(format!(
+            "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
+        )));
+    }
+    let sigs = sigs.as_slice()?;
+    let keys = py.detach(|| {
+        guarded("band_keys", || {
+            minhash::band_keys(sigs, num_perm, bands, rows)
+        })
+    })?;
+    Ok(PyArray1::from_vec(py, keys).reshape([n, bands])?.into_any())
+}
+
+/// Rows of `sigs` that are not empty sets' signatures, the first of each distinct one.
+#[pyfunction]
+fn distinct_indexable_rows<'py>(
+    py: Python<'py>,
+    sigs: PyReadonlyArray2<'py, u32>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let num_perm = sigs.shape()[1];
+    if num_perm == 0 {
+        return Err(PyValueError::new_err(
+            "signatures must have at least one slot",
+        ));
+    }
+    let sigs = sigs.as_slice()?;
+    let rows = py.detach(|| {
+        guarded("distinct_indexable_rows", || {
+            minhash::distinct_indexable_rows(sigs, num_perm)
+        })
+    })?;
+    Ok(PyArray1::from_vec(py, rows).into_any())
+}
+
+/// The embedded store's passage index (see `wiretrace_engine::passage_index`). Readers
+/// run concurrently; a writer excludes them for the length of its call.
+#[pyclass(frozen, name = "PassageIndex", module = "wiretrace._core")]
+struct PyPassageIndex {
+    inner: RwLock<PassageIndex>,
+    /// Fixed at construction, read without the lock.
+    bands: usize,
+    num_perm: usize,
+}
+
+impl PyPassageIndex {
+    fn read<T>(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        f: impl FnOnce(&PassageIndex) -> T + Send,
+    ) -> PyResult<T>
+    where
+        T: Send,
+    {
+        py.detach(|| {
+            let index = self.inner.read().map_err(|_| poisoned())?;
+            guarded(what, || f(&index))
+        })
+    }
+
+    fn write<T>(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        f: impl FnOnce(&mut PassageIndex) -> T + Send,
+    ) -> PyResult<T>
+    where
+        T: Send,
+    {
+        // The lock is taken inside the guard: a panic while changing the index unwinds
+        // through the lock and poisons it, so that no later call sees half a change.
+        py.detach(|| {
+            guarded(what, || {
+                let mut index = self.inner.write().map_err(|_| poisoned())?;
+                Ok(f(&mut index))
+            })?
+        })
+    }
+}
+
+/// `(found, capped, agree)` of `PassageIndex.query`.
+type QueryResult<'py> = (Bound<'py, PyList>, Vec<u32>, Option<Bound<'py, PyList>>);
+
+impl PyPassageIndex {
+    /// Rows of band keys must be `bands` wide and signatures `num_perm` wide.
+    fn check_width(
+        &self,
+        band_keys: &PyReadonlyArray2<'_, u64>,
+        sigs: Option<&PyReadonlyArray2<'_, u32>>,
+    ) -> PyResult<()> {
+        let (bands, num_perm) = (self.bands, self.num_perm);
+        if band_keys.shape()[1] != bands {
+            return Err(PyValueError::new_err(format!(
+                "band keys must have shape (n, {bands}), got {:?}",
+                band_keys.shape()
+            )));
+        }
+        if let Some(s) = sigs {
+            if s.shape()[1] != num_perm || s.shape()[0] != band_keys.shape()[0] {
+                return Err(PyValueError::new_err(format!(
+                    "signatures must have shape ({}, {num_perm}), got {:?}",
+                    band_keys.shape()[0],
+                    s.shape()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the system; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+fn poisoned() -> PyErr {
+    PyRuntimeError::new_err(
+        "the passage index is unusable: an earlier call failed while changing it",
+    )
+}
+
+#[pymethods]
+impl PyPassageIndex {
+    #[new]
+    #[pyo3(signature = (*, bands, num_perm, delta_limit, merge_inline=true))]
+    fn new(
+        bands: usize,
+        num_perm: usize,
+        delta_limit: usize,
+        merge_inline: bool,
+    ) -> PyResult<Self> {
+        let mut index = PassageIndex::new(bands, num_perm, delta_limit).map_err(invalid)?;
+        index.set_merge_inline(merge_inline);
+        Ok(Self {
+            inner: RwLock::new(index),
+            bands,
+            num_perm,
+        })
+    }
+
+    #[getter]
+    fn bands(&self) -> usize {
+        self.bands
+    }
+
+    #[getter]
+    fn num_perm(&self) -> usize {
+        self.num_perm
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, "PassageIndex.__len__", |i| i.len())
+    }
+
+    #[getter]
+    fn pending(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, "PassageIndex.pending", |i| i.pending())
+    }
+
+    fn memory_bytes(&self, py: Python<'_>) -> PyResult<usize> {
+        self.read(py, "PassageIndex.memory_bytes", |i| i.memory_bytes())
+    }
+
+    fn insert(
+        &self,
+        py: Python<'_>,
+        keys: PyReadonlyArray1<'_, i64>,
+        band_keys: PyReadonlyArray2<'_, u64>,
+        signatures: PyReadonlyArray2<'_, u32>,
+    ) -> PyResult<()> {
+        let (keys, band_keys, sigs) = (
+            keys.as_slice()?,
+            band_keys.as_slice()?,
+            signatures.as_slice()?,
+        );
+        self.write(py, "PassageIndex.insert", |i| {
+            i.insert(keys, band_keys, sigs)
+        })?
+        .map_err(invalid)
+    }
+
+    fn remove(
+        &self,
+        py: Python<'_>,
+        keys: PyReadonlyArray1<'_, i64>,
+        band_keys: PyReadonlyArray2<'_, u64>,
+    ) -> PyResult<usize> {
+        self.check_width(&band_keys, None)?;
+        let (keys, band_keys) = (keys.as_slice()?, band_keys.as_slice()?);
+        self.write(py, "PassageIndex.remove", |i| i.remove(keys, band_keys))?
+            .map_err(invalid)
+    }
+
+    /// Merge now; then hand the memory the merge freed back to the system (glibc keeps
+    /// freed blocks of every thread's arena otherwise: after a restart's bulk load,
+    /// ~100 B a passage of resident memory the index no longer uses).
+    fn compact(&self, py: Python<'_>) -> PyResult<()> {
+        self.write(py, "PassageIndex.compact", |i| i.compact())?;
+        py.detach(release_free_memory);
+        Ok(())
+    }
+
+    /// `(found, capped, agree)`: per row, passage key -> bands shared; buckets over
+    /// the cap; passage key -> sketch slots agreeing with the row's signature (None
+    /// without signatures).
+    #[pyo3(signature = (band_keys, signatures=None, *, max_bucket=None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        band_keys: PyReadonlyArray2<'py, u64>,
+        signatures: Option<PyReadonlyArray2<'py, u32>>,
+        max_bucket: Option<usize>,
+    ) -> PyResult<QueryResult<'py>> {
+        self.check_width(&band_keys, signatures.as_ref())?;
+        let keys = band_keys.as_slice()?;
+        let sigs = match &signatures {
+            Some(s) => Some(s.as_slice()?),
+            None => None,
+        };
+        if self.read(py, "PassageIndex.query", |i| i.needs_merge())? {
+            self.write(py, "PassageIndex.compact", |i| {
+                if i.needs_merge() {
+                    i.compact();
+                }
+            })?;
+        }
+        let results: Vec<Found> = self
+            .read(py, "PassageIndex.query", |i| {
+                i.query(keys, sigs, max_bucket)
+            })?
+            .map_err(invalid)?;
+        let found = PyList::empty(py);
+        let agree = PyList::empty(py);
+        let mut capped = Vec::with_capacity(results.len());
+        for r in &results {
+            let f = PyDict::new(py);
+            let a = PyDict::new(py);
+            for ((&p, &n), &g) in r.passages.iter().zip(&r.bands).zip(&r.agree) {
+                f.set_item(p, n)?;
+                a.set_item(p, g)?;
+            }
+            found.append(f)?;
+            agree.append(a)?;
+            capped.push(r.capped);
+        }
+        Ok((found, capped, sigs.is_some().then_some(agree)))
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
+    m.add_function(wrap_pyfunction!(band_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(distinct_indexable_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic, m)?)?;
+    m.add_class::<PyPassageIndex>()?;
+    Ok(())
+}
