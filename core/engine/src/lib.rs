@@ -1,6 +1,8 @@
 //! wiretrace's engine core. Every function here is plain Rust over slices and
 //! vectors: the PyO3 layer (`wiretrace-binding`) converts, releases the GIL and calls in.
 
+pub mod text;
+
 /// The version of the engine, so that Python can tell which core it loaded.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
