@@ -1,6 +1,7 @@
 """The architecture as the folder tree shows it: imports only point down.
 
 wiretrace.errors, wiretrace.settings      the bottom: no wiretrace imports
+wiretrace._core                           the compiled core (Rust): no Python imports
 wiretrace.engine                          detection, pure
 wiretrace.store                           articles and their index; no engine
 wiretrace.domain                          the operations; no gRPC, no host config
@@ -28,7 +29,7 @@ import wiretrace_client
 ALLOWED: dict[str, set[str]] = {
     "wiretrace.errors": set(),
     "wiretrace.settings": {"wiretrace.errors"},
-    "wiretrace.engine": {"wiretrace.errors", "wiretrace.settings"},
+    "wiretrace.engine": {"wiretrace.errors", "wiretrace.settings", "wiretrace._core"},
     "wiretrace.store": {"wiretrace.errors"},
     "wiretrace.domain": {
         "wiretrace",

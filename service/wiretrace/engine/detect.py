@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz.distance import Indel
 
-from wiretrace import _core
+import wiretrace._core as _core
 from wiretrace.engine import align
 from wiretrace.engine.confidence import confidence, features
 from wiretrace.engine.config import EngineConfig

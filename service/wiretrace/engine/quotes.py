@@ -17,7 +17,7 @@ number of candidate closers, found by bisection). The search runs in the compile
 
 from __future__ import annotations
 
-from wiretrace import _core
+import wiretrace._core as _core
 
 __all__ = ["MAX_QUOTE_CHARS", "quoted_spans"]
 

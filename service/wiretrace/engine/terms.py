@@ -10,7 +10,7 @@ in the compiled core (``core/engine/src/text/terms.rs``, which holds the word li
 
 from __future__ import annotations
 
-from wiretrace import _core
+import wiretrace._core as _core
 
 __all__ = ["NO_TERM", "STOPWORDS"]
 

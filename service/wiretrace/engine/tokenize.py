@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace import _core
+import wiretrace._core as _core
 
 __all__ = ["Tokens", "tokenize"]
 
