@@ -5,6 +5,9 @@
 //! "attacks" meet at "attac") and hashed to a stable 32-bit id (CRC-32 of its UTF-8,
 //! zlib's, the same in every process, so stored signatures stay valid across restarts).
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use super::unicode::is_alpha;
 
 /// The term of a function word.
@@ -389,8 +392,15 @@ pub static STOPWORDS: &[&str] = &[
 
 /// Whether `word` is a function word.
 pub fn is_stopword(word: &str) -> bool {
-    STOPWORDS.binary_search(&word).is_ok()
+    // Function words are short: a longer token is no function word, without a lookup.
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    word.len() <= LONGEST_STOPWORD_BYTES
+        && SET
+            .get_or_init(|| STOPWORDS.iter().copied().collect())
+            .contains(word)
 }
+
+const LONGEST_STOPWORD_BYTES: usize = 20;
 
 /// zlib's CRC-32 of `bytes` (Python's `zlib.crc32`).
 #[inline]
@@ -437,6 +447,9 @@ mod tests {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
         assert!(is_stopword("the") && is_stopword("für") && is_stopword("між"));
         assert!(!is_stopword("kremlin"));
+        assert!(STOPWORDS
+            .iter()
+            .all(|w| w.len() <= LONGEST_STOPWORD_BYTES && is_stopword(w)));
     }
 
     #[test]
