@@ -172,13 +172,18 @@ pub fn is_inert(c: char) -> bool {
 
 /// `unicodedata.normalize("NFKC", text)`, appended to `out`.
 pub fn push_nfkc(text: &[char], out: &mut Vec<char>) {
+    push_nfkc_with(text, out, &mut Vec::new());
+}
+
+/// [`push_nfkc`] with a scratch buffer the caller reuses from call to call.
+pub fn push_nfkc_with(text: &[char], out: &mut Vec<char>, buf: &mut Vec<char>) {
     if text.iter().all(|&c| is_inert(c)) {
         out.extend_from_slice(text);
         return;
     }
-    let mut buf: Vec<char> = Vec::with_capacity(text.len() + 8);
+    buf.clear();
     for &c in text {
-        push_decomposition(c, &mut buf);
+        push_decomposition(c, buf);
     }
     // Canonical ordering: a stable sort of each run of non-starters by combining class.
     let mut k = 0;
@@ -198,7 +203,7 @@ pub fn push_nfkc(text: &[char], out: &mut Vec<char>) {
     let base = out.len();
     let mut starter: Option<usize> = None;
     let mut between: Option<u8> = None;
-    for c in buf {
+    for &c in buf.iter() {
         let cc = combining(c);
         if let Some(s) = starter {
             let blocked = between.is_some_and(|b| b == 0 || b >= cc);
