@@ -42,22 +42,40 @@ where
         })
 }
 
-/// The code points of a Python `str`. A lone surrogate (a `str` can hold one, UTF-8
-/// cannot) becomes U+FFFD: both are one code point that is no letter, digit, space,
-/// mark or quotation mark, so tokens and offsets are the same.
-pub fn code_points(text: &Bound<'_, PyString>) -> PyResult<Vec<char>> {
+/// The text of a Python `str`, borrowed when it is valid UTF-8 (the usual case: the
+/// code points are then collected with the GIL released, by [`Text::code_points`]).
+pub enum Text<'a> {
+    Utf8(&'a str),
+    CodePoints(Vec<char>),
+}
+
+impl Text<'_> {
+    pub fn code_points(self) -> Vec<char> {
+        match self {
+            Text::Utf8(s) => s.chars().collect(),
+            Text::CodePoints(chars) => chars,
+        }
+    }
+}
+
+/// Borrow the text of `text`. A lone surrogate (a `str` can hold one, UTF-8 cannot)
+/// becomes U+FFFD: both are one code point that is no letter, digit, space, mark or
+/// quotation mark, so tokens and offsets are the same.
+pub fn text_of<'a>(text: &'a Bound<'_, PyString>) -> PyResult<Text<'a>> {
     if let Ok(s) = text.to_str() {
-        return Ok(s.chars().collect());
+        return Ok(Text::Utf8(s));
     }
     let raw = text.call_method1("encode", ("utf-32-le", "surrogatepass"))?;
     let bytes: &[u8] = raw.extract()?;
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|b| {
-            let cp = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER)
-        })
-        .collect())
+    Ok(Text::CodePoints(
+        bytes
+            .chunks_exact(4)
+            .map(|b| {
+                let cp = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER)
+            })
+            .collect(),
+    ))
 }
 
 /// Panics inside the guard, so that a test can prove a panic arrives as `EnginePanic`.

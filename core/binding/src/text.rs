@@ -10,7 +10,7 @@ use wiretrace_engine::text::normalize as norm;
 use wiretrace_engine::text::tokenize as tok;
 use wiretrace_engine::text::{self, quotes, terms, TextConfig};
 
-use crate::guard::{code_points, run};
+use crate::guard::{run, text_of};
 
 type I64Array<'py> = Bound<'py, PyArray1<i64>>;
 type BoolArray<'py> = Bound<'py, PyArray1<bool>>;
@@ -42,13 +42,15 @@ pub fn text_stages<'py>(
     min_unit_tokens: usize,
     max_unit_tokens: usize,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let chars = code_points(text)?;
+    let input = text_of(text)?;
     let config = TextConfig {
         stem_prefix,
         min_unit_tokens,
         max_unit_tokens,
     };
-    let out = run(py, "text_stages", move || text::prepare(&chars, &config))?;
+    let out = run(py, "text_stages", move || {
+        text::prepare(&input.code_points(), &config)
+    })?;
     let fb: Vec<i64> = out.units.feature_bounds.iter().map(|&b| b as i64).collect();
     let tokens = tokens_tuple(py, out.tokens)?;
     let rest = [
@@ -70,8 +72,8 @@ pub fn tokenize<'py>(
     py: Python<'py>,
     text: &Bound<'py, PyString>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let chars = code_points(text)?;
-    let tokens = run(py, "tokenize", move || tok::tokenize(&chars))?;
+    let input = text_of(text)?;
+    let tokens = run(py, "tokenize", move || tok::tokenize(&input.code_points()))?;
     tokens_tuple(py, tokens)
 }
 
@@ -84,8 +86,9 @@ pub fn normalize<'py>(
     text: &Bound<'py, PyString>,
     by_chunk: bool,
 ) -> PyResult<(String, I64Array<'py>, I64Array<'py>, BoolArray<'py>)> {
-    let chars = code_points(text)?;
+    let input = text_of(text)?;
     let n = run(py, "normalize", move || {
+        let chars = input.code_points();
         if by_chunk {
             norm::normalize_by_chunk(&chars)
         } else {
@@ -144,8 +147,10 @@ pub fn to_original<'py>(
 /// Half-open code-point ranges of `text` inside quotation marks.
 #[pyfunction]
 pub fn quoted_spans(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<Vec<(usize, usize)>> {
-    let chars = code_points(text)?;
-    run(py, "quoted_spans", move || quotes::quoted_spans(&chars))
+    let input = text_of(text)?;
+    run(py, "quoted_spans", move || {
+        quotes::quoted_spans(&input.code_points())
+    })
 }
 
 /// The `named` mask of the tokens `starts`/`ends` of `text`.
@@ -157,7 +162,7 @@ pub fn named<'py>(
     ends: PyReadonlyArray1<'py, i64>,
     sentence_ends: Vec<i64>,
 ) -> PyResult<BoolArray<'py>> {
-    let chars = code_points(text)?;
+    let input = text_of(text)?;
     let (starts, ends) = (starts.as_slice()?.to_vec(), ends.as_slice()?.to_vec());
     if starts.len() != ends.len() {
         return Err(PyValueError::new_err(
@@ -165,7 +170,7 @@ pub fn named<'py>(
         ));
     }
     let mask = run(py, "named", move || {
-        text::named::named(&chars, &starts, &ends, &sentence_ends)
+        text::named::named(&input.code_points(), &starts, &ends, &sentence_ends)
     })?;
     Ok(PyArray1::from_vec(py, mask))
 }
