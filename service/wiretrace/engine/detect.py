@@ -247,7 +247,7 @@ class Detector:
         cfg = self.config
         work = Work() if work is None else work
         (
-            words_text,
+            token_words,
             starts,
             ends,
             sentence_ends,
@@ -264,7 +264,7 @@ class Detector:
             min_unit_tokens=cfg.min_unit_tokens,
             max_unit_tokens=cfg.max_unit_tokens,
         )
-        tokens = Tokens(text, words_text, starts, ends, sentence_ends)
+        tokens = Tokens(text, token_words, starts, ends, sentence_ends)
         units = Units.of(bounds, features, feature_bounds)
         work.check()
         sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
