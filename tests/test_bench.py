@@ -55,8 +55,11 @@ def test_bench_ingest_runs_through_a_real_server_and_scores_quality(
     assert report["articles_per_s"] == pytest.approx(60 / report["seconds"], rel=0.02)
     assert report["p99_ms"] >= report["p95_ms"] >= report["p50_ms"]
     assert report["server_rss_bytes"] > 20 * 2**20  # a Python server's resident size
+    assert report["server_cpu_ms_per_article"] > 0.1
     assert report["quality"]["cases"] > 0
     assert report["quality"]["recall"] > 0.8
+    assert report["articles_written"] == 60
+    assert 1 <= report["write_transactions"] <= 60
 
 
 def test_bench_redis_compares_with_datasketch_and_runs_replicas(
@@ -302,6 +305,19 @@ def test_bench_compare_and_ingest_over_a_preloaded_index(
     report = json.loads(capsys.readouterr().out)
     assert report["index_articles"] == 70
     assert report["articles"] == 30
+
+
+def test_bench_commit_puts_prepared_articles_from_many_threads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["bench", "commit", "--articles", "40", "--threads", "4", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["articles"] == 40
+    assert report["index_passages"] > 40
+    assert 1 <= report["transactions"] <= 40
+    assert report["articles_per_transaction"] == pytest.approx(40 / report["transactions"], 0.01)
+    assert report["p99_ms"] >= report["p50_ms"] > 0
 
 
 def test_progress_bar_draws_on_a_terminal_only(capsys: pytest.CaptureFixture[str]) -> None:

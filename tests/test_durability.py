@@ -3,16 +3,21 @@ half-written one; SIGTERM drains and exits cleanly."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
+import sqlite3
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import grpc
 import pytest
 
+from wiretrace.engine.config import EngineConfig
 from wiretrace_bench.launchers import start_server_process
-from wiretrace_client import Client
+from wiretrace_client import Client, pb
 
 from .helpers import news
 
@@ -82,3 +87,82 @@ def test_sigterm_stops_gracefully(tmp_path: Path) -> None:
     assert proc.wait(timeout=30) == 0
     log = (tmp_path / "server.log").read_text()
     assert '"msg": "stopped"' in log
+
+
+def test_sigkill_while_streams_share_transactions_keeps_every_acknowledged_article(
+    tmp_path: Path,
+) -> None:
+    data, port_file = tmp_path / "data", tmp_path / "port"
+    streams = 4
+    docs = news(320, seed=12)
+    sent = {d.id: d.text for d in docs}
+    proc = _start(data, port_file)
+    acked: list[str] = []
+    lock = threading.Lock()
+    kill_at = 80
+    try:
+        with Client(_address(port_file)) as client:
+            # A second connection holds SQLite's write lock while the streams start:
+            # their first articles wait in one group.
+            other = sqlite3.connect(data / "articles.db", isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")
+
+            def consume(part: list[pb.Article]) -> None:
+                try:
+                    for result in client.ingest_stream(part):
+                        with lock:
+                            acked.append(result.id)
+                            if len(acked) == streams + 4:
+                                stats.append(client.stats())
+                            if len(acked) == kill_at:
+                                os.kill(proc.pid, signal.SIGKILL)
+                except grpc.RpcError as err:
+                    ended.append(err.code())
+
+            stats: list[pb.StatsResult] = []
+            ended: list[grpc.StatusCode] = []
+            threads = [
+                threading.Thread(target=consume, args=(docs[k::streams],)) for k in range(streams)
+            ]
+            for t in threads:
+                t.start()
+            time.sleep(1.0)
+            other.execute("COMMIT")
+            other.close()
+            for t in threads:
+                t.join(120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert kill_at <= len(acked) < len(docs)
+    assert len(ended) == streams
+    assert set(ended) <= {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
+    (early,) = stats
+    assert early.write_transactions < early.articles_written, "the first articles were grouped"
+
+    # Nothing half-written: every stored row is whole (its text, hash and signatures).
+    db = sqlite3.connect(data / "articles.db")
+    rows = db.execute("SELECT id, text, sha256, units, length(signatures) FROM articles").fetchall()
+    db.close()
+    for article_id, text, sha, units, blob_bytes in rows:
+        assert text == sent[article_id]
+        assert sha == hashlib.sha256(text.encode()).hexdigest()
+        assert blob_bytes == units * EngineConfig().num_perm * 4
+    proc = _start(data, port_file)
+    try:
+        with Client(_address(port_file)) as client:
+            stored = {}
+            for article_id in sent:
+                try:
+                    stored[article_id] = client.get(article_id).text
+                except grpc.RpcError as err:
+                    if err.code() != grpc.StatusCode.NOT_FOUND:
+                        raise
+            assert set(acked) <= set(stored), "every acknowledged article survives"
+            assert {article_id for article_id, *_ in rows} == set(stored)
+            assert client.stats().articles == len(stored)
+            # Unacknowledged: at most the articles in flight, one per stream.
+            assert len(stored) <= len(acked) + streams
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
@@ -199,3 +202,70 @@ def test_sorted_index_takes_less_memory_than_the_dict_index() -> None:
     # 16 bytes per band per passage in the arrays, against boxed ints in dicts.
     assert compact.memory_bytes() - BandIndex(bands=21).memory_bytes() == 16 * 21 * len(pool)
     assert compact.memory_bytes() * 4 < reference.memory_bytes()
+
+
+class _WritesDuringMerge:
+    """The writer's lock handed to ``SortedBandIndex.merge``, which also runs
+    ``between`` once the merge has frozen its delta and before it swaps its arrays in:
+    the writes another thread makes while a merge runs."""
+
+    def __init__(self, between: Callable[[], None]) -> None:
+        self.lock = threading.Lock()
+        self.between = between
+        self.entered = 0
+
+    def __enter__(self) -> None:
+        if self.entered == 1:  # the second time: the swap
+            self.between()
+        self.entered += 1
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31), st.integers(1, 60), st.integers(1, 60), st.integers(0, 30))
+def test_writes_made_while_a_merge_runs_are_neither_lost_nor_resurrected(
+    seed: int, before: int, during: int, removed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    pool = signatures(_sets(rng, 200), num_perm=NUM_PERM, seed=1)
+    reference = BandIndex(bands=21)
+    compact = SortedBandIndex(bands=21, delta_limit=None)
+
+    def add(keys: np.ndarray) -> None:
+        rows = band_keys(pool[keys % len(pool)], 21, 3)
+        reference.insert(keys, rows)
+        compact.insert(keys, rows)
+
+    def drop(keys: np.ndarray) -> None:
+        rows = band_keys(pool[keys % len(pool)], 21, 3)
+        reference.remove(keys, rows)
+        compact.remove(keys, rows)
+
+    add(np.arange(0, 40))
+    compact.merge()  # some passages in the arrays already
+    add(np.arange(40, 40 + before))
+    early = np.arange(0, min(removed, 40), 3)
+    drop(early)
+
+    def meanwhile() -> None:  # inserts, and removals from the arrays, the frozen and the new delta
+        add(np.arange(1000, 1000 + during))
+        drop(np.setdiff1d(np.arange(1, 40 + before, 5), early))
+        drop(np.arange(1000, 1000 + during, 4))
+        probe = pool[rng.integers(0, len(pool), size=15)]
+        bk = band_keys(probe, 21, 3)
+        assert compact.query_bands(bk) == reference.query_bands(bk)  # mid-merge reads
+
+    compact.merge(writer=_WritesDuringMerge(meanwhile))
+    probe = pool[:60]
+    assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
+        band_keys(probe, 21, 3)
+    )
+    assert len(compact) == len(reference)
+    compact.compact()
+    assert compact.pending == 0
+    assert compact.query_bands(band_keys(probe, 21, 3)) == reference.query_bands(
+        band_keys(probe, 21, 3)
+    )

@@ -10,12 +10,14 @@ console command by ``register``. Every command prints a table, or JSON with --js
                            [--pairs FILE] [--json] [--workers N]
     wiretrace bench index [--corpus DIR] [--articles N] [--json]
     wiretrace bench ingest [--synthetic N | --corpus DIR|FILE.jsonl] [--server ADDR]
-                           [--concurrency K] [--preload N] [--baseline naive] [--json]
+                           [--server-pid PID] [--concurrency K] [--preload N]
+                           [--baseline naive] [--json]
     wiretrace bench query [--server ADDR] [--index-size N] [--requests R]
                           [--concurrency K] [--json]
     wiretrace bench compare [--server ADDR] [--pairs N] [--chars C] [--json]
     wiretrace bench shapes [--chars C] [--server ADDR | --in-process] [--repeats R] [--json]
     wiretrace bench restart [--articles N] [--json]
+    wiretrace bench commit [--articles N] [--threads K] [--store-file FILE] [--json]
     wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
     wiretrace bench redis --cluster [--passages N] [--masters 1,3]
     wiretrace bench fuzz [--requests N] [--concurrency K] [--seed S] [--json]
@@ -163,7 +165,12 @@ def _bench_ingest(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     progress = sys.stderr.isatty() and not args.json
     if args.server:
         report = bench_ingest(
-            args.server, articles, cases=cases, concurrency=args.concurrency, progress=progress
+            args.server,
+            articles,
+            cases=cases,
+            concurrency=args.concurrency,
+            server_pid=args.server_pid,
+            progress=progress,
         )
     else:
         data = stack.enter_context(tempfile.TemporaryDirectory(prefix="wiretrace-ingest-"))
@@ -250,6 +257,17 @@ def _cmd_bench_restart(args: argparse.Namespace) -> int:
     from wiretrace_bench.service_bench import bench_restart
 
     _print_report(bench_restart(args.articles, repeats=args.repeats), args.json)
+    return 0
+
+
+def _cmd_bench_commit(args: argparse.Namespace) -> int:
+    from wiretrace_bench.service_bench import bench_commit
+    from wiretrace_bench.synthetic import SyntheticArticle, generate
+
+    articles, _ = generate(args.articles, seed=args.seed)
+    articles = [SyntheticArticle(f"commit{a.id}", a.outlet, a.text) for a in articles]
+    store_file = Path(args.store_file) if args.store_file else None
+    _print_report(bench_commit(articles, threads=args.threads, store_file=store_file), args.json)
     return 0
 
 
@@ -426,6 +444,9 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     source.add_argument("--corpus", help="folder of .txt, a PAN-layout corpus, or FILE.jsonl")
     p.add_argument("--articles", type=int, default=0, help="with a PAN corpus: how many articles")
     p.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
+    p.add_argument(
+        "--server-pid", type=int, help="with --server on this machine: its pid, for CPU and RSS"
+    )
     p.add_argument("--concurrency", type=int, default=1, help="parallel streams (default 1)")
     p.add_argument(
         "--preload",
@@ -474,6 +495,18 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--repeats", type=int, default=3, help="restarts timed; the median is kept")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_restart)
+
+    p = bench.add_parser(
+        "commit", help="the embedded store alone: prepared articles put by K threads"
+    )
+    p.add_argument("--articles", type=int, default=2000, help="articles put (default 2000)")
+    p.add_argument("--threads", type=int, default=8, help="threads putting (default 8)")
+    p.add_argument(
+        "--store-file", help="an articles.db to copy and put into (an index of its size)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_commit)
 
     p = bench.add_parser(
         "redis", help="the Redis backend against datasketch's Redis storage, and replicas"

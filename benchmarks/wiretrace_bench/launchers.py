@@ -221,6 +221,16 @@ def server_rss_bytes(pid: int) -> int | None:
     return None
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time the process has used so far (Linux ``/proc``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of stat(5); the split starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class RedisCluster:
     """A Redis Cluster on loopback: ``masters`` primaries with ``replicas`` replicas
     each, every node a ``RedisServer`` (``--cluster-enabled yes``) in a directory of

@@ -22,13 +22,14 @@ from wiretrace.domain import index_spec, text_sha256
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Kind, Match
 from wiretrace.store import ArticleRecord, Row, open_store
-from wiretrace_bench.launchers import server_rss_bytes, start_server_process
+from wiretrace_bench.launchers import process_cpu_seconds, server_rss_bytes, start_server_process
 from wiretrace_bench.plagdet import Annotation, score
 from wiretrace_bench.progress import Progress
 from wiretrace_bench.stats import percentiles
 from wiretrace_bench.synthetic import Case, SyntheticArticle, generate
 
 __all__ = [
+    "bench_commit",
     "bench_compare",
     "bench_ingest",
     "bench_query",
@@ -123,10 +124,12 @@ def bench_ingest(
     with Client(address) as client:
         before = client.stats()
     bar = Progress(len(articles), "articles", enabled=progress)
+    cpu0 = process_cpu_seconds(server_pid) if server_pid else None
     t0 = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(run, slices))
     seconds = time.perf_counter() - t0
+    cpu1 = process_cpu_seconds(server_pid) if server_pid else None
     bar.close()
     with Client(address) as client:
         after = client.stats()
@@ -145,7 +148,14 @@ def bench_ingest(
         if after.passages
         else 0,
         "server_rss_bytes": server_rss_bytes(server_pid) if server_pid else None,
+        # CPU the server spent per article: steadier than wall time on a busy machine.
+        "server_cpu_ms_per_article": round((cpu1 - cpu0) * 1e3 / len(articles), 2)
+        if cpu0 is not None and cpu1 is not None and articles
+        else None,
         "matches": sum(len(v) for v in results.values()),
+        # Group commit: how many transactions the stored articles took (0: not counted).
+        "write_transactions": after.write_transactions - before.write_transactions,
+        "articles_written": after.articles_written - before.articles_written,
     }
     if cases is not None:
         found = [
@@ -281,6 +291,62 @@ def bulk_load(
             store.insert_many(rows)
     finally:
         store.close()
+
+
+def bench_commit(
+    articles: list[SyntheticArticle],
+    *,
+    threads: int,
+    store_file: Path | None = None,
+    workers: int | None = None,
+) -> dict[str, object]:
+    """The store's side of ingest alone: ``threads`` threads ``put`` prepared rows (no
+    detection) into an embedded store, a copy of ``store_file`` when given (its index
+    loaded first), as the gRPC workers do. Puts per second, put latency, and the
+    transactions they took."""
+    import shutil
+
+    rows = [row for batch in prepared_batches(articles, workers=workers) for row in batch]
+    with tempfile.TemporaryDirectory(prefix="wiretrace-commit-") as tmp:
+        path = Path(tmp) / "articles.db"
+        if store_file is not None:
+            shutil.copyfile(store_file, path)
+        t0 = time.perf_counter()
+        store = open_store(f"sqlite:///{path}", index_spec(EngineConfig()))
+        open_seconds = time.perf_counter() - t0
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def run(part: list[Row]) -> None:
+            for row in part:
+                t = time.perf_counter()
+                store.put(row)
+                ms = (time.perf_counter() - t) * 1e3
+                with lock:
+                    latencies.append(ms)
+
+        try:
+            before = store.writes()
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(run, [rows[k::threads] for k in range(threads)]))
+            seconds = time.perf_counter() - t0
+            after = store.writes()
+            passages = store.passages()
+        finally:
+            store.close()
+    transactions = after.transactions - before.transactions if after and before else None
+    return {
+        "articles": len(rows),
+        "threads": threads,
+        "store_open_seconds": round(open_seconds, 1),
+        "index_passages": passages,
+        "seconds": round(seconds, 3),
+        "articles_per_s": round(len(rows) / seconds, 1),
+        **percentiles(latencies),
+        "transactions": transactions,
+        "articles_per_transaction": round(len(rows) / transactions, 2) if transactions else None,
+    }
 
 
 def bench_restart(count: int, *, seed: int = 3, repeats: int = 3) -> dict[str, object]:

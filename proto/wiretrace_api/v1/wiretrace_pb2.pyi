@@ -242,15 +242,19 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatsResult(_message.Message):
-    __slots__ = ("articles", "passages", "index_bytes", "uptime_seconds", "version")
+    __slots__ = ("articles", "passages", "index_bytes", "uptime_seconds", "version", "write_transactions", "articles_written")
     ARTICLES_FIELD_NUMBER: _ClassVar[int]
     PASSAGES_FIELD_NUMBER: _ClassVar[int]
     INDEX_BYTES_FIELD_NUMBER: _ClassVar[int]
     UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    WRITE_TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    ARTICLES_WRITTEN_FIELD_NUMBER: _ClassVar[int]
     articles: int
     passages: int
     index_bytes: int
     uptime_seconds: float
     version: str
-    def __init__(self, articles: _Optional[int] = ..., passages: _Optional[int] = ..., index_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., version: _Optional[str] = ...) -> None: ...
+    write_transactions: int
+    articles_written: int
+    def __init__(self, articles: _Optional[int] = ..., passages: _Optional[int] = ..., index_bytes: _Optional[int] = ..., uptime_seconds: _Optional[float] = ..., version: _Optional[str] = ..., write_transactions: _Optional[int] = ..., articles_written: _Optional[int] = ...) -> None: ...

@@ -200,3 +200,7 @@ class Stats:
     index_bytes: int
     uptime_seconds: float
     version: str
+    #: Transactions that stored articles, and the articles they stored, since the
+    #: store opened (0 and 0 where the store does not count them).
+    write_transactions: int = 0
+    articles_written: int = 0

@@ -449,12 +449,15 @@ class ReuseService:
         return True
 
     def stats(self) -> Stats:
+        writes = self.store.writes()
         return Stats(
             articles=self.store.count(),
             passages=self.store.passages(),
             index_bytes=self.store.index_bytes(),
             uptime_seconds=time.monotonic() - self._started,
             version=__version__,
+            write_transactions=writes.transactions if writes else 0,
+            articles_written=writes.articles if writes else 0,
         )
 
     def close(self) -> None:

@@ -36,6 +36,7 @@ DEFAULT_SWEEP_SECONDS = 5.0
 DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_STREAM_IDLE_SECONDS = 120.0
 DEFAULT_STREAM_MAX_SECONDS = 86400.0
+DEFAULT_STREAM_WINDOW = 1
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -104,6 +105,11 @@ class ServerConfig:
     stream_max_seconds: float = setting(
         DEFAULT_STREAM_MAX_SECONDS, "a stream open this long is cancelled (the client reopens it)"
     )
+    stream_window: int = setting(
+        DEFAULT_STREAM_WINDOW,
+        "articles of one IngestStream worked on at once (answers stay in order); above 1 "
+        "they can share a commit, and an article may miss the few sent just before it",
+    )
     metrics_address: str = setting(
         "", "HOST:PORT to serve Prometheus metrics on (/metrics)", shown="(off)"
     )
@@ -115,7 +121,7 @@ class ServerConfig:
             raise InvalidInput(
                 f"address must be HOST:PORT with PORT in [0, 65535], got {self.address!r}"
             )
-        for name in ("max_message_bytes", "workers"):
+        for name in ("max_message_bytes", "workers", "stream_window"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.sweep_seconds <= 0:

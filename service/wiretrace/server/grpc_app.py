@@ -17,6 +17,7 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent import futures
 from dataclasses import dataclass
@@ -305,6 +306,7 @@ class Servicer(pb_grpc.WiretraceServicer):
         self.pool = pool
         self.idle_seconds = config.stream_idle_seconds
         self.max_seconds = config.stream_max_seconds
+        self.window = config.stream_window
         self.in_flight = InFlight()
 
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -345,44 +347,84 @@ class Servicer(pb_grpc.WiretraceServicer):
         """An article that fails gets its own error and the stream goes on; a caller
         that has gone (deadline, cancellation) ends it. A stream that waits longer than
         ``idle_seconds`` for its next article, or is open longer than ``max_seconds``,
-        is cancelled; while it waits it holds no thread."""
+        is cancelled; while it waits it holds no thread.
+
+        Up to ``window`` articles are worked on at once (read ahead while the first
+        ones are detected and committed, so that they can share a commit); the
+        answers go back in the order the articles came."""
         caller = CallWatch(context)
         loop = asyncio.get_running_loop()
         closes = loop.time() + self.max_seconds
         incoming = aiter(request_iterator)
-        while True:
-            wait = min(self.idle_seconds, closes - loop.time())
-            try:
-                request = await asyncio.wait_for(anext(incoming), max(0.0, wait))
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                idle = wait >= self.idle_seconds
-                why, limit = ("idle", self.idle_seconds) if idle else ("open", self.max_seconds)
-                flag = "--stream-idle-seconds" if idle else "--stream-max-seconds"
-                log.info("stream cancelled", extra={"reason": why, "limit_seconds": limit})
-                await context.abort(
-                    grpc.StatusCode.CANCELLED,
-                    f"the stream was {why} for {limit:g} s ({flag}): open a new one",
-                )
-            try:
-                yield await self._ingest_one(request, caller)
-            except (grpc.aio.AbortError, asyncio.CancelledError):
-                raise
-            except Expired as err:
-                await _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
-            except WiretraceError as err:
-                code = status_for(err)
-                log.info(
-                    "article rejected",
-                    extra={"rpc": "IngestStream", "code": code.name, "error": str(err)},
-                )
-                yield pb.IngestResult(
-                    id=request.article.id,
-                    error=pb.ArticleError(code=code.value[0], message=str(err)),
-                )
-            except Exception as err:  # a bug: INTERNAL, logged with its traceback
-                await _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
+        working: deque[tuple[pb.IngestRequest, asyncio.Task[pb.IngestResult]]] = deque()
+        reading: asyncio.Task[pb.IngestRequest] | None = None
+        ended = False
+        try:
+            while working or not ended:
+                if reading is None and not ended and len(working) < self.window:
+                    reading = asyncio.ensure_future(anext(incoming))
+                if working:  # busy, not idle: wait for the first answer or the next article
+                    head = working[0][1]
+                    await asyncio.wait(
+                        {head} if reading is None else {head, reading},
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                elif reading is not None:
+                    wait = min(self.idle_seconds, closes - loop.time())
+                    done, _ = await asyncio.wait({reading}, timeout=max(0.0, wait))
+                    if not done:
+                        await self._stream_timeout(context, idle=wait >= self.idle_seconds)
+                if reading is not None and reading.done():
+                    try:
+                        request = reading.result()
+                    except StopAsyncIteration:
+                        ended = True
+                    else:
+                        task = asyncio.ensure_future(self._ingest_one(request, caller))
+                        working.append((request, task))
+                    reading = None
+                while working and working[0][1].done():
+                    request, task = working.popleft()
+                    yield await self._stream_answer(request, task, context)
+        finally:
+            for _, task in working:
+                task.cancel()
+            if reading is not None:
+                reading.cancel()
+
+    async def _stream_timeout(self, context: Context, *, idle: bool) -> NoReturn:
+        why, limit = ("idle", self.idle_seconds) if idle else ("open", self.max_seconds)
+        flag = "--stream-idle-seconds" if idle else "--stream-max-seconds"
+        log.info("stream cancelled", extra={"reason": why, "limit_seconds": limit})
+        await context.abort(
+            grpc.StatusCode.CANCELLED,
+            f"the stream was {why} for {limit:g} s ({flag}): open a new one",
+        )
+
+    @staticmethod
+    async def _stream_answer(
+        request: pb.IngestRequest, task: asyncio.Task[pb.IngestResult], context: Context
+    ) -> pb.IngestResult:
+        """The answer to one article of a stream: its result, or its own error; a caller
+        that has gone, or a bug, ends the stream."""
+        try:
+            return task.result()
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Expired as err:
+            await _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
+        except WiretraceError as err:
+            code = status_for(err)
+            log.info(
+                "article rejected",
+                extra={"rpc": "IngestStream", "code": code.name, "error": str(err)},
+            )
+            return pb.IngestResult(
+                id=request.article.id,
+                error=pb.ArticleError(code=code.value[0], message=str(err)),
+            )
+        except Exception as err:  # a bug: INTERNAL, logged with its traceback
+            await _abort(context, "IngestStream", err, f"article {request.article.id!r}: ")
 
     @_rpc
     async def Query(self, request: pb.QueryRequest, context: Context) -> pb.QueryResult:
@@ -444,6 +486,8 @@ class Servicer(pb_grpc.WiretraceServicer):
             index_bytes=s.index_bytes,
             uptime_seconds=s.uptime_seconds,
             version=s.version,
+            write_transactions=s.write_transactions,
+            articles_written=s.articles_written,
         )
 
 

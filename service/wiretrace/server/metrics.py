@@ -55,6 +55,11 @@ class Metrics(Around):
         Gauge("wiretrace_index_bytes", "Memory of the index", registry=r).set_function(
             lambda: stats().index_bytes
         )
+        Gauge(
+            "wiretrace_store_write_transactions",
+            "Transactions that stored articles since start (group commit shares them)",
+            registry=r,
+        ).set_function(lambda: stats().write_transactions)
         if admission is not None:
             Gauge("wiretrace_calls_in_flight", "Calls running now", registry=r).set_function(
                 lambda: admission.in_flight

@@ -17,6 +17,7 @@ from wiretrace.store.base import (
     Put,
     Row,
     StoredMeta,
+    Writes,
 )
 from wiretrace.store.cluster import ClusterStore
 from wiretrace.store.redis import RedisStore, redact
@@ -35,6 +36,7 @@ __all__ = [
     "Put",
     "Row",
     "StoredMeta",
+    "Writes",
     "open_store",
     "redact",
 ]

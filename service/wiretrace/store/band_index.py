@@ -5,17 +5,21 @@
 per band, the band keys sorted (``uint64``) beside the passage keys (``int64``), 16
 bytes per band per passage, found with ``searchsorted``. New passages go to a
 ``BandIndex`` delta, merged into the arrays (a linear ``np.insert``, not a re-sort)
-once it holds ``delta_limit`` passages. Removed passages still in the arrays are
-tombstoned and dropped at the next merge; passage keys are never reused, so a
-tombstone cannot hide a newer passage.
+once it holds ``delta_limit`` passages, or, with ``delta_limit=None``, whenever its
+owner calls ``merge`` (from a thread of its own: the long part of a merge runs
+without the writer's lock, so writes go on into a fresh delta meanwhile). Removed
+passages still in the arrays are tombstoned and dropped at the next merge; passage
+keys are never reused, so a tombstone cannot hide a newer passage.
 
 Both answer as datasketch's ``MinHashLSH`` does (``tests/test_index.py``). One writer
-at a time (the store's lock); readers of ``SortedBandIndex`` run concurrently and see
-the arrays, delta and tombstones of one state, swapped whole by a merge.
+at a time (the store's lock) and one merge at a time; readers of ``SortedBandIndex``
+run concurrently and see the arrays, deltas and tombstones of one state, swapped
+whole by a merge.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass, field
 
@@ -156,12 +160,17 @@ class _State:
     pending_bands: list[BandKeys] = field(default_factory=list)
     pending: int = 0
     dead: set[int] = field(default_factory=set)
+    #: The delta a running merge folds into new arrays: still read, no longer written.
+    frozen: BandIndex | None = None
 
 
 class SortedBandIndex:
-    """Sorted arrays per band plus a ``BandIndex`` delta: same answers, ~8x less memory."""
+    """Sorted arrays per band plus a ``BandIndex`` delta: same answers, ~8x less memory.
 
-    def __init__(self, *, bands: int, delta_limit: int = DEFAULT_DELTA_LIMIT) -> None:
+    ``delta_limit``: passages the delta holds before ``insert`` merges it into the
+    arrays itself; ``None``: never, the owner calls ``merge``."""
+
+    def __init__(self, *, bands: int, delta_limit: int | None = DEFAULT_DELTA_LIMIT) -> None:
         _check_bands(bands)
         self.bands = bands
         self.delta_limit = delta_limit
@@ -175,8 +184,16 @@ class SortedBandIndex:
     def __len__(self) -> int:
         return self._count
 
-    def insert(self, keys: npt.ArrayLike, bands: BandKeys) -> None:
-        """Index passages ``keys`` by their band keys ``bands`` (``(n, bands)``)."""
+    @property
+    def pending(self) -> int:
+        """Passages inserted since the last merge began (what the next one would fold)."""
+        return self._state.pending
+
+    def insert(self, keys: npt.ArrayLike, bands: BandKeys, *, bulk: bool = False) -> None:
+        """Index passages ``keys`` by their band keys ``bands`` (``(n, bands)``).
+
+        ``bulk``: merge them (with the delta) into the arrays now, without passing
+        through the delta: for a load, with no ``merge`` running."""
         _check_shape(self.bands, bands)
         passages = np.asarray(keys, dtype=np.int64)
         if not len(passages):
@@ -186,8 +203,8 @@ class SortedBandIndex:
         state.pending_bands.append(bands)
         state.pending += len(passages)
         self._count += len(passages)
-        if state.pending >= self.delta_limit:
-            self._merge()
+        if bulk or (self.delta_limit is not None and state.pending >= self.delta_limit):
+            self.merge()
         else:
             state.delta.insert(passages, bands)
 
@@ -199,9 +216,40 @@ class SortedBandIndex:
         state.dead.update(passages.tolist())
         self._count -= len(passages)
 
-    def _merge(self) -> None:
-        """Fold the pending passages into the arrays and drop the tombstoned ones."""
-        old = self._state
+    def merge(self, *, writer: contextlib.AbstractContextManager[object] | None = None) -> None:
+        """Fold the pending passages into the arrays and drop the tombstoned ones.
+
+        Called by the writer itself, ``writer`` is None. Called from another thread,
+        ``writer`` is the writer's lock: it is held only to freeze the delta (writes
+        then go to a fresh one) and to swap the new arrays in; the sort and copy in
+        between run without it."""
+        hold = writer if writer is not None else contextlib.nullcontext()
+        with hold:
+            old = self._state
+            self._state = _State(
+                keys=old.keys,
+                values=old.values,
+                delta=BandIndex(bands=self.bands),
+                dead=set(old.dead),
+                frozen=old.delta,
+            )
+        keys, values = self._merged(old)
+        with hold:
+            now = self._state
+            self._state = _State(
+                keys=keys,
+                values=values,
+                delta=now.delta,
+                pending_keys=now.pending_keys,
+                pending_bands=now.pending_bands,
+                pending=now.pending,
+                dead=now.dead - old.dead,  # the rest still hide passages in the new arrays
+            )
+
+    def _merged(
+        self, old: _State
+    ) -> tuple[list[npt.NDArray[np.uint64]], list[npt.NDArray[np.int64]]]:
+        """``old``'s arrays with its pending passages in and its tombstoned ones out."""
         new_keys = np.concatenate([np.zeros(0, dtype=np.int64), *old.pending_keys])
         new_bands = np.concatenate([np.zeros((0, self.bands), dtype=np.uint64), *old.pending_bands])
         dead = np.fromiter(old.dead, dtype=np.int64, count=len(old.dead))
@@ -219,12 +267,12 @@ class SortedBandIndex:
             at = np.searchsorted(k, add_k, side="right")
             keys.append(np.insert(k, at, add_k))
             values.append(np.insert(v, at, add_v))
-        self._state = _State(keys=keys, values=values, delta=BandIndex(bands=self.bands))
+        return keys, values
 
     def compact(self) -> None:
         """Merge now (after a bulk load, or to free tombstoned entries)."""
         if self._state.pending or self._state.dead:
-            self._merge()
+            self.merge()
 
     def memory_bytes(self) -> int:
         state = self._state
@@ -232,17 +280,23 @@ class SortedBandIndex:
         pending = sum(k.nbytes for k in state.pending_keys) + sum(
             b.nbytes for b in state.pending_bands
         )
-        return arrays + pending + state.delta.memory_bytes() + 64 * len(state.dead)
+        frozen = state.frozen.memory_bytes() if state.frozen is not None else 0
+        return arrays + pending + state.delta.memory_bytes() + frozen + 64 * len(state.dead)
 
     def query_bands(
         self, bands: BandKeys, *, max_bucket: int | None = None, capped: list[int] | None = None
     ) -> list[dict[int, int]]:
         """For each row of band keys, the passages sharing at least one band with it and
         how many bands they share; ``max_bucket`` and ``capped`` as in ``BandIndex``
-        (a run of equal keys longer than the cap is skipped without being read; the
+        (a run of equal keys longer than the cap is skipped without being read; each
         delta is capped on its own, a bound on it as on the arrays)."""
         state = self._state
         out = state.delta.query_bands(bands, max_bucket=max_bucket, capped=capped)
+        if state.frozen is not None:
+            more = state.frozen.query_bands(bands, max_bucket=max_bucket, capped=capped)
+            for found, extra in zip(out, more, strict=True):
+                for passage, n in extra.items():
+                    found[passage] = found.get(passage, 0) + n
         for b in range(self.bands):
             keys = state.keys[b]
             if not len(keys):

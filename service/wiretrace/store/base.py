@@ -30,6 +30,7 @@ __all__ = [
     "Put",
     "Row",
     "StoredMeta",
+    "Writes",
 ]
 
 #: Passage keys are ``article_key << UNIT_BITS | unit``.
@@ -115,6 +116,15 @@ class Row:
     passages: Passages
 
 
+@dataclass(frozen=True, slots=True)
+class Writes:
+    """What a store's writes have cost since it opened: the transactions that stored
+    articles, and the articles they stored (group commit puts many in one)."""
+
+    transactions: int
+    articles: int
+
+
 class ArticleStore(abc.ABC):
     """Articles keyed by the client's id and by an integer ``key`` of the store's,
     which is never reused, and the band index over their passages."""
@@ -136,6 +146,11 @@ class ArticleStore(abc.ABC):
     def insert_many(self, rows: list[Row]) -> list[int]:
         """Store and index many new articles at once (bulk import); all or none are
         stored."""
+
+    def writes(self) -> Writes | None:
+        """The store's write transactions so far; None where they are not counted
+        (the Redis stores write each article in a transaction of its own)."""
+        return None
 
     def query_bands(self, band_keys: npt.NDArray[np.uint64]) -> list[dict[int, int]]:
         """For each row of band keys, the passage keys sharing at least one band with

@@ -6,6 +6,14 @@ nothing behind, so an article is either wholly stored or absent. The index is up
 under the same lock right after the commit, so readers never see an article the index
 does not hold, or the reverse, for longer than that one step.
 
+Group commit: ``put``s that arrive while a transaction commits wait, and the next
+transaction holds all of them (one fsync for the group). Each article is written
+under a savepoint of its own, in arrival order, so one that fails (a conflict, bad
+input) is rolled back alone and the group goes on; two writes of one id in a group
+resolve as they would one after the other. A ``put`` returns only after the commit
+that holds it. The index's delta is merged into its sorted arrays by a thread of the
+store's, off the write path (``SortedBandIndex.merge``).
+
 SQLite's errors become ours in one place, ``_mapped``: a full disk is ``Exhausted``
 (nothing was written; reads go on), a read-only, locked, unreadable or closed store is
 ``Unavailable``. The cause is in the message.
@@ -20,14 +28,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.errors import Conflict, Exhausted, InvalidInput, Unavailable
-from wiretrace.store.band_index import SortedBandIndex
+from wiretrace.errors import Conflict, Exhausted, InvalidInput, Unavailable, WiretraceError
+from wiretrace.store.band_index import DEFAULT_DELTA_LIMIT, SortedBandIndex
 from wiretrace.store.base import (
     ArticleRecord,
     ArticleStore,
@@ -37,6 +46,7 @@ from wiretrace.store.base import (
     Put,
     Row,
     StoredMeta,
+    Writes,
 )
 
 __all__ = ["SqliteStore"]
@@ -79,6 +89,23 @@ _UNAVAILABLE_CODES = {
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _error(path: Path, err: sqlite3.Error) -> Exception:
+    """Ours for SQLite's error ``err`` (``err`` itself when it is a bug)."""
+    if isinstance(err, sqlite3.ProgrammingError):  # the connection is closed
+        return Unavailable(f"the SQLite store at {path} is closed: {err}")
+    code = (getattr(err, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_FULL:
+        log.error("store full", extra={"path": str(path), "error": str(err)})
+        return Exhausted(
+            f"the SQLite store at {path} is full ({err}): nothing was written; "
+            "free disk space and retry"
+        )
+    if code in _UNAVAILABLE_CODES:
+        log.error("store unavailable", extra={"path": str(path), "error": str(err)})
+        return Unavailable(f"the SQLite store at {path} cannot be used: {err}")
+    return err
+
+
 def _mapped(method: F) -> F:
     """Turn SQLite's errors into ours; anything else (a bug) goes up unchanged."""
 
@@ -86,30 +113,76 @@ def _mapped(method: F) -> F:
     def wrapper(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except sqlite3.ProgrammingError as err:  # the connection is closed
-            raise Unavailable(f"the SQLite store at {self.path} is closed: {err}") from err
         except sqlite3.Error as err:
-            code = (getattr(err, "sqlite_errorcode", None) or 0) & 0xFF
-            if code == _SQLITE_FULL:
-                log.error("store full", extra={"path": str(self.path), "error": str(err)})
-                raise Exhausted(
-                    f"the SQLite store at {self.path} is full ({err}): nothing was written; "
-                    "free disk space and retry"
-                ) from err
-            if code in _UNAVAILABLE_CODES:
-                log.error("store unavailable", extra={"path": str(self.path), "error": str(err)})
-                raise Unavailable(f"the SQLite store at {self.path} cannot be used: {err}") from err
-            raise
+            mapped = _error(self.path, err)
+            if mapped is err:
+                raise
+            raise mapped from err
 
     return wrapper  # type: ignore[return-value]
 
 
+def _own(err: BaseException) -> BaseException:
+    """A copy of ``err`` for one writer of a failed group to raise: an exception raised
+    on several threads at once would gather all their tracebacks."""
+    if isinstance(err, WiretraceError):
+        copy = type(err)(str(err))
+        copy.__cause__ = err
+        return copy
+    return err  # a bug: raised as it is
+
+
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass(slots=True, eq=False)
+class _Write:
+    """One ``put`` waiting for the transaction that holds it. ``wake`` is released
+    once, by the thread that wrote its group (``done``), or by the one before it to
+    have it lead the next group."""
+
+    row: Row
+    replace: bool
+    wake: threading.Lock = field(default_factory=_held)
+    done: bool = False
+    put: Put | None = None
+    error: BaseException | None = None
+    #: The article this write replaced: its key, units and signature bytes.
+    replaced: tuple[int, int, bytes] | None = None
+
+    def outcome(self) -> Put:
+        if self.error is not None:
+            raise self.error
+        assert self.put is not None  # done without an error
+        return self.put
+
+
 class SqliteStore(ArticleStore):
-    def __init__(self, path: Path, spec: IndexSpec) -> None:
+    """``merge_after``: passages the index's delta gathers before the merging thread
+    folds them into the sorted arrays."""
+
+    def __init__(
+        self, path: Path, spec: IndexSpec, *, merge_after: int = DEFAULT_DELTA_LIMIT
+    ) -> None:
+        if merge_after < 1:
+            raise InvalidInput(f"merge_after must be >= 1, got {merge_after}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.spec = spec
-        self._lock = threading.Lock()
+        self.merge_after = merge_after
+        self._lock = threading.Lock()  # the connection, and the index's writer
+        # Group commit: writes waiting for a transaction, and whether one is running.
+        self._waiting: list[_Write] = []
+        self._turn = threading.Lock()
+        self._committing = False  # a leader is writing a group (or about to)
+        self._writes = Writes(0, 0)
+        self._readers = threading.local()
+        self._readers_lock = threading.Lock()
+        self._reader_dbs: list[sqlite3.Connection] = []
+        self._closed = False
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -125,8 +198,12 @@ class SqliteStore(ArticleStore):
                 f"the store at {path} holds signatures of num_perm={stored[0]}, "
                 f"but the server runs with num_perm={spec.num_perm}; use the same value"
             )
-        self._index = SortedBandIndex(bands=spec.bands)
+        self._index = SortedBandIndex(bands=spec.bands, delta_limit=None)
         self._load()
+        self._merge_wanted = threading.Condition()
+        self._closing = False
+        self._merger = threading.Thread(target=self._merge_loop, name="index-merge", daemon=True)
+        self._merger.start()
 
     def _load(self) -> None:
         """Rebuild the index from the stored signatures, in bulk batches."""
@@ -142,11 +219,10 @@ class SqliteStore(ArticleStore):
             pending += len(passages.units)
             articles += 1
             if pending >= _LOAD_BATCH:  # merged straight into the sorted arrays
-                self._index.insert(np.concatenate(keys), np.concatenate(bands))
+                self._index.insert(np.concatenate(keys), np.concatenate(bands), bulk=True)
                 keys, bands, pending = [], [], 0
         if pending:
-            self._index.insert(np.concatenate(keys), np.concatenate(bands))
-        self._index.compact()
+            self._index.insert(np.concatenate(keys), np.concatenate(bands), bulk=True)
         log.info(
             "index rebuilt",
             extra={
@@ -186,33 +262,115 @@ class SqliteStore(ArticleStore):
 
     # -- writes ---------------------------------------------------------------------
 
-    @_mapped
     def put(self, row: Row, *, replace: bool = False) -> Put:
-        article_id = row.record.id
-        with self._lock:
-            old = self._db.execute(
-                "SELECT key, sha256, units, signatures FROM articles WHERE id = ?", (article_id,)
+        write = _Write(row, replace)
+        with self._turn:
+            self._waiting.append(write)
+            lead = not self._committing
+            self._committing = True
+        if not lead:
+            write.wake.acquire()  # released once: its group is done, or it leads the next
+            if write.done:
+                return write.outcome()
+        with self._turn:
+            group, self._waiting = self._waiting, []
+        nxt = None
+        try:
+            self._write_group(group)
+        finally:
+            with self._turn:
+                for w in group:
+                    w.done = True
+                if self._waiting:
+                    nxt = self._waiting[0]  # it leads the writes that came meanwhile
+                else:
+                    self._committing = False
+            for w in group:
+                if w is not write:
+                    w.wake.release()
+            if nxt is not None:
+                nxt.wake.release()
+        return write.outcome()
+
+    def _write_group(self, group: list[_Write]) -> None:
+        """Store ``group`` in one transaction, then index what it stored. Sets each
+        write's ``put`` or ``error``; raises nothing."""
+        try:
+            with self._lock:
+                try:
+                    with self._transaction() as cur:
+                        for write in group:
+                            self._stage(cur, write)
+                except BaseException:
+                    for write in group:
+                        write.put = write.replaced = None
+                    raise
+                stored = sum(1 for w in group if w.put is not None and w.put.created)
+                self._writes = Writes(self._writes.transactions + 1, self._writes.articles + stored)
+                for write in group:  # in arrival order: a replaced article goes first
+                    if write.put is None or not write.put.created:
+                        continue
+                    if write.replaced is not None:
+                        self._index_remove(*write.replaced)
+                    self._index_insert(write.put.key, write.row.passages)
+        except BaseException as err:
+            mapped = _error(self.path, err) if isinstance(err, sqlite3.Error) else err
+            for write in group:
+                if write.put is None and write.error is None:
+                    write.error = _own(mapped)
+            if not isinstance(err, Exception):
+                raise
+        self._wake_merger()
+
+    def _stage(self, cur: sqlite3.Cursor, write: _Write) -> None:
+        """Write one article under a savepoint of its own; an error that concerns it
+        alone rolls back to the savepoint and is kept for its caller."""
+        row = write.row
+        cur.execute("SAVEPOINT article")
+        try:
+            old = cur.execute(
+                "SELECT key, sha256, units, signatures FROM articles WHERE id = ?",
+                (row.record.id,),
             ).fetchone()
             if old is not None and old[1] == row.sha256:
-                return Put(int(old[0]), created=False)
-            if old is not None and not replace:
-                raise Conflict.other_text(article_id)
-            (key,) = self._commit([row], old[0] if old else None)
-            if old is not None:
-                self._index_remove(int(old[0]), old[2], old[3])
-            self._index_insert(key, row.passages)
-        return Put(key, created=True)
+                write.put = Put(int(old[0]), created=False)
+            elif old is not None and not write.replace:
+                raise Conflict.other_text(row.record.id)
+            else:
+                if old is not None:
+                    cur.execute("DELETE FROM articles WHERE key = ?", (old[0],))
+                    write.replaced = (int(old[0]), int(old[2]), bytes(old[3]))
+                cur.execute(self._INSERT, self._values(row))
+                write.put = Put(int(cur.lastrowid or 0), created=True)
+            cur.execute("RELEASE article")
+        except (WiretraceError, sqlite3.Error, ValueError) as err:
+            # ValueError: a text SQLite cannot take (a lone surrogate is not UTF-8).
+            write.put = write.replaced = None
+            if not self._db.in_transaction:
+                raise  # SQLite rolled the whole transaction back: the group fails
+            cur.execute("ROLLBACK TO article")
+            cur.execute("RELEASE article")
+            if isinstance(err, sqlite3.Error):
+                write.error = _error(self.path, err)
+            elif isinstance(err, WiretraceError):
+                write.error = err
+            else:
+                write.error = InvalidInput(f"article {row.record.id!r} cannot be stored: {err}")
 
     @_mapped
     def insert_many(self, rows: list[Row]) -> list[int]:
         with self._lock:
-            keys = self._commit(rows, None)
+            keys = self._commit(rows)
             if keys:
                 self._index.insert(
                     np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
                     np.concatenate([r.passages.band_keys for r in rows]),
                 )
+        self._wake_merger()
         return keys
+
+    def writes(self) -> Writes:
+        return self._writes
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Cursor]:
@@ -232,15 +390,43 @@ class SqliteStore(ArticleStore):
                     log.error("rollback failed", extra={"path": str(self.path), "error": str(err)})
             raise
 
-    def _commit(self, rows: list[Row], replace_key: int | None) -> list[int]:
+    def _commit(self, rows: list[Row]) -> list[int]:
         keys: list[int] = []
         with self._transaction() as cur:
-            if replace_key is not None:
-                cur.execute("DELETE FROM articles WHERE key = ?", (replace_key,))
             for row in rows:
                 cur.execute(self._INSERT, self._values(row))
                 keys.append(int(cur.lastrowid or 0))
+        self._writes = Writes(self._writes.transactions + 1, self._writes.articles + len(rows))
         return keys
+
+    # -- the index's merges, on a thread of their own --------------------------------
+
+    def _wake_merger(self) -> None:
+        if self._index.pending >= self.merge_after:
+            with self._merge_wanted:
+                self._merge_wanted.notify()
+
+    def _merge_loop(self) -> None:
+        while True:
+            with self._merge_wanted:
+                self._merge_wanted.wait_for(
+                    lambda: self._closing or self._index.pending >= self.merge_after
+                )
+                if self._closing:
+                    return
+            try:
+                t0 = time.perf_counter()
+                self._index.merge(writer=self._lock)
+                log.debug(
+                    "index merged",
+                    extra={
+                        "passages": len(self._index),
+                        "seconds": round(time.perf_counter() - t0, 3),
+                    },
+                )
+            except Exception:  # a bug: the delta keeps answering, the next merge retries
+                log.exception("index merge failed")
+                time.sleep(1.0)
 
     def _remove_where(self, where: str, value: object) -> int:
         """Delete the matching articles and their passages; the caller holds the lock."""
@@ -267,17 +453,33 @@ class SqliteStore(ArticleStore):
 
     # -- reads ----------------------------------------------------------------------
 
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection: reads see the last commit and never wait for
+        the writer (WAL), whose lock is held through each group's fsync."""
+        db: sqlite3.Connection | None = getattr(self._readers, "db", None)
+        if db is None:
+            with self._readers_lock:
+                if self._closed:
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+                db = sqlite3.connect(self.path, check_same_thread=False)
+                self._reader_dbs.append(db)
+            self._readers.db = db
+        return db
+
     def lookup(self, band_keys: npt.NDArray[np.uint64], *, max_bucket: int | None) -> Lookup:
         capped = [0] * len(band_keys)
         found = self._index.query_bands(band_keys, max_bucket=max_bucket, capped=capped)
         return Lookup(found, capped)
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
-        with self._lock:
-            row = self._db.execute(
+        row = (
+            self._reader()
+            .execute(
                 f"SELECT key, id, outlet, published_at_ns, sha256 FROM articles WHERE {where} = ?",
                 (value,),
-            ).fetchone()
+            )
+            .fetchone()
+        )
         return StoredMeta(*row) if row else None
 
     @_mapped
@@ -290,18 +492,20 @@ class SqliteStore(ArticleStore):
 
     @_mapped
     def record(self, article_id: str) -> ArticleRecord | None:
-        with self._lock:
-            row = self._db.execute(
+        row = (
+            self._reader()
+            .execute(
                 "SELECT id, outlet, url, published_at_ns, language, text"
                 " FROM articles WHERE id = ?",
                 (article_id,),
-            ).fetchone()
+            )
+            .fetchone()
+        )
         return ArticleRecord(*row) if row else None
 
     @_mapped
     def text(self, key: int) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT text FROM articles WHERE key = ?", (key,)).fetchone()
+        row = self._reader().execute("SELECT text FROM articles WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else None
 
     @_mapped
@@ -310,18 +514,15 @@ class SqliteStore(ArticleStore):
         for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT key, units, signatures FROM articles WHERE key IN ({marks})", chunk
-                ).fetchall()
+            query = f"SELECT key, units, signatures FROM articles WHERE key IN ({marks})"
+            rows = self._reader().execute(query, chunk).fetchall()
             for key, units, blob in rows:
                 out[int(key)] = self._signatures(units, blob)
         return out
 
     @_mapped
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        return int(self._reader().execute("SELECT COUNT(*) FROM articles").fetchone()[0])
 
     def passages(self) -> int:
         return len(self._index)
@@ -342,5 +543,13 @@ class SqliteStore(ArticleStore):
             db.close()
 
     def close(self) -> None:
+        with self._merge_wanted:
+            self._closing = True
+            self._merge_wanted.notify()
+        self._merger.join()
+        with self._readers_lock:
+            self._closed = True
+            for db in self._reader_dbs:
+                db.close()
         with self._lock:
             self._db.close()
