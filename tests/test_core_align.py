@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -18,6 +19,7 @@ from rapidfuzz.distance import Indel
 
 from wiretrace import Detector, _core
 from wiretrace.engine import align
+from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.work import Work
 from wiretrace.errors import EngineFault, Expired
 from wiretrace_bench.shapes import shape_text
@@ -108,9 +110,9 @@ def test_an_inconsistent_document_is_refused_at_the_binding(detector: Detector) 
 
 
 def test_a_panic_in_the_core_becomes_engine_fault() -> None:
-    with pytest.raises(_core.CorePanic, match="failed in _panic_for_tests: boom"):
+    with pytest.raises(_core.EnginePanic, match="core bug in _panic_for_tests: boom"):
         _core._panic_for_tests("boom")
-    with pytest.raises(EngineFault, match="the compiled core failed in _panic_for_tests: boom"):
+    with pytest.raises(EngineFault, match="core bug in _panic_for_tests: boom"):
         align.core_call(_core._panic_for_tests, "boom")
 
 
@@ -135,7 +137,7 @@ def test_a_panic_in_the_core_is_internal_over_grpc(
     err = caught.value
     assert err.code() == grpc.StatusCode.INTERNAL
     details = err.details() or ""
-    assert "compiled core failed" in details
+    assert "core bug in _panic_for_tests" in details
     assert "an index out of range" in details
 
 
@@ -218,9 +220,21 @@ def test_a_cancellation_from_another_thread_stops_the_core_within_a_second(
     assert stopped_at - set_at < 1.0
 
 
-def test_a_cancel_token_is_read_by_the_core_without_the_gil(detector: Detector) -> None:
+def test_a_cancel_token_is_read_by_the_core_without_the_gil() -> None:
     """The server's way: gRPC's done-callback sets the token from another thread, and
-    the core, which never takes the GIL back to ask, stops within a second."""
+    the core, which never takes the GIL back to ask, stops within a second. The bounds
+    are raised so that the comparison would take seconds (the defaults stop it in a
+    fraction of one, before the token could be set)."""
+    cfg = EngineConfig()
+    detector = Detector(
+        replace(
+            cfg,
+            max_refine_cells=cfg.max_refine_cells * 50,
+            max_seed_pairs=cfg.max_seed_pairs * 1000,
+            max_extend_pairs=cfg.max_extend_pairs * 1000,
+            max_passages=100_000,
+        )
+    )
     text = shape_text("salad", 200_000)
     a, b = detector.prepare(text), detector.prepare(text)
     a.aligned(), b.aligned()

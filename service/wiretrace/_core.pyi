@@ -4,9 +4,6 @@ import numpy.typing as npt
 
 __version__: str
 
-class CorePanic(RuntimeError):
-    """A bug in the compiled core: a Rust panic, stopped at the binding."""
-
 class CoreCancelled(Exception):
     """The CancelToken of a comparison said its caller is gone."""
 
@@ -83,7 +80,6 @@ def compare(
 ) -> tuple[list[tuple[int, int, int, int, float, int]], list[int], list[str]]: ...
 def indel_similarity(a: bytes, b: bytes) -> float: ...
 def indel_aligned(a: bytes, b: bytes) -> tuple[bytes, bytes]: ...
-def _panic_for_tests(message: str) -> None: ...
 def band_join(
     keys_a: bytes, keys_b: bytes, bands: int, *, max_pairs: int | None = None
 ) -> tuple[list[tuple[int, int]], int, bool]: ...
@@ -127,4 +123,49 @@ class PassageIndex:
         max_bucket: int | None = None,
     ) -> tuple[list[dict[int, int]], list[int], list[dict[int, int]] | None]: ...
 
-def _panic(message: str) -> None: ...
+class EnginePanic(RuntimeError):
+    """A bug in the compiled core: an engine function panicked."""
+
+def _panic_for_tests(message: str) -> None: ...
+
+# The text stages (core/binding/src/text.rs).
+UNICODE_VERSION: str
+NO_TERM: int
+STOPWORDS: tuple[str, ...]
+MAX_QUOTE_CHARS: int
+
+def text_stages(
+    text: str, *, stem_prefix: int, min_unit_tokens: int, max_unit_tokens: int
+) -> tuple[
+    list[str],  # words
+    npt.NDArray[np.int64],  # starts
+    npt.NDArray[np.int64],  # ends
+    list[int],  # sentence_ends
+    npt.NDArray[np.int64],  # terms
+    npt.NDArray[np.int64],  # word ids
+    npt.NDArray[np.int64],  # unit bounds
+    npt.NDArray[np.int64],  # features, all units'
+    npt.NDArray[np.int64],  # feature bounds per unit
+    npt.NDArray[np.bool_],  # quoted
+    npt.NDArray[np.bool_],  # named
+]: ...
+def tokenize(
+    text: str,
+) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]: ...
+def normalize(
+    text: str, *, by_chunk: bool = False
+) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]: ...
+def to_original(
+    norm_starts: npt.NDArray[np.int64],
+    orig_starts: npt.NDArray[np.int64],
+    one_to_one: npt.NDArray[np.bool_],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def quoted_spans(text: str) -> list[tuple[int, int]]: ...
+def named(
+    text: str,
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    sentence_ends: list[int],
+) -> npt.NDArray[np.bool_]: ...

@@ -4,24 +4,17 @@
 //! Arrays arrive as little-endian `bytes` (`ndarray.tobytes()`): int64 for ids and
 //! positions, uint64 for hashes and keys, one byte per flag.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::guard::guarded;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use wiretrace_engine::align::{
     self, Cancel, Config, Counters, Doc, Kind, Limit, Run, Stopped, Windows, Work,
 };
-
-pyo3::create_exception!(
-    _core,
-    CorePanic,
-    PyRuntimeError,
-    "A bug in the compiled core: a Rust panic, stopped at the binding."
-);
 
 pyo3::create_exception!(
     _core,
@@ -67,27 +60,6 @@ fn windows_of(k: usize, hashes: &[u8], rare: &[u8], order: &[u8]) -> PyResult<Wi
         hashes: u64s("window_hashes", hashes)?,
         rare: flags(rare),
         order: positions("window_order", order)?,
-    })
-}
-
-/// The message of a panic's payload.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(no message)".to_string()
-    }
-}
-
-/// Run `f`, turning a panic into a `CorePanic` that names `what` was running.
-fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> PyResult<T> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        CorePanic::new_err(format!(
-            "the compiled core failed in {what}: {}",
-            panic_message(payload.as_ref())
-        ))
     })
 }
 
@@ -520,24 +492,15 @@ pub fn shared_runs(
     })
 }
 
-/// Panics inside the core, through the same guard as every entry: what a bug in the
-/// core turns into (the tests prove the service answers INTERNAL).
-#[pyfunction]
-pub fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
-    py.detach(|| guarded("_panic_for_tests", || panic!("{message}")))
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PreparedDoc>()?;
     m.add_class::<AlignConfig>()?;
     m.add_class::<CancelToken>()?;
     m.add("CoreCancelled", m.py().get_type::<CoreCancelled>())?;
-    m.add("CorePanic", m.py().get_type::<CorePanic>())?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(indel_similarity, m)?)?;
     m.add_function(wrap_pyfunction!(indel_aligned, m)?)?;
     m.add_function(wrap_pyfunction!(band_join, m)?)?;
     m.add_function(wrap_pyfunction!(shared_runs, m)?)?;
-    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

@@ -5,7 +5,6 @@
 //! call checks shapes, then runs with the GIL released and any panic caught, so a bug
 //! in the engine is a `RuntimeError` naming the call, never a crashed process.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::RwLock;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -13,28 +12,9 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use wiretrace_engine::minhash;
+
+use crate::guard::guarded;
 use wiretrace_engine::passage_index::{Found, IndexError, PassageIndex};
-
-/// Run `f`, turning a panic into a `RuntimeError` that names `what`.
-pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> PyResult<T> {
-    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
-        let cause = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".to_owned());
-        PyRuntimeError::new_err(format!(
-            "wiretrace's compiled core failed in {what}: {cause} (a bug in wiretrace, not in the input)"
-        ))
-    })
-}
-
-/// Panics inside the guard, with the GIL released, as an engine bug would: it exists so
-/// that a test can prove a panic reaches Python as a `RuntimeError`, not a crash.
-#[pyfunction]
-fn _panic(py: Python<'_>, message: String) -> PyResult<()> {
-    py.detach(|| guarded("_panic", || -> () { panic!("{message}") }))
-}
 
 fn invalid(err: IndexError) -> PyErr {
     PyValueError::new_err(err.0)
@@ -349,7 +329,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(band_keys, m)?)?;
     m.add_function(wrap_pyfunction!(distinct_indexable_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(_panic, m)?)?;
     m.add_class::<PyPassageIndex>()?;
     Ok(())
 }

@@ -136,10 +136,10 @@ def prepared_doc(doc: Document) -> _core.PreparedDoc:
 
 def core_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """``fn(*args, **kwargs)``, an entry of the compiled core; a panic inside it (a
-    bug, stopped at the binding as ``CorePanic``) becomes ``EngineFault``."""
+    bug, stopped at the binding as ``EnginePanic``) becomes ``EngineFault``."""
     try:
         return fn(*args, **kwargs)
-    except _core.CorePanic as err:
+    except _core.EnginePanic as err:
         raise EngineFault(str(err)) from err
 
 

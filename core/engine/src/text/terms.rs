@@ -1,0 +1,476 @@
+//! Content terms: what a token contributes to similarity.
+//!
+//! Function words carry no evidence of reuse, so they get no term; every other token is
+//! cut to a short prefix (a language-blind stand-in for stemming: "attacked" and
+//! "attacks" meet at "attac") and hashed to a stable 32-bit id (CRC-32 of its UTF-8,
+//! zlib's, the same in every process, so stored signatures stay valid across restarts).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use super::unicode::is_alpha;
+
+/// The term of a function word.
+pub const NO_TERM: i64 = -1;
+
+/// Function words of the languages our users ingest most, sorted (code point order).
+/// Only whole tokens match.
+pub static STOPWORDS: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "al",
+    "all",
+    "als",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "aren't",
+    "as",
+    "at",
+    "au",
+    "auch",
+    "auf",
+    "aux",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "can't",
+    "ce",
+    "como",
+    "con",
+    "could",
+    "d",
+    "dans",
+    "das",
+    "del",
+    "dem",
+    "den",
+    "der",
+    "des",
+    "did",
+    "didn't",
+    "die",
+    "do",
+    "does",
+    "doesn't",
+    "doing",
+    "don't",
+    "down",
+    "du",
+    "during",
+    "each",
+    "ein",
+    "eine",
+    "el",
+    "elle",
+    "en",
+    "es",
+    "est",
+    "et",
+    "few",
+    "for",
+    "from",
+    "further",
+    "für",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "he's",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "i'm",
+    "if",
+    "il",
+    "im",
+    "in",
+    "into",
+    "is",
+    "isn't",
+    "ist",
+    "it",
+    "it's",
+    "its",
+    "itself",
+    "just",
+    "la",
+    "las",
+    "le",
+    "les",
+    "ll",
+    "lo",
+    "los",
+    "m",
+    "me",
+    "mit",
+    "more",
+    "most",
+    "my",
+    "myself",
+    "más",
+    "ne",
+    "nicht",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "para",
+    "pas",
+    "por",
+    "pour",
+    "que",
+    "qui",
+    "re",
+    "s",
+    "said",
+    "same",
+    "say",
+    "says",
+    "se",
+    "she",
+    "she's",
+    "should",
+    "sich",
+    "so",
+    "some",
+    "su",
+    "such",
+    "sur",
+    "t",
+    "than",
+    "that",
+    "that's",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "there's",
+    "these",
+    "they",
+    "they're",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "two",
+    "un",
+    "una",
+    "und",
+    "under",
+    "une",
+    "until",
+    "up",
+    "ve",
+    "very",
+    "von",
+    "was",
+    "wasn't",
+    "we",
+    "we're",
+    "were",
+    "weren't",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "won't",
+    "would",
+    "y",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "zu",
+    "а",
+    "без",
+    "более",
+    "больше",
+    "будет",
+    "будто",
+    "бы",
+    "был",
+    "была",
+    "были",
+    "было",
+    "быть",
+    "в",
+    "вам",
+    "вас",
+    "вдруг",
+    "ведь",
+    "во",
+    "вот",
+    "впрочем",
+    "все",
+    "всегда",
+    "всего",
+    "всех",
+    "всю",
+    "вы",
+    "від",
+    "где",
+    "да",
+    "даже",
+    "два",
+    "для",
+    "до",
+    "другой",
+    "его",
+    "ее",
+    "ей",
+    "ему",
+    "если",
+    "есть",
+    "еще",
+    "ж",
+    "же",
+    "з",
+    "за",
+    "зачем",
+    "здесь",
+    "и",
+    "из",
+    "или",
+    "им",
+    "иногда",
+    "их",
+    "й",
+    "к",
+    "как",
+    "какая",
+    "какой",
+    "когда",
+    "конечно",
+    "кто",
+    "куда",
+    "ли",
+    "лучше",
+    "меня",
+    "мне",
+    "много",
+    "может",
+    "можно",
+    "мой",
+    "моя",
+    "мы",
+    "між",
+    "на",
+    "над",
+    "надо",
+    "наконец",
+    "нас",
+    "не",
+    "него",
+    "нее",
+    "ней",
+    "нельзя",
+    "нет",
+    "ни",
+    "нибудь",
+    "никогда",
+    "ним",
+    "них",
+    "ничего",
+    "но",
+    "ну",
+    "о",
+    "об",
+    "один",
+    "он",
+    "она",
+    "они",
+    "опять",
+    "от",
+    "перед",
+    "по",
+    "под",
+    "после",
+    "потом",
+    "потому",
+    "почти",
+    "при",
+    "про",
+    "раз",
+    "разве",
+    "с",
+    "сам",
+    "свою",
+    "себе",
+    "себя",
+    "сейчас",
+    "со",
+    "совсем",
+    "та",
+    "так",
+    "такой",
+    "там",
+    "тебя",
+    "тем",
+    "теперь",
+    "то",
+    "тогда",
+    "того",
+    "тоже",
+    "только",
+    "том",
+    "тот",
+    "три",
+    "тут",
+    "ты",
+    "у",
+    "уж",
+    "уже",
+    "хорошо",
+    "хоть",
+    "це",
+    "чего",
+    "чем",
+    "через",
+    "что",
+    "чтобы",
+    "чуть",
+    "що",
+    "эти",
+    "этого",
+    "этой",
+    "этом",
+    "этот",
+    "эту",
+    "я",
+    "як",
+    "і",
+    "із",
+];
+
+/// Whether `word` is a function word.
+pub fn is_stopword(word: &str) -> bool {
+    // Function words are short: a longer token is no function word, without a lookup.
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    word.len() <= LONGEST_STOPWORD_BYTES
+        && SET
+            .get_or_init(|| STOPWORDS.iter().copied().collect())
+            .contains(word)
+}
+
+const LONGEST_STOPWORD_BYTES: usize = 20;
+
+/// zlib's CRC-32 of `bytes` (Python's `zlib.crc32`).
+#[inline]
+pub fn crc32(bytes: &[u8]) -> i64 {
+    i64::from(crc32fast::hash(bytes))
+}
+
+/// The content-term id of one normalised token: `NO_TERM` for a function word, else
+/// the CRC-32 of its first `stem_prefix` characters when it is all letters (all of
+/// it otherwise, or when `stem_prefix` is 0).
+pub fn term_id(word: &str, stem_prefix: usize) -> i64 {
+    if is_stopword(word) {
+        return NO_TERM;
+    }
+    let all_letters = !word.is_empty() && word.chars().all(is_alpha);
+    if stem_prefix > 0 && all_letters {
+        let cut = word
+            .char_indices()
+            .nth(stem_prefix)
+            .map_or(word.len(), |(at, _)| at);
+        return crc32(&word.as_bytes()[..cut]);
+    }
+    crc32(word.as_bytes())
+}
+
+/// `(term_ids, word_ids)`: per token its content-term id (`NO_TERM` for a function
+/// word) and the CRC-32 of the whole normalised token.
+pub fn token_ids<S: AsRef<str>>(words: &[S], stem_prefix: usize) -> (Vec<i64>, Vec<i64>) {
+    words
+        .iter()
+        .map(|w| {
+            let w = w.as_ref();
+            (term_id(w, stem_prefix), crc32(w.as_bytes()))
+        })
+        .unzip()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopwords_are_sorted_and_unique() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_stopword("the") && is_stopword("für") && is_stopword("між"));
+        assert!(!is_stopword("kremlin"));
+        assert!(STOPWORDS
+            .iter()
+            .all(|w| w.len() <= LONGEST_STOPWORD_BYTES && is_stopword(w)));
+    }
+
+    #[test]
+    fn crc32_is_zlibs() {
+        // zlib.crc32(b"hello") == 907060870
+        assert_eq!(crc32(b"hello"), 907_060_870);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn terms_cut_letters_to_the_prefix() {
+        assert_eq!(term_id("attacked", 5), term_id("attacks", 5));
+        assert_eq!(term_id("attacked", 5), crc32(b"attac"));
+        assert_eq!(term_id("привет", 3), crc32("при".as_bytes()));
+        // Digits, apostrophes and marks are not all letters: kept whole.
+        assert_eq!(term_id("2024abc", 3), crc32(b"2024abc"));
+        assert_eq!(term_id("hasn't", 3), crc32(b"hasn't"));
+        assert_eq!(term_id("attacked", 0), crc32(b"attacked"));
+        assert_eq!(term_id("the", 5), NO_TERM);
+        let (terms, words) = token_ids(&["the", "attacked"], 5);
+        assert_eq!(terms, [NO_TERM, crc32(b"attac")]);
+        assert_eq!(words, [crc32(b"the"), crc32(b"attacked")]);
+    }
+}
