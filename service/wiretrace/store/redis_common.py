@@ -181,18 +181,36 @@ class BandRecords:
 def tally(replies: list[Any], rows: int, bands: int, max_bucket: int | None) -> Lookup:
     """Lookup replies (one per band of each row: the concatenated passage keys, or
     None) as, per row, passage key -> bands shared; a bucket of more than
-    ``max_bucket`` passages (boilerplate) is counted as capped, not decoded."""
+    ``max_bucket`` passages (boilerplate) is counted as capped, not decoded. The
+    passage keys of all buckets are decoded and counted at once (numpy), not bucket
+    by bucket: a query has hundreds of buckets."""
     out: list[dict[int, int]] = [{} for _ in range(rows)]
     capped = [0] * rows
+    limit = None if max_bucket is None else 8 * max_bucket
+    taken: list[int] = []
+    buckets: list[bytes] = []
     for index, value in enumerate(replies):
         if value is None:
             continue
-        if max_bucket is not None and len(value) > 8 * max_bucket:
+        if limit is not None and len(value) > limit:
             capped[index // bands] += 1
-            continue
-        found = out[index // bands]
-        for passage in np.frombuffer(value, "<i8").tolist():
-            found[passage] = found.get(passage, 0) + 1
+        else:
+            taken.append(index)
+            buckets.append(value)
+    if not buckets:
+        return Lookup(out, capped)
+    passage = np.frombuffer(b"".join(buckets), "<i8")
+    sizes = np.fromiter((len(b) >> 3 for b in buckets), np.int64, len(buckets))
+    row = np.repeat(np.asarray(taken, dtype=np.int64) // bands, sizes)
+    order = np.lexsort((passage, row))
+    row, passage = row[order], passage[order]
+    first = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (passage[1:] != passage[:-1])])
+    shared = np.diff(np.r_[first, row.size]).tolist()
+    row, passage = row[first], passage[first]
+    bounds = [*np.flatnonzero(np.r_[True, row[1:] != row[:-1]]).tolist(), row.size]
+    keys = passage.tolist()
+    for lo, hi, r in zip(bounds[:-1], bounds[1:], row[bounds[:-1]].tolist(), strict=True):
+        out[r] = dict(zip(keys[lo:hi], shared[lo:hi], strict=True))
     return Lookup(out, capped)
 
 
