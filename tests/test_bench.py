@@ -106,6 +106,13 @@ def test_bench_redis_cluster_reports_cost_and_spread_per_primary(
         stats = run["commandstats_per_passage"]
         assert 0 < stats["hsetnx"]["calls"] <= index_spec(EngineConfig()).bands
         assert stats["evalsha"]["calls"] < 1
+        assert 1.0 <= run["calls_spread_max_over_mean"] < 2.0
+        assert len(run["query_redis_cpu_usec_per_passage_by_master"]) == masters
+        slowest = max(
+            run["query_client_cpu_usec_per_passage"],
+            *run["query_redis_cpu_usec_per_passage_by_master"],
+        )
+        assert run["implied_queries_per_s"] == pytest.approx(1e6 / slowest, rel=0.01)
     # Three primaries share the CPU a bulk insert costs. (commandstats is wall time
     # inside commands: on a machine with fewer cores than processes it is inflated.)
     shares = report["masters_3"]["process_cpu_usec_per_passage_by_master"]

@@ -24,8 +24,10 @@ write them all; instead:
    ``state=p``, puts its key in ``next`` of the id map and in ``pend``. It refuses
    while another write of the id is under way (``busy``) or when the committed key
    is not the one read (``changed``: read again and decide again);
-2. *index*: the band records are added on every primary, one script a primary,
-   idempotently (a record already there is not added twice);
+2. *index*: the band records are added on every primary, idempotently (a record
+   already there is not added twice): a native ``HSETNX`` a band key, which never
+   overwrites, then, for the band keys that held passages already, one script a
+   primary that appends the passage key where it is missing;
 3. *commit*: on the home slot, one script flips the id map to the new key, sets
    ``state=c``, moves the key from ``pend`` to ``live`` and counts its passages; a
    replaced article becomes ``state=d`` and enters ``pend`` in the same step;
