@@ -185,23 +185,19 @@ def tally(replies: list[Any], rows: int, bands: int, max_bucket: int | None) -> 
     passage keys of all buckets are decoded and counted at once (numpy), not bucket
     by bucket: a query has hundreds of buckets."""
     out: list[dict[int, int]] = [{} for _ in range(rows)]
-    capped = [0] * rows
-    limit = None if max_bucket is None else 8 * max_bucket
-    taken: list[int] = []
-    buckets: list[bytes] = []
-    for index, value in enumerate(replies):
-        if value is None:
-            continue
-        if limit is not None and len(value) > limit:
-            capped[index // bands] += 1
-        else:
-            taken.append(index)
-            buckets.append(value)
-    if not buckets:
+    length = np.fromiter(
+        (0 if value is None else len(value) for value in replies), np.int64, len(replies)
+    )
+    over = length > 8 * max_bucket if max_bucket is not None else np.zeros(length.size, bool)
+    capped = np.bincount(np.flatnonzero(over) // bands, minlength=rows).tolist()
+    kept = (length > 0) & ~over
+    taken = np.flatnonzero(kept)
+    if not taken.size:
         return Lookup(out, capped)
+    buckets = replies if kept.all() else [replies[i] for i in taken.tolist()]
     passage = np.frombuffer(b"".join(buckets), "<i8")
-    sizes = np.fromiter((len(b) >> 3 for b in buckets), np.int64, len(buckets))
-    row = np.repeat(np.asarray(taken, dtype=np.int64) // bands, sizes)
+    sizes = length[taken] >> 3
+    row = np.repeat(taken // bands, sizes)
     order = np.lexsort((passage, row))
     row, passage = row[order], passage[order]
     first = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (passage[1:] != passage[:-1])])
