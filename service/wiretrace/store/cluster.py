@@ -386,27 +386,12 @@ class ClusterStore(ArticleStore):
         shards = bk >> np.uint64(64 - self.shard_bits)
         slots = self._shard_slots(shards)
         commands = _HGET.array(tag=self._tags[slots], shard=shards, field=bk)
-        nodes, table = self._io.view()
-        owner = table[slots]
-        order = np.argsort(owner, kind="stable")
-        bounds = np.flatnonzero(np.diff(owner[order])) + 1
-        batches: dict[str, list[bytes]] = {}
-        counts: dict[str, int] = {}
-        spans: dict[str, npt.NDArray[np.int64]] = {}
-        unrouted: list[int] = []
-        for part in np.split(order, bounds):
-            at = int(owner[part[0]])
-            if at < 0:
-                unrouted += part.tolist()
-                continue
-            name = nodes[at].name
-            batches[name] = [commands[part].tobytes()]
-            counts[name] = len(part)
-            spans[name] = part
+        spans, unrouted = self._by_primary(slots)
+        batches = {name: [commands[part].tobytes()] for name, part in spans.items()}
         with reachable("Redis cluster"):
-            replies = self._io.exchange(batches, counts)
+            replies = self._io.exchange(batches, {n: len(p) for n, p in spans.items()})
         out: list[Any] = [None] * bk.size
-        retry = unrouted
+        retry: list[int] = unrouted.tolist()
         for name, part in spans.items():
             for index, reply in zip(part.tolist(), replies[name], strict=True):
                 if isinstance(reply, Exception):
