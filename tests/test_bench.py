@@ -13,7 +13,9 @@ from typing import cast
 import grpc
 import pytest
 
+from wiretrace import EngineConfig
 from wiretrace.cli import main
+from wiretrace.domain import index_spec
 from wiretrace_bench.pan import load_corpus
 from wiretrace_bench.synthetic import generate
 
@@ -100,6 +102,20 @@ def test_bench_redis_cluster_reports_cost_and_spread_per_primary(
         assert 1.0 <= run["load_spread_max_over_mean"] < 2.0
         assert run["commands_usec_per_passage"] > 0
         assert len(run["process_cpu_usec_per_passage_by_master"]) == masters
+        passes = run["queries_per_s_passes"]
+        assert run["queries_per_s"] == sorted(passes)[len(passes) // 2]
+        # Band records go as native HSETNXes, at most one a record (fewer where a batch
+        # shares band keys); the script only appends to band keys already there.
+        stats = run["commandstats_per_passage"]
+        assert 0 < stats["hsetnx"]["calls"] <= index_spec(EngineConfig()).bands
+        assert stats["evalsha"]["calls"] < 1
+        assert 1.0 <= run["calls_spread_max_over_mean"] < 2.0
+        assert len(run["query_redis_cpu_usec_per_passage_by_master"]) == masters
+        slowest = max(
+            run["query_client_cpu_usec_per_passage"],
+            *run["query_redis_cpu_usec_per_passage_by_master"],
+        )
+        assert run["implied_queries_per_s"] == pytest.approx(1e6 / slowest, rel=0.01)
     # Three primaries share the CPU a bulk insert costs. (commandstats is wall time
     # inside commands: on a machine with fewer cores than processes it is inflated.)
     shares = report["masters_3"]["process_cpu_usec_per_passage_by_master"]

@@ -12,15 +12,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
+import numpy as np
 import pytest
 import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wiretrace import Detector, EngineConfig
 from wiretrace.domain import index_spec, text_sha256
 from wiretrace.errors import InvalidInput, Unavailable
 from wiretrace.store import ArticleRecord, Row
 from wiretrace.store.redis import RedisStore, shard_bits_for
+from wiretrace.store.redis_common import tally
 from wiretrace_bench.launchers import RedisCluster, RedisServer, start_server_process
 from wiretrace_client import Client, article, pb
 
@@ -363,3 +367,39 @@ def test_a_unix_socket_url_and_a_password_that_never_shows(tmp_path: Path) -> No
         assert "hunter2" not in text
     finally:
         server.stop()
+
+
+def _tally_reference(
+    replies: list[bytes | None], rows: int, bands: int, max_bucket: int | None
+) -> tuple[list[dict[int, int]], list[int]]:
+    """``tally`` bucket by bucket, as it was written before it was vectorised."""
+    found: list[dict[int, int]] = [{} for _ in range(rows)]
+    capped = [0] * rows
+    for index, value in enumerate(replies):
+        if value is None:
+            continue
+        if max_bucket is not None and len(value) > 8 * max_bucket:
+            capped[index // bands] += 1
+            continue
+        for passage in np.frombuffer(value, "<i8").tolist():
+            row = found[index // bands]
+            row[passage] = row.get(passage, 0) + 1
+    return found, capped
+
+
+@given(
+    shape=st.tuples(st.integers(1, 6), st.integers(1, 5)),
+    pool=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=6),
+    data=st.data(),
+    max_bucket=st.one_of(st.none(), st.integers(0, 4)),
+)
+def test_tally_counts_as_the_bucket_by_bucket_reference(
+    shape: tuple[int, int], pool: list[int], data: st.DataObject, max_bucket: int | None
+) -> None:
+    rows, bands = shape
+    bucket = st.lists(st.sampled_from(pool), min_size=1, max_size=6).map(
+        lambda keys: np.asarray(keys, dtype="<i8").tobytes()
+    )
+    replies = data.draw(st.lists(st.none() | bucket, min_size=rows * bands, max_size=rows * bands))
+    got = tally(replies, rows, bands, max_bucket)
+    assert (got.found, got.capped) == _tally_reference(replies, rows, bands, max_bucket)

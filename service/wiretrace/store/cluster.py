@@ -24,8 +24,10 @@ write them all; instead:
    ``state=p``, puts its key in ``next`` of the id map and in ``pend``. It refuses
    while another write of the id is under way (``busy``) or when the committed key
    is not the one read (``changed``: read again and decide again);
-2. *index*: the band records are added on every primary, one script a primary,
-   idempotently (a record already there is not added twice);
+2. *index*: the band records are added on every primary, idempotently (a record
+   already there is not added twice): a native ``HSETNX`` a band key, which never
+   overwrites, then, for the band keys that held passages already, one script a
+   primary that appends the passage key where it is missing;
 3. *commit*: on the home slot, one script flips the id map to the new key, sets
    ``state=c``, moves the key from ``pend`` to ``live`` and counts its passages; a
    replaced article becomes ``state=d`` and enters ``pend`` in the same step;
@@ -115,8 +117,16 @@ OPTIONS = {
 _RECORD = np.dtype(
     [("tag", f"S{TAG_WIDTH}"), ("shard", ">u4"), ("field", ">u8"), ("passage", "<i8")]
 )
+_KEY_LEN = 4 + TAG_WIDTH + 3 + 4  # wt:{TAG}b:SSSS
+# A band record as a native HSETNX: it never overwrites, so it is safe to send blind
+# and to repeat; a 0 reply (the band key holds other passages) goes to the script.
+_HSETNX = FixedCommand(
+    b"*4\r\n$6\r\nHSETNX\r\n$%d\r\nwt:{" % _KEY_LEN, ("tag", f"S{TAG_WIDTH}"), b"}b:",
+    ("shard", ">u4"), b"\r\n$8\r\n", ("field", ">u8"), b"\r\n$8\r\n", ("passage", "<i8"),
+    b"\r\n",
+)  # fmt: skip
 _HGET = FixedCommand(
-    b"*3\r\n$4\r\nHGET\r\n$%d\r\nwt:{" % (4 + TAG_WIDTH + 3 + 4), ("tag", f"S{TAG_WIDTH}"),
+    b"*3\r\n$4\r\nHGET\r\n$%d\r\nwt:{" % _KEY_LEN, ("tag", f"S{TAG_WIDTH}"),
     b"}b:", ("shard", ">u4"), b"\r\n$8\r\n", ("field", ">u8"), b"\r\n",
 )  # fmt: skip
 
@@ -229,11 +239,34 @@ class ClusterStore(ArticleStore):
         out["passage"] = records.passage
         return out
 
+    def _by_primary(
+        self, slots: npt.NDArray[np.int64]
+    ) -> tuple[dict[str, npt.NDArray[np.intp]], npt.NDArray[np.intp]]:
+        """The positions in ``slots`` grouped by the primary (by name) that serves
+        their slot in the current view, and the positions no primary serves."""
+        nodes, table = self._io.view()
+        owner = table[slots]
+        order = np.argsort(owner, kind="stable")
+        bounds = np.flatnonzero(np.diff(owner[order])) + 1
+        groups: dict[str, npt.NDArray[np.intp]] = {}
+        unrouted = order[:0]
+        for part in np.split(order, bounds) if order.size else []:
+            at = int(owner[part[0]])
+            if at < 0:
+                unrouted = part
+            else:
+                groups[nodes[at].name] = part
+        return groups, unrouted
+
     def _index(self, mode: str, records: BandRecords) -> None:
-        """Add (``add``) or remove (``del``) band records on every primary. One script
-        a primary in the common case; records it could not reach (their slot moved)
-        go again one slot at a time, with the redirections followed."""
+        """Add (``add``) or remove (``del``) band records on every primary. Adding
+        goes first as native ``HSETNX``es (``_add_new``); the rest (band keys that
+        hold passages already, records not reached), and removals, go as one script
+        a primary; records a script could not reach (their slot moved) go again one
+        slot at a time, with the redirections followed."""
         recs = self._records(records)
+        if mode == "add":
+            recs = self._add_new(recs)
         for _ in range(2):
             if not recs.size:
                 return
@@ -241,6 +274,53 @@ class ClusterStore(ArticleStore):
             if recs.size:
                 self._io.refresh()
         self._index_by_slot(mode, recs)
+
+    def _add_new(self, recs: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Add the records whose band key is new to its shard with native ``HSETNX``es,
+        all primaries at once; the records still to add. One command a band key: the
+        passages a batch puts under one band key go as one value. A band key that
+        holds passages already (``HSETNX`` answers 0) needs a read-modify-write, which
+        only a script can do; so do records whose primary did not take them. Most band
+        keys are new, and a native command costs Redis a fraction of a call from Lua
+        (RESULTS.md, section 9)."""
+        recs = recs[np.argsort(recs["field"], kind="stable")]
+        field = recs["field"]
+        starts = np.flatnonzero(np.r_[True, field[1:] != field[:-1]])
+        sizes = np.diff(np.r_[starts, len(recs)])
+        heads = recs[starts]
+        groups, _ = self._by_primary(self._shard_slots(heads["shard"].astype(np.uint64)))
+        commands = _HSETNX.array(
+            tag=heads["tag"], shard=heads["shard"], field=heads["field"], passage=heads["passage"]
+        )
+        batches: dict[str, list[bytes]] = {}
+        sent: dict[str, npt.NDArray[np.intp]] = {}
+        for name, part in groups.items():
+            shared = sizes[part] > 1
+            one, many = part[~shared], part[shared]
+            batches[name] = [commands[one].tobytes()]
+            if many.size:
+                batches[name] += pack([self._hsetnx_all(recs, starts[h], sizes[h]) for h in many])
+            sent[name] = np.concatenate([one, many])
+        wait = self.wait_replicas > 0
+        with reachable("Redis cluster"):
+            replies = self._io.exchange(batches, {n: len(p) for n, p in sent.items()}, wait=wait)
+        added = np.zeros(len(heads), dtype=bool)
+        for name, order in sent.items():
+            answers = replies[name]
+            done = np.fromiter((a == 1 for a in answers[: len(order)]), bool, len(order))
+            added[order[done]] = True
+            if wait and done.any():
+                self._io.check_wait(name, answers[-1])
+        left: npt.NDArray[Any] = recs[np.repeat(~added, sizes)]
+        return left
+
+    @staticmethod
+    def _hsetnx_all(recs: npt.NDArray[Any], start: int, size: int) -> tuple[Any, ...]:
+        """One ``HSETNX`` of the ``size`` records from ``start``, which share a band key."""
+        head = recs[start : start + 1].tobytes()  # tag, shard, band key, passage
+        key = b"wt:{" + head[:TAG_WIDTH] + b"}b:" + head[TAG_WIDTH : TAG_WIDTH + 4]
+        field = head[TAG_WIDTH + 4 : TAG_WIDTH + 12]
+        return ("HSETNX", key, field, recs[start : start + size]["passage"].tobytes())
 
     def _index_round(self, mode: str, recs: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """One script a primary with the records its slots hold, all primaries at
@@ -306,27 +386,12 @@ class ClusterStore(ArticleStore):
         shards = bk >> np.uint64(64 - self.shard_bits)
         slots = self._shard_slots(shards)
         commands = _HGET.array(tag=self._tags[slots], shard=shards, field=bk)
-        nodes, table = self._io.view()
-        owner = table[slots]
-        order = np.argsort(owner, kind="stable")
-        bounds = np.flatnonzero(np.diff(owner[order])) + 1
-        batches: dict[str, list[bytes]] = {}
-        counts: dict[str, int] = {}
-        spans: dict[str, npt.NDArray[np.int64]] = {}
-        unrouted: list[int] = []
-        for part in np.split(order, bounds):
-            at = int(owner[part[0]])
-            if at < 0:
-                unrouted += part.tolist()
-                continue
-            name = nodes[at].name
-            batches[name] = [commands[part].tobytes()]
-            counts[name] = len(part)
-            spans[name] = part
+        spans, unrouted = self._by_primary(slots)
+        batches = {name: [commands[part].tobytes()] for name, part in spans.items()}
         with reachable("Redis cluster"):
-            replies = self._io.exchange(batches, counts)
+            replies = self._io.exchange(batches, {n: len(p) for n, p in spans.items()})
         out: list[Any] = [None] * bk.size
-        retry = unrouted
+        retry: list[int] = unrouted.tolist()
         for name, part in spans.items():
             for index, reply in zip(part.tolist(), replies[name], strict=True):
                 if isinstance(reply, Exception):

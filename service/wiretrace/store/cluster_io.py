@@ -28,7 +28,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.connection import Connection
 
 from wiretrace.errors import Unavailable
-from wiretrace.store.resp import read_replies
+from wiretrace.store.resp import read_replies_from
 from wiretrace.store.slots import SLOTS
 
 __all__ = ["Call", "Router", "pack"]
@@ -143,8 +143,9 @@ class Router:
         self, batches: dict[str, list[bytes]], counts: dict[str, int], *, wait: bool = False
     ) -> dict[str, list[Any]]:
         """Send each node (by name) its packed commands (``counts[name]`` of them) on
-        one connection, all nodes before any reply is read; the replies by node, an
-        exception instance in place of each that failed. With ``wait``, a ``WAIT``
+        one connection, all nodes before any reply is read, then read the replies as
+        they arrive; the replies by node, an exception instance in place of each that
+        failed. With ``wait``, a ``WAIT``
         follows each node's commands; its reply is the last of the node's replies."""
         sent: dict[str, tuple[redis.Redis, Connection]] = {}
         out: dict[str, list[Any]] = {}
@@ -163,17 +164,19 @@ class Router:
                 conn.disconnect()
                 client.connection_pool.release(conn)
                 out[name] = [err] * (counts[name] + wait)
-        for name, (client, conn) in sent.items():
-            try:
-                out[name] = read_replies(conn, counts[name] + wait, errors=True)
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
-                conn.disconnect()  # type: ignore[no-untyped-call]
-                out[name] = [err] * (counts[name] + wait)
-            except BaseException:
-                conn.disconnect()  # type: ignore[no-untyped-call]
-                raise
-            finally:
+        conns = {name: conn for name, (_, conn) in sent.items()}
+        expect = {name: counts[name] + wait for name in sent}
+        timeout = max((c.socket_timeout or 0.0 for c in conns.values()), default=0.0) or None
+        replies: dict[str, list[Any] | Exception] = {}
+        try:
+            replies = read_replies_from(conns, expect, timeout=timeout)
+        finally:
+            for name, (client, conn) in sent.items():
+                if not isinstance(replies.get(name), list):  # failed, or never read
+                    conn.disconnect()  # type: ignore[no-untyped-call]
                 client.connection_pool.release(conn)
+        for name, got in replies.items():
+            out[name] = [got] * expect[name] if isinstance(got, Exception) else got
         return out
 
     def check_wait(self, name: str, reply: Any) -> None:

@@ -5,6 +5,8 @@ they fall (``allow-cross-slot-keys``); a record whose key is not served there (a
 moved or moving) is skipped and returned, for the caller to send where it belongs.
 Adding is idempotent: a passage key already under its band key is not added again,
 so a write may be repeated (a retry, a repair) without counting a passage twice.
+The store sends it only the records a native ``HSETNX`` could not add: those whose
+band key holds other passages already (appending to a field is a read-modify-write).
 
 The others run on one article's *home* slot, with every key they touch declared, so
 that a resharding answers them ``TRYAGAIN``/``ASK`` instead of letting them act on
@@ -21,35 +23,32 @@ RECORD = 26
 # ARGV: 'add' or 'del', records. Returns the records it could not reach.
 INDEX = """#!lua flags=allow-cross-slot-keys
 local mode, blob = ARGV[1], ARGV[2]
-local call, try, sub = redis.call, redis.pcall, string.sub
+local call, try, sub, search = redis.call, redis.pcall, string.sub, string.find
 local failed = {}
+-- Where the 8-byte passage key id starts in the concatenation v (a searched match
+-- must start on a key's boundary), or nil.
 local function find(v, id)
-  for j = 1, #v, 8 do
-    if sub(v, j, j + 7) == id then return j end
-  end
-  return nil
+  local j = search(v, id, 1, true)
+  while j and (j - 1) % 8 ~= 0 do j = search(v, id, j + 1, true) end
+  return j
 end
 for i = 1, #blob, 26 do
   local k = 'wt:{' .. sub(blob, i, i + 5) .. '}b:' .. sub(blob, i + 6, i + 9)
   local f, id = sub(blob, i + 10, i + 17), sub(blob, i + 18, i + 25)
-  if mode == 'add' then
-    local r = try('HSETNX', k, f, id)
-    if type(r) == 'table' then
-      failed[#failed + 1] = sub(blob, i, i + 25)
-    elseif r == 0 then
-      local v = call('HGET', k, f)
-      if not find(v, id) then call('HSET', k, f, v .. id) end
+  local v = try('HGET', k, f)
+  if type(v) == 'table' then
+    failed[#failed + 1] = sub(blob, i, i + 25)
+  elseif mode == 'add' then
+    if not v then
+      call('HSET', k, f, id)
+    elseif not find(v, id) then
+      call('HSET', k, f, v .. id)
     end
-  else
-    local v = try('HGET', k, f)
-    if type(v) == 'table' then
-      failed[#failed + 1] = sub(blob, i, i + 25)
-    elseif v then
-      local j = find(v, id)
-      if j then
-        local kept = sub(v, 1, j - 1) .. sub(v, j + 8)
-        if #kept == 0 then call('HDEL', k, f) else call('HSET', k, f, kept) end
-      end
+  elseif v then
+    local j = find(v, id)
+    if j then
+      local kept = sub(v, 1, j - 1) .. sub(v, j + 8)
+      if #kept == 0 then call('HDEL', k, f) else call('HSET', k, f, kept) end
     end
   end
 end

@@ -181,18 +181,32 @@ class BandRecords:
 def tally(replies: list[Any], rows: int, bands: int, max_bucket: int | None) -> Lookup:
     """Lookup replies (one per band of each row: the concatenated passage keys, or
     None) as, per row, passage key -> bands shared; a bucket of more than
-    ``max_bucket`` passages (boilerplate) is counted as capped, not decoded."""
+    ``max_bucket`` passages (boilerplate) is counted as capped, not decoded. The
+    passage keys of all buckets are decoded and counted at once (numpy), not bucket
+    by bucket: a query has hundreds of buckets."""
     out: list[dict[int, int]] = [{} for _ in range(rows)]
-    capped = [0] * rows
-    for index, value in enumerate(replies):
-        if value is None:
-            continue
-        if max_bucket is not None and len(value) > 8 * max_bucket:
-            capped[index // bands] += 1
-            continue
-        found = out[index // bands]
-        for passage in np.frombuffer(value, "<i8").tolist():
-            found[passage] = found.get(passage, 0) + 1
+    length = np.fromiter(
+        (0 if value is None else len(value) for value in replies), np.int64, len(replies)
+    )
+    over = length > 8 * max_bucket if max_bucket is not None else np.zeros(length.size, bool)
+    capped = np.bincount(np.flatnonzero(over) // bands, minlength=rows).tolist()
+    kept = (length > 0) & ~over
+    taken = np.flatnonzero(kept)
+    if not taken.size:
+        return Lookup(out, capped)
+    buckets = replies if kept.all() else [replies[i] for i in taken.tolist()]
+    passage = np.frombuffer(b"".join(buckets), "<i8")
+    sizes = length[taken] >> 3
+    row = np.repeat(taken // bands, sizes)
+    order = np.lexsort((passage, row))
+    row, passage = row[order], passage[order]
+    first = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (passage[1:] != passage[:-1])])
+    shared = np.diff(np.r_[first, row.size]).tolist()
+    row, passage = row[first], passage[first]
+    bounds = [*np.flatnonzero(np.r_[True, row[1:] != row[:-1]]).tolist(), row.size]
+    keys = passage.tolist()
+    for lo, hi, r in zip(bounds[:-1], bounds[1:], row[bounds[:-1]].tolist(), strict=True):
+        out[r] = dict(zip(keys[lo:hi], shared[lo:hi], strict=True))
     return Lookup(out, capped)
 
 

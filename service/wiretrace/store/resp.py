@@ -4,14 +4,17 @@ overhead."""
 
 from __future__ import annotations
 
+import selectors
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import redis.exceptions as rx
 from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.connection import Connection
 
-__all__ = ["FixedCommand", "read_replies"]
+__all__ = ["FixedCommand", "read_replies", "read_replies_from"]
 
 
 def read_replies(conn: Connection, count: int, *, errors: bool = False) -> list[Any]:
@@ -32,6 +35,51 @@ def read_replies(conn: Connection, count: int, *, errors: bool = False) -> list[
         for reply in out:
             if isinstance(reply, Exception):
                 raise reply
+    return out
+
+
+def read_replies_from(
+    conns: Mapping[str, Connection], counts: Mapping[str, int], *, timeout: float | None
+) -> dict[str, list[Any] | Exception]:
+    """The next ``counts[name]`` replies on each of ``conns``, read from whichever
+    connection has data first (the client decodes one server's replies while the
+    others still work), error replies in place as exception instances. A connection
+    that fails, or sends nothing for ``timeout`` seconds while replies are due, gets
+    the exception instead of its list."""
+    out: dict[str, list[Any] | Exception] = {}
+    got: dict[str, list[Any]] = {name: [] for name in conns}
+
+    def drain(name: str) -> bool:
+        """Take the complete replies already read; True once all are in."""
+        replies, gets = got[name], conns[name]._parser._reader.gets
+        while len(replies) < counts[name]:
+            reply = gets()
+            if reply is NOT_ENOUGH_DATA:
+                return False
+            replies.append(reply)
+        out[name] = replies
+        return True
+
+    with selectors.DefaultSelector() as waiting:
+        for name, conn in conns.items():
+            if not drain(name):
+                waiting.register(conn._sock, selectors.EVENT_READ, name)  # type: ignore[arg-type]
+        while waiting.get_map():
+            ready = waiting.select(timeout)
+            if not ready:
+                for key in list(waiting.get_map().values()):
+                    out[key.data] = rx.TimeoutError("Timeout reading from socket")
+                    waiting.unregister(key.fileobj)
+                break
+            for key, _ in ready:
+                try:
+                    conns[key.data]._parser.read_from_socket()  # one recv: it is readable
+                except (rx.ConnectionError, rx.TimeoutError, OSError) as err:
+                    out[key.data] = err
+                    waiting.unregister(key.fileobj)
+                    continue
+                if drain(key.data):
+                    waiting.unregister(key.fileobj)
     return out
 
 
