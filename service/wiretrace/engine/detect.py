@@ -34,6 +34,7 @@ from wiretrace.engine.quotes import quoted_spans, quoted_tokens
 from wiretrace.engine.runs import Run, find_runs, hidden_units, unit_fingerprints
 from wiretrace.engine.signature import indexable_rows, signatures
 from wiretrace.engine.spans import overlaps
+from wiretrace.engine.summary import summarise
 from wiretrace.engine.terms import NO_TERM, token_ids
 from wiretrace.engine.tokenize import Tokens, tokenize
 from wiretrace.engine.units import Units, split_units
@@ -330,6 +331,8 @@ class Detector:
         strong = self.seeds(da, db, same_text=same, work=work)
         seeds = self.extend(da, db, strong, same_text=same, work=work)
         found = self._align(da, db, seeds, set(strong), same_text=same, work=work)
+        if not same:  # post-stage: summary mode (engine/summary.py), off at summary_ratio 0
+            found = summarise(da, db, found, self.config, work)
         work.check()
         return [replace(m, confidence=confidence(features(da, db, m))) for m in found]
 
