@@ -33,7 +33,8 @@ def _summary_pair(seed: int = 7) -> tuple[str, str, str]:
     rng = random.Random(seed)
     source = [_sentence(rng) for _ in range(40)]
     kept = [source[k] for k in (2, 13, 25, 37)]
-    summary = _text([s[:15] for s in kept])  # each shortened by its last three words
+    # Each shortened: two words dropped inside it, and its last three.
+    summary = _text([s[:3] + s[4:8] + s[9:15] for s in kept])
     before = _text([_sentence(rng) for _ in range(6)])
     after = _text([_sentence(rng) for _ in range(6)])
     return f"{before}\n\n{summary}\n\n{after}", _text(source), summary
@@ -107,3 +108,15 @@ def test_repeats_inside_one_text_are_untouched(detector: Detector) -> None:
 def test_summary_settings_are_validated(field: str, value: float, message: str) -> None:
     with pytest.raises(InvalidInput, match=message.replace("[", r"\[").replace("]", r"\]")):
         EngineConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_sentences_copied_word_for_word_stay_separate_matches(detector: Detector) -> None:
+    # Sentences copied whole from all over a source are copies, each reported as such.
+    rng = random.Random(5)
+    source = [_sentence(rng) for _ in range(40)]
+    article = _text([source[k] for k in (2, 13, 25, 37)])
+    off = Detector(replace(detector.config, summary_ratio=0.0))
+    expected = off.compare(off.prepare(article), off.prepare(_text(source)))
+    assert len(expected) >= 2
+    assert all(m.kind is Kind.VERBATIM for m in expected)
+    assert detector.compare(detector.prepare(article), detector.prepare(_text(source))) == expected

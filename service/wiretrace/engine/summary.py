@@ -42,6 +42,7 @@ import numpy as np
 
 from wiretrace.engine.align import set_dice
 from wiretrace.engine.spans import overlaps
+from wiretrace.engine.terms import NO_TERM
 from wiretrace.engine.work import Work
 
 if TYPE_CHECKING:
@@ -57,6 +58,9 @@ MIN_PIECE_TERMS = 4
 #: summary of PAN-13 is ~100 tokens in all); a pair holding one is left as it is.
 COPY_TOKENS = 45
 COPY_STRETCH = 2.0
+#: A summary is a match and at least this many more matches or pieces: one sentence
+#: that agrees with a source sentence beside a match is chance in news on one topic.
+MIN_GROUP = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +80,29 @@ def _copy(p: _Piece) -> bool:
     return p.a1 - p.a0 >= COPY_TOKENS and p.b1 - p.b0 < COPY_STRETCH * (p.a1 - p.a0)
 
 
+def _quoted(a: Document, p: _Piece) -> bool:
+    """Whether a match is a shared quote: kind ``QUOTE``, or verbatim inside quotation
+    marks (a quote cut out of a reworded match)."""
+    from wiretrace.engine.detect import Kind
+
+    m = p.match
+    if m is None or m.kind not in (Kind.QUOTE, Kind.VERBATIM):
+        return False
+    return m.kind is Kind.QUOTE or bool(a.quoted[p.a0 : p.a1].all())
+
+
 def _token_span(doc: Document, start: int, end: int) -> tuple[int, int]:
     """The tokens of ``doc`` inside the code-point range ``[start, end)``."""
     t0 = int(np.searchsorted(doc.tokens.starts, start, side="left"))
     t1 = int(np.searchsorted(doc.tokens.ends, end, side="right"))
     return t0, max(t0, t1)
+
+
+def _said(doc: Document, t0: int, t1: int) -> set[int]:
+    """The content terms of tokens ``[t0, t1)`` that do not name (``Document.named``):
+    two reports of one event share names, numbers and places, not what they say."""
+    terms = doc.terms[t0:t1]
+    return set(terms[(terms != NO_TERM) & ~doc.named[t0:t1]].tolist())
 
 
 def _units_in(doc: Document, t0: int, t1: int) -> range:
@@ -114,11 +136,11 @@ def _evidence(
         work.limited.add("max_extend_pairs")
         free = free[: max(1, config.max_extend_pairs // max(1, nb))]
     work.extend_pairs += len(free) * nb
-    b_sets = [set(f.tolist()) for f in b.units.features]
+    b_sets = [_said(b, int(bb[j]), int(bb[j + 1])) for j in range(nb)]
     out: list[_Piece] = []
     for u in free:
         work.check()
-        terms = set(a.units.features[u].tolist())
+        terms = _said(a, int(ab[u]), int(ab[u + 1]))
         best, best_j = 0.0, -1
         for j, other in enumerate(b_sets):
             d = set_dice(terms, other)
@@ -151,7 +173,8 @@ def _merged(a: Document, b: Document, group: list[_Piece], config: EngineConfig)
     from wiretrace.engine.detect import Kind, Match
 
     found = [p.match for p in group if p.match is not None]
-    if not found or len(group) < 2:
+    # Verbatim matches alone are copied sentences, each reported as it is.
+    if len(group) < MIN_GROUP or all(m.kind is Kind.VERBATIM for m in found):
         return None
     a0, a1 = min(p.a0 for p in group), max(p.a1 for p in group)
     b0, b1 = min(p.b0 for p in group), max(p.b1 for p in group)
@@ -185,9 +208,9 @@ def summarise(
         _Piece(*_token_span(a, m.a_start, m.a_end), *_token_span(b, m.b_start, m.b_end), m)
         for m in matches
     ]
-    if any(
-        p.a1 - p.a0 >= COPY_TOKENS and p.b1 - p.b0 < COPY_STRETCH * (p.a1 - p.a0) for p in found
-    ):
+    # A copy, or a shared quote (words someone said, reported on their own), leaves
+    # the pair as it is.
+    if any(_copy(p) or _quoted(a, p) for p in found):
         return matches
     pieces = found + (_evidence(a, b, found, config, work) if config.summary_unit_dice else [])
     groups = _groups(pieces, config.summary_gap_tokens)
