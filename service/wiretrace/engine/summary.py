@@ -10,17 +10,20 @@ and merge again with a very large gap so that one long source span is reported.
 This stage does the same on the matches of one pair, after alignment:
 
 1. a pair holding a long match that is not stretched on the source side (a copy or a
-   paraphrase, ``COPY_TOKENS``) is no summary, and is left as it is;
+   paraphrase, ``COPY_TOKENS``), or a shared quote, is no summary, and is left as it is;
 2. around each match, every article unit (sentence) within ``summary_gap_tokens`` that
    no match holds looks for its best source unit anywhere in the source; a pair whose
-   content terms agree (Dice ``summary_unit_dice``) is a *piece* of evidence beside the
-   matches (a shortened sentence the alignment found too loose to keep on its own);
+   content terms agree, names and numbers left out (Dice ``summary_unit_dice``), is a
+   *piece* of evidence beside the matches (a shortened sentence the alignment found
+   too loose to keep on its own);
 3. matches and pieces that follow each other in the article with at most
    ``summary_gap_tokens`` tokens between them form a group (their order in the source
    does not matter: a summary may reorder); the pair is a summary only if they all
-   form one group of two or more, holding a match, whose source hull is at least
-   ``summary_ratio`` times as long as its article hull (in tokens): one summarised
-   region per source, so reuse in several places of the article is left alone;
+   form one group of three or more (``MIN_GROUP``), holding a match that is not
+   verbatim, whose source hull is at least ``summary_ratio`` times as long as its
+   article hull (in tokens), and so is the matches' own hull when there are two or
+   more: one summarised region per source, so reuse in several places of the article
+   is left alone, and so is a passage reworded sentence by sentence;
 4. the group becomes one ``REWORDED`` match over the two hulls; when the source hull
    already covers ``summary_whole_share`` of the source text or more, the match takes
    the whole source (a summary of an article summarises all of it; PAN-13's summary
@@ -153,6 +156,18 @@ def _evidence(
     return out
 
 
+def _stretched(pieces: list[_Piece], ratio: float) -> bool:
+    """Whether ``pieces`` span at least ``ratio`` times more source than article
+    tokens; one piece always passes (it is judged with the pieces beside it). Two
+    matches that follow each other alike on both sides are one passage reworded
+    sentence by sentence (or one event told twice), not a summary."""
+    if len(pieces) < 2:
+        return True
+    a_hull = max(p.a1 for p in pieces) - min(p.a0 for p in pieces)
+    b_hull = max(p.b1 for p in pieces) - min(p.b0 for p in pieces)
+    return b_hull >= ratio * a_hull
+
+
 def _groups(pieces: list[_Piece], gap: int) -> list[list[_Piece]]:
     """``pieces`` in article order, cut where more than ``gap`` tokens separate one
     from the next on the article's side."""
@@ -175,6 +190,8 @@ def _merged(a: Document, b: Document, group: list[_Piece], config: EngineConfig)
     found = [p.match for p in group if p.match is not None]
     # Verbatim matches alone are copied sentences, each reported as it is.
     if len(group) < MIN_GROUP or all(m.kind is Kind.VERBATIM for m in found):
+        return None
+    if not _stretched([p for p in group if p.match is not None], config.summary_ratio):
         return None
     a0, a1 = min(p.a0 for p in group), max(p.a1 for p in group)
     b0, b1 = min(p.b0 for p in group), max(p.b1 for p in group)
