@@ -35,6 +35,10 @@ __all__ = [
     "DEFAULT_SHORT_PASSAGE_SIMILARITY",
     "DEFAULT_SHORT_PASSAGE_TOKENS",
     "DEFAULT_SHORT_TEXT_SHARE",
+    "DEFAULT_SUMMARY_GAP_TOKENS",
+    "DEFAULT_SUMMARY_RATIO",
+    "DEFAULT_SUMMARY_UNIT_DICE",
+    "DEFAULT_SUMMARY_WHOLE_SHARE",
     "EngineConfig",
 ]
 
@@ -93,6 +97,12 @@ DEFAULT_BOILERPLATE_ARTICLES = 500
 #: Between short texts the shortest copy reported is this share of the shorter one
 #: (when that is under min_match_tokens): a 9-word brief reprinted whole is a match.
 DEFAULT_SHORT_TEXT_SHARE = 0.5
+#: Summary mode (engine/summary.py): matches this close in the article whose source
+#: hull is ``summary_ratio`` times longer than their article hull are one summary.
+DEFAULT_SUMMARY_RATIO = 3.0
+DEFAULT_SUMMARY_GAP_TOKENS = 60
+DEFAULT_SUMMARY_WHOLE_SHARE = 0.5
+DEFAULT_SUMMARY_UNIT_DICE = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +177,17 @@ class EngineConfig:
         short_text_share: between short texts, the shortest non-reworded match is
             this share of the shorter text's tokens when that is less than
             ``min_match_tokens`` (never less than ``min_quote_tokens``; 0 turns it off).
+        summary_ratio: matches close together in the article (``summary_gap_tokens``)
+            whose source hull is at least this many times as long as their article
+            hull are a summary, reported as one match over both hulls (0 turns the
+            summary mode off; see ``engine/summary.py``).
+        summary_gap_tokens: largest gap, in the article's tokens, between two matches
+            of one summary.
+        summary_whole_share: a summary whose source hull covers this share of the
+            source text or more is reported against the whole source (0 never).
+        summary_unit_dice: least Dice of the content terms of an article sentence near
+            a match and its best source sentence for the pair to count as a piece of
+            a summary (0: only the matches count).
     """
 
     num_perm: int = setting(DEFAULT_NUM_PERM, "MinHash permutations per unit signature")
@@ -275,6 +296,21 @@ class EngineConfig:
         DEFAULT_SHORT_TEXT_SHARE,
         "between short texts, the shortest copy is this share of the shorter one",
     )
+    summary_ratio: float = setting(
+        DEFAULT_SUMMARY_RATIO,
+        "close matches whose source hull is this many times their article hull are one summary",
+    )
+    summary_gap_tokens: int = setting(
+        DEFAULT_SUMMARY_GAP_TOKENS, "largest gap, in article tokens, inside one summary"
+    )
+    summary_whole_share: float = setting(
+        DEFAULT_SUMMARY_WHOLE_SHARE,
+        "a summary covering this share of its source is reported against all of it (0 never)",
+    )
+    summary_unit_dice: float = setting(
+        DEFAULT_SUMMARY_UNIT_DICE,
+        "least Dice of a sentence near a match and its best source sentence to join a summary",
+    )
 
     def __post_init__(self) -> None:
         for name in (
@@ -345,10 +381,18 @@ class EngineConfig:
             "short_passage_overlap",
             "short_text_share",
             "min_evidence_dice",
+            "summary_whole_share",
+            "summary_unit_dice",
         ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise InvalidInput(f"{name} must be in [0.0, 1.0], got {value}")
+        if self.summary_ratio < 0:
+            raise InvalidInput(
+                f"summary_ratio must be >= 0 (0 disables it), got {self.summary_ratio}"
+            )
+        if self.summary_gap_tokens < 0:
+            raise InvalidInput(f"summary_gap_tokens must be >= 0, got {self.summary_gap_tokens}")
         if self.merge_gap_tokens < 0:
             raise InvalidInput(f"merge_gap_tokens must be >= 0, got {self.merge_gap_tokens}")
         if self.stem_prefix < 0:

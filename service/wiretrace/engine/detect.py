@@ -14,7 +14,7 @@ between bounded chunks it asks ``Work.check`` whether the caller still waits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -28,6 +28,7 @@ from wiretrace.engine.exact import Windows
 from wiretrace.engine.index import band_keys, lsh_params
 from wiretrace.engine.runs import Run, find_runs, hidden_units, unit_fingerprints
 from wiretrace.engine.signature import indexable_rows, signatures
+from wiretrace.engine.summary import summarise
 from wiretrace.engine.terms import NO_TERM
 from wiretrace.engine.tokenize import Tokens
 from wiretrace.engine.units import Units
@@ -257,8 +258,11 @@ class Detector:
             work.collapsed_units += int(d.hidden.sum())
         work.check()
         found = align.align(da, db, same_text=same, config=self.config, work=work)
+        matches = [_match(da, db, x) for x in found]
+        if not same:  # post-stage: summary mode (engine/summary.py), off at summary_ratio 0
+            matches = summarise(da, db, matches, self.config, work)
         work.check()
-        return [_match(da, db, x) for x in found]
+        return [replace(m, confidence=confidence(features(da, db, m))) for m in matches]
 
     def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
@@ -270,14 +274,11 @@ class Detector:
 def _match(a: Document, b: Document, x: align.Aligned) -> Match:
     """The match of token ranges ``x`` in character offsets: from its first token's
     start to its last token's end, moved over the punctuation that closes a sentence
-    or a quote (a quote's spans are the words inside the marks); with its
-    confidence."""
+    or a quote (a quote's spans are the words inside the marks); its confidence is
+    computed by ``Detector.compare``, after the summary stage."""
     kind = Kind(x.kind)
     ta, tb = a.tokens, b.tokens
     a_end, b_end = int(ta.ends[x.a1 - 1]), int(tb.ends[x.b1 - 1])
     if kind is not Kind.QUOTE:
         a_end, b_end = _close(ta.text, a_end), _close(tb.text, b_end)
-    m = Match(int(ta.starts[x.a0]), a_end, int(tb.starts[x.b0]), b_end, x.similarity, kind)
-    return Match(
-        m.a_start, m.a_end, m.b_start, m.b_end, m.similarity, kind, confidence(features(a, b, m))
-    )
+    return Match(int(ta.starts[x.a0]), a_end, int(tb.starts[x.b0]), b_end, x.similarity, kind)
