@@ -188,6 +188,9 @@ def find_runs(fingerprints: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]
 def windows(
     words: npt.NDArray[np.int64], k: int
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]: ...
+def span_counts(
+    a: PreparedDoc, b: PreparedDoc, a0: int, a1: int, b0: int, b1: int
+) -> tuple[int, int, int]: ...
 def tokenize(
     text: str,
 ) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]: ...

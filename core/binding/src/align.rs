@@ -74,6 +74,10 @@ impl PreparedDoc {
     pub(crate) fn from_doc(doc: Doc) -> Self {
         PreparedDoc { doc: Arc::new(doc) }
     }
+
+    pub(crate) fn doc(&self) -> Arc<Doc> {
+        Arc::clone(&self.doc)
+    }
 }
 
 #[pymethods]

@@ -144,9 +144,30 @@ pub fn windows<'py>(
     )
 }
 
+/// `(covered, quoted, content)`: of text A's tokens `[a0, a1)`, how many lie in a
+/// window of `k` words that B's tokens `[b0, b1)` also have, how many are quoted, and
+/// how many carry a content term (the counts behind a match's confidence).
+#[pyfunction]
+pub fn span_counts(
+    py: Python<'_>,
+    a: &PreparedDoc,
+    b: &PreparedDoc,
+    a0: usize,
+    a1: usize,
+    b0: usize,
+    b1: usize,
+) -> PyResult<(usize, usize, usize)> {
+    let (da, db) = (a.doc(), b.doc());
+    let [c, q, t] = run(py, "span_counts", move || {
+        prep::span_counts(&da, &db, a0, a1, b0, b1)
+    })?;
+    Ok((c, q, t))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
     m.add_function(wrap_pyfunction!(find_runs, m)?)?;
     m.add_function(wrap_pyfunction!(windows, m)?)?;
+    m.add_function(wrap_pyfunction!(span_counts, m)?)?;
     Ok(())
 }

@@ -288,6 +288,35 @@ impl Prepared {
     }
 }
 
+/// What a match's confidence reads of its token ranges, `a`'s tokens `[a0, a1)` and
+/// `b`'s `[b0, b1)` (`engine/confidence.py`'s `features`): how many of `a`'s tokens
+/// lie in a window of `k` words that `b`'s range also has, how many are quoted, and
+/// how many carry a content term. Ranges are clamped to the documents.
+pub fn span_counts(a: &Doc, b: &Doc, a0: usize, a1: usize, b0: usize, b1: usize) -> [usize; 3] {
+    let a1 = a1.min(a.words.len());
+    let b1 = b1.min(b.words.len());
+    let a0 = a0.min(a1);
+    let b0 = b0.min(b1);
+    let k = a.windows.k;
+    let mut covered = 0;
+    if k > 0 && a1 - a0 >= k && b1 - b0 >= k {
+        let theirs: std::collections::HashSet<u64> =
+            b.windows.hashes[b0..b1 - k + 1].iter().copied().collect();
+        let mut marked = vec![false; a1 - a0];
+        for (i, h) in a.windows.hashes[a0..a1 - k + 1].iter().enumerate() {
+            if theirs.contains(h) {
+                for m in &mut marked[i..i + k] {
+                    *m = true;
+                }
+            }
+        }
+        covered = marked.iter().filter(|&&m| m).count();
+    }
+    let quoted = a.quoted[a0..a1].iter().filter(|&&q| q).count();
+    let content = a.terms[a0..a1].iter().filter(|&&t| t != NO_TERM).count();
+    [covered, quoted, content]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

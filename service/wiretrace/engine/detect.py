@@ -14,7 +14,7 @@ between bounded chunks it asks ``Work.check`` whether the caller still waits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -139,6 +139,13 @@ class Document:
 
     def unit_terms(self, u: int) -> set[int]:
         return set(self.units.terms(u).tolist())
+
+    def without_words(self) -> Document:
+        """This document without its normalised token strings (only ``prepare`` reads
+        them), keeping the core's copy: a compact source for ``compare``."""
+        out = replace(self, tokens=replace(self.tokens, words=[]))
+        object.__setattr__(out, "_aligned", self.aligned())
+        return out
 
     def aligned(self) -> _core.PreparedDoc:
         """The compiled core's copy of what the alignment reads: ``Detector.prepare``
