@@ -240,7 +240,7 @@ def _cmd_bench_compare(args: argparse.Namespace) -> int:
 def _cmd_bench_parity(args: argparse.Namespace) -> int:
     from wiretrace_bench.parity import run_parity
 
-    report = run_parity(args.against, args.specs)
+    report = run_parity(args.against, args.specs, python=args.python)
     _print_report(report, args.json)
     same = not report["pairs_with_other_matches"] and not report["pairs_with_other_counters"]
     return 0 if same else 1
@@ -488,6 +488,11 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "the same pairs; exits 1 when any differs",
     )
     p.add_argument("--against", required=True, help="git revision of the other engine")
+    p.add_argument(
+        "--python",
+        help="interpreter of an installed build of that revision (another worktree's "
+        ".venv/bin/python): needed when it has a compiled core",
+    )
     p.add_argument(
         "specs",
         nargs="+",

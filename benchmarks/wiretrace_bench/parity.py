@@ -98,27 +98,39 @@ def compare_dumps(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dump_in_process(specs: list[str], out: Path, pythonpath: str | None) -> float:
+def _dump_in_process(
+    specs: list[str], out: Path, pythonpath: str | None, python: str = sys.executable
+) -> float:
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath  # ahead of the installed package
     t = time.perf_counter()
-    subprocess.run([sys.executable, __file__, str(out), *specs], check=True, env=env)
+    subprocess.run([python, __file__, str(out), *specs], check=True, env=env)
     return time.perf_counter() - t
 
 
-def run_parity(against: str, specs: list[str], *, repo: Path | None = None) -> dict[str, Any]:
+def run_parity(
+    against: str, specs: list[str], *, repo: Path | None = None, python: str | None = None
+) -> dict[str, Any]:
     """Dump ``specs`` under the engine of git revision ``against`` and under this one,
-    and compare."""
+    and compare. ``python``: the interpreter of an installed build of ``against``
+    (another worktree's venv), which a revision with a compiled core needs (its
+    sources alone cannot be imported); without it, ``against``'s sources are
+    extracted and put ahead of this engine's."""
     repo = repo or Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory(prefix="wiretrace-parity-") as tmp:
-        base = Path(tmp) / "base"
-        archive = Path(tmp) / "base.tar"
-        subprocess.run(["git", "-C", str(repo), "archive", "-o", str(archive), against], check=True)
-        with tarfile.open(archive) as tar:
-            tar.extractall(base, filter="data")
         old_path, new_path = Path(tmp) / "old.json", Path(tmp) / "new.json"
-        old_s = _dump_in_process(specs, old_path, f"{base / 'service'}:{base / 'benchmarks'}")
+        if python is not None:
+            old_s = _dump_in_process(specs, old_path, None, python)
+        else:
+            base = Path(tmp) / "base"
+            archive = Path(tmp) / "base.tar"
+            subprocess.run(
+                ["git", "-C", str(repo), "archive", "-o", str(archive), against], check=True
+            )
+            with tarfile.open(archive) as tar:
+                tar.extractall(base, filter="data")
+            old_s = _dump_in_process(specs, old_path, f"{base / 'service'}:{base / 'benchmarks'}")
         new_s = _dump_in_process(specs, new_path, None)
         old = json.loads(old_path.read_text(encoding="utf-8"))
         new = json.loads(new_path.read_text(encoding="utf-8"))

@@ -149,6 +149,48 @@ def text_stages(
     npt.NDArray[np.bool_],  # quoted
     npt.NDArray[np.bool_],  # named
 ]: ...
+def prepare(
+    text: str,
+    *,
+    stem_prefix: int,
+    min_unit_tokens: int,
+    max_unit_tokens: int,
+    min_quote_tokens: int,
+    min_quote_content_terms: int,
+    perm_a: npt.NDArray[np.uint32],
+    perm_b: npt.NDArray[np.uint32],
+    bands: int,
+    rows: int,
+) -> tuple[
+    list[str],  # words
+    npt.NDArray[np.int64],  # starts
+    npt.NDArray[np.int64],  # ends
+    list[int],  # sentence_ends
+    npt.NDArray[np.int64],  # terms
+    npt.NDArray[np.int64],  # word ids
+    npt.NDArray[np.int64],  # unit bounds
+    npt.NDArray[np.int64],  # features, all units'
+    npt.NDArray[np.int64],  # feature bounds per unit
+    npt.NDArray[np.bool_],  # quoted
+    npt.NDArray[np.bool_],  # named
+    npt.NDArray[np.uint32],  # signatures, (units, num_perm)
+    npt.NDArray[np.int64],  # runs, flat (start, end, period) triples
+    npt.NDArray[np.bool_],  # hidden units
+    npt.NDArray[np.int64],  # indexable rows
+    npt.NDArray[np.uint64],  # band keys, (indexable, bands)
+    npt.NDArray[np.uint32],  # quote signatures, (segments, num_perm)
+    npt.NDArray[np.uint64],  # window hashes
+    npt.NDArray[np.bool_],  # window rare
+    npt.NDArray[np.int64],  # window order
+    PreparedDoc,
+]: ...
+def find_runs(fingerprints: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]: ...
+def windows(
+    words: npt.NDArray[np.int64], k: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]: ...
+def span_counts(
+    a: PreparedDoc, b: PreparedDoc, a0: int, a1: int, b0: int, b1: int
+) -> tuple[int, int, int]: ...
 def tokenize(
     text: str,
 ) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64], list[int]]: ...

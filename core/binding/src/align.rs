@@ -69,6 +69,17 @@ pub struct PreparedDoc {
     doc: Arc<Doc>,
 }
 
+impl PreparedDoc {
+    /// A prepared document the core built itself (`prepare`): already valid.
+    pub(crate) fn from_doc(doc: Doc) -> Self {
+        PreparedDoc { doc: Arc::new(doc) }
+    }
+
+    pub(crate) fn doc(&self) -> Arc<Doc> {
+        Arc::clone(&self.doc)
+    }
+}
+
 #[pymethods]
 impl PreparedDoc {
     #[new]

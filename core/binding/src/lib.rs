@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 mod align;
 mod guard;
 mod index;
+mod prepare;
 mod text;
 
 #[pymodule]
@@ -17,5 +18,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EnginePanic", m.py().get_type::<guard::EnginePanic>())?;
     m.add_function(wrap_pyfunction!(guard::_panic_for_tests, m)?)?;
     text::register(m)?;
+    prepare::register(m)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod align;
 pub mod minhash;
 pub mod passage_index;
+pub mod prepare;
 pub mod text;
 
 /// The version of the engine, so that Python can tell which core it loaded.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +27,7 @@ def compact(doc: Document) -> Document:
     alone reads them). Not a document to prepare from again."""
     if not doc.tokens.words:
         return doc
-    return replace(doc, tokens=replace(doc.tokens, words=[]))
+    return doc.without_words()
 
 
 class SourceCache:

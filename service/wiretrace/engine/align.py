@@ -108,17 +108,13 @@ def prepared_doc(doc: Document) -> _core.PreparedDoc:
     """The core's copy of what the alignment reads of ``doc``. Work: one copy of its
     arrays (``Document.aligned`` keeps it, so a stored source compared many times is
     converted once)."""
-    features = doc.units.features
-    starts = np.zeros(len(features) + 1, dtype=np.int64)
-    if features:
-        np.cumsum([len(f) for f in features], out=starts[1:])
     bands = int(doc.band_keys.shape[1]) if doc.band_keys.ndim == 2 else 0
     return _core.PreparedDoc(
         words=_i64(doc.words),
         terms=_i64(doc.terms),
         bounds=_i64(doc.units.bounds),
-        features=_i64(np.concatenate(features) if features else np.zeros(0, np.int64)),
-        feature_starts=starts.astype("<i8").tobytes(),
+        features=_i64(doc.units.flat),
+        feature_starts=_i64(doc.units.feature_bounds if len(doc.units) else [0]),
         hidden=_flags(doc.hidden),
         runs=_i64([x for r in doc.runs for x in (r.start, r.end, r.period)]),
         indexable=_i64(doc.indexable),

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.engine.terms import NO_TERM
+import wiretrace._core as _core
 
 if TYPE_CHECKING:
     from wiretrace.engine.detect import Document, Match
@@ -85,27 +85,22 @@ def _tokens(doc: Document, start: int, end: int) -> tuple[int, int]:
 
 def features(a: Document, b: Document, m: Match) -> npt.NDArray[np.float64]:
     """The features of ``m`` (``FEATURES``), ``a`` and ``b`` the texts it joins.
-    Work: one sorted membership test of the spans' prepared window hashes."""
+    Work: the spans' counts in one core call (``core/engine/src/prepare.rs``,
+    ``span_counts``: a hash set of the source span's prepared window hashes)."""
     from wiretrace.engine.detect import Kind
 
     a0, a1 = _tokens(a, m.a_start, m.a_end)
     b0, b1 = _tokens(b, m.b_start, m.b_end)
-    n = max(1, a1 - a0)
-    k = a.windows.k
-    covered = np.zeros(n, dtype=np.bool_)
-    if a1 - a0 >= k and b1 - b0 >= k:
-        hits = np.flatnonzero(
-            np.isin(a.windows.hashes[a0 : a1 - k + 1], b.windows.hashes[b0 : b1 - k + 1])
-        )
-        for t in range(k):  # a window that the source span has covers its k tokens
-            covered[hits + t] = True
+    covered, quoted, content = _core.span_counts(a.aligned(), b.aligned(), a0, a1, b0, b1)
+    span = a1 - a0
+    # A share of tokens: count / span, as numpy's mean of a boolean mask gives it.
     return np.array(
         [
             m.similarity,
             math.log1p(min(a1 - a0, b1 - b0)),
-            float(covered.mean()) if a1 > a0 else 0.0,
-            float(a.quoted[a0:a1].mean()) if a1 > a0 else 0.0,
-            float((a.terms[a0:a1] != NO_TERM).mean()) if a1 > a0 else 0.0,
+            covered / span if span > 0 else 0.0,
+            quoted / span if span > 0 else 0.0,
+            content / span if span > 0 else 0.0,
             float(m.kind is Kind.QUOTE),
             float(m.kind is Kind.REWORDED),
         ],

@@ -25,11 +25,10 @@ from wiretrace.engine import align
 from wiretrace.engine.confidence import confidence, features
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.exact import Windows
-from wiretrace.engine.index import band_keys, lsh_params
-from wiretrace.engine.runs import Run, find_runs, hidden_units, unit_fingerprints
-from wiretrace.engine.signature import indexable_rows, signatures
+from wiretrace.engine.index import lsh_params
+from wiretrace.engine.runs import Run
+from wiretrace.engine.signature import permutations
 from wiretrace.engine.summary import summarise
-from wiretrace.engine.terms import NO_TERM
 from wiretrace.engine.tokenize import Tokens
 from wiretrace.engine.units import Units
 from wiretrace.engine.work import Work
@@ -140,25 +139,23 @@ class Document:
         return self.tokens.text
 
     def unit_terms(self, u: int) -> set[int]:
-        return set(self.units.features[u].tolist())
+        return set(self.units.terms(u).tolist())
+
+    def without_words(self) -> Document:
+        """This document without its normalised token strings (only ``prepare`` reads
+        them), keeping the core's copy: a compact source for ``compare``."""
+        out = replace(self, tokens=replace(self.tokens, words=[]))
+        object.__setattr__(out, "_aligned", self.aligned())
+        return out
 
     def aligned(self) -> _core.PreparedDoc:
-        """The compiled core's copy of what the alignment reads, made on first use and
-        kept: a stored source compared with many articles is converted once."""
+        """The compiled core's copy of what the alignment reads: ``Detector.prepare``
+        returns it with the document; one built otherwise is converted on first use
+        and kept."""
         if self._aligned is None:
             object.__setattr__(self, "_aligned", align.prepared_doc(self))
         assert self._aligned is not None
         return self._aligned
-
-
-def _stretches(mask: npt.NDArray[np.bool_], least: int) -> list[tuple[int, int]]:
-    """The maximal ranges ``[s, e)`` of ``True`` in ``mask`` at least ``least`` long."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    return [
-        (s, e)
-        for s, e in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True)
-        if e - s >= least
-    ]
 
 
 def _named(tokens: Tokens) -> npt.NDArray[np.bool_]:
@@ -176,13 +173,17 @@ class Detector:
 
     def prepare(self, text: str, *, work: Work | None = None) -> Document:
         """Run the per-text stages once; the result can be compared many times. Each
-        stage is linear in the text; ``work``'s cancellation is checked between them.
+        stage is linear in the text.
 
-        The text stages (normalisation, tokens, content terms, units, quoted and named
-        tokens) run in the compiled core in one call with the GIL released, ~10 ms at
-        200,000 characters: cancellation is checked after it."""
+        Every stage (normalisation, tokens, content terms, units, quoted and named
+        tokens, signatures, runs and hidden units, seeding rows and their band keys,
+        the quotes' signatures, the exact-run windows) runs in the compiled core in
+        one call with the GIL released (``core/engine/src/prepare.rs``), which also
+        returns the alignment's copy of the document: ~10 ms at 200,000 characters;
+        ``work``'s cancellation is checked after it."""
         cfg = self.config
         work = Work() if work is None else work
+        perm_a, perm_b = permutations(cfg.num_perm, cfg.seed)
         (
             token_words,
             starts,
@@ -195,46 +196,46 @@ class Detector:
             feature_bounds,
             quoted,
             named,
-        ) = _core.text_stages(
+            sigs,
+            runs,
+            hidden,
+            indexable,
+            keys,
+            quote_sigs,
+            window_hashes,
+            window_rare,
+            window_order,
+            prepared,
+        ) = _core.prepare(
             text,
             stem_prefix=cfg.stem_prefix,
             min_unit_tokens=cfg.min_unit_tokens,
             max_unit_tokens=cfg.max_unit_tokens,
+            min_quote_tokens=cfg.min_quote_tokens,
+            min_quote_content_terms=MIN_QUOTE_CONTENT_TERMS,
+            perm_a=perm_a,
+            perm_b=perm_b,
+            bands=self.bands,
+            rows=self.rows,
         )
-        tokens = Tokens(text, token_words, starts, ends, sentence_ends)
-        units = Units.of(bounds, features, feature_bounds)
         work.check()
-        sigs = signatures(units.features, num_perm=cfg.num_perm, seed=cfg.seed)
-        work.check()
-        runs = find_runs(unit_fingerprints(words, units.bounds))
-        hidden = hidden_units(runs, len(units))
-        indexable = indexable_rows(sigs)
-        indexable = indexable[~hidden[indexable]]
-        segments = [
-            np.unique(seg[seg != NO_TERM])
-            for s, e in _stretches(quoted, cfg.min_quote_tokens)
-            if len(seg := terms[s:e])
-        ]
-        segments = [f for f in segments if len(f) >= MIN_QUOTE_CONTENT_TERMS]
-        return Document(
-            tokens=tokens,
+        doc = Document(
+            tokens=Tokens(text, token_words, starts, ends, sentence_ends),
             terms=terms,
             words=words,
-            units=units,
+            units=Units(bounds, features, feature_bounds),
             signatures=sigs,
-            runs=tuple(runs),
+            runs=tuple(Run(*runs[k : k + 3].tolist()) for k in range(0, len(runs), 3)),
             hidden=hidden,
             indexable=indexable,
-            band_keys=band_keys(sigs[indexable], self.bands, self.rows),
+            band_keys=keys,
             quoted=quoted,
             named=named,
-            windows=Windows.of(words, cfg.min_quote_tokens),
-            quote_signatures=(
-                signatures(segments, num_perm=cfg.num_perm, seed=cfg.seed)
-                if segments
-                else np.zeros((0, cfg.num_perm), dtype=np.uint32)
-            ),
+            windows=Windows(cfg.min_quote_tokens, window_hashes, window_rare, window_order),
+            quote_signatures=quote_sigs,
         )
+        object.__setattr__(doc, "_aligned", prepared)
+        return doc
 
     def compare(
         self, a: Document | str, b: Document | str, *, work: Work | None = None

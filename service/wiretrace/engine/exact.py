@@ -20,28 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+import wiretrace._core as _core
+
 __all__ = ["MAX_WINDOW_COPIES", "Windows", "window_hashes"]
 
 #: Windows with more copies than this in either text are not joined.
 MAX_WINDOW_COPIES = 8
-
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-_SALT = np.uint64(0xD6E8FEB86659FD93)
 
 
 def window_hashes(words: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.uint64]:
     """A 64-bit hash of every window of ``k`` consecutive word ids (``len - k + 1`` of
     them; none when the text is shorter). Equal windows, equal hashes; a false
     collision has probability about 2**-64 per pair, and runs are checked anyway."""
-    n = len(words) - k + 1
-    if n <= 0:
-        return np.zeros(0, dtype=np.uint64)
-    w = words.astype(np.uint64)
-    h = np.full(n, _SALT, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for t in range(k):
-            h = (h * _MIX) ^ (h >> np.uint64(31)) ^ w[t : t + n]
-    return h
+    return Windows.of(words, k).hashes
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +47,7 @@ class Windows:
 
     @classmethod
     def of(cls, words: npt.NDArray[np.int64], k: int) -> Windows:
-        hashes = window_hashes(words, k)
-        order = np.argsort(hashes, kind="stable").astype(np.int64)
-        # Copies counted on the sorted hashes: one sort for both.
-        ordered = hashes[order]
-        starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-        counts = np.diff(np.concatenate((starts, [len(hashes)])))
-        rare = np.empty(len(hashes), dtype=np.bool_)
-        rare[order] = np.repeat(counts <= MAX_WINDOW_COPIES, counts)
+        """The windows of ``words``, computed by the core (``Detector.prepare`` gets
+        them in its one call)."""
+        hashes, rare, order = _core.windows(np.ascontiguousarray(words, dtype=np.int64), k)
         return cls(k, hashes, rare, order)

@@ -18,24 +18,24 @@ __all__ = ["Units"]
 
 @dataclass(frozen=True, slots=True)
 class Units:
-    """Unit ``u`` spans tokens ``bounds[u]:bounds[u+1]``; ``features[u]`` are its
-    distinct content-term ids (sorted)."""
+    """Unit ``u`` spans tokens ``bounds[u]:bounds[u+1]``; its distinct content-term
+    ids (sorted) are ``flat[feature_bounds[u]:feature_bounds[u+1]]``, the core's flat
+    layout (``features`` splits it, on demand)."""
 
     bounds: npt.NDArray[np.int64]
-    features: list[npt.NDArray[np.int64]]
+    flat: npt.NDArray[np.int64]
+    feature_bounds: npt.NDArray[np.int64]
 
     def __len__(self) -> int:
-        return len(self.features)
+        return max(0, len(self.feature_bounds) - 1)
 
-    @classmethod
-    def of(
-        cls,
-        bounds: npt.NDArray[np.int64],
-        features: npt.NDArray[np.int64],
-        feature_bounds: npt.NDArray[np.int64],
-    ) -> Units:
-        """Units from the core's flat layout: unit ``u``'s features are
-        ``features[feature_bounds[u]:feature_bounds[u+1]]``."""
-        if len(feature_bounds) < 2:
-            return cls(bounds=bounds, features=[])
-        return cls(bounds=bounds, features=np.split(features, feature_bounds[1:-1]))
+    def terms(self, u: int) -> npt.NDArray[np.int64]:
+        """Unit ``u``'s distinct content terms, sorted."""
+        return self.flat[self.feature_bounds[u] : self.feature_bounds[u + 1]]
+
+    @property
+    def features(self) -> list[npt.NDArray[np.int64]]:
+        """Each unit's distinct content terms (a list of views, made on each call)."""
+        if len(self.feature_bounds) < 2:
+            return []
+        return np.split(self.flat, self.feature_bounds[1:-1])

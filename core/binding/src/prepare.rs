@@ -1,0 +1,173 @@
+//! `prepare`: every per-text stage of `Detector.prepare` in one call with the GIL
+//! released, returning the `Document`'s arrays and the alignment's `PreparedDoc`
+//! together; `find_runs` and `windows` serve the Python modules that keep those names.
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+use wiretrace_engine::prepare::{self as prep, PrepareConfig};
+use wiretrace_engine::text::TextConfig;
+
+use crate::align::PreparedDoc;
+use crate::guard::{run, text_of};
+
+fn usizes_as_i64(v: &[usize]) -> Vec<i64> {
+    v.iter().map(|&x| x as i64).collect()
+}
+
+/// `(words, starts, ends, sentence_ends, terms, word_ids, unit_bounds, features,
+/// feature_bounds, quoted, named, signatures, runs, hidden, indexable, band_keys,
+/// quote_signatures, window_hashes, window_rare, window_order, prepared_doc)` of
+/// `text`: `runs` flat `(start, end, period)` triples, the signatures and band keys
+/// two-dimensional.
+#[pyfunction]
+#[pyo3(signature = (
+    text, *, stem_prefix, min_unit_tokens, max_unit_tokens, min_quote_tokens,
+    min_quote_content_terms, perm_a, perm_b, bands, rows
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn prepare<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+    stem_prefix: usize,
+    min_unit_tokens: usize,
+    max_unit_tokens: usize,
+    min_quote_tokens: usize,
+    min_quote_content_terms: usize,
+    perm_a: PyReadonlyArray1<'py, u32>,
+    perm_b: PyReadonlyArray1<'py, u32>,
+    bands: usize,
+    rows: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (a, b) = (perm_a.as_slice()?.to_vec(), perm_b.as_slice()?.to_vec());
+    let num_perm = a.len();
+    if num_perm == 0 || b.len() != num_perm {
+        return Err(PyValueError::new_err(format!(
+            "permutations a and b must be equally long and not empty, got {} and {}",
+            num_perm,
+            b.len()
+        )));
+    }
+    if bands < 1 || rows < 1 || bands * rows > num_perm {
+        return Err(PyValueError::new_err(format!(
+            "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
+        )));
+    }
+    let input = text_of(text)?;
+    let config = PrepareConfig {
+        text: TextConfig {
+            stem_prefix,
+            min_unit_tokens,
+            max_unit_tokens,
+        },
+        min_quote_tokens,
+        min_quote_content_terms,
+        perm_a: a,
+        perm_b: b,
+        bands,
+        rows,
+    };
+    let (p, doc) = run(py, "prepare", move || {
+        let p = prep::prepare(&input.code_points(), &config);
+        let doc = p.doc(config.bands);
+        (p, doc)
+    })?;
+    let s = p.stages;
+    let units = s.units.feature_bounds.len().saturating_sub(1);
+    let runs: Vec<i64> = p
+        .runs
+        .iter()
+        .flat_map(|r| [r.start as i64, r.end as i64, r.period as i64])
+        .collect();
+    let quotes = p.quote_signatures.len() / num_perm;
+    let n_index = p.indexable.len();
+    let items: Vec<Bound<'py, PyAny>> = vec![
+        PyList::new(py, &s.tokens.words)?.into_any(),
+        PyArray1::from_vec(py, s.tokens.starts).into_any(),
+        PyArray1::from_vec(py, s.tokens.ends).into_any(),
+        PyList::new(py, &s.tokens.sentence_ends)?.into_any(),
+        PyArray1::from_vec(py, s.terms).into_any(),
+        PyArray1::from_vec(py, s.word_ids).into_any(),
+        PyArray1::from_vec(py, s.units.bounds).into_any(),
+        PyArray1::from_vec(py, s.units.features).into_any(),
+        PyArray1::from_vec(py, usizes_as_i64(&s.units.feature_bounds)).into_any(),
+        PyArray1::from_vec(py, s.quoted).into_any(),
+        PyArray1::from_vec(py, s.named).into_any(),
+        PyArray1::from_vec(py, p.signatures)
+            .reshape([units, num_perm])?
+            .into_any(),
+        PyArray1::from_vec(py, runs).into_any(),
+        PyArray1::from_vec(py, p.hidden).into_any(),
+        PyArray1::from_vec(py, usizes_as_i64(&p.indexable)).into_any(),
+        PyArray1::from_vec(py, p.band_keys)
+            .reshape([n_index, bands])?
+            .into_any(),
+        PyArray1::from_vec(py, p.quote_signatures)
+            .reshape([quotes, num_perm])?
+            .into_any(),
+        PyArray1::from_vec(py, p.windows.hashes).into_any(),
+        PyArray1::from_vec(py, p.windows.rare).into_any(),
+        PyArray1::from_vec(py, usizes_as_i64(&p.windows.order)).into_any(),
+        Bound::new(py, PreparedDoc::from_doc(doc))?.into_any(),
+    ];
+    PyTuple::new(py, items)
+}
+
+/// The runs of unit fingerprints, as `(start, end, period)` triples in order.
+#[pyfunction]
+pub fn find_runs(
+    py: Python<'_>,
+    fingerprints: PyReadonlyArray1<'_, i64>,
+) -> PyResult<Vec<(usize, usize, usize)>> {
+    let fps = fingerprints.as_slice()?.to_vec();
+    let runs = run(py, "find_runs", move || prep::find_runs(&fps))?;
+    Ok(runs.iter().map(|r| (r.start, r.end, r.period)).collect())
+}
+
+/// `(hashes, rare, order)` of the `k`-word windows of `words`.
+#[pyfunction]
+pub fn windows<'py>(
+    py: Python<'py>,
+    words: PyReadonlyArray1<'py, i64>,
+    k: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let words = words.as_slice()?.to_vec();
+    let w = run(py, "windows", move || prep::windows(&words, k))?;
+    PyTuple::new(
+        py,
+        [
+            PyArray1::from_vec(py, w.hashes).into_any(),
+            PyArray1::from_vec(py, w.rare).into_any(),
+            PyArray1::from_vec(py, usizes_as_i64(&w.order)).into_any(),
+        ],
+    )
+}
+
+/// `(covered, quoted, content)`: of text A's tokens `[a0, a1)`, how many lie in a
+/// window of `k` words that B's tokens `[b0, b1)` also have, how many are quoted, and
+/// how many carry a content term (the counts behind a match's confidence).
+#[pyfunction]
+pub fn span_counts(
+    py: Python<'_>,
+    a: &PreparedDoc,
+    b: &PreparedDoc,
+    a0: usize,
+    a1: usize,
+    b0: usize,
+    b1: usize,
+) -> PyResult<(usize, usize, usize)> {
+    let (da, db) = (a.doc(), b.doc());
+    let [c, q, t] = run(py, "span_counts", move || {
+        prep::span_counts(&da, &db, a0, a1, b0, b1)
+    })?;
+    Ok((c, q, t))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(prepare, m)?)?;
+    m.add_function(wrap_pyfunction!(find_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(windows, m)?)?;
+    m.add_function(wrap_pyfunction!(span_counts, m)?)?;
+    Ok(())
+}

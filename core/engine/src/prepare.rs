@@ -1,0 +1,368 @@
+//! The per-text stages after the text stages: unit signatures, runs of repeated units
+//! and the copies they hide, the seeding rows and their band keys, the quoted
+//! segments' signatures, and the windows of the exact-run join. `prepare` runs them
+//! all after `text::prepare`, so that `Detector.prepare` is one call into the core
+//! that also yields the alignment's `Doc`.
+
+use std::collections::HashMap;
+
+use crate::align::{Doc, Run, Windows, NO_TERM};
+use crate::minhash;
+use crate::text::{self, TextConfig, TextStages};
+
+/// A run needs this many copies (`engine/runs.py`).
+pub const MIN_RUN_COPIES: usize = 3;
+/// Periods tried, the commonest distances between equal units first.
+const MAX_PERIODS: usize = 8;
+/// Windows with more copies than this in a text are not joined (`engine/exact.py`).
+pub const MAX_WINDOW_COPIES: usize = 8;
+/// The signature slot of an empty set.
+pub const EMPTY: u32 = u32::MAX;
+
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+const SALT: u64 = 0xD6E8_FEB8_6659_FD93;
+
+/// The settings of `EngineConfig` that `prepare` reads, with the MinHash
+/// permutations and the LSH band shape.
+#[derive(Debug, Clone)]
+pub struct PrepareConfig {
+    pub text: TextConfig,
+    pub min_quote_tokens: usize,
+    pub min_quote_content_terms: usize,
+    pub perm_a: Vec<u32>,
+    pub perm_b: Vec<u32>,
+    pub bands: usize,
+    pub rows: usize,
+}
+
+/// Everything `Detector.prepare` keeps of one text.
+pub struct Prepared {
+    pub stages: TextStages,
+    /// One row of `num_perm` slots per unit.
+    pub signatures: Vec<u32>,
+    pub runs: Vec<Run>,
+    pub hidden: Vec<bool>,
+    pub indexable: Vec<usize>,
+    /// `bands` keys per indexable row.
+    pub band_keys: Vec<u64>,
+    /// One row per quoted segment with enough content terms.
+    pub quote_signatures: Vec<u32>,
+    pub windows: Windows,
+}
+
+/// The runs of a sequence of unit fingerprints (equal units, equal fingerprints),
+/// disjoint and in order: the longest first among overlapping ones. Work: `O(n)` per
+/// period tried; the periods are the `MAX_PERIODS` commonest distances between equal
+/// units (ties: the distance seen first).
+pub fn find_runs(fingerprints: &[i64]) -> Vec<Run> {
+    let n = fingerprints.len();
+    let mut last: HashMap<i64, usize> = HashMap::new();
+    // (distance, count), in order of first appearance.
+    let mut distances: Vec<(usize, usize)> = Vec::new();
+    let mut slot: HashMap<usize, usize> = HashMap::new();
+    for (u, &fp) in fingerprints.iter().enumerate() {
+        if let Some(&prev) = last.get(&fp) {
+            let d = u - prev;
+            match slot.get(&d) {
+                Some(&k) => distances[k].1 += 1,
+                None => {
+                    slot.insert(d, distances.len());
+                    distances.push((d, 1));
+                }
+            }
+        }
+        last.insert(fp, u);
+    }
+    // A stable sort by count, descending: ties keep their first appearance.
+    distances.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+    let mut found: Vec<Run> = Vec::new();
+    for &(period, count) in distances.iter().take(MAX_PERIODS) {
+        if count < (MIN_RUN_COPIES - 1) * period || period >= n {
+            continue;
+        }
+        let m = n - period;
+        let mut s = 0;
+        while s < m {
+            if fingerprints[s + period] != fingerprints[s] {
+                s += 1;
+                continue;
+            }
+            let mut e = s;
+            while e < m && fingerprints[e + period] == fingerprints[e] {
+                e += 1;
+            }
+            // Units u in [s + period, e + period) equal units u - period.
+            if e - s >= (MIN_RUN_COPIES - 1) * period {
+                found.push(Run {
+                    start: s,
+                    end: e + period,
+                    period,
+                });
+            }
+            s = e;
+        }
+    }
+    found.sort_by_key(|r| (std::cmp::Reverse(r.end - r.start), r.period, r.start));
+    let mut kept: Vec<Run> = Vec::new();
+    for r in found {
+        if kept.iter().all(|k| r.end <= k.start || k.end <= r.start) {
+            kept.push(r);
+        }
+    }
+    kept.sort_by_key(|r| r.start);
+    kept
+}
+
+/// One fingerprint per unit: units with equal word sequences, equal fingerprints (a
+/// dense id per distinct sequence, in order of first appearance: exact, no hash).
+pub fn unit_fingerprints(words: &[i64], bounds: &[usize]) -> Vec<i64> {
+    let mut ids: HashMap<&[i64], i64> = HashMap::new();
+    bounds
+        .windows(2)
+        .map(|b| {
+            let next = ids.len() as i64;
+            *ids.entry(&words[b[0]..b[1]]).or_insert(next)
+        })
+        .collect()
+}
+
+/// The units after the first copy of each run: what seeding skips.
+pub fn hidden_units(runs: &[Run], n: usize) -> Vec<bool> {
+    let mut hidden = vec![false; n];
+    for r in runs {
+        for h in &mut hidden[(r.start + r.period).min(n)..r.end.min(n)] {
+            *h = true;
+        }
+    }
+    hidden
+}
+
+/// The windows of `k` consecutive word ids: their 64-bit hashes (`engine/exact.py`'s
+/// mix, bit for bit), which are rare enough to join, and their stable sort order.
+pub fn windows(words: &[i64], k: usize) -> Windows {
+    let n = (words.len() + 1).saturating_sub(k);
+    let hashes: Vec<u64> = (0..n)
+        .map(|i| {
+            words[i..i + k]
+                .iter()
+                .fold(SALT, |h, &w| h.wrapping_mul(MIX) ^ (h >> 31) ^ (w as u64))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| hashes[i]); // stable: equal hashes keep their order
+    let mut rare = vec![false; n];
+    let mut s = 0;
+    while s < n {
+        let mut e = s + 1;
+        while e < n && hashes[order[e]] == hashes[order[s]] {
+            e += 1;
+        }
+        for &i in &order[s..e] {
+            rare[i] = e - s <= MAX_WINDOW_COPIES;
+        }
+        s = e;
+    }
+    Windows {
+        k,
+        hashes,
+        rare,
+        order,
+    }
+}
+
+/// The maximal ranges of `true` in `mask` at least `least` long.
+fn stretches(mask: &[bool], least: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut s = 0;
+    while s < mask.len() {
+        if !mask[s] {
+            s += 1;
+            continue;
+        }
+        let mut e = s;
+        while e < mask.len() && mask[e] {
+            e += 1;
+        }
+        if e - s >= least {
+            out.push((s, e));
+        }
+        s = e;
+    }
+    out
+}
+
+/// The content terms of each quoted stretch of at least `min_tokens` tokens, sorted
+/// and distinct, keeping those with at least `min_terms`: as a flat array and its
+/// offsets.
+pub fn quote_segments(
+    terms: &[i64],
+    quoted: &[bool],
+    min_tokens: usize,
+    min_terms: usize,
+) -> (Vec<i64>, Vec<usize>) {
+    let mut values = Vec::new();
+    let mut offsets = vec![0];
+    for (s, e) in stretches(quoted, min_tokens) {
+        let mut seg: Vec<i64> = terms[s..e]
+            .iter()
+            .copied()
+            .filter(|&t| t != NO_TERM)
+            .collect();
+        seg.sort_unstable();
+        seg.dedup();
+        if seg.len() >= min_terms {
+            values.extend_from_slice(&seg);
+            offsets.push(values.len());
+        }
+    }
+    (values, offsets)
+}
+
+/// Every per-text stage of `Detector.prepare`.
+pub fn prepare(chars: &[char], config: &PrepareConfig) -> Prepared {
+    let stages = text::prepare(chars, &config.text);
+    let num_perm = config.perm_a.len();
+    let units = &stages.units;
+    let signatures = minhash::signatures(
+        &units.features,
+        &units.feature_bounds,
+        &config.perm_a,
+        &config.perm_b,
+    );
+    let bounds: Vec<usize> = units.bounds.iter().map(|&b| b as usize).collect();
+    let runs = find_runs(&unit_fingerprints(&stages.word_ids, &bounds));
+    let hidden = hidden_units(&runs, units.len());
+    let indexable: Vec<usize> = (0..units.len())
+        .filter(|&u| {
+            !hidden[u]
+                && signatures[u * num_perm..(u + 1) * num_perm]
+                    .iter()
+                    .any(|&s| s != EMPTY)
+        })
+        .collect();
+    let rows: Vec<u32> = indexable
+        .iter()
+        .flat_map(|&u| signatures[u * num_perm..(u + 1) * num_perm].iter().copied())
+        .collect();
+    let band_keys = minhash::band_keys(&rows, num_perm, config.bands, config.rows);
+    let (values, offsets) = quote_segments(
+        &stages.terms,
+        &stages.quoted,
+        config.min_quote_tokens,
+        config.min_quote_content_terms,
+    );
+    let quote_signatures = minhash::signatures(&values, &offsets, &config.perm_a, &config.perm_b);
+    let windows = windows(&stages.word_ids, config.min_quote_tokens);
+    Prepared {
+        stages,
+        signatures,
+        runs,
+        hidden,
+        indexable,
+        band_keys,
+        quote_signatures,
+        windows,
+    }
+}
+
+impl Prepared {
+    /// The alignment's copy of this text.
+    pub fn doc(&self, bands: usize) -> Doc {
+        let s = &self.stages;
+        Doc {
+            words: s.word_ids.clone(),
+            terms: s.terms.clone(),
+            bounds: s.units.bounds.iter().map(|&b| b as usize).collect(),
+            features: s.units.features.clone(),
+            feature_starts: s.units.feature_bounds.clone(),
+            hidden: self.hidden.clone(),
+            runs: self.runs.clone(),
+            indexable: self.indexable.clone(),
+            band_keys: self.band_keys.clone(),
+            bands,
+            quoted: s.quoted.clone(),
+            named: s.named.clone(),
+            sentence_ends: s.tokens.sentence_ends.iter().map(|&e| e as usize).collect(),
+            windows: self.windows.clone(),
+        }
+    }
+}
+
+/// What a match's confidence reads of its token ranges, `a`'s tokens `[a0, a1)` and
+/// `b`'s `[b0, b1)` (`engine/confidence.py`'s `features`): how many of `a`'s tokens
+/// lie in a window of `k` words that `b`'s range also has, how many are quoted, and
+/// how many carry a content term. Ranges are clamped to the documents.
+pub fn span_counts(a: &Doc, b: &Doc, a0: usize, a1: usize, b0: usize, b1: usize) -> [usize; 3] {
+    let a1 = a1.min(a.words.len());
+    let b1 = b1.min(b.words.len());
+    let a0 = a0.min(a1);
+    let b0 = b0.min(b1);
+    let k = a.windows.k;
+    let mut covered = 0;
+    if k > 0 && a1 - a0 >= k && b1 - b0 >= k {
+        let theirs: std::collections::HashSet<u64> =
+            b.windows.hashes[b0..b1 - k + 1].iter().copied().collect();
+        let mut marked = vec![false; a1 - a0];
+        for (i, h) in a.windows.hashes[a0..a1 - k + 1].iter().enumerate() {
+            if theirs.contains(h) {
+                for m in &mut marked[i..i + k] {
+                    *m = true;
+                }
+            }
+        }
+        covered = marked.iter().filter(|&&m| m).count();
+    }
+    let quoted = a.quoted[a0..a1].iter().filter(|&&q| q).count();
+    let content = a.terms[a0..a1].iter().filter(|&&t| t != NO_TERM).count();
+    [covered, quoted, content]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_need_three_copies_of_a_period() {
+        let fps = [9, 1, 1, 1, 1, 2, 3, 4, 2, 3, 4, 2, 3, 4, 2, 3];
+        let runs = find_runs(&fps);
+        assert_eq!(
+            runs,
+            vec![
+                Run {
+                    start: 1,
+                    end: 5,
+                    period: 1
+                },
+                Run {
+                    start: 5,
+                    end: 16,
+                    period: 3
+                }
+            ]
+        );
+        assert!(find_runs(&[1, 2, 1, 2, 1]).is_empty());
+        assert!(find_runs(&[4, 4, 8]).is_empty());
+    }
+
+    #[test]
+    fn windows_count_copies_and_sort_stably() {
+        let words: Vec<i64> = [1, 2].repeat(12);
+        let w = windows(&words, 2);
+        assert_eq!(w.hashes.len(), 23);
+        assert!(w.rare.iter().all(|&r| !r)); // 12 and 11 copies
+        assert!(w
+            .order
+            .windows(2)
+            .all(|p| { (w.hashes[p[0]], p[0]) < (w.hashes[p[1]], p[1]) }));
+        assert!(windows(&[1, 2], 3).hashes.is_empty());
+    }
+
+    #[test]
+    fn quote_segments_keep_enough_content_terms() {
+        let terms = [5, NO_TERM, 3, 5, 7, NO_TERM, 2];
+        let quoted = [true, true, true, true, false, true, true];
+        let (values, offsets) = quote_segments(&terms, &quoted, 2, 2);
+        assert_eq!(values, vec![3, 5]);
+        assert_eq!(offsets, vec![0, 2]);
+    }
+}
