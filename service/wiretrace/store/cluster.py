@@ -102,7 +102,7 @@ from wiretrace.store.redis_common import (
     reachable,
     redact,
     split_url,
-    tally,
+    tally_pairs,
 )
 from wiretrace.store.resp import FixedCommand
 from wiretrace.store.slots import SLOTS, TAG_WIDTH, slot_tags
@@ -437,7 +437,8 @@ class ClusterStore(ArticleStore):
             ]  # fmt: skip
             for i, reply in zip(retry, self._run(calls), strict=True):
                 out[i] = reply
-        return tally(_buckets(out, bk), len(band_keys), self.spec.bands, max_bucket)
+        bucket, passage = _found(out, bk)
+        return tally_pairs(bucket, passage, len(band_keys), self.spec.bands, max_bucket)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -681,31 +682,26 @@ class ClusterStore(ArticleStore):
         self._rc.close()
 
 
-def _buckets(shards: list[bytes | None], band_keys: npt.NDArray[np.uint64]) -> list[bytes | None]:
-    """Each band key's passage keys (concatenated, each once; None for none) out of
-    the shard read for it: the shard's records whose band key is that one."""
-    out: list[bytes | None] = [None] * len(shards)
-    length = np.fromiter((len(s) // 16 if s else 0 for s in shards), np.int64, len(shards))
-    if not length.any():
-        return out
-    records = np.frombuffer(
-        b"".join((s or b"")[: 16 * n] for s, n in zip(shards, length.tolist(), strict=True) if n),
-        _PAIR,
-    )
-    owner = np.repeat(np.arange(len(shards)), length)
+def _found(
+    shards: list[bytes | None], band_keys: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The (bucket, passage key) pairs of the band keys looked up, each pair once, out
+    of the shard read for each band key (bucket ``i``): the shard's records whose band
+    key is ``band_keys[i]``."""
+    length = np.fromiter((len(s) if s else 0 for s in shards), np.int64, len(shards))
+    if (length % 16).any():  # not a shard of this layout: its whole records only
+        shards = [s[: len(s) // 16 * 16] if s else s for s in shards]
+        length -= length % 16
+    records = np.frombuffer(b"".join(s for s in shards if s), _PAIR)
+    owner = np.repeat(np.arange(len(shards), dtype=np.int64), length >> 4)
     hit = records["field"] == band_keys[owner]
-    owner, passage = owner[hit], records["passage"][hit]
-    if not owner.size:
-        return out
-    order = np.lexsort((passage, owner))
-    owner, passage = owner[order], passage[order]
-    new = np.r_[True, (owner[1:] != owner[:-1]) | (passage[1:] != passage[:-1])]
-    owner, raw = owner[new], passage[new].astype("<i8").tobytes()
-    first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    ends = [*first[1:].tolist(), owner.size]
-    for lo, hi, at in zip(first.tolist(), ends, owner[first].tolist(), strict=True):
-        out[at] = raw[8 * lo : 8 * hi]
-    return out
+    owner, passage = owner[hit], records["passage"][hit].astype(np.int64)
+    if owner.size > 1:  # a record stored twice (a rare race; see the module) counts once
+        order = np.lexsort((passage, owner))
+        owner, passage = owner[order], passage[order]
+        new = np.r_[True, (owner[1:] != owner[:-1]) | (passage[1:] != passage[:-1])]
+        owner, passage = owner[new], passage[new]
+    return owner, passage
 
 
 def _slot_of(key: bytes) -> int:
