@@ -438,7 +438,8 @@ class ClusterStore(ArticleStore):
             for i, reply in zip(retry, self._run(calls), strict=True):
                 out[i] = reply
         bucket, passage = _found(out, bk)
-        return tally_pairs(bucket, passage, len(band_keys), self.spec.bands, max_bucket)
+        rows, bands = len(band_keys), self.spec.bands
+        return tally_pairs(bucket, passage, rows, bands, max_bucket, repeats=True)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -685,23 +686,21 @@ class ClusterStore(ArticleStore):
 def _found(
     shards: list[bytes | None], band_keys: npt.NDArray[np.uint64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The (bucket, passage key) pairs of the band keys looked up, each pair once, out
-    of the shard read for each band key (bucket ``i``): the shard's records whose band
-    key is ``band_keys[i]``."""
-    length = np.fromiter((len(s) if s else 0 for s in shards), np.int64, len(shards))
-    if (length % 16).any():  # not a shard of this layout: its whole records only
-        shards = [s[: len(s) // 16 * 16] if s else s for s in shards]
-        length -= length % 16
-    records = np.frombuffer(b"".join(s for s in shards if s), _PAIR)
-    owner = np.repeat(np.arange(len(shards), dtype=np.int64), length >> 4)
-    hit = records["field"] == band_keys[owner]
-    owner, passage = owner[hit], records["passage"][hit].astype(np.int64)
-    if owner.size > 1:  # a record stored twice (a rare race; see the module) counts once
-        order = np.lexsort((passage, owner))
-        owner, passage = owner[order], passage[order]
-        new = np.r_[True, (owner[1:] != owner[:-1]) | (passage[1:] != passage[:-1])]
-        owner, passage = owner[new], passage[new]
-    return owner, passage
+    """The (bucket, passage key) pairs of the band keys looked up, out of the shard
+    read for each band key (bucket ``i``): the shard's records whose band key is
+    ``band_keys[i]``. A record stored twice (a rare race; see the module) is here
+    twice: the tally counts it once."""
+    read = [s or b"" for s in shards]
+    length = np.fromiter(map(len, read), np.int64, len(read))
+    if (length & 15).any():  # not a shard of this layout: its whole records only
+        read = [s[: len(s) // 16 * 16] for s in read]
+        length -= length & 15
+    blob = b"".join(read)
+    owner = np.repeat(np.arange(len(read), dtype=np.int64), length >> 4)
+    # Band keys compared as stored (big-endian), not converted record by record.
+    stored = np.frombuffer(blob, np.uint64)[::2]
+    hit = stored == band_keys.astype(">u8").view(np.uint64)[owner]
+    return owner[hit], np.frombuffer(blob, "<i8")[1::2][hit].astype(np.int64)
 
 
 def _slot_of(key: bytes) -> int:

@@ -212,23 +212,32 @@ def tally_pairs(
     rows: int,
     bands: int,
     max_bucket: int | None,
+    *,
+    repeats: bool = False,
 ) -> Lookup:
-    """``tally`` of the passage keys found, as (bucket, passage key) pairs, each
-    pair once; bucket ``r * bands + b`` is band ``b`` of row ``r``."""
+    """``tally`` of the passage keys found, as (bucket, passage key) pairs; bucket
+    ``r * bands + b`` is band ``b`` of row ``r``. With ``repeats``, a pair given more
+    than once counts once (in the bucket's size too)."""
     out: list[dict[int, int]] = [{} for _ in range(rows)]
     capped = [0] * rows
-    if max_bucket is not None and bucket.size:
-        size = np.bincount(bucket)
-        over = size > max_bucket
-        if over.any():
-            capped = np.bincount(np.flatnonzero(over) // bands, minlength=rows).tolist()
-            kept = ~over[bucket]
-            bucket, passage = bucket[kept], passage[kept]
     if not bucket.size:
         return Lookup(out, capped)
     row = bucket // bands
-    order = np.lexsort((passage, row))
-    row, passage = row[order], passage[order]
+    order = np.lexsort((bucket, passage, row) if repeats else (passage, row))
+    row, passage, bucket = row[order], passage[order], bucket[order]
+    if repeats:
+        again = (bucket[1:] == bucket[:-1]) & (passage[1:] == passage[:-1])
+        if again.any():
+            kept = np.r_[True, ~again]
+            row, passage, bucket = row[kept], passage[kept], bucket[kept]
+    if max_bucket is not None:
+        over = np.bincount(bucket) > max_bucket
+        if over.any():
+            capped = np.bincount(np.flatnonzero(over) // bands, minlength=rows).tolist()
+            kept = ~over[bucket]
+            row, passage = row[kept], passage[kept]
+            if not row.size:
+                return Lookup(out, capped)
     first = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (passage[1:] != passage[:-1])])
     shared = np.diff(np.r_[first, row.size]).tolist()
     row, passage = row[first], passage[first]
