@@ -104,10 +104,11 @@ def test_bench_redis_cluster_reports_cost_and_spread_per_primary(
         assert len(run["process_cpu_usec_per_passage_by_master"]) == masters
         passes = run["queries_per_s_passes"]
         assert run["queries_per_s"] == sorted(passes)[len(passes) // 2]
-        # Band records go as native HSETNXes, at most one a record (fewer where a batch
-        # shares band keys); the script only appends to band keys already there.
+        # Band records go as native APPENDs, one a shard a batch: fewer than one a
+        # record; no script writes them.
         stats = run["commandstats_per_passage"]
-        assert 0 < stats["hsetnx"]["calls"] <= index_spec(EngineConfig()).bands
+        assert 0 < stats["append"]["calls"] < index_spec(EngineConfig()).bands
+        assert "hsetnx" not in stats
         assert stats["evalsha"]["calls"] < 1
         assert 1.0 <= run["calls_spread_max_over_mean"] < 2.0
         assert len(run["query_redis_cpu_usec_per_passage_by_master"]) == masters

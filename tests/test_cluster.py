@@ -9,18 +9,22 @@ import random
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import numpy as np
 import pytest
 from redis.crc import key_slot
 
-from wiretrace import EngineConfig
-from wiretrace.domain import index_spec
+from wiretrace import Detector, EngineConfig
+from wiretrace.domain import index_spec, text_sha256
 from wiretrace.errors import InvalidInput
+from wiretrace.store import ArticleRecord, Row
 from wiretrace.store.cluster import ClusterStore
+from wiretrace.store.redis_common import BandRecords
 from wiretrace.store.slots import SLOTS, crc16, slot_tags
 from wiretrace_bench.launchers import RedisCluster, start_server_process
 from wiretrace_client import Client, pb
@@ -172,9 +176,70 @@ def _records(cluster: RedisCluster) -> list[bytes]:
     for node in cluster.masters():
         with node.client() as c:
             for key in c.scan_iter(b"wt:*}b:*", count=10_000):
-                for field, value in c.hgetall(key).items():
-                    out += [field + value[i : i + 8] for i in range(0, len(value), 8)]
+                value = c.get(key)
+                assert len(value) % 16 == 0
+                out += [value[i : i + 16] for i in range(0, len(value), 16)]
     return out
+
+
+def test_index_records_are_stored_once_and_a_record_stored_twice_counts_once(
+    redis_cluster: RedisCluster,
+) -> None:
+    """The first write appends a batch's records blind; a repeat (repair, a retry)
+    goes through the script and stores nothing twice; a record appended twice anyway
+    (a finish racing the first writer) is counted once, and removal takes every copy."""
+    redis_cluster.flushall()
+    spec = index_spec(EngineConfig())
+    store = ClusterStore(redis_cluster.url, spec)
+    rows = []
+    for d in news(12, seed=5):
+        sigs = Detector().prepare(d.text).signatures
+        record = ArticleRecord(d.id, "o", "", None, "en", d.text)
+        rows.append(Row(record, text_sha256(d.text), sigs, spec.passages(sigs)))
+    keys = store.insert_many(rows)
+    probe = np.concatenate([r.passages.band_keys for r in rows])
+    parts = [
+        BandRecords.of(k, r.passages, spec.bands, store.shard_bits)
+        for k, r in zip(keys, rows, strict=True)
+    ]
+
+    def expected(stored: list[BandRecords], cap: int = 1 << 30) -> tuple[list[Any], list[int]]:
+        """Per probe row, passage key -> bands shared, and the buckets over ``cap``."""
+        index: dict[int, set[int]] = {}
+        for part in stored:
+            for band_key, passage in zip(part.field.tolist(), part.passage.tolist(), strict=True):
+                index.setdefault(band_key, set()).add(passage)
+        found, capped = [], []
+        for row in probe.tolist():
+            buckets = [index.get(b, set()) for b in row]
+            found.append(dict(Counter(p for b in buckets if len(b) <= cap for p in b)))
+            capped.append(sum(len(b) > cap for b in buckets))
+        return found, capped
+
+    def looked_up(cap: int | None = None) -> tuple[list[Any], list[int]]:
+        got = store.lookup(probe, max_bucket=cap)
+        return got.found, got.capped
+
+    total = sum(p.field.size for p in parts)
+    assert looked_up() == expected(parts)
+    assert len(set(_records(redis_cluster))) == len(_records(redis_cluster)) == total
+    store._index("add", BandRecords.join(parts))  # a repair: the script, idempotent
+    assert len(_records(redis_cluster)) == total
+    store._index("add", parts[0], first=True)  # blind again: the rare race
+    assert len(_records(redis_cluster)) == total + parts[0].field.size
+    assert looked_up() == expected(parts)
+    assert looked_up(1) == expected(parts, 1)  # a bucket of 1 held twice is not over 1
+    assert sum(expected(parts, 1)[1]) > 0  # the cap was tried: some buckets hold two
+    assert store.delete(rows[0].record.id)
+    left = _records(redis_cluster)
+    assert len(left) == total - parts[0].field.size
+    assert not set(parts[0].passage.tolist()) & {int.from_bytes(r[8:], "little") for r in left}
+    assert looked_up() == expected(parts[1:])
+    # A cluster holding an index in another layout is refused.
+    store._rc.hdel(b"wt:meta", b"layout")
+    store.close()
+    with pytest.raises(InvalidInput, match="layout"):
+        ClusterStore(redis_cluster.url, spec)
 
 
 def _ingest_all(

@@ -1,8 +1,8 @@
 """The cluster store on throwaway Redis Clusters of 1 and 3 primaries (no replicas,
 no persistence), each primary its own ``redis-server`` on loopback.
 
-- Inserts: ``ClusterStore.insert_many`` of 100 articles at a time (claims, one index
-  script a primary, commits); passages / wall seconds.
+- Inserts: ``ClusterStore.insert_many`` of 100 articles at a time (claims, one native
+  ``APPEND`` a shard, commits); passages / wall seconds.
 - Queries: ``query_bands`` article by article for 2,000 articles (one pipeline a
   primary each, all primaries at once); passages looked up / wall seconds, the
   median of ``QUERY_PASSES`` passes (the machine is shared: one pass can be half
@@ -10,7 +10,7 @@ no persistence), each primary its own ``redis-server`` on loopback.
 - Memory: ``used_memory`` summed over the primaries, after minus before, per passage.
 - Redis-side CPU per inserted passage, from each primary during the inserts: the
   ``usec`` of ``INFO commandstats`` for the commands sent (``EVALSHA``, ``INCRBY``:
-  time inside them and the scripts, the records' ``HSETNX``es included) and the
+  time inside them and the scripts, the records' ``APPEND``s included) and the
   process's own ``used_cpu_user + used_cpu_sys`` (parsing and I/O too); the spread of
   that load over the primaries as max / mean; and the insert rate the busiest
   primary's cost allows when every primary has a core of its own
@@ -49,7 +49,7 @@ __all__ = ["bench_cluster"]
 
 # The commands a bulk insert sends. Commands that scripts call are counted in
 # commandstats as well, inside their script's time: adding them would count twice.
-_SENT = ("cmdstat_evalsha", "cmdstat_hsetnx", "cmdstat_incrby", "cmdstat_script|load")
+_SENT = ("cmdstat_evalsha", "cmdstat_append", "cmdstat_incrby", "cmdstat_script|load")
 QUERY_PASSES = 3
 
 

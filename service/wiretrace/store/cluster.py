@@ -6,8 +6,9 @@ URL: ``redis+cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/?shard_bits=N
 
 Layout (every key carries a hash tag chosen by ``slots.slot_tags``, ``{T}`` below):
 
-- ``wt:{T}b:<shard>``: index shard; its tag is the slot of the shard's top 14 bits,
-  so the 16384 slots share the shards evenly and one shard lives in one slot;
+- ``wt:{T}b:<shard>``: index shard, a string of 16-byte records (band key, big-endian;
+  passage key, little-endian); its tag is the slot of the shard's top 14 bits, so
+  the 16384 slots share the shards evenly and one shard lives in one slot;
 - per *home* (256 of them, each on its own slot, a home every 64 slots): ``i:<id>``,
   the id map (``key``, ``sha`` of the committed article; ``next``, ``nsha`` of one
   being written); ``a:<key>``, the article hash (fields, signatures, ``n`` passages,
@@ -15,7 +16,8 @@ Layout (every key carries a hash tag chosen by ``slots.slot_tags``, ``{T}`` belo
   being written or removed, by the time (ms) that began; ``live``, committed keys by
   publication time (µs; ``inf`` when undated); ``n``, passages committed. An id's home
   is CRC-32 of the id mod 256; an article key is ``counter << 8 | home``.
-- ``wt:meta`` (settings) and ``wt:next`` (the key counter).
+- ``wt:meta`` (settings, and ``layout``: this one is ``LAYOUT``) and ``wt:next``
+  (the key counter).
 
 No visible partial article. One article's records span many slots, so no script can
 write them all; instead:
@@ -24,16 +26,21 @@ write them all; instead:
    ``state=p``, puts its key in ``next`` of the id map and in ``pend``. It refuses
    while another write of the id is under way (``busy``) or when the committed key
    is not the one read (``changed``: read again and decide again);
-2. *index*: the band records are added on every primary, idempotently (a record
-   already there is not added twice): a native ``HSETNX`` a band key, which never
-   overwrites, then, for the band keys that held passages already, one script a
-   primary that appends the passage key where it is missing;
+2. *index*: the band records are appended on every primary: one native ``APPEND``
+   a shard with all the batch's records of that shard (appending never overwrites,
+   so two writers never lose each other's records). Records an ``APPEND`` did not
+   reach (a moved slot, a lost connection) go again through a script that adds a
+   record only where it is missing, and so does every later write of the same
+   records (repair, a racing replica finishing the write): a retry never stores a
+   record twice. Only a racing finish interleaved with the first writer's
+   ``APPEND`` can, and readers count a record once (a lookup drops repeats);
 3. *commit*: on the home slot, one script flips the id map to the new key, sets
    ``state=c``, moves the key from ``pend`` to ``live`` and counts its passages; a
    replaced article becomes ``state=d`` and enters ``pend`` in the same step;
 4. a removed or replaced article: *unlink* (home slot: ``state=d``, gone from the id
    map and ``live``, into ``pend``), its records removed on every primary, then
-   *forget* (its hash deleted, out of ``pend``).
+   *forget* (its hash deleted, out of ``pend``). Removing a record takes out every
+   copy of it.
 
 Readers see only committed articles: by id through the id map's ``key``, by key only
 with ``state=c`` (so index records of an article being written or removed are
@@ -57,6 +64,7 @@ point of a put, to test repair.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -94,14 +102,16 @@ from wiretrace.store.redis_common import (
     reachable,
     redact,
     split_url,
-    tally,
+    tally_pairs,
 )
 from wiretrace.store.resp import FixedCommand
 from wiretrace.store.slots import SLOTS, TAG_WIDTH, slot_tags
 
-__all__ = ["HOMES", "ClusterStore"]
+__all__ = ["HOMES", "LAYOUT", "ClusterStore"]
 
 SCHEME = "redis+cluster://"
+#: The index layout, kept in ``wt:meta``: a cluster written with another is refused.
+LAYOUT = b"append16"
 HOMES = 256
 _HOME_STEP = SLOTS // HOMES
 WAIT_MS = 2000
@@ -118,17 +128,21 @@ _RECORD = np.dtype(
     [("tag", f"S{TAG_WIDTH}"), ("shard", ">u4"), ("field", ">u8"), ("passage", "<i8")]
 )
 _KEY_LEN = 4 + TAG_WIDTH + 3 + 4  # wt:{TAG}b:SSSS
-# A band record as a native HSETNX: it never overwrites, so it is safe to send blind
-# and to repeat; a 0 reply (the band key holds other passages) goes to the script.
-_HSETNX = FixedCommand(
-    b"*4\r\n$6\r\nHSETNX\r\n$%d\r\nwt:{" % _KEY_LEN, ("tag", f"S{TAG_WIDTH}"), b"}b:",
-    ("shard", ">u4"), b"\r\n$8\r\n", ("field", ">u8"), b"\r\n$8\r\n", ("passage", "<i8"),
-    b"\r\n",
+#: One stored record of a shard: band key, passage key.
+_PAIR = np.dtype([("field", ">u8"), ("passage", "<i8")])
+_GET = FixedCommand(
+    b"*2\r\n$3\r\nGET\r\n$%d\r\nwt:{" % _KEY_LEN, ("tag", f"S{TAG_WIDTH}"), b"}b:",
+    ("shard", ">u4"), b"\r\n",
 )  # fmt: skip
-_HGET = FixedCommand(
-    b"*3\r\n$4\r\nHGET\r\n$%d\r\nwt:{" % _KEY_LEN, ("tag", f"S{TAG_WIDTH}"),
-    b"}b:", ("shard", ">u4"), b"\r\n$8\r\n", ("field", ">u8"), b"\r\n",
-)  # fmt: skip
+
+
+@functools.cache
+def _append_command(size: int) -> FixedCommand:
+    """``APPEND`` of ``size`` records to one shard, as raw RESP."""
+    return FixedCommand(
+        b"*3\r\n$6\r\nAPPEND\r\n$%d\r\nwt:{" % _KEY_LEN, ("tag", f"S{TAG_WIDTH}"), b"}b:",
+        ("shard", ">u4"), b"\r\n$%d\r\n" % (16 * size), ("body", f"V{16 * size}"), b"\r\n",
+    )  # fmt: skip
 
 
 def _parse(url: str) -> tuple[list[ClusterNode], str | None, str | None, dict[str, float]]:
@@ -184,6 +198,7 @@ class ClusterStore(ArticleStore):
             name: self._io.script(getattr(lua, name))
             for name in ("CLAIM", "COMMIT", "UNLINK", "FORGET", "ABORT")
         }
+        self._check_layout()
         check_meta(
             url,
             spec,
@@ -192,6 +207,21 @@ class ClusterStore(ArticleStore):
             lambda: rc.hgetall(b"wt:meta"),
         )
         self.repair()
+
+    def _check_layout(self) -> None:
+        """Refuse a cluster whose index was written in another layout."""
+        with reachable("Redis cluster"):
+            stored = self._rc.hgetall(b"wt:meta")
+            if not stored:
+                self._rc.hsetnx(b"wt:meta", b"layout", LAYOUT)
+                stored = self._rc.hgetall(b"wt:meta")
+        layout = stored.get(b"layout", b"")
+        if layout != LAYOUT:
+            raise InvalidInput(
+                f"the Redis cluster at {redact(self.url)} holds an index in another layout "
+                f"({layout!r}; none: hashes of band keys); this server writes "
+                f"{LAYOUT.decode()}: use a new cluster"
+            )
 
     # -- key names ------------------------------------------------------------------
 
@@ -258,15 +288,16 @@ class ClusterStore(ArticleStore):
                 groups[nodes[at].name] = part
         return groups, unrouted
 
-    def _index(self, mode: str, records: BandRecords) -> None:
-        """Add (``add``) or remove (``del``) band records on every primary. Adding
-        goes first as native ``HSETNX``es (``_add_new``); the rest (band keys that
-        hold passages already, records not reached), and removals, go as one script
-        a primary; records a script could not reach (their slot moved) go again one
-        slot at a time, with the redirections followed."""
+    def _index(self, mode: str, records: BandRecords, *, first: bool = False) -> None:
+        """Add (``add``) or remove (``del``) band records on every primary. The first
+        write of a new article's records (``first``) goes as native ``APPEND``s
+        (``_append``); the rest (records not reached, any later write of the same
+        records, and removals) go as one script a primary, which adds a record only
+        where it is missing; records a script could not reach (their slot moved) go
+        again one slot at a time, with the redirections followed."""
         recs = self._records(records)
-        if mode == "add":
-            recs = self._add_new(recs)
+        if first:
+            recs = self._append(recs)
         for _ in range(2):
             if not recs.size:
                 return
@@ -275,52 +306,51 @@ class ClusterStore(ArticleStore):
                 self._io.refresh()
         self._index_by_slot(mode, recs)
 
-    def _add_new(self, recs: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """Add the records whose band key is new to its shard with native ``HSETNX``es,
-        all primaries at once; the records still to add. One command a band key: the
-        passages a batch puts under one band key go as one value. A band key that
-        holds passages already (``HSETNX`` answers 0) needs a read-modify-write, which
-        only a script can do; so do records whose primary did not take them. Most band
-        keys are new, and a native command costs Redis a fraction of a call from Lua
-        (RESULTS.md, section 9)."""
-        recs = recs[np.argsort(recs["field"], kind="stable")]
-        field = recs["field"]
-        starts = np.flatnonzero(np.r_[True, field[1:] != field[:-1]])
+    def _append(self, recs: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Append the records to their shards with native ``APPEND``s, one a shard
+        with all its records, all primaries at once; the records still to add (those
+        whose primary did not take them). Appending never overwrites, so it is safe to
+        send blind; it is not idempotent, so only the first write of new records comes
+        here. A native command costs Redis a fraction of a call from Lua, and one
+        command a shard, not one a record, most of the rest (RESULTS.md, section 9)."""
+        recs = recs[np.argsort(recs["shard"], kind="stable")]
+        shard = recs["shard"]
+        starts = np.flatnonzero(np.r_[True, shard[1:] != shard[:-1]])
         sizes = np.diff(np.r_[starts, len(recs)])
         heads = recs[starts]
         groups, _ = self._by_primary(self._shard_slots(heads["shard"].astype(np.uint64)))
-        commands = _HSETNX.array(
-            tag=heads["tag"], shard=heads["shard"], field=heads["field"], passage=heads["passage"]
-        )
+        pairs = np.empty(len(recs), dtype=_PAIR)
+        pairs["field"] = recs["field"]
+        pairs["passage"] = recs["passage"]
+        body = pairs.view(np.uint8).reshape(-1)
         batches: dict[str, list[bytes]] = {}
         sent: dict[str, npt.NDArray[np.intp]] = {}
         for name, part in groups.items():
-            shared = sizes[part] > 1
-            one, many = part[~shared], part[shared]
-            batches[name] = [commands[one].tobytes()]
-            if many.size:
-                batches[name] += pack([self._hsetnx_all(recs, starts[h], sizes[h]) for h in many])
-            sent[name] = np.concatenate([one, many])
+            part = part[np.argsort(sizes[part], kind="stable")]
+            batches[name], sent[name] = [], part
+            for size, lo in zip(*np.unique(sizes[part], return_index=True), strict=True):
+                mine = part[lo : lo + int(np.count_nonzero(sizes[part] == size))]
+                at = (starts[mine] * 16)[:, None] + np.arange(16 * int(size))
+                command = _append_command(int(size)).array(
+                    tag=heads["tag"][mine],
+                    shard=heads["shard"][mine],
+                    body=body[at].view(f"V{16 * int(size)}").reshape(-1),
+                )
+                batches[name].append(command.tobytes())
         wait = self.wait_replicas > 0
         with reachable("Redis cluster"):
             replies = self._io.exchange(batches, {n: len(p) for n, p in sent.items()}, wait=wait)
         added = np.zeros(len(heads), dtype=bool)
         for name, order in sent.items():
             answers = replies[name]
-            done = np.fromiter((a == 1 for a in answers[: len(order)]), bool, len(order))
+            done = np.fromiter(
+                (not isinstance(a, Exception) for a in answers[: len(order)]), bool, len(order)
+            )
             added[order[done]] = True
             if wait and done.any():
                 self._io.check_wait(name, answers[-1])
         left: npt.NDArray[Any] = recs[np.repeat(~added, sizes)]
         return left
-
-    @staticmethod
-    def _hsetnx_all(recs: npt.NDArray[Any], start: int, size: int) -> tuple[Any, ...]:
-        """One ``HSETNX`` of the ``size`` records from ``start``, which share a band key."""
-        head = recs[start : start + 1].tobytes()  # tag, shard, band key, passage
-        key = b"wt:{" + head[:TAG_WIDTH] + b"}b:" + head[TAG_WIDTH : TAG_WIDTH + 4]
-        field = head[TAG_WIDTH + 4 : TAG_WIDTH + 12]
-        return ("HSETNX", key, field, recs[start : start + size]["passage"].tobytes())
 
     def _index_round(self, mode: str, recs: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """One script a primary with the records its slots hold, all primaries at
@@ -385,7 +415,7 @@ class ClusterStore(ArticleStore):
         bk = band_keys.ravel()
         shards = bk >> np.uint64(64 - self.shard_bits)
         slots = self._shard_slots(shards)
-        commands = _HGET.array(tag=self._tags[slots], shard=shards, field=bk)
+        commands = _GET.array(tag=self._tags[slots], shard=shards)
         spans, unrouted = self._by_primary(slots)
         batches = {name: [commands[part].tobytes()] for name, part in spans.items()}
         with reachable("Redis cluster"):
@@ -401,13 +431,15 @@ class ClusterStore(ArticleStore):
         if retry:  # a slot moved or a primary failed: these go one by one, redirected
             self._io.refresh()
             calls = [
-                Call(int(slots[i]), ("HGET", b"wt:{%s}b:%s" % (self._tags[slots[i]],
-                     int(shards[i]).to_bytes(4, "big")), int(bk[i]).to_bytes(8, "big")))
+                Call(int(slots[i]), ("GET", b"wt:{%s}b:%s" % (self._tags[slots[i]],
+                     int(shards[i]).to_bytes(4, "big"))))
                 for i in retry
             ]  # fmt: skip
             for i, reply in zip(retry, self._run(calls), strict=True):
                 out[i] = reply
-        return tally(out, len(band_keys), self.spec.bands, max_bucket)
+        bucket, passage = _found(out, bk)
+        rows, bands = len(band_keys), self.spec.bands
+        return tally_pairs(bucket, passage, rows, bands, max_bucket, repeats=True)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -452,7 +484,8 @@ class ClusterStore(ArticleStore):
             if self._one(slot, *self._claim_args(row, new, key))[0] != b"ok":
                 continue  # another writer got there first: read again
             self._crash("after-claim")
-            self._index("add", BandRecords.of(new, row.passages, self.spec.bands, self.shard_bits))
+            records = BandRecords.of(new, row.passages, self.spec.bands, self.shard_bits)
+            self._index("add", records, first=True)
             self._crash("after-index")
             self._commit(new, article_id, key)
             if key is not None:
@@ -481,7 +514,7 @@ class ClusterStore(ArticleStore):
             BandRecords.of(key, row.passages, self.spec.bands, self.shard_bits)
             for row, key in zip(rows, keys, strict=True)
         ]
-        self._index("add", BandRecords.join(parts))
+        self._index("add", BandRecords.join(parts), first=True)
         calls = []
         for slot, id_key, _, key in claims:
             _, prefix = self._home(key % HOMES)
@@ -648,6 +681,26 @@ class ClusterStore(ArticleStore):
 
     def close(self) -> None:
         self._rc.close()
+
+
+def _found(
+    shards: list[bytes | None], band_keys: npt.NDArray[np.uint64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The (bucket, passage key) pairs of the band keys looked up, out of the shard
+    read for each band key (bucket ``i``): the shard's records whose band key is
+    ``band_keys[i]``. A record stored twice (a rare race; see the module) is here
+    twice: the tally counts it once."""
+    read = [s or b"" for s in shards]
+    length = np.fromiter(map(len, read), np.int64, len(read))
+    if (length & 15).any():  # not a shard of this layout: its whole records only
+        read = [s[: len(s) // 16 * 16] for s in read]
+        length -= length & 15
+    blob = b"".join(read)
+    owner = np.repeat(np.arange(len(read), dtype=np.int64), length >> 4)
+    # Band keys compared as stored (big-endian), not converted record by record.
+    stored = np.frombuffer(blob, np.uint64)[::2]
+    hit = stored == band_keys.astype(">u8").view(np.uint64)[owner]
+    return owner[hit], np.frombuffer(blob, "<i8")[1::2][hit].astype(np.int64)
 
 
 def _slot_of(key: bytes) -> int:

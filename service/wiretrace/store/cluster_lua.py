@@ -3,10 +3,13 @@
 ``INDEX`` adds or removes band records on one primary, in whatever slots of its own
 they fall (``allow-cross-slot-keys``); a record whose key is not served there (a slot
 moved or moving) is skipped and returned, for the caller to send where it belongs.
-Adding is idempotent: a passage key already under its band key is not added again,
-so a write may be repeated (a retry, a repair) without counting a passage twice.
-The store sends it only the records a native ``HSETNX`` could not add: those whose
-band key holds other passages already (appending to a field is a read-modify-write).
+An index shard is a string of 16-byte records (band key, big-endian; passage key,
+little-endian). Adding is idempotent: a record already in its shard is not added
+again, so a write may be repeated (a retry, a repair) without storing a record twice.
+Removing takes out every copy of the record. The store's first write of a new
+article's records does not come here: it goes as native ``APPEND``s, one a shard
+(``ClusterStore._append``); this script is for removals, repairs and records an
+``APPEND`` did not reach.
 
 The others run on one article's *home* slot, with every key they touch declared, so
 that a resharding answers them ``TRYAGAIN``/``ASK`` instead of letting them act on
@@ -25,30 +28,33 @@ INDEX = """#!lua flags=allow-cross-slot-keys
 local mode, blob = ARGV[1], ARGV[2]
 local call, try, sub, search = redis.call, redis.pcall, string.sub, string.find
 local failed = {}
--- Where the 8-byte passage key id starts in the concatenation v (a searched match
--- must start on a key's boundary), or nil.
-local function find(v, id)
-  local j = search(v, id, 1, true)
-  while j and (j - 1) % 8 ~= 0 do j = search(v, id, j + 1, true) end
+-- Where the 16-byte record r is in the shard v at or after from (a match must start
+-- on a record's boundary), or nil.
+local function find(v, r, from)
+  local j = search(v, r, from, true)
+  while j and (j - 1) % 16 ~= 0 do j = search(v, r, j + 1, true) end
   return j
 end
 for i = 1, #blob, 26 do
   local k = 'wt:{' .. sub(blob, i, i + 5) .. '}b:' .. sub(blob, i + 6, i + 9)
-  local f, id = sub(blob, i + 10, i + 17), sub(blob, i + 18, i + 25)
-  local v = try('HGET', k, f)
+  local r = sub(blob, i + 10, i + 25)
+  local v = try('GET', k)
   if type(v) == 'table' then
     failed[#failed + 1] = sub(blob, i, i + 25)
   elseif mode == 'add' then
-    if not v then
-      call('HSET', k, f, id)
-    elseif not find(v, id) then
-      call('HSET', k, f, v .. id)
-    end
+    if not v or not find(v, r, 1) then call('APPEND', k, r) end
   elseif v then
-    local j = find(v, id)
+    local j = find(v, r, 1)
     if j then
-      local kept = sub(v, 1, j - 1) .. sub(v, j + 8)
-      if #kept == 0 then call('HDEL', k, f) else call('HSET', k, f, kept) end
+      local kept, at = {}, 1
+      while j do
+        kept[#kept + 1] = sub(v, at, j - 1)
+        at = j + 16
+        j = find(v, r, at)
+      end
+      kept[#kept + 1] = sub(v, at)
+      local rest = table.concat(kept)
+      if #rest == 0 then call('DEL', k) else call('SET', k, rest) end
     end
   end
 end

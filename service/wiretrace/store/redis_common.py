@@ -36,6 +36,7 @@ __all__ = [
     "shard_bits_for",
     "split_url",
     "tally",
+    "tally_pairs",
 ]
 
 SHARD_BITS = 18
@@ -184,22 +185,59 @@ def tally(replies: list[Any], rows: int, bands: int, max_bucket: int | None) -> 
     ``max_bucket`` passages (boilerplate) is counted as capped, not decoded. The
     passage keys of all buckets are decoded and counted at once (numpy), not bucket
     by bucket: a query has hundreds of buckets."""
-    out: list[dict[int, int]] = [{} for _ in range(rows)]
     length = np.fromiter(
         (0 if value is None else len(value) for value in replies), np.int64, len(replies)
     )
     over = length > 8 * max_bucket if max_bucket is not None else np.zeros(length.size, bool)
     capped = np.bincount(np.flatnonzero(over) // bands, minlength=rows).tolist()
-    kept = (length > 0) & ~over
-    taken = np.flatnonzero(kept)
+    found = tally_pairs(*_pairs(replies, np.where(over, 0, length)), rows, bands, None)
+    return Lookup(found.found, capped)
+
+
+def _pairs(
+    replies: list[Any], length: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The bucket and passage key of every passage key in ``replies``."""
+    taken = np.flatnonzero(length)
     if not taken.size:
+        return taken.astype(np.int64), taken.astype(np.int64)
+    buckets = replies if taken.size == len(replies) else [replies[i] for i in taken.tolist()]
+    passage = np.frombuffer(b"".join(buckets), "<i8").astype(np.int64)
+    return np.repeat(taken, length[taken] >> 3).astype(np.int64), passage
+
+
+def tally_pairs(
+    bucket: npt.NDArray[np.int64],
+    passage: npt.NDArray[np.int64],
+    rows: int,
+    bands: int,
+    max_bucket: int | None,
+    *,
+    repeats: bool = False,
+) -> Lookup:
+    """``tally`` of the passage keys found, as (bucket, passage key) pairs; bucket
+    ``r * bands + b`` is band ``b`` of row ``r``. With ``repeats``, a pair given more
+    than once counts once (in the bucket's size too)."""
+    out: list[dict[int, int]] = [{} for _ in range(rows)]
+    capped = [0] * rows
+    if not bucket.size:
         return Lookup(out, capped)
-    buckets = replies if kept.all() else [replies[i] for i in taken.tolist()]
-    passage = np.frombuffer(b"".join(buckets), "<i8")
-    sizes = length[taken] >> 3
-    row = np.repeat(taken // bands, sizes)
-    order = np.lexsort((passage, row))
-    row, passage = row[order], passage[order]
+    row = bucket // bands
+    order = np.lexsort((bucket, passage, row) if repeats else (passage, row))
+    row, passage, bucket = row[order], passage[order], bucket[order]
+    if repeats:
+        again = (bucket[1:] == bucket[:-1]) & (passage[1:] == passage[:-1])
+        if again.any():
+            kept = np.r_[True, ~again]
+            row, passage, bucket = row[kept], passage[kept], bucket[kept]
+    if max_bucket is not None:
+        over = np.bincount(bucket) > max_bucket
+        if over.any():
+            capped = np.bincount(np.flatnonzero(over) // bands, minlength=rows).tolist()
+            kept = ~over[bucket]
+            row, passage = row[kept], passage[kept]
+            if not row.size:
+                return Lookup(out, capped)
     first = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (passage[1:] != passage[:-1])])
     shared = np.diff(np.r_[first, row.size]).tolist()
     row, passage = row[first], passage[first]
