@@ -5,7 +5,7 @@
 //! call checks shapes, then runs with the GIL released and any panic caught, so a bug
 //! in the engine is a `RuntimeError` naming the call, never a crashed process.
 
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -14,7 +14,7 @@ use pyo3::types::{PyDict, PyList};
 use wiretrace_engine::minhash;
 
 use crate::guard::guarded;
-use wiretrace_engine::passage_index::{Found, IndexError, PassageIndex};
+use wiretrace_engine::passage_index::{Found, IndexError, MergeJob, Merged, PassageIndex};
 
 fn invalid(err: IndexError) -> PyErr {
     PyValueError::new_err(err.0)
@@ -107,11 +107,24 @@ fn distinct_indexable_rows<'py>(
     Ok(PyArray1::from_vec(py, rows).into_any())
 }
 
+/// Where a merge stands (`begin_merge`, `run_merge`, `finish_merge`).
+enum Phase {
+    Idle,
+    Begun(MergeJob),
+    Running,
+    Built(Merged),
+}
+
 /// The embedded store's passage index (see `wiretrace_engine::passage_index`). Readers
-/// run concurrently; a writer excludes them for the length of its call.
+/// run concurrently; a writer excludes them for the length of its call. A merge
+/// holds the write lock only to freeze the delta and to swap the merged arrays in: it
+/// builds them with no lock held, while lookups, inserts and removals go on.
 #[pyclass(frozen, name = "PassageIndex", module = "wiretrace._core")]
 struct PyPassageIndex {
     inner: RwLock<PassageIndex>,
+    phase: Mutex<Phase>,
+    /// Held by `compact` from start to end: one merge at a time.
+    serial: Mutex<()>,
     /// Fixed at construction, read without the lock.
     bands: usize,
     num_perm: usize,
@@ -183,6 +196,72 @@ impl PyPassageIndex {
     }
 }
 
+impl PyPassageIndex {
+    fn phase(&self) -> PyResult<std::sync::MutexGuard<'_, Phase>> {
+        self.phase.lock().map_err(|_| poisoned())
+    }
+
+    fn begin(&self) -> PyResult<bool> {
+        let mut phase = self.phase()?;
+        if !matches!(*phase, Phase::Idle) {
+            return Err(PyRuntimeError::new_err(
+                "a merge of the passage index is under way",
+            ));
+        }
+        let job = guarded("PassageIndex.begin_merge", || {
+            let mut index = self.inner.write().map_err(|_| poisoned())?;
+            Ok::<_, PyErr>(index.begin_merge())
+        })??;
+        Ok(match job {
+            Some(job) => {
+                *phase = Phase::Begun(job);
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn run(&self) -> PyResult<()> {
+        let job = {
+            let mut phase = self.phase()?;
+            match std::mem::replace(&mut *phase, Phase::Running) {
+                Phase::Begun(job) => job,
+                other => {
+                    *phase = other;
+                    return Err(PyRuntimeError::new_err("run_merge without begin_merge"));
+                }
+            }
+        };
+        match guarded("PassageIndex.run_merge", || job.run()) {
+            Ok(merged) => {
+                *self.phase()? = Phase::Built(merged);
+                Ok(())
+            }
+            Err(err) => {
+                // The frozen delta stays searchable; the next merge begins it again.
+                *self.phase()? = Phase::Idle;
+                Err(err)
+            }
+        }
+    }
+
+    fn finish(&self) -> PyResult<()> {
+        let mut phase = self.phase()?;
+        let merged = match std::mem::replace(&mut *phase, Phase::Idle) {
+            Phase::Built(merged) => merged,
+            other => {
+                *phase = other;
+                return Err(PyRuntimeError::new_err("finish_merge without run_merge"));
+            }
+        };
+        guarded("PassageIndex.finish_merge", || {
+            let mut index = self.inner.write().map_err(|_| poisoned())?;
+            index.finish_merge(merged);
+            Ok(())
+        })?
+    }
+}
+
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages to the system; it is thread-safe.
@@ -211,6 +290,8 @@ impl PyPassageIndex {
         index.set_merge_inline(merge_inline);
         Ok(Self {
             inner: RwLock::new(index),
+            phase: Mutex::new(Phase::Idle),
+            serial: Mutex::new(()),
             bands,
             num_perm,
         })
@@ -269,13 +350,37 @@ impl PyPassageIndex {
             .map_err(invalid)
     }
 
-    /// Merge now; then hand the memory the merge freed back to the system (glibc keeps
-    /// freed blocks of every thread's arena otherwise: after a restart's bulk load,
-    /// ~100 B a passage of resident memory the index no longer uses).
+    /// Merge now, in the three steps below; then hand the memory the merge freed back
+    /// to the system (glibc keeps freed blocks of every thread's arena otherwise:
+    /// after a restart's bulk load, ~100 B a passage of resident memory the index no
+    /// longer uses). The write lock is held only while the delta is frozen and while
+    /// the merged arrays are swapped in.
     fn compact(&self, py: Python<'_>) -> PyResult<()> {
-        self.write(py, "PassageIndex.compact", |i| i.compact())?;
-        py.detach(release_free_memory);
-        Ok(())
+        py.detach(|| -> PyResult<()> {
+            let _serial = self.serial.lock().map_err(|_| poisoned())?;
+            if self.begin()? {
+                self.run()?;
+                self.finish()?;
+            }
+            release_free_memory();
+            Ok(())
+        })
+    }
+
+    /// A merge's first step: freeze the delta (the write lock, briefly). False when
+    /// there is nothing to merge. Raises when a merge is under way.
+    fn begin_merge(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.begin())
+    }
+
+    /// The second step: build the merged arrays, holding no lock of the index.
+    fn run_merge(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.run())
+    }
+
+    /// The last step: swap the merged arrays in (the write lock, briefly).
+    fn finish_merge(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.finish())
     }
 
     /// `(found, capped, agree)`: per row, passage key -> bands shared; buckets over
@@ -296,11 +401,7 @@ impl PyPassageIndex {
             None => None,
         };
         if self.read(py, "PassageIndex.query", |i| i.needs_merge())? {
-            self.write(py, "PassageIndex.compact", |i| {
-                if i.needs_merge() {
-                    i.compact();
-                }
-            })?;
+            self.compact(py)?;
         }
         let results: Vec<Found> = self
             .read(py, "PassageIndex.query", |i| {

@@ -80,8 +80,24 @@ class PassageIndex:
         )
 
     def compact(self) -> None:
-        """Merge the delta now (after a bulk load, or to free removed passages)."""
+        """Merge the delta now (after a bulk load, or to free removed passages). The
+        index's write lock is held only to freeze the delta and to swap the merged
+        arrays in; lookups, inserts and removals go on while they are built."""
         self._core.compact()
+
+    # The three steps of ``compact``, for tests that interleave writes with them.
+
+    def begin_merge(self) -> bool:
+        """Freeze the delta (new passages go to a fresh one); False: nothing to merge."""
+        return self._core.begin_merge()
+
+    def run_merge(self) -> None:
+        """Build the merged arrays from the frozen delta, holding no lock of the index."""
+        self._core.run_merge()
+
+    def finish_merge(self) -> None:
+        """Swap the merged arrays in."""
+        self._core.finish_merge()
 
     def memory_bytes(self) -> int:
         """Bytes the index holds: arrays, sketches and delta, by capacity."""
