@@ -14,7 +14,9 @@ use pyo3::types::{PyDict, PyList};
 use wiretrace_engine::minhash;
 
 use crate::guard::guarded;
-use wiretrace_engine::passage_index::{Found, IndexError, MergeJob, Merged, PassageIndex};
+use wiretrace_engine::passage_index::{
+    article_passages, Found, IndexError, MergeJob, Merged, PassageIndex,
+};
 
 fn invalid(err: IndexError) -> PyErr {
     PyValueError::new_err(err.0)
@@ -336,6 +338,63 @@ impl PyPassageIndex {
             i.insert(keys, band_keys, sigs)
         })?
         .map_err(invalid)
+    }
+
+    /// Index stored articles `article_keys` from their signature rows: article `i`'s
+    /// are `signatures[offsets[i]:offsets[i + 1]]`. Each article's passages are its
+    /// rows that are not an empty set's, the first of each distinct one, keyed
+    /// `article_key << unit_bits | row`, under band keys of `rows` rows. Returns the
+    /// passages indexed.
+    #[pyo3(signature = (article_keys, offsets, signatures, *, rows, unit_bits))]
+    fn insert_articles(
+        &self,
+        py: Python<'_>,
+        article_keys: PyReadonlyArray1<'_, i64>,
+        offsets: PyReadonlyArray1<'_, i64>,
+        signatures: PyReadonlyArray2<'_, u32>,
+        rows: usize,
+        unit_bits: u32,
+    ) -> PyResult<usize> {
+        let (bands, num_perm) = (self.bands, self.num_perm);
+        if signatures.shape()[1] != num_perm {
+            return Err(PyValueError::new_err(format!(
+                "signatures must have shape (n, {num_perm}), got {:?}",
+                signatures.shape()
+            )));
+        }
+        if rows < 1 || bands * rows > num_perm || unit_bits >= 63 {
+            return Err(PyValueError::new_err(format!(
+                "bands ({bands}) * rows ({rows}) must fit in {num_perm} slots, and unit_bits \
+                 ({unit_bits}) below 63"
+            )));
+        }
+        let (keys, offsets, sigs) = (
+            article_keys.as_slice()?,
+            offsets.as_slice()?,
+            signatures.as_slice()?,
+        );
+        let n_rows = signatures.shape()[0];
+        if offsets.len() != keys.len() + 1
+            || offsets.first() != Some(&0)
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || offsets.last().is_some_and(|&o| o as usize != n_rows)
+        {
+            return Err(PyValueError::new_err(
+                "offsets must rise from 0 to len(signatures), one more than article_keys",
+            ));
+        }
+        let offsets: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
+        let found = py.detach(|| {
+            guarded("PassageIndex.insert_articles", || {
+                article_passages(keys, &offsets, sigs, num_perm, bands, rows, unit_bits)
+            })
+        })?;
+        let count = found.keys.len();
+        self.write(py, "PassageIndex.insert_articles", |i| {
+            i.insert(&found.keys, &found.band_keys, &found.sigs)
+        })?
+        .map_err(invalid)?;
+        Ok(count)
     }
 
     fn remove(

@@ -73,6 +73,28 @@ class PassageIndex:
             _rows(signatures, np.uint32, self.num_perm),
         )
 
+    def insert_articles(
+        self,
+        article_keys: npt.ArrayLike,
+        offsets: npt.ArrayLike,
+        signatures: Signatures,
+        *,
+        rows: int,
+        unit_bits: int,
+    ) -> int:
+        """Index stored articles from all their signature rows in one call: article
+        ``i``'s rows are ``signatures[offsets[i]:offsets[i + 1]]``, and its passages
+        the rows that are not an empty set's signature, the first of each distinct
+        one (``distinct_indexable_rows``), keyed ``key << unit_bits | row``, under
+        band keys of ``rows`` rows (``band_keys``). Returns the passages indexed."""
+        return self._core.insert_articles(
+            np.ascontiguousarray(article_keys, dtype=np.int64),
+            np.ascontiguousarray(offsets, dtype=np.int64),
+            _rows(signatures, np.uint32, self.num_perm),
+            rows=rows,
+            unit_bits=unit_bits,
+        )
+
     def remove(self, keys: npt.ArrayLike, bands: BandKeys) -> int:
         """Forget ``keys``, indexed earlier with these same band keys; how many were."""
         return self._core.remove(
