@@ -513,11 +513,16 @@ impl PassageIndex {
         self.sk_delta.extend(sigs.iter().map(|&v| v as u16));
         let bands = self.bands;
         if keys.len() >= self.delta_limit || self.needs_merge() {
-            // A bulk load: held unsorted, sorted once by the next merge.
-            for (b, band) in self.band.iter_mut().enumerate() {
-                band.delta
-                    .bulk
-                    .extend(band_keys.chunks_exact(bands).map(|row| mix(row[b])));
+            // A bulk load: held unsorted, sorted once by the next merge. One pass over
+            // the rows (a pass per band read every row's cache lines once per band).
+            let n = keys.len();
+            for band in &mut self.band {
+                band.delta.bulk.reserve(n);
+            }
+            for row in band_keys.chunks_exact(bands) {
+                for (band, &key) in self.band.iter_mut().zip(row) {
+                    band.delta.bulk.push(mix(key));
+                }
             }
             return Ok(());
         }
