@@ -239,10 +239,13 @@ fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>
     Sorted::new(keys, slots)
 }
 /// The entries of `bulk` and `add` sorted by mixed key, as parallel arrays. The keys
-/// are uniform, so one counting pass on their top bits leaves buckets of a few
-/// entries, each sorted on its own: linear, and writing straight into the arrays (a
-/// comparison sort of a bulk load's millions of entries per band, through a vector of
-/// pairs, was most of a restart's time and twice its memory).
+/// are uniform, so distributing them by their top bits leaves buckets of a few
+/// entries, each sorted on its own: linear (a comparison sort of a bulk load's
+/// millions of entries per band, through a vector of pairs, was most of a restart's
+/// time and twice its memory). Two passes: by the top 10 bits into a scratch copy
+/// (1,024 write streams), then each of those runs, small enough to stay in cache, by
+/// the next bits into the arrays; one pass into 2**19 buckets missed the cache at
+/// almost every write.
 fn sort_mixed(
     bulk: impl Iterator<Item = (u64, u32)> + Clone,
     add: Vec<(u64, u32)>,
@@ -254,35 +257,67 @@ fn sort_mixed(
         return all.into_iter().unzip();
     }
     let bits = (n / 4).ilog2().min(24);
-    let top = |k: u64| (k >> (64 - bits)) as usize;
-    let mut starts = vec![0usize; (1 << bits) + 1];
+    let high = bits.min(10);
+    let low = bits - high;
+    let top = |k: u64| (k >> (64 - high)) as usize;
+    let mut starts = vec![0usize; (1 << high) + 1];
     for (k, _) in bulk.clone().chain(add.iter().copied()) {
         starts[top(k) + 1] += 1;
     }
     for t in 1..starts.len() {
         starts[t] += starts[t - 1];
     }
-    let mut keys = vec![0u64; n];
-    let mut slots = vec![0u32; n];
+    let mut scratch_keys = vec![0u64; n];
+    let mut scratch_slots = vec![0u32; n];
     let mut at = starts.clone();
     for (k, s) in bulk.chain(add) {
         let t = top(k);
-        keys[at[t]] = k;
-        slots[at[t]] = s;
+        scratch_keys[at[t]] = k;
+        scratch_slots[at[t]] = s;
         at[t] += 1;
     }
+    drop(at);
+    let mut keys = vec![0u64; n];
+    let mut slots = vec![0u32; n];
+    let next = |k: u64| {
+        if low == 0 {
+            0
+        } else {
+            ((k << high) >> (64 - low)) as usize
+        }
+    };
+    let mut sub = vec![0usize; (1 << low) + 1];
     for w in starts.windows(2) {
-        // Insertion sort: a bucket holds about four entries.
-        for i in w[0] + 1..w[1] {
-            let (k, s) = (keys[i], slots[i]);
-            let mut j = i;
-            while j > w[0] && (keys[j - 1], slots[j - 1]) > (k, s) {
-                keys[j] = keys[j - 1];
-                slots[j] = slots[j - 1];
-                j -= 1;
+        let (from, to) = (w[0], w[1]);
+        sub.fill(0);
+        for &k in &scratch_keys[from..to] {
+            sub[next(k) + 1] += 1;
+        }
+        sub[0] = from;
+        for t in 1..sub.len() {
+            sub[t] += sub[t - 1];
+        }
+        let bounds = sub.clone();
+        for i in from..to {
+            let (k, s) = (scratch_keys[i], scratch_slots[i]);
+            let t = next(k);
+            keys[sub[t]] = k;
+            slots[sub[t]] = s;
+            sub[t] += 1;
+        }
+        for b in bounds.windows(2) {
+            // Insertion sort: a bucket holds about four entries.
+            for i in b[0] + 1..b[1] {
+                let (k, s) = (keys[i], slots[i]);
+                let mut j = i;
+                while j > b[0] && (keys[j - 1], slots[j - 1]) > (k, s) {
+                    keys[j] = keys[j - 1];
+                    slots[j] = slots[j - 1];
+                    j -= 1;
+                }
+                keys[j] = k;
+                slots[j] = s;
             }
-            keys[j] = k;
-            slots[j] = s;
         }
     }
     (keys, slots)
@@ -1187,21 +1222,24 @@ mod tests {
 
     #[test]
     fn sort_mixed_sorts_as_a_comparison_sort_does() {
-        let mut x = 7u64;
-        let entries: Vec<(u64, u32)> = (0..5000u32)
-            .map(|i| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (mix(x % 700), i) // repeated keys too
-            })
-            .collect();
-        let mut expected = entries.clone();
-        expected.sort_unstable();
-        let (bulk, add) = entries.split_at(3000);
-        let (keys, slots) = sort_mixed(bulk.iter().copied(), add.to_vec());
-        let got: Vec<(u64, u32)> = keys.into_iter().zip(slots).collect();
-        assert_eq!(got, expected);
+        // One pass (under 8,192 entries) and two; few distinct keys and many.
+        for (n, distinct) in [(5000u32, 700u64), (60_000, 5000), (60_000, u64::MAX)] {
+            let mut x = 7u64;
+            let entries: Vec<(u64, u32)> = (0..n)
+                .map(|i| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (mix(x % distinct), i) // repeated keys too
+                })
+                .collect();
+            let mut expected = entries.clone();
+            expected.sort_unstable();
+            let (bulk, add) = entries.split_at(n as usize * 3 / 5);
+            let (keys, slots) = sort_mixed(bulk.iter().copied(), add.to_vec());
+            let got: Vec<(u64, u32)> = keys.into_iter().zip(slots).collect();
+            assert_eq!(got, expected);
+        }
     }
 
     #[test]
