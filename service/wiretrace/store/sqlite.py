@@ -13,7 +13,9 @@ under a savepoint of its own, in arrival order, so one that fails (a conflict, b
 input) is rolled back alone and the group goes on; two writes of one id in a group
 resolve as they would one after the other. A ``put`` returns only after the commit
 that holds it. The index's delta is merged into its sorted arrays by a thread of the
-store's, off the write path (``PassageIndex.compact``, with the GIL released).
+store's, off the write path (``PassageIndex.compact``, with the GIL released; the
+index's lock is held only to freeze the delta and to swap the merged arrays in, so
+lookups and writes go on while a merge runs).
 
 SQLite's errors become ours in one place, ``_mapped``: a full disk is ``Exhausted``
 (nothing was written; reads go on), a read-only, locked, unreadable or closed store is
