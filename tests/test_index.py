@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
@@ -313,6 +315,140 @@ def test_index_answers_as_brute_force_through_inserts_removals_and_merges(
     assert index.lookup(probe, max_bucket=max_bucket).found == _brute(
         stored, probe, max_bucket=max_bucket
     )
+
+
+_Op = tuple[str, int]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.integers(0, 30),
+    st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["add", "drop", "look"]), st.integers(1, 8)), max_size=8
+        ),
+        min_size=3,
+        max_size=3,
+    ),
+    st.booleans(),
+)
+def test_writes_made_while_a_merge_runs_are_neither_lost_nor_resurrected(
+    seed: int, merged_first: int, phases: list[list[_Op]], with_signatures: bool
+) -> None:
+    """Inserts, removals and lookups before a merge begins, while its delta is frozen
+    and while the merged arrays wait to be swapped in, against a brute-force model."""
+    rng = np.random.default_rng(seed)
+    pool = signatures(_sets(rng, 25), num_perm=NUM_PERM, seed=1)
+    index = PassageIndex(bands=21, num_perm=NUM_PERM, delta_limit=10_000, merge_inline=False)
+    stored: dict[int, np.ndarray] = {}
+    next_key = 0
+
+    def add(n: int) -> None:
+        nonlocal next_key
+        keys = np.arange(next_key, next_key + n)
+        next_key += n
+        rows = pool[keys % len(pool)]
+        index.insert(keys, band_keys(rows, 21, 3), rows)
+        stored.update(zip(keys.tolist(), band_keys(rows, 21, 3), strict=True))
+
+    def drop(n: int) -> None:
+        # Live passages and some already removed (or never stored): those change nothing.
+        picks = sorted(set(rng.integers(0, next_key + 3, size=n).tolist()))
+        gone = np.array(picks, dtype=np.int64)
+        expected = sum(1 for k in picks if k in stored)
+        assert index.remove(gone, band_keys(pool[gone % len(pool)], 21, 3)) == expected
+        for k in picks:
+            stored.pop(k, None)
+
+    def look() -> None:
+        assert len(index) == len(stored)
+        rows = pool[rng.integers(0, len(pool), size=6)]
+        probe = band_keys(rows, 21, 3)
+        got = index.lookup(probe, rows if with_signatures else None)
+        assert got.found == _brute(stored, probe)
+        if with_signatures:
+            assert got.agree is not None
+            for i, agree in enumerate(got.agree):
+                for k, n in agree.items():
+                    low = (pool[k % len(pool)] & 0xFFFF) == (rows[i] & 0xFFFF)
+                    assert n == int(low.sum())
+
+    def play(ops: list[_Op]) -> None:
+        for op, n in ops:
+            if op == "add":
+                add(n)
+            elif op == "drop":
+                drop(n)
+            else:
+                look()
+        look()
+
+    add(merged_first)
+    index.compact()  # some passages in the sorted arrays already (or none)
+    play(phases[0])
+    if not index.begin_merge():
+        assert index.pending == 0
+        return
+    play(phases[1])  # the delta is frozen; new passages go to a fresh one
+    index.run_merge()
+    play(phases[2])  # the merged arrays are built, not yet swapped in
+    index.finish_merge()
+    look()
+    index.compact()
+    assert index.pending == 0
+    look()
+
+
+def test_a_merge_on_another_thread_lets_lookups_and_writes_go_on() -> None:
+    """Threads write and read while another merges, with no lock of the index held
+    while the merged arrays are built; the result equals the model."""
+    rng = np.random.default_rng(5)
+    pool = signatures(_sets(rng, 40), num_perm=NUM_PERM, seed=1)
+    index = PassageIndex(bands=21, num_perm=NUM_PERM, delta_limit=1_000_000, merge_inline=False)
+    keys = np.arange(60_000)
+    index.insert(keys, band_keys(pool[keys % 40], 21, 3), pool[keys % 40])
+    index.compact()
+    stored = dict(zip(keys.tolist(), band_keys(pool[keys % 40], 21, 3), strict=True))
+    more = np.arange(60_000, 120_000)
+    index.insert(more, band_keys(pool[more % 40], 21, 3), pool[more % 40])
+    stored.update(zip(more.tolist(), band_keys(pool[more % 40], 21, 3), strict=True))
+    assert index.begin_merge()
+    merger = threading.Thread(target=index.run_merge)
+    merger.start()
+    late = np.arange(200_000, 200_050)
+    index.insert(late, band_keys(pool[late % 40], 21, 3), pool[late % 40])
+    stored.update(zip(late.tolist(), band_keys(pool[late % 40], 21, 3), strict=True))
+    gone = np.array([0, 7, 60_001, 200_003])
+    assert index.remove(gone, band_keys(pool[gone % 40], 21, 3)) == 4
+    for k in gone.tolist():
+        del stored[k]
+    answers = [index.lookup(band_keys(pool[:3], 21, 3)).found for _ in range(3)]
+    merger.join()
+    index.finish_merge()
+    expected = _brute(stored, band_keys(pool[:3], 21, 3))
+    assert all(a == expected for a in answers)
+    assert index.lookup(band_keys(pool[:3], 21, 3)).found == expected
+    assert len(index) == len(stored)
+
+
+def test_merge_steps_out_of_order_are_errors() -> None:
+    index = PassageIndex(bands=21, num_perm=NUM_PERM, merge_inline=False)
+    with pytest.raises(RuntimeError, match="without begin_merge"):
+        index.run_merge()
+    with pytest.raises(RuntimeError, match="without run_merge"):
+        index.finish_merge()
+    assert not index.begin_merge()  # nothing to merge
+    pool = signatures(_sets(np.random.default_rng(2), 3), num_perm=NUM_PERM, seed=1)
+    index.insert(np.arange(3), band_keys(pool, 21, 3), pool)
+    assert index.begin_merge()
+    with pytest.raises(RuntimeError, match="under way"):
+        index.begin_merge()
+    with pytest.raises(RuntimeError, match="under way"):
+        index.compact()
+    index.run_merge()
+    index.finish_merge()
+    assert index.pending == 0
 
 
 def test_the_cap_leaves_out_buckets_over_it_and_counts_them() -> None:

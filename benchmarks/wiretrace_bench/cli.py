@@ -17,6 +17,8 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench compare [--server ADDR] [--pairs N] [--chars C] [--json]
     wiretrace bench shapes [--chars C] [--server ADDR | --in-process] [--repeats R] [--json]
     wiretrace bench restart [--articles N] [--json]
+    wiretrace bench merge [--passages N] [--merges M] [--json]
+    wiretrace bench reopen --store FILE [--repeats R] [--per-article] [--json]
     wiretrace bench commit [--articles N] [--threads K] [--store-file FILE] [--json]
     wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
     wiretrace bench redis --cluster [--passages N] [--masters 1,3]
@@ -260,6 +262,21 @@ def _cmd_bench_shapes(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         print(shapes_table(rows))
+    return 0
+
+
+def _cmd_bench_merge(args: argparse.Namespace) -> int:
+    from wiretrace_bench.store_bench import bench_merge
+
+    _print_report(bench_merge(args.passages, merges=args.merges), args.json)
+    return 0
+
+
+def _cmd_bench_reopen(args: argparse.Namespace) -> int:
+    from wiretrace_bench.store_bench import bench_reopen
+
+    report = bench_reopen(Path(args.store), repeats=args.repeats, in_core=not args.per_article)
+    _print_report(report, args.json)
     return 0
 
 
@@ -524,6 +541,19 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--repeats", type=int, default=3, help="restarts timed; the median is kept")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_restart)
+
+    p = bench.add_parser("merge", help="index lookup latency while merges run")
+    p.add_argument("--passages", type=int, default=1_000_000, help="passages in the index")
+    p.add_argument("--merges", type=int, default=4, help="merges timed")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_merge)
+
+    p = bench.add_parser("reopen", help="open an existing SQLite store: index rebuild time")
+    p.add_argument("--store", required=True, help="the store's SQLite file")
+    p.add_argument("--repeats", type=int, default=3, help="opens timed; the median is kept")
+    p.add_argument("--per-article", action="store_true", help="choose passages in Python")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_reopen)
 
     p = bench.add_parser(
         "commit", help="the embedded store alone: prepared articles put by K threads"

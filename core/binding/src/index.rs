@@ -5,7 +5,7 @@
 //! call checks shapes, then runs with the GIL released and any panic caught, so a bug
 //! in the engine is a `RuntimeError` naming the call, never a crashed process.
 
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -14,7 +14,9 @@ use pyo3::types::{PyDict, PyList};
 use wiretrace_engine::minhash;
 
 use crate::guard::guarded;
-use wiretrace_engine::passage_index::{Found, IndexError, PassageIndex};
+use wiretrace_engine::passage_index::{
+    article_passages, Found, IndexError, MergeJob, Merged, PassageIndex,
+};
 
 fn invalid(err: IndexError) -> PyErr {
     PyValueError::new_err(err.0)
@@ -107,11 +109,24 @@ fn distinct_indexable_rows<'py>(
     Ok(PyArray1::from_vec(py, rows).into_any())
 }
 
+/// Where a merge stands (`begin_merge`, `run_merge`, `finish_merge`).
+enum Phase {
+    Idle,
+    Begun(MergeJob),
+    Running,
+    Built(Merged),
+}
+
 /// The embedded store's passage index (see `wiretrace_engine::passage_index`). Readers
-/// run concurrently; a writer excludes them for the length of its call.
+/// run concurrently; a writer excludes them for the length of its call. A merge
+/// holds the write lock only to freeze the delta and to swap the merged arrays in: it
+/// builds them with no lock held, while lookups, inserts and removals go on.
 #[pyclass(frozen, name = "PassageIndex", module = "wiretrace._core")]
 struct PyPassageIndex {
     inner: RwLock<PassageIndex>,
+    phase: Mutex<Phase>,
+    /// Held by `compact` from start to end: one merge at a time.
+    serial: Mutex<()>,
     /// Fixed at construction, read without the lock.
     bands: usize,
     num_perm: usize,
@@ -183,6 +198,72 @@ impl PyPassageIndex {
     }
 }
 
+impl PyPassageIndex {
+    fn phase(&self) -> PyResult<std::sync::MutexGuard<'_, Phase>> {
+        self.phase.lock().map_err(|_| poisoned())
+    }
+
+    fn begin(&self) -> PyResult<bool> {
+        let mut phase = self.phase()?;
+        if !matches!(*phase, Phase::Idle) {
+            return Err(PyRuntimeError::new_err(
+                "a merge of the passage index is under way",
+            ));
+        }
+        let job = guarded("PassageIndex.begin_merge", || {
+            let mut index = self.inner.write().map_err(|_| poisoned())?;
+            Ok::<_, PyErr>(index.begin_merge())
+        })??;
+        Ok(match job {
+            Some(job) => {
+                *phase = Phase::Begun(job);
+                true
+            }
+            None => false,
+        })
+    }
+
+    fn run(&self) -> PyResult<()> {
+        let job = {
+            let mut phase = self.phase()?;
+            match std::mem::replace(&mut *phase, Phase::Running) {
+                Phase::Begun(job) => job,
+                other => {
+                    *phase = other;
+                    return Err(PyRuntimeError::new_err("run_merge without begin_merge"));
+                }
+            }
+        };
+        match guarded("PassageIndex.run_merge", || job.run()) {
+            Ok(merged) => {
+                *self.phase()? = Phase::Built(merged);
+                Ok(())
+            }
+            Err(err) => {
+                // The frozen delta stays searchable; the next merge begins it again.
+                *self.phase()? = Phase::Idle;
+                Err(err)
+            }
+        }
+    }
+
+    fn finish(&self) -> PyResult<()> {
+        let mut phase = self.phase()?;
+        let merged = match std::mem::replace(&mut *phase, Phase::Idle) {
+            Phase::Built(merged) => merged,
+            other => {
+                *phase = other;
+                return Err(PyRuntimeError::new_err("finish_merge without run_merge"));
+            }
+        };
+        guarded("PassageIndex.finish_merge", || {
+            let mut index = self.inner.write().map_err(|_| poisoned())?;
+            index.finish_merge(merged);
+            Ok(())
+        })?
+    }
+}
+
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages to the system; it is thread-safe.
@@ -211,6 +292,8 @@ impl PyPassageIndex {
         index.set_merge_inline(merge_inline);
         Ok(Self {
             inner: RwLock::new(index),
+            phase: Mutex::new(Phase::Idle),
+            serial: Mutex::new(()),
             bands,
             num_perm,
         })
@@ -257,6 +340,63 @@ impl PyPassageIndex {
         .map_err(invalid)
     }
 
+    /// Index stored articles `article_keys` from their signature rows: article `i`'s
+    /// are `signatures[offsets[i]:offsets[i + 1]]`. Each article's passages are its
+    /// rows that are not an empty set's, the first of each distinct one, keyed
+    /// `article_key << unit_bits | row`, under band keys of `rows` rows. Returns the
+    /// passages indexed.
+    #[pyo3(signature = (article_keys, offsets, signatures, *, rows, unit_bits))]
+    fn insert_articles(
+        &self,
+        py: Python<'_>,
+        article_keys: PyReadonlyArray1<'_, i64>,
+        offsets: PyReadonlyArray1<'_, i64>,
+        signatures: PyReadonlyArray2<'_, u32>,
+        rows: usize,
+        unit_bits: u32,
+    ) -> PyResult<usize> {
+        let (bands, num_perm) = (self.bands, self.num_perm);
+        if signatures.shape()[1] != num_perm {
+            return Err(PyValueError::new_err(format!(
+                "signatures must have shape (n, {num_perm}), got {:?}",
+                signatures.shape()
+            )));
+        }
+        if rows < 1 || bands * rows > num_perm || unit_bits >= 63 {
+            return Err(PyValueError::new_err(format!(
+                "bands ({bands}) * rows ({rows}) must fit in {num_perm} slots, and unit_bits \
+                 ({unit_bits}) below 63"
+            )));
+        }
+        let (keys, offsets, sigs) = (
+            article_keys.as_slice()?,
+            offsets.as_slice()?,
+            signatures.as_slice()?,
+        );
+        let n_rows = signatures.shape()[0];
+        if offsets.len() != keys.len() + 1
+            || offsets.first() != Some(&0)
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || offsets.last().is_some_and(|&o| o as usize != n_rows)
+        {
+            return Err(PyValueError::new_err(
+                "offsets must rise from 0 to len(signatures), one more than article_keys",
+            ));
+        }
+        let offsets: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
+        let found = py.detach(|| {
+            guarded("PassageIndex.insert_articles", || {
+                article_passages(keys, &offsets, sigs, num_perm, bands, rows, unit_bits)
+            })
+        })?;
+        let count = found.keys.len();
+        self.write(py, "PassageIndex.insert_articles", |i| {
+            i.insert(&found.keys, &found.band_keys, &found.sigs)
+        })?
+        .map_err(invalid)?;
+        Ok(count)
+    }
+
     fn remove(
         &self,
         py: Python<'_>,
@@ -269,13 +409,37 @@ impl PyPassageIndex {
             .map_err(invalid)
     }
 
-    /// Merge now; then hand the memory the merge freed back to the system (glibc keeps
-    /// freed blocks of every thread's arena otherwise: after a restart's bulk load,
-    /// ~100 B a passage of resident memory the index no longer uses).
+    /// Merge now, in the three steps below; then hand the memory the merge freed back
+    /// to the system (glibc keeps freed blocks of every thread's arena otherwise:
+    /// after a restart's bulk load, ~100 B a passage of resident memory the index no
+    /// longer uses). The write lock is held only while the delta is frozen and while
+    /// the merged arrays are swapped in.
     fn compact(&self, py: Python<'_>) -> PyResult<()> {
-        self.write(py, "PassageIndex.compact", |i| i.compact())?;
-        py.detach(release_free_memory);
-        Ok(())
+        py.detach(|| -> PyResult<()> {
+            let _serial = self.serial.lock().map_err(|_| poisoned())?;
+            if self.begin()? {
+                self.run()?;
+                self.finish()?;
+            }
+            release_free_memory();
+            Ok(())
+        })
+    }
+
+    /// A merge's first step: freeze the delta (the write lock, briefly). False when
+    /// there is nothing to merge. Raises when a merge is under way.
+    fn begin_merge(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.begin())
+    }
+
+    /// The second step: build the merged arrays, holding no lock of the index.
+    fn run_merge(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.run())
+    }
+
+    /// The last step: swap the merged arrays in (the write lock, briefly).
+    fn finish_merge(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.finish())
     }
 
     /// `(found, capped, agree)`: per row, passage key -> bands shared; buckets over
@@ -296,11 +460,7 @@ impl PyPassageIndex {
             None => None,
         };
         if self.read(py, "PassageIndex.query", |i| i.needs_merge())? {
-            self.write(py, "PassageIndex.compact", |i| {
-                if i.needs_merge() {
-                    i.compact();
-                }
-            })?;
+            self.compact(py)?;
         }
         let results: Vec<Found> = self
             .read(py, "PassageIndex.query", |i| {

@@ -7,11 +7,22 @@
 //! (`u64`), beside the slot holding each (`u32`): 12 bytes per band per passage. A
 //! directory of the mixed keys' top bits, one `u32` per 8 to 16 entries, narrows a
 //! search to one or two cache lines (a plain binary search over millions of keys
-//! costs ~20 cache misses, and a lookup makes one per band per passage). New passages go to a delta (a hash map per band from band key to a chain of
-//! slots) that is merged into the arrays once it holds `delta_limit` passages, or a
-//! sixteenth of the index when that is more (so merges cost O(1) amortised per
-//! passage). Removed passages are tombstoned (their key set to `DEAD`) and dropped, and
-//! the slots renumbered, at the next merge.
+//! costs ~20 cache misses, and a lookup makes one per band per passage). New passages
+//! go to a delta (a hash map per band from band key to a chain of slots) that is
+//! merged into the arrays once it holds `delta_limit` passages, or a sixteenth of the
+//! index when that is more (so merges cost O(1) amortised per passage). Removed
+//! passages are tombstoned (their key set to `DEAD`) and dropped, and the slots
+//! renumbered, at the next merge.
+//!
+//! A merge runs in two phases, so that an owner holding the index behind a lock keeps
+//! answering while it runs (`begin_merge`, `MergeJob::run`, `finish_merge`):
+//! `begin_merge` *freezes* the delta (it stays searchable, beside a fresh delta that
+//! takes new passages) and hands out shared references to the sorted arrays and the
+//! frozen delta; `MergeJob::run` builds the merged arrays from them alone, without the
+//! index (the owner's lock is not held); `finish_merge` swaps them in and renumbers the
+//! slot keys, a copy of 8 bytes per passage. Slot numbers stay those of the old arrays
+//! until the swap, so passages removed while the job runs are tombstoned in `keys`
+//! and stay so after it (dropped by the next merge): never lost, never brought back.
 //!
 //! Answers are exactly `MinHashLSH`'s over the band keys: a passage is found when one
 //! of its band keys equals the query's. The sketch only estimates the Jaccard
@@ -21,6 +32,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 /// The key of a removed passage's slot until the next merge drops it.
 pub const DEAD: i64 = i64::MIN;
@@ -72,26 +84,29 @@ fn mix(mut k: u64) -> u64 {
     k ^ (k >> 33)
 }
 
+/// One band's merged passages: mixed band keys, sorted, beside their slots.
 #[derive(Default)]
-struct Band {
-    /// Mixed band keys, sorted.
+struct Sorted {
     keys: Vec<u64>,
     slots: Vec<u32>,
     /// `dir[t]` is the first entry whose mixed key's top `bits` bits are `>= t`.
     dir: Vec<u32>,
     bits: u32,
-    /// Band key -> (most recent slot, passages in the chain), for the delta's slots.
-    delta: KeyMap,
-    /// The next slot of each delta slot's chain (indexed by `slot - delta_base`).
-    next: Vec<u32>,
-    /// Mixed keys of big batches' passages, slot after slot from `bulk_first`,
-    /// unsorted until the next merge: a bulk load sorts once at the end instead of
-    /// merging batch after batch.
-    bulk: Vec<u64>,
 }
 
-impl Band {
-    /// The sorted arrays' run of band key `key`.
+impl Sorted {
+    fn new(keys: Vec<u64>, slots: Vec<u32>) -> Self {
+        let mut s = Self {
+            keys,
+            slots,
+            dir: Vec::new(),
+            bits: 0,
+        };
+        s.index();
+        s
+    }
+
+    /// The run of band key `key`.
     fn run(&self, key: u64) -> std::ops::Range<usize> {
         if self.keys.is_empty() {
             return 0..0;
@@ -113,83 +128,6 @@ impl Band {
         }
     }
 
-    /// Fold this band's delta, bulk (from slot `bulk_first` on) and `batch`'s keys
-    /// for band `b` into the sorted arrays, dropping and renumbering slots by `remap`.
-    #[allow(clippy::too_many_arguments)]
-    fn merge(
-        &mut self,
-        b: usize,
-        bands: usize,
-        delta_base: usize,
-        bulk_first: usize,
-        batch: Option<(usize, &[u64])>,
-        remap: Option<&[u32]>,
-    ) {
-        let renumber = |slot: u32| remap.map_or(slot, |m| m[slot as usize]);
-        let mut add: Vec<(u64, u32)> =
-            Vec::with_capacity(self.next.len() + batch.map_or(0, |(_, keys)| keys.len() / bands));
-        for (&key, &(head, _)) in &self.delta {
-            let mut slot = head;
-            while slot != END {
-                add.push((mix(key), renumber(slot)));
-                slot = self.next[slot as usize - delta_base];
-            }
-        }
-        if let Some((first, keys)) = batch {
-            add.extend(
-                keys.chunks_exact(bands)
-                    .enumerate()
-                    .map(|(i, row)| (mix(row[b]), renumber((first + i) as u32))),
-            );
-        }
-        add.retain(|e| e.1 != END);
-        let bulk = std::mem::take(&mut self.bulk);
-        let bulk_entries = bulk
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| (k, renumber((bulk_first + i) as u32)))
-            .filter(|e| e.1 != END);
-        let (add_keys, add_slots) = sort_mixed(bulk_entries, add);
-        if self.keys.is_empty() {
-            // A bulk load: the sorted entries are the arrays.
-            self.keys = add_keys;
-            self.slots = add_slots;
-            self.index();
-            self.delta = KeyMap::default();
-            self.next = Vec::new();
-            return;
-        }
-        let add: Vec<(u64, u32)> = add_keys.into_iter().zip(add_slots).collect();
-        let size = self.keys.len() + add.len();
-        let mut keys = Vec::with_capacity(size);
-        let mut slots = Vec::with_capacity(size);
-        let mut j = 0;
-        for (&k, &s) in self.keys.iter().zip(&self.slots) {
-            let s = renumber(s);
-            if s == END {
-                continue;
-            }
-            while j < add.len() && add[j].0 < k {
-                keys.push(add[j].0);
-                slots.push(add[j].1);
-                j += 1;
-            }
-            keys.push(k);
-            slots.push(s);
-        }
-        for &(k, s) in &add[j..] {
-            keys.push(k);
-            slots.push(s);
-        }
-        keys.shrink_to_fit();
-        slots.shrink_to_fit();
-        self.keys = keys;
-        self.slots = slots;
-        self.index();
-        self.delta = KeyMap::default();
-        self.next = Vec::new();
-    }
-
     /// Rebuild the directory: 2**bits buckets of 8 to 16 entries on average.
     fn index(&mut self) {
         let n = self.keys.len();
@@ -205,13 +143,109 @@ impl Band {
         dir.push(n as u32);
         self.dir = dir;
     }
+
+    fn bytes(&self) -> usize {
+        self.keys.capacity() * 8 + self.slots.capacity() * 4 + self.dir.capacity() * 4
+    }
 }
 
+/// Passages not yet merged, one band of them. Slots are relative to the delta's first
+/// slot, so that a merge renumbering the slots before it leaves them as they are.
+#[derive(Default)]
+struct Delta {
+    /// Band key -> (most recent slot, passages in the chain).
+    map: KeyMap,
+    /// The next slot of each chained slot's chain; the first `next.len()` slots are
+    /// chained.
+    next: Vec<u32>,
+    /// Mixed keys of big batches' passages, slot after slot from `next.len()`,
+    /// unsorted until the next merge: a bulk load sorts once at the end instead of
+    /// merging batch after batch. Once a delta holds a bulk batch, what follows goes
+    /// here too (the slots stay consecutive).
+    bulk: Vec<u64>,
+}
+
+impl Delta {
+    fn len(&self) -> usize {
+        self.next.len() + self.bulk.len()
+    }
+
+    /// The chain of `key`: (first relative slot, length).
+    fn chain(&self, key: u64) -> (u32, u32) {
+        self.map.get(&key).copied().unwrap_or((END, 0))
+    }
+
+    fn bytes(&self) -> usize {
+        self.next.capacity() * 4
+            + self.bulk.capacity() * 8
+            + self.map.capacity() * (std::mem::size_of::<(u64, (u32, u32))>() + 1)
+    }
+}
+
+#[derive(Default)]
+struct Band {
+    sorted: Arc<Sorted>,
+    /// The delta a running merge folds in: searched until the merge is swapped in.
+    frozen: Option<Arc<Delta>>,
+    delta: Delta,
+}
+
+/// Fold delta `delta` (its first slot `base`) into `sorted`, for band `b`, dropping and
+/// renumbering slots by `remap`.
+fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>) -> Sorted {
+    let renumber = |slot: u32| remap.map_or(slot, |m| m[slot as usize]);
+    let mut add: Vec<(u64, u32)> = Vec::with_capacity(delta.next.len());
+    for (&key, &(head, _)) in &delta.map {
+        let mut rel = head;
+        while rel != END {
+            add.push((mix(key), renumber((base + rel as usize) as u32)));
+            rel = delta.next[rel as usize];
+        }
+    }
+    add.retain(|e| e.1 != END);
+    let bulk_first = base + delta.next.len();
+    let bulk_entries = delta
+        .bulk
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| (k, renumber((bulk_first + i) as u32)))
+        .filter(|e| e.1 != END);
+    let (add_keys, add_slots) = sort_mixed(bulk_entries, add);
+    if sorted.keys.is_empty() {
+        // A bulk load: the sorted entries are the arrays.
+        return Sorted::new(add_keys, add_slots);
+    }
+    let size = sorted.keys.len() + add_keys.len();
+    let mut keys = Vec::with_capacity(size);
+    let mut slots = Vec::with_capacity(size);
+    let mut j = 0;
+    for (&k, &s) in sorted.keys.iter().zip(&sorted.slots) {
+        let s = renumber(s);
+        if s == END {
+            continue;
+        }
+        while j < add_keys.len() && add_keys[j] < k {
+            keys.push(add_keys[j]);
+            slots.push(add_slots[j]);
+            j += 1;
+        }
+        keys.push(k);
+        slots.push(s);
+    }
+    keys.extend_from_slice(&add_keys[j..]);
+    slots.extend_from_slice(&add_slots[j..]);
+    keys.shrink_to_fit();
+    slots.shrink_to_fit();
+    Sorted::new(keys, slots)
+}
 /// The entries of `bulk` and `add` sorted by mixed key, as parallel arrays. The keys
-/// are uniform, so one counting pass on their top bits leaves buckets of a few
-/// entries, each sorted on its own: linear, and writing straight into the arrays (a
-/// comparison sort of a bulk load's millions of entries per band, through a vector of
-/// pairs, was most of a restart's time and twice its memory).
+/// are uniform, so distributing them by their top bits leaves buckets of a few
+/// entries, each sorted on its own: linear (a comparison sort of a bulk load's
+/// millions of entries per band, through a vector of pairs, was most of a restart's
+/// time and twice its memory). Two passes: by the top 10 bits into a scratch copy
+/// (1,024 write streams), then each of those runs, small enough to stay in cache, by
+/// the next bits into the arrays; one pass into 2**19 buckets missed the cache at
+/// almost every write.
 fn sort_mixed(
     bulk: impl Iterator<Item = (u64, u32)> + Clone,
     add: Vec<(u64, u32)>,
@@ -223,35 +257,67 @@ fn sort_mixed(
         return all.into_iter().unzip();
     }
     let bits = (n / 4).ilog2().min(24);
-    let top = |k: u64| (k >> (64 - bits)) as usize;
-    let mut starts = vec![0usize; (1 << bits) + 1];
+    let high = bits.min(10);
+    let low = bits - high;
+    let top = |k: u64| (k >> (64 - high)) as usize;
+    let mut starts = vec![0usize; (1 << high) + 1];
     for (k, _) in bulk.clone().chain(add.iter().copied()) {
         starts[top(k) + 1] += 1;
     }
     for t in 1..starts.len() {
         starts[t] += starts[t - 1];
     }
-    let mut keys = vec![0u64; n];
-    let mut slots = vec![0u32; n];
+    let mut scratch_keys = vec![0u64; n];
+    let mut scratch_slots = vec![0u32; n];
     let mut at = starts.clone();
     for (k, s) in bulk.chain(add) {
         let t = top(k);
-        keys[at[t]] = k;
-        slots[at[t]] = s;
+        scratch_keys[at[t]] = k;
+        scratch_slots[at[t]] = s;
         at[t] += 1;
     }
+    drop(at);
+    let mut keys = vec![0u64; n];
+    let mut slots = vec![0u32; n];
+    let next = |k: u64| {
+        if low == 0 {
+            0
+        } else {
+            ((k << high) >> (64 - low)) as usize
+        }
+    };
+    let mut sub = vec![0usize; (1 << low) + 1];
     for w in starts.windows(2) {
-        // Insertion sort: a bucket holds about four entries.
-        for i in w[0] + 1..w[1] {
-            let (k, s) = (keys[i], slots[i]);
-            let mut j = i;
-            while j > w[0] && (keys[j - 1], slots[j - 1]) > (k, s) {
-                keys[j] = keys[j - 1];
-                slots[j] = slots[j - 1];
-                j -= 1;
+        let (from, to) = (w[0], w[1]);
+        sub.fill(0);
+        for &k in &scratch_keys[from..to] {
+            sub[next(k) + 1] += 1;
+        }
+        sub[0] = from;
+        for t in 1..sub.len() {
+            sub[t] += sub[t - 1];
+        }
+        let bounds = sub.clone();
+        for i in from..to {
+            let (k, s) = (scratch_keys[i], scratch_slots[i]);
+            let t = next(k);
+            keys[sub[t]] = k;
+            slots[sub[t]] = s;
+            sub[t] += 1;
+        }
+        for b in bounds.windows(2) {
+            // Insertion sort: a bucket holds about four entries.
+            for i in b[0] + 1..b[1] {
+                let (k, s) = (keys[i], slots[i]);
+                let mut j = i;
+                while j > b[0] && (keys[j - 1], slots[j - 1]) > (k, s) {
+                    keys[j] = keys[j - 1];
+                    slots[j] = slots[j - 1];
+                    j -= 1;
+                }
+                keys[j] = k;
+                slots[j] = s;
             }
-            keys[j] = k;
-            slots[j] = s;
         }
     }
     (keys, slots)
@@ -272,19 +338,106 @@ pub struct PassageIndex {
     bands: usize,
     num_perm: usize,
     delta_limit: usize,
-    /// Whether `insert` merges the delta itself once it is full; a store that merges
-    /// on a thread of its own (`compact`) turns this off.
+    /// Whether `insert` merges the delta itself once it is full; an owner that merges
+    /// on a thread of its own (`begin_merge`) turns this off.
     merge_inline: bool,
     /// Passage key per slot (`DEAD` once removed).
     keys: Vec<i64>,
-    /// `num_perm` low halves of signature slots per slot.
-    sketches: Vec<u16>,
+    /// `num_perm` low halves of signature slots per slot, in three runs: the merged
+    /// slots `[0, main_end)`, the frozen delta's `[main_end, frozen_end)` and the
+    /// delta's from `frozen_end` on.
+    sk_main: Arc<Vec<u16>>,
+    sk_frozen: Option<Arc<Vec<u16>>>,
+    sk_delta: Vec<u16>,
     band: Vec<Band>,
-    /// Slots from here on are in the delta, not in the sorted arrays.
-    delta_base: usize,
-    /// The slot of the first bulk-loaded passage waiting for a merge.
-    bulk_first: usize,
+    /// Slots before this one are in the sorted arrays.
+    main_end: usize,
+    /// Slots from here on are in the delta; between `main_end` and here, in the
+    /// frozen delta of a running merge.
+    frozen_end: usize,
     dead: usize,
+}
+
+/// What a merge needs, shared with the index it came from, which goes on answering
+/// and taking passages while `run` builds the merged arrays.
+pub struct MergeJob {
+    parts: Vec<(Arc<Sorted>, Arc<Delta>)>,
+    sk_main: Arc<Vec<u16>>,
+    sk_frozen: Arc<Vec<u16>>,
+    num_perm: usize,
+    main_end: usize,
+    frozen_end: usize,
+    /// New slot per slot before `frozen_end` (`END`: dropped), when any was removed.
+    remap: Option<Vec<u32>>,
+    dropped: usize,
+}
+
+/// The merged arrays of a `MergeJob`, for `finish_merge`.
+pub struct Merged {
+    sorted: Vec<Sorted>,
+    /// The sketches of the merged slots, when removed ones were dropped.
+    sketches: Option<Vec<u16>>,
+    frozen_end: usize,
+    remap: Option<Vec<u32>>,
+    dropped: usize,
+}
+
+impl MergeJob {
+    /// Build the merged arrays; bands merge independently, spread over the cores.
+    pub fn run(self) -> Merged {
+        let remap = self.remap.as_deref();
+        let base = self.main_end;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(self.parts.len());
+        let per = self.parts.len().div_ceil(threads);
+        let mut sorted: Vec<Sorted> = Vec::with_capacity(self.parts.len());
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .parts
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|(s, d)| merge_band(s, d, base, remap))
+                            .collect::<Vec<Sorted>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(part) => sorted.extend(part),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
+        let sketches = remap.map(|m| {
+            let np = self.num_perm;
+            let live = self.frozen_end - self.dropped;
+            let mut out = Vec::with_capacity(live * np);
+            for (slot, &to) in m.iter().enumerate() {
+                if to == END {
+                    continue;
+                }
+                let (run, at) = if slot < self.main_end {
+                    (&self.sk_main, slot)
+                } else {
+                    (&self.sk_frozen, slot - self.main_end)
+                };
+                out.extend_from_slice(&run[at * np..(at + 1) * np]);
+            }
+            out
+        });
+        drop(self.parts);
+        Merged {
+            sorted,
+            sketches,
+            frozen_end: self.frozen_end,
+            remap: self.remap,
+            dropped: self.dropped,
+        }
+    }
 }
 
 impl PassageIndex {
@@ -303,10 +456,12 @@ impl PassageIndex {
             delta_limit: delta_limit.max(1),
             merge_inline: true,
             keys: Vec::new(),
-            sketches: Vec::new(),
+            sk_main: Arc::new(Vec::new()),
+            sk_frozen: None,
+            sk_delta: Vec::new(),
             band: (0..bands).map(|_| Band::default()).collect(),
-            delta_base: 0,
-            bulk_first: 0,
+            main_end: 0,
+            frozen_end: 0,
             dead: 0,
         })
     }
@@ -331,11 +486,14 @@ impl PassageIndex {
     /// Bytes held by the structure (capacities, not lengths; the hash maps counted at
     /// their entries' size plus a control byte, over hashbrown's 7/8 load).
     pub fn memory_bytes(&self) -> usize {
-        let mut total = self.keys.capacity() * 8 + self.sketches.capacity() * 2;
+        let mut total = self.keys.capacity() * 8
+            + (self.sk_main.capacity()
+                + self.sk_frozen.as_ref().map_or(0, |s| s.capacity())
+                + self.sk_delta.capacity())
+                * 2;
         for b in &self.band {
-            total += b.keys.capacity() * 8 + b.slots.capacity() * 4 + b.next.capacity() * 4;
-            total += b.dir.capacity() * 4 + b.bulk.capacity() * 8;
-            total += b.delta.capacity() * (std::mem::size_of::<(u64, (u32, u32))>() + 1);
+            total +=
+                b.sorted.bytes() + b.delta.bytes() + b.frozen.as_ref().map_or(0, |d| d.bytes());
         }
         total
     }
@@ -378,59 +536,83 @@ impl PassageIndex {
         }
         let first = self.keys.len();
         if self.keys.capacity() < first + keys.len() {
-            // Grow by a sixteenth, not by doubling: the sketches are most of the memory.
-            let more = keys.len() + (first / 16).max(1024);
-            self.keys.reserve_exact(more);
-            self.sketches.reserve_exact(more * self.num_perm);
+            // Grow by a sixteenth, not by doubling.
+            self.keys.reserve_exact(keys.len() + (first / 16).max(1024));
+        }
+        let delta_len = first - self.frozen_end;
+        if self.sk_delta.capacity() < (delta_len + keys.len()) * self.num_perm {
+            let more = keys.len() + (delta_len / 16).max(1024);
+            self.sk_delta.reserve_exact(more * self.num_perm);
         }
         self.keys.extend_from_slice(keys);
-        self.sketches.extend(sigs.iter().map(|&v| v as u16));
-        let pending = self.keys.len() - self.delta_base;
-        if keys.len() >= self.delta_limit {
-            // A bulk load: held unsorted, sorted once by the next merge.
-            if !self.needs_merge() {
-                self.bulk_first = first;
+        self.sk_delta.extend(sigs.iter().map(|&v| v as u16));
+        let bands = self.bands;
+        if keys.len() >= self.delta_limit || self.needs_merge() {
+            // A bulk load: held unsorted, sorted once by the next merge. One pass over
+            // the rows (a pass per band read every row's cache lines once per band).
+            let n = keys.len();
+            for band in &mut self.band {
+                band.delta.bulk.reserve(n);
             }
-            let bands = self.bands;
-            for (b, band) in self.band.iter_mut().enumerate() {
-                band.bulk
-                    .extend(band_keys.chunks_exact(bands).map(|row| mix(row[b])));
-            }
-        } else if self.needs_merge()
-            || (self.merge_inline && pending >= self.delta_limit.max(self.len() / 16))
-        {
-            self.merge(Some((first, band_keys)));
-        } else {
-            for (b, band) in self.band.iter_mut().enumerate() {
-                for (i, row) in band_keys.chunks_exact(self.bands).enumerate() {
-                    let slot = (first + i) as u32;
-                    let entry = band.delta.entry(row[b]).or_insert((END, 0));
-                    band.next.push(entry.0);
-                    *entry = (slot, entry.1 + 1);
+            for row in band_keys.chunks_exact(bands) {
+                for (band, &key) in self.band.iter_mut().zip(row) {
+                    band.delta.bulk.push(mix(key));
                 }
             }
+            return Ok(());
+        }
+        for (b, band) in self.band.iter_mut().enumerate() {
+            let delta = &mut band.delta;
+            for (i, row) in band_keys.chunks_exact(bands).enumerate() {
+                let rel = (delta_len + i) as u32;
+                let entry = delta.map.entry(row[b]).or_insert((END, 0));
+                delta.next.push(entry.0);
+                *entry = (rel, entry.1 + 1);
+            }
+        }
+        if self.merge_inline
+            && !self.merging()
+            && self.pending() >= self.delta_limit.max(self.len() / 16)
+        {
+            self.compact();
         }
         Ok(())
+    }
+
+    /// Whether slot `slot` holds passage `key`, or a bulk-loaded slot of `delta`
+    /// (first slot `base`) does.
+    fn find_in(&self, delta: &Delta, base: usize, key: i64, band_key: u64) -> Option<usize> {
+        let mut rel = delta.chain(band_key).0;
+        while rel != END {
+            let slot = base + rel as usize;
+            if self.keys[slot] == key {
+                return Some(slot);
+            }
+            rel = delta.next[rel as usize];
+        }
+        let bulk = base + delta.next.len()..base + delta.len();
+        bulk.clone()
+            .zip(&self.keys[bulk])
+            .find(|&(_, &k)| k == key)
+            .map(|(s, _)| s)
     }
 
     /// The slot of passage `key`, found through its first band key.
     fn find(&self, key: i64, band_key: u64) -> Option<usize> {
         let band = &self.band[0];
-        let run = band.run(band_key);
-        if let Some(&slot) = band.slots[run]
+        let run = band.sorted.run(band_key);
+        if let Some(&slot) = band.sorted.slots[run]
             .iter()
             .find(|&&s| self.keys[s as usize] == key)
         {
             return Some(slot as usize);
         }
-        let mut slot = band.delta.get(&band_key).map_or(END, |e| e.0);
-        while slot != END {
-            if self.keys[slot as usize] == key {
-                return Some(slot as usize);
+        if let Some(frozen) = &band.frozen {
+            if let Some(slot) = self.find_in(frozen, self.main_end, key, band_key) {
+                return Some(slot);
             }
-            slot = band.next[slot as usize - self.delta_base];
         }
-        None
+        self.find_in(&band.delta, self.frozen_end, key, band_key)
     }
 
     /// Forget passages `keys`, indexed earlier under these band keys; keys not in the
@@ -443,9 +625,6 @@ impl PassageIndex {
                 self.bands,
                 band_keys.len()
             )));
-        }
-        if self.needs_merge() {
-            self.merge(None);
         }
         let mut removed = 0;
         for (&key, row) in keys.iter().zip(band_keys.chunks_exact(self.bands)) {
@@ -461,37 +640,58 @@ impl PassageIndex {
         Ok(removed)
     }
 
-    /// Leave merging to `compact` (true: `insert` merges a full delta itself).
+    /// Leave merging to the owner (true: `insert` merges a full delta itself).
     pub fn set_merge_inline(&mut self, inline: bool) {
         self.merge_inline = inline;
     }
 
-    /// Passages inserted since the last merge, waiting in the delta or a bulk load.
+    /// Passages inserted since the last merge began, waiting in the delta.
     pub fn pending(&self) -> usize {
-        self.keys.len() - self.delta_base
+        self.keys.len() - self.frozen_end
     }
 
     /// Whether bulk-loaded passages wait for a merge: `query` needs it done first.
     pub fn needs_merge(&self) -> bool {
-        !self.band[0].bulk.is_empty()
+        let band = &self.band[0];
+        !band.delta.bulk.is_empty() || band.frozen.as_ref().is_some_and(|d| !d.bulk.is_empty())
     }
 
-    /// Merge now (after a bulk load, or to free removed passages).
+    /// Whether a merge has begun and is not finished.
+    pub fn merging(&self) -> bool {
+        self.band[0].frozen.is_some()
+    }
+
+    /// Merge now, in one step (after a bulk load, or to free removed passages).
     pub fn compact(&mut self) {
-        if self.keys.len() > self.delta_base || self.dead > 0 {
-            self.merge(None);
+        if let Some(job) = self.begin_merge() {
+            let merged = job.run();
+            self.finish_merge(merged);
         }
     }
 
-    /// Fold the delta (and `batch`: its first slot and band keys, not in the delta)
-    /// into the sorted arrays, dropping removed passages and renumbering the slots.
-    fn merge(&mut self, batch: Option<(usize, &[u64])>) {
-        let remap: Option<Vec<u32>> = (self.dead > 0).then(|| {
+    /// Freeze the delta and hand out what a merge needs, or None when there is
+    /// nothing to merge. A merge begun earlier and never finished (its job failed) is
+    /// handed out again, as it was.
+    pub fn begin_merge(&mut self) -> Option<MergeJob> {
+        if !self.merging() {
+            if self.keys.len() == self.main_end && self.dead == 0 {
+                return None;
+            }
+            for band in &mut self.band {
+                band.frozen = Some(Arc::new(std::mem::take(&mut band.delta)));
+            }
+            self.sk_frozen = Some(Arc::new(std::mem::take(&mut self.sk_delta)));
+            self.frozen_end = self.keys.len();
+        }
+        let frozen_end = self.frozen_end;
+        let mut dropped = 0;
+        let remap = (self.keys[..frozen_end].contains(&DEAD)).then(|| {
             let mut next = 0u32;
-            self.keys
+            self.keys[..frozen_end]
                 .iter()
                 .map(|&k| {
                     if k == DEAD {
+                        dropped += 1;
                         END
                     } else {
                         next += 1;
@@ -500,42 +700,85 @@ impl PassageIndex {
                 })
                 .collect()
         });
-        let bands = self.bands;
-        let (delta_base, bulk_first) = (self.delta_base, self.bulk_first);
-        let remap = remap.as_deref();
-        // Bands merge independently: spread them over the cores (a bulk load at start
-        // is the one long merge).
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(bands);
-        let per = bands.div_ceil(threads);
-        std::thread::scope(|scope| {
-            for (c, chunk) in self.band.chunks_mut(per).enumerate() {
-                scope.spawn(move || {
-                    for (i, band) in chunk.iter_mut().enumerate() {
-                        band.merge(c * per + i, bands, delta_base, bulk_first, batch, remap);
-                    }
-                });
+        Some(MergeJob {
+            parts: self
+                .band
+                .iter()
+                .map(|b| {
+                    let frozen = b.frozen.clone().unwrap_or_default();
+                    (b.sorted.clone(), frozen)
+                })
+                .collect(),
+            sk_main: self.sk_main.clone(),
+            sk_frozen: self.sk_frozen.clone().unwrap_or_default(),
+            num_perm: self.num_perm,
+            main_end: self.main_end,
+            frozen_end,
+            remap,
+            dropped,
+        })
+    }
+
+    /// Swap in the arrays `merged` built: the frozen delta is now in them. Passages
+    /// removed since the merge began stay tombstoned, under their new slots.
+    pub fn finish_merge(&mut self, merged: Merged) {
+        assert!(
+            self.merging() && merged.frozen_end == self.frozen_end,
+            "finish_merge without the merge it finishes"
+        );
+        for (band, sorted) in self.band.iter_mut().zip(merged.sorted) {
+            band.sorted = Arc::new(sorted);
+            band.frozen = None;
+        }
+        let frozen = self.sk_frozen.take().unwrap_or_default();
+        match merged.sketches {
+            Some(sketches) => self.sk_main = Arc::new(sketches),
+            None => {
+                // The job is gone: both are the index's alone, so neither is copied
+                // but to append the frozen sketches (a delta's worth) to the merged.
+                let mut main = std::mem::take(&mut self.sk_main);
+                if main.is_empty() {
+                    main = frozen;
+                } else {
+                    let grown = Arc::make_mut(&mut main);
+                    grown.reserve_exact(frozen.len());
+                    grown.extend_from_slice(&frozen);
+                }
+                Arc::make_mut(&mut main).shrink_to_fit();
+                self.sk_main = main;
             }
-        });
-        if remap.is_some() {
-            let num_perm = self.num_perm;
+        }
+        if let Some(remap) = merged.remap {
             let mut w = 0;
-            for r in 0..self.keys.len() {
-                if self.keys[r] != DEAD {
+            for (r, &to) in remap.iter().enumerate() {
+                if to != END {
                     self.keys[w] = self.keys[r];
-                    self.sketches
-                        .copy_within(r * num_perm..(r + 1) * num_perm, w * num_perm);
                     w += 1;
                 }
             }
-            self.keys.truncate(w);
-            self.sketches.truncate(w * num_perm);
-            self.dead = 0;
+            self.keys.copy_within(merged.frozen_end.., w);
+            self.keys.truncate(self.keys.len() - merged.dropped);
+            self.dead -= merged.dropped;
         }
         self.keys.shrink_to_fit();
-        self.sketches.shrink_to_fit();
-        self.delta_base = self.keys.len();
+        self.main_end = merged.frozen_end - merged.dropped;
+        self.frozen_end = self.main_end;
+    }
+
+    /// The sketch of slot `slot`.
+    fn sketch(&self, slot: usize) -> &[u16] {
+        let np = self.num_perm;
+        let (run, at): (&[u16], usize) = if slot < self.main_end {
+            (&self.sk_main, slot)
+        } else if slot < self.frozen_end {
+            (
+                self.sk_frozen.as_deref().map_or(&[], |s| s),
+                slot - self.main_end,
+            )
+        } else {
+            (&self.sk_delta, slot - self.frozen_end)
+        };
+        &run[at * np..(at + 1) * np]
     }
 
     /// For each row of band keys, the passages sharing at least one band with it, how
@@ -566,13 +809,21 @@ impl PassageIndex {
         }
         let mut counts: HashMap<u32, u32, BuildHasherDefault<KeyHasher>> = HashMap::default();
         let mut out = Vec::with_capacity(n);
+        let chain = |counts: &mut HashMap<u32, u32, _>, delta: &Delta, base: usize, head: u32| {
+            let mut rel = head;
+            while rel != END {
+                *counts.entry((base + rel as usize) as u32).or_insert(0) += 1;
+                rel = delta.next[rel as usize];
+            }
+        };
         for (i, row) in band_keys.chunks_exact(self.bands).enumerate() {
             counts.clear();
             let mut found = Found::default();
             for (band, &key) in self.band.iter().zip(row) {
-                let run = band.run(key);
-                let chain = band.delta.get(&key).copied().unwrap_or((END, 0));
-                let size = run.len() + chain.1 as usize;
+                let run = band.sorted.run(key);
+                let fresh = band.delta.chain(key);
+                let frozen = band.frozen.as_ref().map_or((END, 0), |d| d.chain(key));
+                let size = run.len() + fresh.1 as usize + frozen.1 as usize;
                 if size == 0 {
                     continue;
                 }
@@ -580,14 +831,13 @@ impl PassageIndex {
                     found.capped += 1;
                     continue;
                 }
-                for &slot in &band.slots[run] {
+                for &slot in &band.sorted.slots[run] {
                     *counts.entry(slot).or_insert(0) += 1;
                 }
-                let mut slot = chain.0;
-                while slot != END {
-                    *counts.entry(slot).or_insert(0) += 1;
-                    slot = band.next[slot as usize - self.delta_base];
+                if let Some(d) = &band.frozen {
+                    chain(&mut counts, d, self.main_end, frozen.0);
                 }
+                chain(&mut counts, &band.delta, self.frozen_end, fresh.0);
             }
             let mut hits: Vec<(u32, u32)> = counts
                 .iter()
@@ -611,13 +861,75 @@ impl PassageIndex {
 
     /// Signature slots of `sig` whose low 16 bits equal the sketch of `slot`.
     fn agreement(&self, slot: usize, sig: &[u32]) -> u32 {
-        let sketch = &self.sketches[slot * self.num_perm..(slot + 1) * self.num_perm];
-        sketch
+        self.sketch(slot)
             .iter()
             .zip(sig)
             .filter(|&(&a, &b)| a == b as u16)
             .count() as u32
     }
+}
+
+/// The passages of many stored articles, as a store indexes them: per article, its
+/// signature rows that are not an empty set's and the first of each distinct one
+/// (`minhash::distinct_indexable_rows`), keyed `article_key << unit_bits | row`, with
+/// their band keys and signature rows.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ArticlePassages {
+    pub keys: Vec<i64>,
+    pub band_keys: Vec<u64>,
+    pub sigs: Vec<u32>,
+}
+
+/// `ArticlePassages` of articles `article_keys`, whose signature rows (`num_perm`
+/// wide) are `sigs[offsets[i] * num_perm..offsets[i + 1] * num_perm]`; the articles
+/// are shared among the cores. The caller checks that `offsets` rises from 0 to the
+/// number of rows, one more value than `article_keys`.
+pub fn article_passages(
+    article_keys: &[i64],
+    offsets: &[usize],
+    sigs: &[u32],
+    num_perm: usize,
+    bands: usize,
+    rows: usize,
+    unit_bits: u32,
+) -> ArticlePassages {
+    let one = |range: std::ops::Range<usize>| {
+        let mut out = ArticlePassages::default();
+        for a in range {
+            let rows_of = &sigs[offsets[a] * num_perm..offsets[a + 1] * num_perm];
+            for unit in crate::minhash::distinct_indexable_rows(rows_of, num_perm) {
+                out.keys.push((article_keys[a] << unit_bits) | unit);
+                let u = unit as usize;
+                out.sigs
+                    .extend_from_slice(&rows_of[u * num_perm..(u + 1) * num_perm]);
+            }
+        }
+        out.band_keys = crate::minhash::band_keys(&out.sigs, num_perm, bands, rows);
+        out
+    };
+    let n = article_keys.len();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    if threads < 2 || n < 1024 {
+        return one(0..n);
+    }
+    let per = n.div_ceil(threads);
+    let parts: Vec<ArticlePassages> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .step_by(per)
+            .map(|start| scope.spawn(move || one(start..(start + per).min(n))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut out = ArticlePassages::default();
+    for p in parts {
+        out.keys.extend(p.keys);
+        out.band_keys.extend(p.band_keys);
+        out.sigs.extend(p.sigs);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -702,6 +1014,148 @@ mod tests {
         assert_eq!(index.len(), stored.len());
     }
 
+    /// The index's answers as (passage, bands) pairs, sorted, for `brute`.
+    fn pairs(index: &PassageIndex, query: &[u64]) -> Vec<(i64, u32)> {
+        let got = &index.query(query, None, None).unwrap()[0];
+        let mut pairs: Vec<(i64, u32)> = got
+            .passages
+            .iter()
+            .copied()
+            .zip(got.bands.iter().copied())
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    }
+
+    #[test]
+    fn writes_and_reads_between_the_phases_of_a_merge_agree_with_brute_force() {
+        let (bands, rows, num_perm) = (4, 2, 8);
+        let n = 400;
+        let sigs = pseudo_random_sigs(n, num_perm, 11);
+        let bk = band_keys(&sigs, num_perm, bands, rows);
+        let row = |i: usize| bk[i * bands..(i + 1) * bands].to_vec();
+        let mut index = PassageIndex::new(bands, num_perm, 1_000_000).unwrap();
+        index.set_merge_inline(false);
+        let mut stored: Vec<(i64, Vec<u64>)> = Vec::new();
+        let insert = |index: &mut PassageIndex, stored: &mut Vec<(i64, Vec<u64>)>, i: usize| {
+            index
+                .insert(
+                    &[i as i64],
+                    &row(i),
+                    &sigs[i * num_perm..(i + 1) * num_perm],
+                )
+                .unwrap();
+            stored.push((i as i64, row(i)));
+        };
+        let remove = |index: &mut PassageIndex, stored: &mut Vec<(i64, Vec<u64>)>, i: usize| {
+            let was = stored.iter().any(|(k, _)| *k == i as i64);
+            assert_eq!(
+                index.remove(&[i as i64], &row(i)).unwrap(),
+                usize::from(was)
+            );
+            stored.retain(|(k, _)| *k != i as i64);
+        };
+        let check = |index: &PassageIndex, stored: &[(i64, Vec<u64>)]| {
+            assert_eq!(index.len(), stored.len());
+            for q in (0..n).step_by(7) {
+                assert_eq!(pairs(index, &row(q)), brute(stored, &row(q)));
+            }
+        };
+        let mut next = 0;
+        for round in 0..6 {
+            for _ in 0..50 {
+                insert(&mut index, &mut stored, next);
+                next += 1;
+            }
+            // Some merged, some frozen, some in the delta: removed before the merge.
+            for i in (round * 13..next).step_by(9) {
+                remove(&mut index, &mut stored, i);
+            }
+            let job = index.begin_merge().expect("something to merge");
+            assert!(index.merging());
+            check(&index, &stored);
+            // While the job runs: new passages, removals of merged, frozen and new
+            // ones, and removals of passages already gone.
+            for _ in 0..15 {
+                insert(&mut index, &mut stored, next);
+                next += 1;
+            }
+            for i in (round * 5..next).step_by(4) {
+                remove(&mut index, &mut stored, i);
+            }
+            check(&index, &stored);
+            let merged = job.run();
+            check(&index, &stored);
+            index.finish_merge(merged);
+            assert!(!index.merging());
+            check(&index, &stored);
+            // A removed passage reinserted under the same key is found again.
+            let back = round * 5;
+            insert(&mut index, &mut stored, back);
+            check(&index, &stored);
+        }
+        index.compact();
+        check(&index, &stored);
+        assert_eq!(index.dead, 0);
+    }
+
+    #[test]
+    fn a_merge_that_never_finished_is_handed_out_again() {
+        let (bands, rows, num_perm) = (4, 2, 8);
+        let sigs = pseudo_random_sigs(60, num_perm, 13);
+        let bk = band_keys(&sigs, num_perm, bands, rows);
+        let mut index = PassageIndex::new(bands, num_perm, 1000).unwrap();
+        index.set_merge_inline(false);
+        let keys: Vec<i64> = (0..60).collect();
+        index
+            .insert(&keys[..30], &bk[..30 * bands], &sigs[..30 * num_perm])
+            .unwrap();
+        drop(index.begin_merge()); // the job failed
+        index
+            .insert(&keys[30..], &bk[30 * bands..], &sigs[30 * num_perm..])
+            .unwrap();
+        let job = index.begin_merge().unwrap();
+        index.finish_merge(job.run());
+        assert_eq!(index.pending(), 30);
+        index.compact();
+        assert_eq!(index.pending(), 0);
+        let stored: Vec<(i64, Vec<u64>)> = (0..60)
+            .map(|i| (i as i64, bk[i * bands..(i + 1) * bands].to_vec()))
+            .collect();
+        for q in 0..60 {
+            assert_eq!(
+                pairs(&index, &bk[q * bands..(q + 1) * bands]),
+                brute(&stored, &bk[q * bands..(q + 1) * bands])
+            );
+        }
+    }
+
+    #[test]
+    fn article_passages_are_each_articles_distinct_indexable_rows() {
+        let (bands, rows, num_perm) = (4, 2, 8);
+        let mut sigs = pseudo_random_sigs(3000, num_perm, 17);
+        sigs.copy_within(0..8, 8); // article 0 repeats its row
+        sigs[16..24].fill(crate::minhash::EMPTY); // article 1 has an empty set's
+        let offsets: Vec<usize> = (0..=1500).map(|i| i * 2).collect();
+        let keys: Vec<i64> = (0..1500).map(|i| 3 * i + 1).collect();
+        let got = article_passages(&keys, &offsets, &sigs, num_perm, bands, rows, 20);
+        let mut expected = ArticlePassages::default();
+        for (a, &key) in keys.iter().enumerate() {
+            let part = &sigs[offsets[a] * num_perm..offsets[a + 1] * num_perm];
+            for unit in crate::minhash::distinct_indexable_rows(part, num_perm) {
+                let u = unit as usize;
+                let row = &part[u * num_perm..(u + 1) * num_perm];
+                expected.keys.push((key << 20) | unit);
+                expected.sigs.extend_from_slice(row);
+                expected
+                    .band_keys
+                    .extend(band_keys(row, num_perm, bands, rows));
+            }
+        }
+        assert_eq!(got, expected);
+        assert_eq!(got.keys.len(), 3000 - 2);
+    }
+
     #[test]
     fn the_cap_leaves_out_big_buckets_and_the_sketch_counts_agreement() {
         let num_perm = 4;
@@ -768,21 +1222,24 @@ mod tests {
 
     #[test]
     fn sort_mixed_sorts_as_a_comparison_sort_does() {
-        let mut x = 7u64;
-        let entries: Vec<(u64, u32)> = (0..5000u32)
-            .map(|i| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (mix(x % 700), i) // repeated keys too
-            })
-            .collect();
-        let mut expected = entries.clone();
-        expected.sort_unstable();
-        let (bulk, add) = entries.split_at(3000);
-        let (keys, slots) = sort_mixed(bulk.iter().copied(), add.to_vec());
-        let got: Vec<(u64, u32)> = keys.into_iter().zip(slots).collect();
-        assert_eq!(got, expected);
+        // One pass (under 8,192 entries) and two; few distinct keys and many.
+        for (n, distinct) in [(5000u32, 700u64), (60_000, 5000), (60_000, u64::MAX)] {
+            let mut x = 7u64;
+            let entries: Vec<(u64, u32)> = (0..n)
+                .map(|i| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (mix(x % distinct), i) // repeated keys too
+                })
+                .collect();
+            let mut expected = entries.clone();
+            expected.sort_unstable();
+            let (bulk, add) = entries.split_at(n as usize * 3 / 5);
+            let (keys, slots) = sort_mixed(bulk.iter().copied(), add.to_vec());
+            let got: Vec<(u64, u32)> = keys.into_iter().zip(slots).collect();
+            assert_eq!(got, expected);
+        }
     }
 
     #[test]

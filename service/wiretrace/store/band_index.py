@@ -73,6 +73,28 @@ class PassageIndex:
             _rows(signatures, np.uint32, self.num_perm),
         )
 
+    def insert_articles(
+        self,
+        article_keys: npt.ArrayLike,
+        offsets: npt.ArrayLike,
+        signatures: Signatures,
+        *,
+        rows: int,
+        unit_bits: int,
+    ) -> int:
+        """Index stored articles from all their signature rows in one call: article
+        ``i``'s rows are ``signatures[offsets[i]:offsets[i + 1]]``, and its passages
+        the rows that are not an empty set's signature, the first of each distinct
+        one (``distinct_indexable_rows``), keyed ``key << unit_bits | row``, under
+        band keys of ``rows`` rows (``band_keys``). Returns the passages indexed."""
+        return self._core.insert_articles(
+            np.ascontiguousarray(article_keys, dtype=np.int64),
+            np.ascontiguousarray(offsets, dtype=np.int64),
+            _rows(signatures, np.uint32, self.num_perm),
+            rows=rows,
+            unit_bits=unit_bits,
+        )
+
     def remove(self, keys: npt.ArrayLike, bands: BandKeys) -> int:
         """Forget ``keys``, indexed earlier with these same band keys; how many were."""
         return self._core.remove(
@@ -80,8 +102,24 @@ class PassageIndex:
         )
 
     def compact(self) -> None:
-        """Merge the delta now (after a bulk load, or to free removed passages)."""
+        """Merge the delta now (after a bulk load, or to free removed passages). The
+        index's write lock is held only to freeze the delta and to swap the merged
+        arrays in; lookups, inserts and removals go on while they are built."""
         self._core.compact()
+
+    # The three steps of ``compact``, for tests that interleave writes with them.
+
+    def begin_merge(self) -> bool:
+        """Freeze the delta (new passages go to a fresh one); False: nothing to merge."""
+        return self._core.begin_merge()
+
+    def run_merge(self) -> None:
+        """Build the merged arrays from the frozen delta, holding no lock of the index."""
+        self._core.run_merge()
+
+    def finish_merge(self) -> None:
+        """Swap the merged arrays in."""
+        self._core.finish_merge()
 
     def memory_bytes(self) -> int:
         """Bytes the index holds: arrays, sketches and delta, by capacity."""

@@ -74,6 +74,11 @@ class IndexSpec:
     bands: int
     rows: int
     passages: Callable[[npt.NDArray[np.uint32]], Passages] = field(compare=False, repr=False)
+    #: True when ``passages`` picks the rows that are not an empty set's signature,
+    #: the first of each distinct one, under ``bands`` of ``rows`` rows: the embedded
+    #: store then rebuilds its index in the core, one call per batch of articles
+    #: (``PassageIndex.insert_articles``) instead of ``passages`` article by article.
+    distinct_rows: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

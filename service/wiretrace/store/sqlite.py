@@ -13,7 +13,9 @@ under a savepoint of its own, in arrival order, so one that fails (a conflict, b
 input) is rolled back alone and the group goes on; two writes of one id in a group
 resolve as they would one after the other. A ``put`` returns only after the commit
 that holds it. The index's delta is merged into its sorted arrays by a thread of the
-store's, off the write path (``PassageIndex.compact``, with the GIL released).
+store's, off the write path (``PassageIndex.compact``, with the GIL released; the
+index's lock is held only to freeze the delta and to swap the merged arrays in, so
+lookups and writes go on while a merge runs).
 
 SQLite's errors become ours in one place, ``_mapped``: a full disk is ``Exhausted``
 (nothing was written; reads go on), a read-only, locked, unreadable or closed store is
@@ -39,6 +41,7 @@ import numpy.typing as npt
 from wiretrace.errors import Conflict, Exhausted, InvalidInput, Unavailable, WiretraceError
 from wiretrace.store.band_index import DEFAULT_DELTA_LIMIT, PassageIndex
 from wiretrace.store.base import (
+    UNIT_BITS,
     ArticleRecord,
     ArticleStore,
     IndexSpec,
@@ -212,6 +215,56 @@ class SqliteStore(ArticleStore):
     def _load(self) -> None:
         """Rebuild the index from the stored signatures, in bulk batches."""
         t0 = time.perf_counter()
+        articles = self._load_in_core() if self.spec.distinct_rows else self._load_by_article()
+        self._index.compact()
+        log.info(
+            "index rebuilt",
+            extra={
+                "articles": articles,
+                "passages": len(self._index),
+                "seconds": round(time.perf_counter() - t0, 3),
+            },
+        )
+
+    def _load_in_core(self) -> int:
+        """The stored articles' passages chosen and indexed in the core, one call per
+        batch of about ``_LOAD_BATCH`` signature rows (``spec.distinct_rows``)."""
+        articles = 0
+        db = sqlite3.connect(self.path)  # the scan must not hold the writer's lock
+        try:
+            cur = db.execute("SELECT key, units, signatures FROM articles")
+            while True:
+                keys: list[int] = []
+                units: list[int] = []
+                blobs: list[bytes] = []
+                rows = 0
+                while rows < _LOAD_BATCH:
+                    got = cur.fetchmany(2000)
+                    if not got:
+                        break
+                    for key, n, blob in got:
+                        keys.append(key)
+                        units.append(n)
+                        blobs.append(blob)
+                        rows += n
+                if not keys:
+                    return articles
+                offsets = np.zeros(len(units) + 1, dtype=np.int64)
+                np.cumsum(units, out=offsets[1:])
+                sigs = np.frombuffer(b"".join(blobs), dtype=np.uint32)
+                self._index.insert_articles(
+                    np.array(keys, dtype=np.int64),
+                    offsets,
+                    sigs.reshape(-1, self.spec.num_perm),
+                    rows=self.spec.rows,
+                    unit_bits=UNIT_BITS,
+                )
+                articles += len(keys)
+        finally:
+            db.close()
+
+    def _load_by_article(self) -> int:
+        """The stored articles' passages chosen by ``spec.passages``, one by one."""
         articles = 0
         keys: list[npt.NDArray[np.int64]] = []
         bands: list[npt.NDArray[np.uint64]] = []
@@ -231,15 +284,7 @@ class SqliteStore(ArticleStore):
                 keys, bands, rows, pending = [], [], [], 0
         if pending:
             self._flush(keys, bands, rows)
-        self._index.compact()
-        log.info(
-            "index rebuilt",
-            extra={
-                "articles": articles,
-                "passages": len(self._index),
-                "seconds": round(time.perf_counter() - t0, 3),
-            },
-        )
+        return articles
 
     def _flush(
         self,
