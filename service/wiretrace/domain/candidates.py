@@ -42,7 +42,11 @@ def index_spec(engine: EngineConfig) -> IndexSpec:
         units = distinct_indexable_rows(sigs)
         return Passages(units=units, band_keys=band_keys(sigs[units], bands, rows))
 
-    return IndexSpec(num_perm=engine.num_perm, bands=bands, rows=rows, passages=passages)
+    # ``passages`` is the core's distinct indexable rows: a store may rebuild its index
+    # from stored signatures in the core, batch by batch (``distinct_rows``).
+    return IndexSpec(
+        num_perm=engine.num_perm, bands=bands, rows=rows, passages=passages, distinct_rows=True
+    )
 
 
 def rank_candidates(
