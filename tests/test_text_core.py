@@ -49,14 +49,9 @@ CONFIG = EngineConfig()
 
 
 def _terms(text: str, stem_prefix: int) -> tuple[list[str], list[int], list[int]]:
-    """Words, term ids and word ids of ``text`` from the core's one call."""
-    words, _, _, _, terms, word_ids, *_ = _core.text_stages(
-        text,
-        stem_prefix=stem_prefix,
-        min_unit_tokens=CONFIG.min_unit_tokens,
-        max_unit_tokens=CONFIG.max_unit_tokens,
-    )
-    return words, terms.tolist(), word_ids.tolist()
+    """Words, term ids and word ids of ``text`` from ``prepare``'s one core call."""
+    doc = Detector(EngineConfig(stem_prefix=stem_prefix)).prepare(text)
+    return list(doc.tokens.words), doc.terms.tolist(), doc.words.tolist()
 
 
 @given(UNICODE)

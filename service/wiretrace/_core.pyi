@@ -146,21 +146,6 @@ NO_TERM: int
 STOPWORDS: tuple[str, ...]
 MAX_QUOTE_CHARS: int
 
-def text_stages(
-    text: str, *, stem_prefix: int, min_unit_tokens: int, max_unit_tokens: int
-) -> tuple[
-    list[str],  # words
-    npt.NDArray[np.int64],  # starts
-    npt.NDArray[np.int64],  # ends
-    list[int],  # sentence_ends
-    npt.NDArray[np.int64],  # terms
-    npt.NDArray[np.int64],  # word ids
-    npt.NDArray[np.int64],  # unit bounds
-    npt.NDArray[np.int64],  # features, all units'
-    npt.NDArray[np.int64],  # feature bounds per unit
-    npt.NDArray[np.bool_],  # quoted
-    npt.NDArray[np.bool_],  # named
-]: ...
 def prepare(
     text: str,
     *,

@@ -1,6 +1,6 @@
 //! The text stages (`wiretrace_engine::text`): normalisation, tokens, content terms,
-//! units, quotes and named tokens. One call, `text_stages`, gives `Detector.prepare`
-//! everything; the others serve the Python modules that keep those names.
+//! units, quotes and named tokens, for the Python modules that keep those names
+//! (`Detector.prepare` gets them, and the rest of its stages, from `prepare.rs`).
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 use wiretrace_engine::text::normalize as norm;
 use wiretrace_engine::text::tokenize as tok;
-use wiretrace_engine::text::{self, quotes, terms, TextConfig};
+use wiretrace_engine::text::{self, quotes, terms};
 
 use crate::guard::{run, text_of};
 
@@ -29,41 +29,6 @@ fn tokens_tuple<'py>(py: Python<'py>, t: tok::Tokens) -> PyResult<Bound<'py, PyT
             sentence_ends.into_any(),
         ],
     )
-}
-
-/// `(words, starts, ends, sentence_ends, terms, word_ids, unit_bounds, features,
-/// feature_bounds, quoted, named)` of `text`.
-#[pyfunction]
-#[pyo3(signature = (text, *, stem_prefix, min_unit_tokens, max_unit_tokens))]
-pub fn text_stages<'py>(
-    py: Python<'py>,
-    text: &Bound<'py, PyString>,
-    stem_prefix: usize,
-    min_unit_tokens: usize,
-    max_unit_tokens: usize,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let input = text_of(text)?;
-    let config = TextConfig {
-        stem_prefix,
-        min_unit_tokens,
-        max_unit_tokens,
-    };
-    let out = run(py, "text_stages", move || {
-        text::prepare(&input.code_points(), &config)
-    })?;
-    let fb: Vec<i64> = out.units.feature_bounds.iter().map(|&b| b as i64).collect();
-    let tokens = tokens_tuple(py, out.tokens)?;
-    let rest = [
-        PyArray1::from_vec(py, out.terms).into_any(),
-        PyArray1::from_vec(py, out.word_ids).into_any(),
-        PyArray1::from_vec(py, out.units.bounds).into_any(),
-        PyArray1::from_vec(py, out.units.features).into_any(),
-        PyArray1::from_vec(py, fb).into_any(),
-        PyArray1::from_vec(py, out.quoted).into_any(),
-        PyArray1::from_vec(py, out.named).into_any(),
-    ];
-    let items: Vec<Bound<'py, PyAny>> = tokens.iter().chain(rest).collect();
-    PyTuple::new(py, items)
 }
 
 /// `(words, starts, ends, sentence_ends)` of `text`.
@@ -180,7 +145,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NO_TERM", terms::NO_TERM)?;
     m.add("STOPWORDS", PyTuple::new(m.py(), terms::STOPWORDS)?)?;
     m.add("MAX_QUOTE_CHARS", quotes::MAX_QUOTE_CHARS)?;
-    m.add_function(wrap_pyfunction!(text_stages, m)?)?;
     m.add_function(wrap_pyfunction!(tokenize, m)?)?;
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(to_original, m)?)?;
