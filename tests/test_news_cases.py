@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 
 from wiretrace import Detector, EngineConfig
 from wiretrace.engine.confidence import Verdict, confidence, derived_share, fit, verdict
-from wiretrace.engine.detect import _named
-from wiretrace.engine.tokenize import tokenize
 from wiretrace_client import article, pb
 
 from .conftest import VOCABULARY
@@ -150,12 +148,23 @@ def test_boilerplate_is_suppressed_unless_asked(tmp_path: Path, store_url: str) 
 
 
 @given(
-    st.lists(st.sampled_from(["Okafor", "said", "34", "on", "12th", "Leeds", "the"]), max_size=30)
+    st.lists(
+        st.sampled_from(["Okafor", "said", "34", "on", "12th", "Leeds", "the", "Émile", "été"]),
+        max_size=30,
+    ),
+    st.sampled_from([". ", "! ", ", "]),
 )
-def test_named_tokens_fast_path_agrees_with_the_general_one(words: list[str]) -> None:
-    # An ASCII text takes the vectorised path; the same text with a non-ASCII tail
-    # takes the general one: their common tokens are named alike.
-    text = " ".join(words) + ". Done."
-    fast = _named(tokenize(text))
-    slow = _named(tokenize(text + " é"))
-    assert fast.tolist() == slow[: len(fast)].tolist()
+def test_named_tokens_are_capitalised_inside_a_sentence_or_hold_a_digit(
+    words: list[str], joint: str
+) -> None:
+    """``Document.named`` (from the core) against its definition, computed here."""
+    half = len(words) // 2
+    text = " ".join(words[:half]) + joint + " ".join(words[half:]) + ". Done."
+    doc = Detector().prepare(text)
+    t = doc.tokens
+    first = {0, *t.sentence_ends}
+    expected = [
+        (text[s].isupper() and k not in first) or any(c.isdecimal() for c in text[s:e])
+        for k, (s, e) in enumerate(zip(t.starts.tolist(), t.ends.tolist(), strict=True))
+    ]
+    assert doc.named.tolist() == expected

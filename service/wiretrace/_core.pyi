@@ -202,9 +202,3 @@ def to_original(
     ends: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def quoted_spans(text: str) -> list[tuple[int, int]]: ...
-def named(
-    text: str,
-    starts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    sentence_ends: list[int],
-) -> npt.NDArray[np.bool_]: ...

@@ -118,28 +118,6 @@ pub fn quoted_spans(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<Vec<
     })
 }
 
-/// The `named` mask of the tokens `starts`/`ends` of `text`.
-#[pyfunction]
-pub fn named<'py>(
-    py: Python<'py>,
-    text: &Bound<'py, PyString>,
-    starts: PyReadonlyArray1<'py, i64>,
-    ends: PyReadonlyArray1<'py, i64>,
-    sentence_ends: Vec<i64>,
-) -> PyResult<BoolArray<'py>> {
-    let input = text_of(text)?;
-    let (starts, ends) = (starts.as_slice()?.to_vec(), ends.as_slice()?.to_vec());
-    if starts.len() != ends.len() {
-        return Err(PyValueError::new_err(
-            "starts and ends must be equally long",
-        ));
-    }
-    let mask = run(py, "named", move || {
-        text::named::named(&input.code_points(), &starts, &ends, &sentence_ends)
-    })?;
-    Ok(PyArray1::from_vec(py, mask))
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UNICODE_VERSION", text::UNICODE_VERSION)?;
     m.add("NO_TERM", terms::NO_TERM)?;
@@ -149,6 +127,5 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(to_original, m)?)?;
     m.add_function(wrap_pyfunction!(quoted_spans, m)?)?;
-    m.add_function(wrap_pyfunction!(named, m)?)?;
     Ok(())
 }

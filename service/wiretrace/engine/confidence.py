@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 import wiretrace._core as _core
+from wiretrace.engine.align import core_call
 
 if TYPE_CHECKING:
     from wiretrace.engine.detect import Document, Match
@@ -91,7 +92,9 @@ def features(a: Document, b: Document, m: Match) -> npt.NDArray[np.float64]:
 
     a0, a1 = _tokens(a, m.a_start, m.a_end)
     b0, b1 = _tokens(b, m.b_start, m.b_end)
-    covered, quoted, content = _core.span_counts(a.aligned(), b.aligned(), a0, a1, b0, b1)
+    covered, quoted, content = core_call(
+        _core.span_counts, a.aligned(), b.aligned(), a0, a1, b0, b1
+    )
     span = a1 - a0
     # A share of tokens: count / span, as numpy's mean of a boolean mask gives it.
     return np.array(

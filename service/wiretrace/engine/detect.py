@@ -138,9 +138,6 @@ class Document:
     def text(self) -> str:
         return self.tokens.text
 
-    def unit_terms(self, u: int) -> set[int]:
-        return set(self.units.terms(u).tolist())
-
     def without_words(self) -> Document:
         """This document without its normalised token strings (only ``prepare`` reads
         them), keeping the core's copy: a compact source for ``compare``."""
@@ -156,12 +153,6 @@ class Document:
             object.__setattr__(self, "_aligned", align.prepared_doc(self))
         assert self._aligned is not None
         return self._aligned
-
-
-def _named(tokens: Tokens) -> npt.NDArray[np.bool_]:
-    """``Document.named``: per token, capitalised and not the first of its sentence,
-    or holding a digit (``core/engine/src/text/named.rs``)."""
-    return _core.named(tokens.text, tokens.starts, tokens.ends, tokens.sentence_ends)
 
 
 class Detector:
@@ -206,7 +197,8 @@ class Detector:
             window_rare,
             window_order,
             prepared,
-        ) = _core.prepare(
+        ) = align.core_call(
+            _core.prepare,
             text,
             stem_prefix=cfg.stem_prefix,
             min_unit_tokens=cfg.min_unit_tokens,
