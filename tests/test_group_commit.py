@@ -275,8 +275,12 @@ def test_one_stream_shares_commits_only_with_a_window_and_answers_in_order(
         assert stats.articles_written == len(docs) - 1
         if window == 1:  # one article at a time: one transaction each
             assert stats.write_transactions == stats.articles_written
-        else:  # the first articles waited behind the lock together
-            assert stats.write_transactions <= stats.articles_written - (window - 1)
+        else:
+            # The first article leads a group of its own and waits behind the lock;
+            # the window's next ``window - 1`` articles queue behind it and commit as
+            # one group: at least ``window - 2`` transactions saved, whatever the timing
+            # of the rest (which often share too).
+            assert stats.write_transactions <= stats.articles_written - (window - 2)
     finally:
         r.stop()
 
