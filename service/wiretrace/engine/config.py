@@ -65,10 +65,14 @@ DEFAULT_MIN_UNIT_TOKENS = 4
 DEFAULT_MAX_UNIT_TOKENS = 40
 DEFAULT_STEM_PREFIX = 5
 DEFAULT_SEED = 1
-DEFAULT_MERGE_GAP_TOKENS = 25
+#: Refine and merge (issue 11, RESULTS.md "variant D with short matches evidenced in
+#: order"): with half-matches counted only against the other side's unpaired
+#: tokens, a looser edge cut keeps the edited edges of random obfuscation and
+#: translation without verbatim copies spreading into their neighbours.
+DEFAULT_MERGE_GAP_TOKENS = 35
 DEFAULT_MISS_PENALTY = 0.5
-DEFAULT_SHARED_WEIGHT = 0.3
-DEFAULT_EDGE_CUT = 0.5
+DEFAULT_SHARED_WEIGHT = 0.35
+DEFAULT_EDGE_CUT = 0.4
 # Bounds on the work of one comparison (counted in Work). PAN-13's 5,185 pairs reach
 # none; their largest use is 9,073 seed pairs, 14,249 extend pairs, 618 passages and
 # 10.9M alignment cells (all refinements of one pair, so also the largest refinement).
@@ -140,7 +144,8 @@ class EngineConfig:
         miss_penalty: weight of an unaligned content token against an aligned one when
             the refine stage trims a passage's edges.
         shared_weight: worth of a content token that is not aligned in order but whose
-            term occurs on the other side (reordered text), against 1 for an aligned one.
+            term occurs among the other side's tokens the alignment left unpaired
+            (reordered text), against 1 for an aligned one.
         edge_cut: share of the core's mean worth that a token must exceed to stay in
             the trimmed passage.
         merge_gap_tokens: passages that follow each other on both sides with at most
@@ -168,7 +173,11 @@ class EngineConfig:
         min_evidence_dice: least Dice coefficient of a reworded match's content
             terms once the tokens that name are left out (capitalised inside a
             sentence, or holding a digit): names, numbers, dates and places alone
-            never make a match.
+            never make a match. A reworded match shorter than
+            ``short_passage_tokens`` must also reach it in order: the Indel
+            similarity (an ordered Dice coefficient) of its words, those that name
+            left out, as two reports of one event share a sentence's names,
+            numbers and dates in the same order.
         boilerplate_articles: the service's index leaves out, on lookup, every bucket
             holding more passages than this (passim's maximum document frequency):
             a passage found in that many stored articles is boilerplate. It costs no

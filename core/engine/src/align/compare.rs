@@ -183,7 +183,7 @@ impl Aligner<'_, '_, '_> {
         let mut found = Vec::with_capacity(kept.len());
         for p in kept {
             let m = self.matched(&p)?;
-            if self.long_enough(&m, &p, least) && self.evidenced(&p, &m) {
+            if self.long_enough(&m, &p, least) && self.evidenced(&p, &m)? {
                 found.push((p, m));
             }
         }
@@ -424,27 +424,56 @@ impl Aligner<'_, '_, '_> {
         shortest >= least
     }
 
-    /// Names, numbers, dates and places alone never make a reworded match.
-    fn evidenced(&self, p: &Passage, m: &Found) -> bool {
-        if m.kind != Kind::Reworded {
-            return true;
-        }
+    /// The Dice coefficient of the distinct content terms of `p`'s two sides, leaving
+    /// out the tokens that name (capitalised inside a sentence, or holding a digit).
+    fn unnamed_dice(&self, p: &Passage) -> f64 {
         let (a, b) = (self.a, self.b);
-        let (ta, tb) = (&a.terms[p.a0..p.a1], &b.terms[p.b0..p.b1]);
-        let unnamed = |terms: &[i64], named: &[bool]| {
+        let unnamed = |d: &Doc, t0: usize, t1: usize| {
             distinct_terms(
-                terms
+                d.terms[t0..t1]
                     .iter()
-                    .zip(named)
+                    .zip(&d.named[t0..t1])
                     .filter(|(_, &n)| !n)
                     .map(|(&t, _)| t),
             )
         };
-        let said = sorted_dice(
-            &unnamed(ta, &a.named[p.a0..p.a1]),
-            &unnamed(tb, &b.named[p.b0..p.b1]),
-        );
-        said >= self.cfg.min_evidence_dice || said >= dice(ta, tb) / 2.0
+        sorted_dice(&unnamed(a, p.a0, p.a1), &unnamed(b, p.b0, p.b1))
+    }
+
+    /// Names, numbers, dates and places alone never make a reworded match: the
+    /// Dice coefficient of its content terms, the tokens that name left out, must
+    /// reach `min_evidence_dice` (or half the Dice with them). A passage shorter than
+    /// `short_passage_tokens` is judged in order as well: the Indel similarity of its
+    /// words, those that name left out (an ordered Dice coefficient), must reach
+    /// `min_evidence_dice` too. Two reports of one event share a sentence's names,
+    /// numbers and dates in the same order, and those alone carry a short stretch of
+    /// different sentences over the short-passage bars.
+    fn evidenced(&mut self, p: &Passage, m: &Found) -> Result<bool, Stopped> {
+        if m.kind != Kind::Reworded {
+            return Ok(true);
+        }
+        let cfg = self.cfg;
+        let (ta, tb) = (&self.a.terms[p.a0..p.a1], &self.b.terms[p.b0..p.b1]);
+        let said = self.unnamed_dice(p);
+        if said < cfg.min_evidence_dice && said < dice(ta, tb) / 2.0 {
+            return Ok(false);
+        }
+        if (p.a1 - p.a0).min(p.b1 - p.b0) >= cfg.short_passage_tokens {
+            return Ok(true);
+        }
+        let unnamed = |d: &Doc, t0: usize, t1: usize| -> Vec<i64> {
+            (t0..t1)
+                .filter(|&k| !d.named[k])
+                .map(|k| d.words[k])
+                .collect()
+        };
+        let (wa, wb) = (unnamed(self.a, p.a0, p.a1), unnamed(self.b, p.b0, p.b1));
+        if wa.is_empty() || wb.is_empty() {
+            return Ok(false);
+        }
+        self.work.check()?;
+        self.work.counters.similarity_cells += (wa.len() as u64) * (wb.len() as u64);
+        Ok(normalized_similarity(&wa, &wb) >= cfg.min_evidence_dice)
     }
 
     /// Exact runs are never swallowed (`Detector._exact` in Python).
@@ -588,7 +617,7 @@ impl Aligner<'_, '_, '_> {
                 continue;
             };
             let m = self.matched(&piece)?;
-            if self.long_enough(&m, &piece, least) && self.evidenced(&piece, &m) {
+            if self.long_enough(&m, &piece, least) && self.evidenced(&piece, &m)? {
                 out.push((piece, m));
             }
         }

@@ -138,8 +138,25 @@ pub struct RefineParams {
     pub edge_cut: f64,
 }
 
-fn refine_side(hit: &[bool], terms: &[i64], other: &[i64], params: RefineParams) -> (usize, usize) {
-    let mut other_sorted = other.to_vec();
+/// The densest stretch of one side of a passage. An aligned token is worth 1; a
+/// content token the alignment left out is worth `shared_weight` when its term is
+/// among the other side's tokens the alignment also left out (a reordered or moved
+/// word has such a partner, while a term that only repeats a word of the copy, its
+/// partner already paired, is no evidence that the token belongs to the passage),
+/// and costs `miss_penalty` otherwise.
+fn refine_side(
+    hit: &[bool],
+    terms: &[i64],
+    other_hit: &[bool],
+    other: &[i64],
+    params: RefineParams,
+) -> (usize, usize) {
+    let mut other_sorted: Vec<i64> = other
+        .iter()
+        .zip(other_hit)
+        .filter(|(_, &h)| !h)
+        .map(|(&t, _)| t)
+        .collect();
     other_sorted.sort_unstable();
     let worth: Vec<f64> = hit
         .iter()
@@ -187,8 +204,8 @@ pub fn refine(
     let (aw, bw) = (&a.0[p.a0..p.a1], &b.0[p.b0..p.b1]);
     let (at, bt) = (&a.1[p.a0..p.a1], &b.1[p.b0..p.b1]);
     let (hit_a, hit_b) = aligned(aw, bw);
-    let ra = refine_side(&hit_a, at, bt, params);
-    let rb = refine_side(&hit_b, bt, at, params);
+    let ra = refine_side(&hit_a, at, &hit_b, bt, params);
+    let rb = refine_side(&hit_b, bt, &hit_a, at, params);
     if ra.1 <= ra.0 || rb.1 <= rb.0 {
         return None;
     }
