@@ -78,6 +78,46 @@ def test_sample_articles_wire_copy_quote_and_repeat(detector: Detector) -> None:
     assert m.a_end <= m.b_start
 
 
+# One death, three reports. The second shares with the first only the victim's name,
+# age, street, town, hospital and date, in the same order, with other words between:
+# a short stretch whose similarity those names alone carry. The third rewords the
+# first's two sentences.
+VICTIM = (
+    "Police named the victim as Oskar Lind, 71, of Birch Avenue, Marlow, who died at "
+    "Wexham Park Hospital on 2 February after the crash.\n\n"
+    "His family described him as a kind man who loved his garden."
+)
+VICTIM_OTHER_REPORT = (
+    "Officers said Oskar Lind, 71, from Birch Avenue, Marlow, was taken to Wexham Park "
+    "Hospital on 2 February and died there two days after his car left the road.\n\n"
+    "An inquest will open next month."
+)
+VICTIM_REWORDED = (
+    "An inquest will open next month into the death of a pensioner.\n\n"
+    "Police have identified the dead man as Oskar Lind, 71, of Birch Avenue, Marlow, who "
+    "passed away at Wexham Park Hospital on 2 February following the crash.\n\n"
+    "Relatives said he was a kind man who loved gardening."
+)
+
+
+def test_short_match_needs_its_unnamed_words_in_order(detector: Detector) -> None:
+    """A short reworded match must reach ``min_evidence_dice`` in order once the
+    tokens that name are left out: names, age, places and a date shared in one order
+    are no reuse, while a reworded sentence around the same names still is."""
+    victim = detector.prepare(VICTIM)
+    assert detector.compare(victim, detector.prepare(VICTIM_OTHER_REPORT)) == []
+    m = _find(
+        detector.compare(victim, detector.prepare(VICTIM_REWORDED)),
+        VICTIM,
+        VICTIM_REWORDED,
+        "who died at Wexham Park Hospital",
+        "who passed away at Wexham Park Hospital",
+    )
+    assert m.kind is Kind.REWORDED
+    assert "loved his garden" in VICTIM[m.a_start : m.a_end]
+    assert "loved gardening" in VICTIM_REWORDED[m.b_start : m.b_end]
+
+
 def test_common_short_phrases_never_match(detector: Detector) -> None:
     a = "The Kremlin said on Monday. Crowds gathered near the river bank to watch boats."
     b = "The Kremlin said on Monday. Farmers reported a poor harvest after the long drought."
