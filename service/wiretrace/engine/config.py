@@ -69,7 +69,7 @@ DEFAULT_SEED = 1
 #: order"): with half-matches counted only against the other side's unpaired
 #: tokens, a looser edge cut keeps the edited edges of random obfuscation and
 #: translation without verbatim copies spreading into their neighbours.
-DEFAULT_MERGE_GAP_TOKENS = 35
+DEFAULT_MERGE_GAP_TOKENS = 30
 DEFAULT_MISS_PENALTY = 0.5
 DEFAULT_SHARED_WEIGHT = 0.35
 DEFAULT_EDGE_CUT = 0.4
