@@ -297,6 +297,24 @@ mod tests {
     }
 
     #[test]
+    fn half_matches_count_only_against_unpaired_tokens() {
+        let params = RefineParams {
+            miss_penalty: 0.5,
+            shared_weight: 0.35,
+            edge_cut: 0.4,
+        };
+        let whole = |a: &[i64], b: &[i64]| {
+            let p = Passage::new(0, a.len(), 0, b.len());
+            refine(p, (a, a), (b, b), params).map(|q| (q.a0, q.a1, q.b0, q.b1))
+        };
+        // A word moved to the other end: its partner is left unpaired, so it stays.
+        assert_eq!(whole(&[1, 2, 3, 9], &[9, 1, 2, 3]), Some((0, 4, 0, 4)));
+        // A repeat of a word of the copy whose partner is already paired: trimmed.
+        assert_eq!(whole(&[1, 9, 2, 3, 9], &[1, 9, 2, 3]), Some((0, 4, 0, 4)));
+        assert_eq!(whole(&[1, 9, 2, 3, 9], &[1, 9, 2, 3, 9]), Some((0, 5, 0, 5)));
+    }
+
+    #[test]
     fn pairwise_sum_adds_every_value() {
         let values: Vec<f64> = (0..300)
             .map(|k| if k % 3 == 0 { 1.0 } else { 0.3 })
