@@ -311,7 +311,10 @@ mod tests {
         assert_eq!(whole(&[1, 2, 3, 9], &[9, 1, 2, 3]), Some((0, 4, 0, 4)));
         // A repeat of a word of the copy whose partner is already paired: trimmed.
         assert_eq!(whole(&[1, 9, 2, 3, 9], &[1, 9, 2, 3]), Some((0, 4, 0, 4)));
-        assert_eq!(whole(&[1, 9, 2, 3, 9], &[1, 9, 2, 3, 9]), Some((0, 5, 0, 5)));
+        assert_eq!(
+            whole(&[1, 9, 2, 3, 9], &[1, 9, 2, 3, 9]),
+            Some((0, 5, 0, 5))
+        );
     }
 
     #[test]
