@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::align::{Doc, Run, Windows, NO_TERM};
+use crate::matches::Spans;
 use crate::minhash;
 use crate::text::{self, TextConfig, TextStages};
 
@@ -18,6 +19,10 @@ const MAX_PERIODS: usize = 8;
 pub const MAX_WINDOW_COPIES: usize = 8;
 /// The signature slot of an empty set.
 pub const EMPTY: u32 = u32::MAX;
+
+/// Two texts with at least this many code points together are prepared on two threads
+/// (`prepare_pair`): below it, starting a thread costs more than it saves.
+pub const PARALLEL_CHARS: usize = 2_000;
 
 const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 const SALT: u64 = 0xD6E8_FEB8_6659_FD93;
@@ -48,6 +53,8 @@ pub struct Prepared {
     /// One row per quoted segment with enough content terms.
     pub quote_signatures: Vec<u32>,
     pub windows: Windows,
+    /// Where each token lies in the text, with its end moved over closing punctuation.
+    pub spans: Spans,
 }
 
 /// The runs of a sequence of unit fingerprints (equal units, equal fingerprints),
@@ -253,6 +260,12 @@ pub fn prepare(chars: &[char], config: &PrepareConfig) -> Prepared {
     );
     let quote_signatures = minhash::signatures(&values, &offsets, &config.perm_a, &config.perm_b);
     let windows = windows(&stages.word_ids, config.min_quote_tokens);
+    let positions = |v: &[i64]| v.iter().map(|&x| x.max(0) as usize).collect::<Vec<usize>>();
+    let spans = Spans::new(
+        chars,
+        positions(&stages.tokens.starts),
+        positions(&stages.tokens.ends),
+    );
     Prepared {
         stages,
         signatures,
@@ -262,7 +275,29 @@ pub fn prepare(chars: &[char], config: &PrepareConfig) -> Prepared {
         band_keys,
         quote_signatures,
         windows,
+        spans,
     }
+}
+
+/// `prepare` of two texts, on two threads when they are long enough together
+/// (`PARALLEL_CHARS`): the same results as two calls, in the same order.
+pub fn prepare_pair(a: &[char], b: &[char], config: &PrepareConfig) -> (Prepared, Prepared) {
+    if a.len() + b.len() < PARALLEL_CHARS {
+        return (prepare(a, config), prepare(b, config));
+    }
+    std::thread::scope(|scope| {
+        // No thread to be had (a process at its limit): one after the other.
+        let Ok(other) = std::thread::Builder::new().spawn_scoped(scope, || prepare(b, config))
+        else {
+            return (prepare(a, config), prepare(b, config));
+        };
+        let first = prepare(a, config);
+        // A panic on the other thread goes on here, where the binding's guard takes it.
+        let second = other
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        (first, second)
+    })
 }
 
 impl Prepared {
@@ -320,6 +355,43 @@ pub fn span_counts(a: &Doc, b: &Doc, a0: usize, a1: usize, b0: usize, b1: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config() -> PrepareConfig {
+        PrepareConfig {
+            text: TextConfig {
+                stem_prefix: 6,
+                min_unit_tokens: 8,
+                max_unit_tokens: 40,
+            },
+            min_quote_tokens: 5,
+            min_quote_content_terms: 2,
+            perm_a: (1..=16u32)
+                .map(|k| k.wrapping_mul(2_654_435_761) | 1)
+                .collect(),
+            perm_b: (1..=16).map(|k| k * 40_503).collect(),
+            bands: 4,
+            rows: 4,
+        }
+    }
+
+    #[test]
+    fn a_pair_prepared_on_two_threads_equals_two_prepares() {
+        let sentence = "The minister said: “We will rebuild every school.” Leeds agreed. ";
+        let a: Vec<char> = sentence.repeat(30).chars().collect();
+        let b: Vec<char> = sentence.repeat(12).chars().rev().collect();
+        assert!(a.len() + b.len() >= PARALLEL_CHARS);
+        let cfg = config();
+        for (x, y) in [(&a, &b), (&a[..50].to_vec(), &b[..50].to_vec())] {
+            let (pa, pb) = prepare_pair(x, y, &cfg);
+            for (got, text) in [(pa, x), (pb, y)] {
+                let one = prepare(text, &cfg);
+                assert_eq!(got.doc(cfg.bands), one.doc(cfg.bands));
+                assert_eq!(got.spans, one.spans);
+                assert_eq!(got.signatures, one.signatures);
+                assert_eq!(got.stages.tokens.starts, one.stages.tokens.starts);
+            }
+        }
+    }
 
     #[test]
     fn runs_need_three_copies_of_a_period() {
