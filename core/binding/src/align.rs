@@ -85,7 +85,7 @@ impl PreparedDoc {
         Arc::clone(&self.doc)
     }
 
-    pub(crate) fn spans(&self) -> Option<Arc<Spans>> {
+    pub(crate) fn token_spans(&self) -> Option<Arc<Spans>> {
         self.spans.clone()
     }
 }
@@ -191,6 +191,15 @@ impl PreparedDoc {
     #[getter]
     fn has_spans(&self) -> bool {
         self.spans.is_some()
+    }
+
+    /// Its tokens' `(starts, ends, closed)`: code-point offsets, each end also moved
+    /// over the closing punctuation after it; None without spans.
+    #[allow(clippy::type_complexity)]
+    fn spans(&self) -> Option<(Vec<usize>, Vec<usize>, Vec<usize>)> {
+        self.spans
+            .as_ref()
+            .map(|s| (s.starts.clone(), s.ends.clone(), s.closed.clone()))
     }
 }
 

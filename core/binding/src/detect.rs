@@ -34,7 +34,7 @@ impl<'a> Side<'a> {
             )));
         };
         let doc = doc.get();
-        let spans = doc.spans().ok_or_else(|| {
+        let spans = doc.token_spans().ok_or_else(|| {
             PyValueError::new_err(format!(
                 "{name} is a PreparedDoc without its tokens' spans: build it with starts, ends \
                  and closed"
@@ -97,7 +97,7 @@ pub fn detect<'py>(
         guarded("detect", || {
             let (ma, mb) = match (side_a, side_b) {
                 (Side::Text(ta), Some(Side::Text(tb))) => {
-                    let (pa, pb) = prep::prepare_pair(&ta.code_points(), &tb.code_points(), pcfg);
+                    let (pa, pb) = prep::prepare_pair(&ta.code_points(), tb.code_points(), pcfg);
                     (made(pa, pcfg.bands), Some(made(pb, pcfg.bands)))
                 }
                 (sa, sb) => (ready(sa, pcfg), sb.map(|s| ready(s, pcfg))),

@@ -24,7 +24,7 @@ fn usizes_as_i64(v: &[usize]) -> Vec<i64> {
 /// permutations and the LSH band shape: checked once, shared by every call.
 #[pyclass(frozen, module = "wiretrace._core")]
 pub struct PrepareConfig {
-    pub(crate) config: prep::PrepareConfig,
+    pub(crate) config: Arc<prep::PrepareConfig>,
 }
 
 impl PrepareConfig {
@@ -42,7 +42,9 @@ impl PrepareConfig {
                 "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
             )));
         }
-        Ok(PrepareConfig { config })
+        Ok(PrepareConfig {
+            config: Arc::new(config),
+        })
     }
 }
 

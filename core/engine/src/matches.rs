@@ -84,31 +84,32 @@ impl Spans {
     }
 }
 
+/// Whether `c` closes a sentence or a quote (`CLOSING`).
+fn closing(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!' | '?' | '…' | '"' | '\'' | ')' | ']' | '»' | '”' | '’' | '。' | '！' | '？'
+    )
+}
+
 /// Each end in `ends` moved over the closing characters that follow it in `text`
-/// (`detect._close`).
+/// (`detect._close`). Work: each character is looked at once when the ends rise (as
+/// a text's tokens' do): an end inside the run the previous end moved over shares
+/// its result.
 pub fn closed_ends(text: &[char], ends: &[usize]) -> Vec<usize> {
-    // From the text's end backwards, ends in falling order: `next_open` is the first
-    // position at or after `p` that holds no closing character.
-    let mut out = vec![0; ends.len()];
-    let mut order: Vec<usize> = (0..ends.len()).collect();
-    order.sort_by_key(|&t| std::cmp::Reverse(ends[t]));
-    let mut next_open = text.len();
-    let mut p = text.len();
-    for t in order {
-        let e = ends[t].min(text.len());
-        while p > e {
-            p -= 1;
-            if !CLOSING.contains(&text[p]) {
-                next_open = p;
+    let (mut last, mut last_closed) = (usize::MAX, usize::MAX);
+    ends.iter()
+        .map(|&e| {
+            if !(last <= e && e <= last_closed) {
+                let mut end = e;
+                while end < text.len() && closing(text[end]) {
+                    end += 1;
+                }
+                (last, last_closed) = (e, end);
             }
-        }
-        out[t] = if ends[t] >= text.len() {
-            ends[t]
-        } else {
-            next_open
-        };
-    }
-    out
+            last_closed.max(e)
+        })
+        .collect()
 }
 
 /// A match in character offsets: `a`'s `[a_start, a_end)`, `b`'s `[b_start, b_end)`.
@@ -254,6 +255,17 @@ mod tests {
         let shuffled: Vec<usize> = ends.iter().rev().copied().collect();
         let slow: Vec<usize> = shuffled.iter().map(|&e| slow_close(&text, e)).collect();
         assert_eq!(closed_ends(&text, &shuffled), slow);
+    }
+
+    #[test]
+    fn closing_is_the_closing_set() {
+        for c in CLOSING {
+            assert!(closing(c), "{c:?}");
+        }
+        let others = (0..0x3100u32).filter_map(char::from_u32);
+        for c in others.filter(|c| !CLOSING.contains(c)) {
+            assert!(!closing(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! that also yields the alignment's `Doc`.
 
 use std::collections::HashMap;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use crate::align::{Doc, Run, Windows, NO_TERM};
 use crate::matches::Spans;
@@ -21,7 +23,7 @@ pub const MAX_WINDOW_COPIES: usize = 8;
 pub const EMPTY: u32 = u32::MAX;
 
 /// Two texts with at least this many code points together are prepared on two threads
-/// (`prepare_pair`): below it, starting a thread costs more than it saves.
+/// (`prepare_pair`): below it, handing a text over costs more than it saves.
 pub const PARALLEL_CHARS: usize = 2_000;
 
 const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -279,25 +281,111 @@ pub fn prepare(chars: &[char], config: &PrepareConfig) -> Prepared {
     }
 }
 
-/// `prepare` of two texts, on two threads when they are long enough together
-/// (`PARALLEL_CHARS`): the same results as two calls, in the same order.
-pub fn prepare_pair(a: &[char], b: &[char], config: &PrepareConfig) -> (Prepared, Prepared) {
+/// `prepare` of two texts: the same results as two calls, in the same order. When they
+/// are long enough together (`PARALLEL_CHARS`), the second is offered to a helper
+/// thread while this one prepares the first; if the helper has not taken it by then
+/// (busy with another caller's, or not yet scheduled on a loaded machine), this thread
+/// prepares it too. So a pair never waits for a thread to start, and costs at most one
+/// job handed over on top of two prepares.
+pub fn prepare_pair(a: &[char], b: Vec<char>, config: &Arc<PrepareConfig>) -> (Prepared, Prepared) {
     if a.len() + b.len() < PARALLEL_CHARS {
-        return (prepare(a, config), prepare(b, config));
+        return (prepare(a, config), prepare(&b, config));
     }
-    std::thread::scope(|scope| {
-        // No thread to be had (a process at its limit): one after the other.
-        let Ok(other) = std::thread::Builder::new().spawn_scoped(scope, || prepare(b, config))
-        else {
-            return (prepare(a, config), prepare(b, config));
-        };
-        let first = prepare(a, config);
-        // A panic on the other thread goes on here, where the binding's guard takes it.
-        let second = other
-            .join()
-            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-        (first, second)
-    })
+    let job = Arc::new(Job {
+        chars: b,
+        config: Arc::clone(config),
+        state: Mutex::new(State::Offered),
+        done: Condvar::new(),
+    });
+    let offered = helper().is_some_and(|tx| tx.send(Arc::clone(&job)).is_ok());
+    let first = prepare(a, config);
+    if !offered || job.take() {
+        let second = prepare(&job.chars, config);
+        return (first, second);
+    }
+    let second = job.wait();
+    (
+        first,
+        second.unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+    )
+}
+
+type Panic = Box<dyn std::any::Any + Send>;
+
+enum State {
+    Offered,
+    Taken,
+    Done(Box<Result<Prepared, Panic>>),
+    Collected,
+}
+
+/// A second text offered to the helper thread.
+struct Job {
+    chars: Vec<char>,
+    config: Arc<PrepareConfig>,
+    state: Mutex<State>,
+    done: Condvar,
+}
+
+impl Job {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is a plain enum, valid whatever a panicking holder left.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take the job if nobody has: true when the caller must run it.
+    fn take(&self) -> bool {
+        let mut state = self.lock();
+        if matches!(*state, State::Offered) {
+            *state = State::Taken;
+            return true;
+        }
+        false
+    }
+
+    /// Wait for the helper's result.
+    fn wait(&self) -> Result<Prepared, Panic> {
+        let mut state = self.lock();
+        loop {
+            if let State::Done(_) = *state {
+                if let State::Done(result) = std::mem::replace(&mut *state, State::Collected) {
+                    return *result;
+                }
+            }
+            state = self.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The helper's side: run the job unless its caller took it back.
+    fn run(&self) {
+        if !self.take() {
+            return;
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            prepare(&self.chars, &self.config)
+        }));
+        *self.lock() = State::Done(Box::new(result));
+        self.done.notify_one();
+    }
+}
+
+/// The helper thread's queue, started on first use; None if no thread could start.
+fn helper() -> Option<&'static Sender<Arc<Job>>> {
+    static HELPER: OnceLock<Option<Sender<Arc<Job>>>> = OnceLock::new();
+    HELPER
+        .get_or_init(|| {
+            let (tx, rx) = channel::<Arc<Job>>();
+            std::thread::Builder::new()
+                .name("wiretrace-prepare".into())
+                .spawn(move || {
+                    for job in rx {
+                        job.run();
+                    }
+                })
+                .ok()
+                .map(|_| tx)
+        })
+        .as_ref()
 }
 
 impl Prepared {
@@ -380,9 +468,13 @@ mod tests {
         let a: Vec<char> = sentence.repeat(30).chars().collect();
         let b: Vec<char> = sentence.repeat(12).chars().rev().collect();
         assert!(a.len() + b.len() >= PARALLEL_CHARS);
-        let cfg = config();
-        for (x, y) in [(&a, &b), (&a[..50].to_vec(), &b[..50].to_vec())] {
-            let (pa, pb) = prepare_pair(x, y, &cfg);
+        let cfg = Arc::new(config());
+        // Long pairs, many times (the helper takes some, the caller takes others back),
+        // and a short one (no helper).
+        let mut pairs = vec![(a.clone(), b.clone()); 20];
+        pairs.push((a[..50].to_vec(), b[..50].to_vec()));
+        for (x, y) in &pairs {
+            let (pa, pb) = prepare_pair(x, y.clone(), &cfg);
             for (got, text) in [(pa, x), (pb, y)] {
                 let one = prepare(text, &cfg);
                 assert_eq!(got.doc(cfg.bands), one.doc(cfg.bands));

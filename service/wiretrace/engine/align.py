@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -42,6 +42,7 @@ __all__ = [
     "core_call",
     "detect",
     "prepared_doc",
+    "prepared_fields",
 ]
 
 P = ParamSpec("P")
@@ -119,32 +120,37 @@ def prepared_doc(doc: Document) -> _core.PreparedDoc:
     (each end also moved over closing punctuation, ``detect._close``). Work: one copy
     of its arrays (``Document.aligned`` keeps it, so a stored source compared many
     times is converted once)."""
+    return _core.PreparedDoc(**prepared_fields(doc))
+
+
+def prepared_fields(doc: Document) -> dict[str, Any]:
+    """``PreparedDoc``'s keyword arguments for ``doc``."""
     from wiretrace.engine.detect import _close
 
     t = doc.tokens
     bands = int(doc.band_keys.shape[1]) if doc.band_keys.ndim == 2 else 0
-    return _core.PreparedDoc(
-        words=_i64(doc.words),
-        terms=_i64(doc.terms),
-        bounds=_i64(doc.units.bounds),
-        features=_i64(doc.units.flat),
-        feature_starts=_i64(doc.units.feature_bounds if len(doc.units) else [0]),
-        hidden=_flags(doc.hidden),
-        runs=_i64([x for r in doc.runs for x in (r.start, r.end, r.period)]),
-        indexable=_i64(doc.indexable),
-        band_keys=np.ascontiguousarray(doc.band_keys, dtype="<u8").tobytes(),
-        bands=bands,
-        quoted=_flags(doc.quoted),
-        named=_flags(doc.named),
-        sentence_ends=_i64(doc.tokens.sentence_ends),
-        window_k=doc.windows.k,
-        window_hashes=np.ascontiguousarray(doc.windows.hashes, dtype="<u8").tobytes(),
-        window_rare=_flags(doc.windows.rare),
-        window_order=_i64(doc.windows.order),
-        starts=_i64(t.starts),
-        ends=_i64(t.ends),
-        closed=_i64([_close(t.text, int(e)) for e in t.ends]),
-    )
+    return {
+        "words": _i64(doc.words),
+        "terms": _i64(doc.terms),
+        "bounds": _i64(doc.units.bounds),
+        "features": _i64(doc.units.flat),
+        "feature_starts": _i64(doc.units.feature_bounds if len(doc.units) else [0]),
+        "hidden": _flags(doc.hidden),
+        "runs": _i64([x for r in doc.runs for x in (r.start, r.end, r.period)]),
+        "indexable": _i64(doc.indexable),
+        "band_keys": np.ascontiguousarray(doc.band_keys, dtype="<u8").tobytes(),
+        "bands": bands,
+        "quoted": _flags(doc.quoted),
+        "named": _flags(doc.named),
+        "sentence_ends": _i64(doc.tokens.sentence_ends),
+        "window_k": doc.windows.k,
+        "window_hashes": np.ascontiguousarray(doc.windows.hashes, dtype="<u8").tobytes(),
+        "window_rare": _flags(doc.windows.rare),
+        "window_order": _i64(doc.windows.order),
+        "starts": _i64(t.starts),
+        "ends": _i64(t.ends),
+        "closed": _i64([_close(t.text, int(e)) for e in t.ends]),
+    }
 
 
 def core_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
