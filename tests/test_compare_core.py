@@ -244,3 +244,14 @@ def test_unit_features_are_split_once_and_as_numpy_splits(detector: Detector) ->
     assert [f.tolist() for f in first] == [f.tolist() for f in expected]
     empty = Units(np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(1, np.int64))
     assert empty.features == []
+
+
+def test_a_document_prepared_without_words_compares_the_same(detector: Detector) -> None:
+    text_a, text_b = PAIRS[1]
+    lean = detector.prepare(text_a, words=False)
+    full = detector.prepare(text_a)
+    assert lean.tokens.words == []
+    assert len(full.tokens.words) == len(full.tokens.starts) > 0
+    b = detector.prepare(text_b)
+    assert _exact(detector.compare(lean, b)) == _exact(detector.compare(full, b))
+    assert lean.tokens.starts.tolist() == full.tokens.starts.tolist()

@@ -163,18 +163,22 @@ class Detector:
         self.config = config or EngineConfig()
         self.bands, self.rows = lsh_params(self.config.lsh_threshold, self.config.num_perm)
 
-    def prepare(self, text: str, *, work: Work | None = None) -> Document:
+    def prepare(self, text: str, *, work: Work | None = None, words: bool = True) -> Document:
         """Run the per-text stages once; the result can be compared many times. Each
         stage is linear in the text.
 
         Every stage (normalisation, tokens, content terms, units, quoted and named
         tokens, signatures, runs and hidden units, seeding rows and their band keys,
-        the quotes' signatures, the exact-run windows) runs in the compiled core in
-        one call with the GIL released (``core/engine/src/prepare.rs``), which also
-        returns the alignment's copy of the document: ~10 ms at 200,000 characters;
-        ``work``'s cancellation is checked after it."""
+        the quotes' signatures, the exact-run windows, the tokens' spans) runs in the
+        compiled core in one call with the GIL released (``core/engine/src/prepare.rs``),
+        which also returns the alignment's copy of the document: ~10 ms at 200,000
+        characters; ``work``'s cancellation is checked after it. ``words=False`` leaves
+        the normalised token strings out (``Tokens.words`` empty, as ``without_words``
+        makes it): a document to compare, not to prepare from again, built without
+        one Python string per token."""
         work = Work() if work is None else work
-        parts = align.core_call(_core.prepare_with, text, _prepare_config(self.config))
+        config = _prepare_config(self.config)
+        parts = align.core_call(_core.prepare_with, text, config, words=words)
         work.check()
         return _document(text, parts, self.config)
 
@@ -188,7 +192,12 @@ class Detector:
         documents with equal texts are two articles, and align from end to end.
 
         ``work`` receives the counters and may carry a cancellation callable; each
-        stage stops at its bound in ``EngineConfig`` (see ``Work``)."""
+        stage stops at its bound in ``EngineConfig`` (see ``Work``).
+
+        One core call (``_core.detect``, GIL released) prepares the sides given as
+        text (two on two threads), aligns them and returns the matches in code points
+        with their confidences; Python then builds the ``Match`` list and, when there
+        are matches between two texts, runs the summary stage on the two documents."""
         work = Work() if work is None else work
         work.check()
         same = a is b or (isinstance(a, str) and a == b)
