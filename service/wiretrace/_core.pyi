@@ -217,6 +217,7 @@ def detect(
     limited: list[str],
     check: object | None = None,
     token: CancelToken | None = None,
+    parallel: bool | None = None,
 ) -> tuple[
     Parts | None,
     Parts | None,

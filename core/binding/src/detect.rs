@@ -65,7 +65,9 @@ type Scored = (usize, usize, usize, usize, f64, u8, f64);
 
 /// Compare `a` with `b` (`b` None: `a`'s repeats), each a `str` or a `PreparedDoc`
 /// holding its spans. `counters` and `limited` are the request's `Work` so far;
-/// `check` or `token` its cancellation. Returns `(parts_a, parts_b, matches, counters,
+/// `check` or `token` its cancellation. Two texts are prepared on two threads when
+/// `parallel` (None: when the machine has a core to spare, `prepare::spare_core`).
+/// Returns `(parts_a, parts_b, matches, counters,
 /// limited, units, collapsed)`: the `prepare` parts of each side given as text (its
 /// token strings left out), else None; the matches as `(a_start, a_end, b_start,
 /// b_end, similarity, kind, confidence)` in code points (kinds as `compare`'s); the
@@ -73,7 +75,8 @@ type Scored = (usize, usize, usize, usize, f64, u8, f64);
 /// runs hide (one side only for repeats).
 #[pyfunction]
 #[pyo3(signature = (
-    a, b=None, *, prepare, config, coefficients, counters, limited, check=None, token=None
+    a, b=None, *, prepare, config, coefficients, counters, limited, check=None, token=None,
+    parallel=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn detect<'py>(
@@ -87,6 +90,7 @@ pub fn detect<'py>(
     limited: Vec<String>,
     check: Option<Py<PyAny>>,
     token: Option<Py<CancelToken>>,
+    parallel: Option<bool>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let side_a = Side::of(a, "a")?;
     let side_b = b.map(|b| Side::of(b, "b")).transpose()?;
@@ -97,7 +101,12 @@ pub fn detect<'py>(
         guarded("detect", || {
             let (ma, mb) = match (side_a, side_b) {
                 (Side::Text(ta), Some(Side::Text(tb))) => {
-                    let (pa, pb) = prep::prepare_pair(&ta.code_points(), tb.code_points(), pcfg);
+                    let (pa, pb) = prep::prepare_pair(
+                        &ta.code_points(),
+                        tb.code_points(),
+                        pcfg,
+                        parallel.unwrap_or_else(prep::spare_core),
+                    );
                     (made(pa, pcfg.bands), Some(made(pb, pcfg.bands)))
                 }
                 (sa, sb) => (ready(sa, pcfg), sb.map(|s| ready(s, pcfg))),

@@ -193,12 +193,14 @@ def detect(
     config: EngineConfig,
     coefficients: tuple[float, ...],
     work: Work,
+    parallel: bool | None = None,
 ) -> Detected:
     """A whole comparison in one core call with the GIL released: the sides given as
-    text are prepared (two on two threads), then aligned (``b`` None: ``a``'s
-    repeats), and the matches come back in code points, closing punctuation included,
-    each with its confidence (``core/engine/src/matches.rs``, bit-identical to
-    ``detect._match`` and ``confidence.confidence(features(...))``). Adds to
+    text are prepared (two on two threads when ``parallel``; None: when the machine
+    has a core to spare), then aligned (``b`` None: ``a``'s repeats), and the matches
+    come back in code points, closing punctuation included, each with its confidence
+    (``core/engine/src/matches.rs``, bit-identical to ``detect._match`` and
+    ``confidence.confidence(features(...))``). Adds to
     ``work``'s counters as ``Detector.compare`` and ``align`` do; raises ``Expired``
     and ``EngineFault`` as ``align`` does."""
     check, token = _cancellation(work)
@@ -214,6 +216,7 @@ def detect(
             limited=sorted(work.limited),
             check=check,
             token=token,
+            parallel=parallel,
         )
     except _core.CoreCancelled as err:
         raise Expired(str(err)) from err
