@@ -80,6 +80,8 @@ def test_compare_of_texts_and_of_documents_equals_the_python_pipeline(
         assert work.limited == expected_work.limited
         da, db = detector.prepare(text_a), detector.prepare(text_b)
         assert _exact(detector.compare(da, db)) == _exact(expected)
+        assert _exact(detector.compare(da, text_b)) == _exact(expected)  # one of each
+        assert _exact(detector.compare(text_a, db)) == _exact(expected)
         found += len(expected)
     assert found > len(PAIRS)  # the pairs share passages: the check means something
 
