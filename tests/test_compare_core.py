@@ -1,9 +1,10 @@
 """``Detector.compare`` as one core call (``_core.detect``: the sides given as text
 prepared, two on two threads, then aligned; spans and confidences in
 core/engine/src/matches.rs), held to the Python it replaced: ``_reference_compare``
-below is the pipeline as it ran before (``align.align``'s token ranges, ``detect._match``
-with ``_close``, the summary stage, ``confidence(features(...))`` in numpy), kept as
-the oracle. Every match, float for float, and every ``Work`` counter must agree."""
+below is the pipeline as it ran before (``align.align``'s token ranges,
+``_reference_match``, which was ``detect._match``, with ``_close``, the summary stage,
+``confidence(features(...))`` in numpy), kept as the oracle. Every match, float for
+float, and every ``Work`` counter must agree."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from wiretrace import Detector, _core
 from wiretrace.engine import align
 from wiretrace.engine.confidence import COEFFICIENTS, confidence, features
-from wiretrace.engine.detect import Document, Match, _close, _match, _prepare_config
+from wiretrace.engine.detect import Document, Kind, Match, _close, _prepare_config
 from wiretrace.engine.summary import summarise
 from wiretrace.engine.units import Units
 from wiretrace.engine.work import CancelToken, Work
@@ -27,6 +28,18 @@ from wiretrace_bench.service_bench import compare_pairs
 from wiretrace_bench.synthetic import generate
 
 from .test_text_core import UNICODE
+
+
+def _reference_match(a: Document, b: Document, x: align.Aligned) -> Match:
+    """``detect._match`` as it was: token ranges ``x`` in character offsets, from the
+    first token's start to the last token's end moved over closing punctuation
+    (``_close``), except for a quote."""
+    kind = Kind(x.kind)
+    ta, tb = a.tokens, b.tokens
+    a_end, b_end = int(ta.ends[x.a1 - 1]), int(tb.ends[x.b1 - 1])
+    if kind is not Kind.QUOTE:
+        a_end, b_end = _close(ta.text, a_end), _close(tb.text, b_end)
+    return Match(int(ta.starts[x.a0]), a_end, int(tb.starts[x.b0]), b_end, x.similarity, kind)
 
 
 def _reference_compare(
@@ -41,7 +54,7 @@ def _reference_compare(
         work.units += len(d.units)
         work.collapsed_units += int(d.hidden.sum())
     found = align.align(da, db, same_text=same, config=detector.config, work=work)
-    matches = [_match(da, db, x) for x in found]
+    matches = [_reference_match(da, db, x) for x in found]
     if not same:
         matches = summarise(da, db, matches, detector.config, work)
     return [replace(m, confidence=confidence(features(da, db, m))) for m in matches]

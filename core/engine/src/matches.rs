@@ -1,7 +1,9 @@
 //! The tail of a comparison after the alignment: a match's token ranges become
-//! character spans (`engine/detect.py`'s `_match`, with its closing-punctuation rule),
-//! and each match gets its confidence (`engine/confidence.py`'s `features` and the
-//! logistic over them), so that a comparison of two prepared texts is one call.
+//! character spans, with the closing-punctuation rule of `engine/detect.py`'s `_close`
+//! (what Python's `detect._match` did, kept as `_reference_match` in
+//! `tests/test_compare_core.py`), and each match gets its confidence
+//! (`engine/confidence.py`'s `features` and the logistic over them), so that a
+//! comparison of two prepared texts is one call.
 //!
 //! Both are bit-identical to the Python formulas, which the tests keep as oracles: the
 //! features are the same integer counts divided in `f64`, `log1p` and `exp` are the C
@@ -129,7 +131,7 @@ fn last(t1: usize, n: usize) -> usize {
     t1.checked_sub(1).unwrap_or(n.saturating_sub(1))
 }
 
-/// The match of token ranges `m` in character offsets (`detect._match`): from its
+/// The match of token ranges `m` in character offsets (`_reference_match`): from its
 /// first token's start to its last token's end, moved over closing punctuation
 /// unless it is a quote. `None` when a range leaves its text's tokens.
 pub fn span(m: &Found, a: &Spans, b: &Spans) -> Option<Span> {

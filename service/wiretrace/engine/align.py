@@ -199,10 +199,10 @@ def detect(
     text are prepared (two on two threads when ``parallel``; None: when the machine
     has a core to spare), then aligned (``b`` None: ``a``'s repeats), and the matches
     come back in code points, closing punctuation included, each with its confidence
-    (``core/engine/src/matches.rs``, bit-identical to ``detect._match`` and
-    ``confidence.confidence(features(...))``). Adds to
-    ``work``'s counters as ``Detector.compare`` and ``align`` do; raises ``Expired``
-    and ``EngineFault`` as ``align`` does."""
+    (``core/engine/src/matches.rs``, bit-identical to the Python spans and
+    ``confidence.confidence(features(...))``). Adds to ``work``'s counters as
+    ``Detector.compare`` and ``align`` do; raises ``Expired`` and ``EngineFault`` as
+    ``align`` does."""
     check, token = _cancellation(work)
     try:
         parts_a, parts_b, found, counters, limited, units, collapsed = core_call(

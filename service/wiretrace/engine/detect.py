@@ -195,9 +195,13 @@ class Detector:
         stage stops at its bound in ``EngineConfig`` (see ``Work``).
 
         One core call (``_core.detect``, GIL released) prepares the sides given as
-        text (two on two threads), aligns them and returns the matches in code points
-        with their confidences; Python then builds the ``Match`` list and, when there
-        are matches between two texts, runs the summary stage on the two documents."""
+        text (two on two threads when the machine has a core to spare), aligns them
+        and returns the matches in code points with their confidences
+        (``core/engine/src/matches.rs``: a match runs from its first token's start to
+        its last token's end, moved over the punctuation that closes a sentence or a
+        quote, ``_close``, except a quote's, whose spans are the words inside the
+        marks); Python then builds the ``Match`` list and, when there are matches
+        between two texts, runs the summary stage on the two documents."""
         work = Work() if work is None else work
         work.check()
         same = a is b or (isinstance(a, str) and a == b)
@@ -310,16 +314,3 @@ def _side(x: Document | str, parts: _core.Parts | None, config: EngineConfig) ->
 
 #: The core's kind codes (``align.KINDS``) as kinds.
 _KINDS = tuple(Kind(k) for k in align.KINDS)
-
-
-def _match(a: Document, b: Document, x: align.Aligned) -> Match:
-    """The match of token ranges ``x`` in character offsets: from its first token's
-    start to its last token's end, moved over the punctuation that closes a sentence
-    or a quote (a quote's spans are the words inside the marks); its confidence is
-    computed by ``Detector.compare``, after the summary stage."""
-    kind = Kind(x.kind)
-    ta, tb = a.tokens, b.tokens
-    a_end, b_end = int(ta.ends[x.a1 - 1]), int(tb.ends[x.b1 - 1])
-    if kind is not Kind.QUOTE:
-        a_end, b_end = _close(ta.text, a_end), _close(tb.text, b_end)
-    return Match(int(ta.starts[x.a0]), a_end, int(tb.starts[x.b0]), b_end, x.similarity, kind)
