@@ -216,6 +216,9 @@ def test_a_prepared_doc_without_spans_is_refused_with_a_reason(detector: Detecto
     falling = np.array(doc.tokens.ends[::-1], dtype="<i8").tobytes()
     with pytest.raises(ValueError, match="must not fall"):
         _core.PreparedDoc(**{**fields, "ends": falling})
+    far = np.array([*doc.tokens.ends[:-1], 2**32], dtype="<i8").tobytes()
+    with pytest.raises(ValueError, match="past 2"):
+        _core.PreparedDoc(**{**fields, "closed": far})
 
 
 def test_a_cancelled_call_stops_before_any_work(detector: Detector) -> None:

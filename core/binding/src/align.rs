@@ -15,7 +15,7 @@ use pyo3::types::PyTuple;
 use wiretrace_engine::align::{
     self, Cancel, Config, Counters, Doc, Kind, Limit, Run, Stopped, Windows, Work,
 };
-use wiretrace_engine::matches::Spans;
+use wiretrace_engine::matches::{Offset, Spans};
 
 pyo3::create_exception!(
     _core,
@@ -47,6 +47,17 @@ fn positions(name: &str, raw: &[u8]) -> PyResult<Vec<usize>> {
         .map(|v| {
             usize::try_from(v)
                 .map_err(|_| PyValueError::new_err(format!("{name}: negative position {v}")))
+        })
+        .collect()
+}
+
+fn offsets(name: &str, raw: &[u8]) -> PyResult<Vec<Offset>> {
+    positions(name, raw)?
+        .into_iter()
+        .map(|v| {
+            Offset::try_from(v).map_err(|_| {
+                PyValueError::new_err(format!("{name}: offset {v} is past 2^32 code points"))
+            })
         })
         .collect()
 }
@@ -159,9 +170,9 @@ impl PreparedDoc {
                 (None, None, None) => None,
                 (Some(starts), Some(ends), Some(closed)) => {
                     let spans = Spans {
-                        starts: positions("starts", starts)?,
-                        ends: positions("ends", ends)?,
-                        closed: positions("closed", closed)?,
+                        starts: offsets("starts", starts)?,
+                        ends: offsets("ends", ends)?,
+                        closed: offsets("closed", closed)?,
                     };
                     spans.validate(doc.words.len()).map_err(|e| {
                         PyValueError::new_err(format!("not a prepared document's spans: {e}"))
@@ -196,7 +207,7 @@ impl PreparedDoc {
     /// Its tokens' `(starts, ends, closed)`: code-point offsets, each end also moved
     /// over the closing punctuation after it; None without spans.
     #[allow(clippy::type_complexity)]
-    fn spans(&self) -> Option<(Vec<usize>, Vec<usize>, Vec<usize>)> {
+    fn spans(&self) -> Option<(Vec<Offset>, Vec<Offset>, Vec<Offset>)> {
         self.spans
             .as_ref()
             .map(|s| (s.starts.clone(), s.ends.clone(), s.closed.clone()))

@@ -25,20 +25,29 @@ pub const FEATURES: usize = 7;
 /// The logistic's input is clipped to `[-LIMIT, LIMIT]` (`confidence._logistic`).
 const LIMIT: f64 = 30.0;
 
+/// A code-point offset as `Spans` keep it: four bytes, since texts stay far below
+/// 2^32 code points (`max_text_chars`); a prepared source is cached with its spans.
+pub type Offset = u32;
+
+/// `x` as an `Offset`, the largest one for an offset past it.
+pub fn offset(x: usize) -> Offset {
+    Offset::try_from(x).unwrap_or(Offset::MAX)
+}
+
 /// Where the tokens of one text lie in it, in code points: token `t` is
 /// `[starts[t], ends[t])`, and `closed[t]` is `ends[t]` moved over the closing
 /// punctuation that follows it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Spans {
-    pub starts: Vec<usize>,
-    pub ends: Vec<usize>,
-    pub closed: Vec<usize>,
+    pub starts: Vec<Offset>,
+    pub ends: Vec<Offset>,
+    pub closed: Vec<Offset>,
 }
 
 impl Spans {
     /// The spans of tokens `starts`/`ends` in `text` (code points). Work: one pass
-    /// over the text from its end, whatever the tokens.
-    pub fn new(text: &[char], starts: Vec<usize>, ends: Vec<usize>) -> Spans {
+    /// over the text's closing marks after token ends (see `closed_ends`).
+    pub fn new(text: &[char], starts: Vec<Offset>, ends: Vec<Offset>) -> Spans {
         let closed = closed_ends(text, &ends);
         Spans {
             starts,
@@ -66,7 +75,7 @@ impl Spans {
                 self.closed.len()
             ));
         }
-        let rising = |v: &[usize]| v.windows(2).all(|w| w[0] <= w[1]);
+        let rising = |v: &[Offset]| v.windows(2).all(|w| w[0] <= w[1]);
         if !rising(&self.starts) || !rising(&self.ends) {
             return Err("token starts and ends must not fall".into());
         }
@@ -80,8 +89,8 @@ impl Spans {
     /// from the first that starts at or after `start` to the last that ends at or
     /// before `end` (numpy's `searchsorted`, left then right).
     pub fn token_range(&self, start: usize, end: usize) -> (usize, usize) {
-        let t0 = self.starts.partition_point(|&s| s < start);
-        let t1 = self.ends.partition_point(|&e| e <= end);
+        let t0 = self.starts.partition_point(|&s| (s as usize) < start);
+        let t1 = self.ends.partition_point(|&e| e as usize <= end);
         (t0, t1.max(t0))
     }
 }
@@ -98,10 +107,11 @@ fn closing(c: char) -> bool {
 /// (`detect._close`). Work: each character is looked at once when the ends rise (as
 /// a text's tokens' do): an end inside the run the previous end moved over shares
 /// its result.
-pub fn closed_ends(text: &[char], ends: &[usize]) -> Vec<usize> {
+pub fn closed_ends(text: &[char], ends: &[Offset]) -> Vec<Offset> {
     let (mut last, mut last_closed) = (usize::MAX, usize::MAX);
     ends.iter()
         .map(|&e| {
+            let e = e as usize;
             if !(last <= e && e <= last_closed) {
                 let mut end = e;
                 while end < text.len() && closing(text[end]) {
@@ -109,7 +119,7 @@ pub fn closed_ends(text: &[char], ends: &[usize]) -> Vec<usize> {
                 }
                 (last, last_closed) = (e, end);
             }
-            last_closed.max(e)
+            offset(last_closed.max(e))
         })
         .collect()
 }
@@ -145,10 +155,10 @@ pub fn span(m: &Found, a: &Spans, b: &Spans) -> Option<Span> {
         (a.closed[la], b.closed[lb])
     };
     Some(Span {
-        a_start: a.starts[m.a0],
-        a_end,
-        b_start: b.starts[m.b0],
-        b_end,
+        a_start: a.starts[m.a0] as usize,
+        a_end: a_end as usize,
+        b_start: b.starts[m.b0] as usize,
+        b_end: b_end as usize,
         similarity: m.similarity,
         kind: m.kind,
     })
@@ -238,12 +248,16 @@ mod tests {
         end
     }
 
+    fn slow(text: &[char], end: Offset) -> Offset {
+        offset(slow_close(text, end as usize))
+    }
+
     #[test]
     fn closed_ends_move_over_closing_punctuation() {
         let text = chars("He said “no.”) Then: yes!? ok");
-        let ends: Vec<usize> = vec![2, 7, 11, 19, 25, 29];
+        let ends: Vec<Offset> = vec![2, 7, 11, 19, 25, 29];
         let closed = closed_ends(&text, &ends);
-        let slow: Vec<usize> = ends.iter().map(|&e| slow_close(&text, e)).collect();
+        let slow: Vec<Offset> = ends.iter().map(|&e| slow(&text, e)).collect();
         assert_eq!(closed, slow);
         assert_eq!(closed[2], 14); // over ".”)" but not the space
     }
@@ -251,12 +265,12 @@ mod tests {
     #[test]
     fn closed_ends_agree_with_the_slow_rule_on_every_end() {
         let text = chars("a.b..c!?)d” e'」。x…y");
-        let ends: Vec<usize> = (0..=text.len()).collect();
-        let slow: Vec<usize> = ends.iter().map(|&e| slow_close(&text, e)).collect();
-        assert_eq!(closed_ends(&text, &ends), slow);
-        let shuffled: Vec<usize> = ends.iter().rev().copied().collect();
-        let slow: Vec<usize> = shuffled.iter().map(|&e| slow_close(&text, e)).collect();
-        assert_eq!(closed_ends(&text, &shuffled), slow);
+        let ends: Vec<Offset> = (0..=text.len()).map(offset).collect();
+        let expected: Vec<Offset> = ends.iter().map(|&e| slow(&text, e)).collect();
+        assert_eq!(closed_ends(&text, &ends), expected);
+        let shuffled: Vec<Offset> = ends.iter().rev().copied().collect();
+        let expected: Vec<Offset> = shuffled.iter().map(|&e| slow(&text, e)).collect();
+        assert_eq!(closed_ends(&text, &shuffled), expected);
     }
 
     #[test]

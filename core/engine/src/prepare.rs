@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::align::{Doc, Run, Windows, NO_TERM};
-use crate::matches::Spans;
+use crate::matches::{offset, Spans};
 use crate::minhash;
 use crate::text::{self, TextConfig, TextStages};
 
@@ -264,7 +264,7 @@ pub fn prepare(chars: &[char], config: &PrepareConfig) -> Prepared {
     );
     let quote_signatures = minhash::signatures(&values, &offsets, &config.perm_a, &config.perm_b);
     let windows = windows(&stages.word_ids, config.min_quote_tokens);
-    let positions = |v: &[i64]| v.iter().map(|&x| x.max(0) as usize).collect::<Vec<usize>>();
+    let positions = |v: &[i64]| v.iter().map(|&x| offset(x.max(0) as usize)).collect();
     let spans = Spans::new(
         chars,
         positions(&stages.tokens.starts),
