@@ -34,8 +34,14 @@ class PreparedDoc:
         window_hashes: bytes,
         window_rare: bytes,
         window_order: bytes,
+        starts: bytes | None = None,
+        ends: bytes | None = None,
+        closed: bytes | None = None,
     ) -> None: ...
     def __len__(self) -> int: ...
+    @property
+    def has_spans(self) -> bool: ...
+    def spans(self) -> tuple[list[int], list[int], list[int]] | None: ...
 
 class AlignConfig:
     def __init__(
@@ -146,20 +152,9 @@ NO_TERM: int
 STOPWORDS: tuple[str, ...]
 MAX_QUOTE_CHARS: int
 
-def prepare(
-    text: str,
-    *,
-    stem_prefix: int,
-    min_unit_tokens: int,
-    max_unit_tokens: int,
-    min_quote_tokens: int,
-    min_quote_content_terms: int,
-    perm_a: npt.NDArray[np.uint32],
-    perm_b: npt.NDArray[np.uint32],
-    bands: int,
-    rows: int,
-) -> tuple[
-    list[str],  # words
+#: What ``prepare`` returns of a text.
+Parts = tuple[
+    list[str],  # words (empty unless asked for)
     npt.NDArray[np.int64],  # starts
     npt.NDArray[np.int64],  # ends
     list[int],  # sentence_ends
@@ -180,6 +175,57 @@ def prepare(
     npt.NDArray[np.bool_],  # window rare
     npt.NDArray[np.int64],  # window order
     PreparedDoc,
+]
+
+class PrepareConfig:
+    def __init__(
+        self,
+        *,
+        stem_prefix: int,
+        min_unit_tokens: int,
+        max_unit_tokens: int,
+        min_quote_tokens: int,
+        min_quote_content_terms: int,
+        perm_a: npt.NDArray[np.uint32],
+        perm_b: npt.NDArray[np.uint32],
+        bands: int,
+        rows: int,
+    ) -> None: ...
+
+def prepare(
+    text: str,
+    *,
+    stem_prefix: int,
+    min_unit_tokens: int,
+    max_unit_tokens: int,
+    min_quote_tokens: int,
+    min_quote_content_terms: int,
+    perm_a: npt.NDArray[np.uint32],
+    perm_b: npt.NDArray[np.uint32],
+    bands: int,
+    rows: int,
+) -> Parts: ...
+def prepare_with(text: str, config: PrepareConfig, *, words: bool = True) -> Parts: ...
+def detect(
+    a: str | PreparedDoc,
+    b: str | PreparedDoc | None = None,
+    *,
+    prepare: PrepareConfig,
+    config: AlignConfig,
+    coefficients: tuple[float, ...],
+    counters: list[int],
+    limited: list[str],
+    check: object | None = None,
+    token: CancelToken | None = None,
+    parallel: bool | None = None,
+) -> tuple[
+    Parts | None,
+    Parts | None,
+    list[tuple[int, int, int, int, float, int, float]],
+    list[int],
+    list[str],
+    int,
+    int,
 ]: ...
 def find_runs(fingerprints: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]: ...
 def windows(

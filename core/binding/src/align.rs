@@ -15,6 +15,7 @@ use pyo3::types::PyTuple;
 use wiretrace_engine::align::{
     self, Cancel, Config, Counters, Doc, Kind, Limit, Run, Stopped, Windows, Work,
 };
+use wiretrace_engine::matches::{Offset, Spans};
 
 pyo3::create_exception!(
     _core,
@@ -50,6 +51,17 @@ fn positions(name: &str, raw: &[u8]) -> PyResult<Vec<usize>> {
         .collect()
 }
 
+fn offsets(name: &str, raw: &[u8]) -> PyResult<Vec<Offset>> {
+    positions(name, raw)?
+        .into_iter()
+        .map(|v| {
+            Offset::try_from(v).map_err(|_| {
+                PyValueError::new_err(format!("{name}: offset {v} is past 2^32 code points"))
+            })
+        })
+        .collect()
+}
+
 fn flags(raw: &[u8]) -> Vec<bool> {
     raw.iter().map(|&b| b != 0).collect()
 }
@@ -63,20 +75,29 @@ fn windows_of(k: usize, hashes: &[u8], rare: &[u8], order: &[u8]) -> PyResult<Wi
     })
 }
 
-/// A text prepared for alignment, converted once and shared by every comparison.
+/// A text prepared for alignment, converted once and shared by every comparison;
+/// with its tokens' spans (`detect` needs them), or without (`compare` does not).
 #[pyclass(frozen, module = "wiretrace._core")]
 pub struct PreparedDoc {
     doc: Arc<Doc>,
+    spans: Option<Arc<Spans>>,
 }
 
 impl PreparedDoc {
     /// A prepared document the core built itself (`prepare`): already valid.
-    pub(crate) fn from_doc(doc: Doc) -> Self {
-        PreparedDoc { doc: Arc::new(doc) }
+    pub(crate) fn from_doc(doc: Arc<Doc>, spans: Arc<Spans>) -> Self {
+        PreparedDoc {
+            doc,
+            spans: Some(spans),
+        }
     }
 
     pub(crate) fn doc(&self) -> Arc<Doc> {
         Arc::clone(&self.doc)
+    }
+
+    pub(crate) fn token_spans(&self) -> Option<Arc<Spans>> {
+        self.spans.clone()
     }
 }
 
@@ -86,7 +107,7 @@ impl PreparedDoc {
     #[pyo3(signature = (
         *, words, terms, bounds, features, feature_starts, hidden, runs, indexable,
         band_keys, bands, quoted, named, sentence_ends, window_k, window_hashes,
-        window_rare, window_order
+        window_rare, window_order, starts=None, ends=None, closed=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -108,9 +129,12 @@ impl PreparedDoc {
         window_hashes: &[u8],
         window_rare: &[u8],
         window_order: &[u8],
+        starts: Option<&[u8]>,
+        ends: Option<&[u8]>,
+        closed: Option<&[u8]>,
     ) -> PyResult<Self> {
         // The bytes are immutable: they are read and checked with the GIL released.
-        let doc = py.detach(|| -> PyResult<Doc> {
+        let (doc, spans) = py.detach(|| -> PyResult<(Doc, Option<Spans>)> {
             let run_fields = positions("runs", runs)?;
             if run_fields.len() % 3 != 0 {
                 return Err(PyValueError::new_err(
@@ -142,21 +166,58 @@ impl PreparedDoc {
             };
             doc.validate()
                 .map_err(|e| PyValueError::new_err(format!("not a prepared document: {e}")))?;
-            Ok(doc)
+            let spans = match (starts, ends, closed) {
+                (None, None, None) => None,
+                (Some(starts), Some(ends), Some(closed)) => {
+                    let spans = Spans {
+                        starts: offsets("starts", starts)?,
+                        ends: offsets("ends", ends)?,
+                        closed: offsets("closed", closed)?,
+                    };
+                    spans.validate(doc.words.len()).map_err(|e| {
+                        PyValueError::new_err(format!("not a prepared document's spans: {e}"))
+                    })?;
+                    Some(spans)
+                }
+                _ => {
+                    return Err(PyValueError::new_err(
+                        "starts, ends and closed come together, or not at all",
+                    ))
+                }
+            };
+            Ok((doc, spans))
         })?;
-        Ok(PreparedDoc { doc: Arc::new(doc) })
+        Ok(PreparedDoc {
+            doc: Arc::new(doc),
+            spans: spans.map(Arc::new),
+        })
     }
 
     /// Tokens of the text.
     fn __len__(&self) -> usize {
         self.doc.words.len()
     }
+
+    /// Whether it holds its tokens' spans, which `detect` reads.
+    #[getter]
+    fn has_spans(&self) -> bool {
+        self.spans.is_some()
+    }
+
+    /// Its tokens' `(starts, ends, closed)`: code-point offsets, each end also moved
+    /// over the closing punctuation after it; None without spans.
+    #[allow(clippy::type_complexity)]
+    fn spans(&self) -> Option<(Vec<Offset>, Vec<Offset>, Vec<Offset>)> {
+        self.spans
+            .as_ref()
+            .map(|s| (s.starts.clone(), s.ends.clone(), s.closed.clone()))
+    }
 }
 
 /// The settings of `EngineConfig` the alignment reads.
 #[pyclass(frozen, module = "wiretrace._core")]
 pub struct AlignConfig {
-    config: Config,
+    pub(crate) config: Config,
 }
 
 #[pymethods]
@@ -313,7 +374,7 @@ impl Cancel for PyCheck {
     }
 }
 
-const COUNTERS: usize = 9;
+pub(crate) const COUNTERS: usize = 9;
 
 fn counters_of(v: [u64; COUNTERS]) -> Counters {
     Counters {
@@ -329,7 +390,7 @@ fn counters_of(v: [u64; COUNTERS]) -> Counters {
     }
 }
 
-fn counters_out(c: &Counters) -> [u64; COUNTERS] {
+pub(crate) fn counters_out(c: &Counters) -> [u64; COUNTERS] {
     [
         c.seed_pairs,
         c.extend_pairs,
@@ -343,7 +404,7 @@ fn counters_out(c: &Counters) -> [u64; COUNTERS] {
     ]
 }
 
-fn kind_code(kind: Kind) -> u8 {
+pub(crate) fn kind_code(kind: Kind) -> u8 {
     match kind {
         Kind::Verbatim => 0,
         Kind::NearVerbatim => 1,
@@ -356,6 +417,63 @@ fn kind_code(kind: Kind) -> u8 {
 type Joined<T> = (Vec<T>, u64, bool);
 type Found = (usize, usize, usize, usize, f64, u8);
 type Outcome = (Vec<Found>, [u64; COUNTERS], Vec<&'static str>);
+
+/// The caller's cancellation for one call into the core: its `CancelToken`, read
+/// without the GIL, or else a Python callable (`Work.check`), or nothing.
+pub(crate) struct Asked {
+    native: Option<TokenCheck>,
+    python: Option<PyCheck>,
+}
+
+impl Asked {
+    pub(crate) fn new(check: Option<Py<PyAny>>, token: Option<Py<CancelToken>>) -> Self {
+        Asked {
+            native: token.map(TokenCheck),
+            python: check.map(|check| PyCheck {
+                check,
+                raised: None,
+            }),
+        }
+    }
+
+    /// The request's `Work` so far (`counters`, `limited`), asking this cancellation.
+    pub(crate) fn work(&mut self, counters: [u64; COUNTERS], limited: &[String]) -> Work<'_> {
+        let asked: Option<&mut dyn Cancel> = match (self.native.as_mut(), self.python.as_mut()) {
+            (Some(t), _) => Some(t),
+            (None, Some(c)) => Some(c),
+            (None, None) => None,
+        };
+        let mut work = Work::new(counters_of(counters), asked);
+        for name in limited {
+            if let Some(limit) = Limit::from_name(name) {
+                work.limit(limit);
+            }
+        }
+        work
+    }
+
+    /// The exception for a call that stopped: `CoreCancelled` for a token, or what
+    /// the Python callable raised (`Expired`).
+    pub(crate) fn stopped(self) -> PyErr {
+        if self.native.is_some() {
+            return CoreCancelled::new_err("the call was cancelled or its deadline passed");
+        }
+        self.python
+            .and_then(|c| c.raised)
+            .unwrap_or_else(|| PyRuntimeError::new_err("the comparison stopped without a reason"))
+    }
+}
+
+/// An error unless two documents were prepared with one band shape.
+pub(crate) fn same_bands(a: &Doc, b: &Doc) -> PyResult<()> {
+    if a.bands != b.bands && !a.band_keys.is_empty() && !b.band_keys.is_empty() {
+        return Err(PyValueError::new_err(format!(
+            "the documents were prepared with {} and {} LSH bands: prepare both with one config",
+            a.bands, b.bands
+        )));
+    }
+    Ok(())
+}
 
 /// Align two prepared texts (the same object and `same_text` for a text's repeats).
 /// `counters` and `limited` are the request's `Work` so far; `check` is its
@@ -377,31 +495,12 @@ pub fn compare(
     token: Option<Py<CancelToken>>,
 ) -> PyResult<Outcome> {
     let (da, db) = (Arc::clone(&a.get().doc), Arc::clone(&b.get().doc));
-    if da.bands != db.bands && !da.band_keys.is_empty() && !db.band_keys.is_empty() {
-        return Err(PyValueError::new_err(format!(
-            "the documents were prepared with {} and {} LSH bands: prepare both with one config",
-            da.bands, db.bands
-        )));
-    }
+    same_bands(&da, &db)?;
     let cfg = config.get().config.clone();
-    let mut cancel = check.map(|check| PyCheck {
-        check,
-        raised: None,
-    });
-    let mut native = token.map(TokenCheck);
+    let mut asked = Asked::new(check, token);
     let outcome = py.detach(|| {
         guarded("compare", || {
-            let asked: Option<&mut dyn Cancel> = match (native.as_mut(), cancel.as_mut()) {
-                (Some(t), _) => Some(t),
-                (None, Some(c)) => Some(c),
-                (None, None) => None,
-            };
-            let mut work = Work::new(counters_of(counters), asked);
-            for name in &limited {
-                if let Some(limit) = Limit::from_name(name) {
-                    work.limit(limit);
-                }
-            }
+            let mut work = asked.work(counters, &limited);
             let found = align::compare(&da, &db, same_text, &cfg, &mut work);
             (found, counters_out(&work.counters), work.limited())
         })
@@ -416,12 +515,7 @@ pub fn compare(
             counters,
             limited,
         )),
-        Err(Stopped) if native.is_some() => Err(CoreCancelled::new_err(
-            "the call was cancelled or its deadline passed",
-        )),
-        Err(Stopped) => Err(cancel
-            .and_then(|c| c.raised)
-            .unwrap_or_else(|| PyRuntimeError::new_err("the comparison stopped without a reason"))),
+        Err(Stopped) => Err(asked.stopped()),
     }
 }
 

@@ -5,6 +5,7 @@
 use pyo3::prelude::*;
 
 mod align;
+mod detect;
 mod guard;
 mod index;
 mod prepare;
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(guard::_panic_for_tests, m)?)?;
     text::register(m)?;
     prepare::register(m)?;
+    detect::register(m)?;
     Ok(())
 }

@@ -2,11 +2,15 @@
 //! released, returning the `Document`'s arrays and the alignment's `PreparedDoc`
 //! together; `find_runs` and `windows` serve the Python modules that keep those names.
 
+use std::sync::Arc;
+
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
-use wiretrace_engine::prepare::{self as prep, PrepareConfig};
+use wiretrace_engine::align::Doc;
+use wiretrace_engine::matches::Spans;
+use wiretrace_engine::prepare::{self as prep, Prepared};
 use wiretrace_engine::text::TextConfig;
 
 use crate::align::PreparedDoc;
@@ -16,63 +20,84 @@ fn usizes_as_i64(v: &[usize]) -> Vec<i64> {
     v.iter().map(|&x| x as i64).collect()
 }
 
+/// The settings of `EngineConfig` that `prepare` reads, with the MinHash
+/// permutations and the LSH band shape: checked once, shared by every call.
+#[pyclass(frozen, module = "wiretrace._core")]
+pub struct PrepareConfig {
+    pub(crate) config: Arc<prep::PrepareConfig>,
+}
+
+impl PrepareConfig {
+    fn checked(config: prep::PrepareConfig) -> PyResult<Self> {
+        let (num_perm, bands, rows) = (config.perm_a.len(), config.bands, config.rows);
+        if num_perm == 0 || config.perm_b.len() != num_perm {
+            return Err(PyValueError::new_err(format!(
+                "permutations a and b must be equally long and not empty, got {} and {}",
+                num_perm,
+                config.perm_b.len()
+            )));
+        }
+        if bands < 1 || rows < 1 || bands * rows > num_perm {
+            return Err(PyValueError::new_err(format!(
+                "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
+            )));
+        }
+        Ok(PrepareConfig {
+            config: Arc::new(config),
+        })
+    }
+}
+
+#[pymethods]
+impl PrepareConfig {
+    #[new]
+    #[pyo3(signature = (
+        *, stem_prefix, min_unit_tokens, max_unit_tokens, min_quote_tokens,
+        min_quote_content_terms, perm_a, perm_b, bands, rows
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        stem_prefix: usize,
+        min_unit_tokens: usize,
+        max_unit_tokens: usize,
+        min_quote_tokens: usize,
+        min_quote_content_terms: usize,
+        perm_a: PyReadonlyArray1<'_, u32>,
+        perm_b: PyReadonlyArray1<'_, u32>,
+        bands: usize,
+        rows: usize,
+    ) -> PyResult<Self> {
+        Self::checked(prep::PrepareConfig {
+            text: TextConfig {
+                stem_prefix,
+                min_unit_tokens,
+                max_unit_tokens,
+            },
+            min_quote_tokens,
+            min_quote_content_terms,
+            perm_a: perm_a.as_slice()?.to_vec(),
+            perm_b: perm_b.as_slice()?.to_vec(),
+            bands,
+            rows,
+        })
+    }
+}
+
 /// `(words, starts, ends, sentence_ends, terms, word_ids, unit_bounds, features,
 /// feature_bounds, quoted, named, signatures, runs, hidden, indexable, band_keys,
-/// quote_signatures, window_hashes, window_rare, window_order, prepared_doc)` of
-/// `text`: `runs` flat `(start, end, period)` triples, the signatures and band keys
-/// two-dimensional.
-#[pyfunction]
-#[pyo3(signature = (
-    text, *, stem_prefix, min_unit_tokens, max_unit_tokens, min_quote_tokens,
-    min_quote_content_terms, perm_a, perm_b, bands, rows
-))]
-#[allow(clippy::too_many_arguments)]
-pub fn prepare<'py>(
+/// quote_signatures, window_hashes, window_rare, window_order, prepared_doc)` of a
+/// prepared text: `runs` flat `(start, end, period)` triples, the signatures and band
+/// keys two-dimensional; `words` the token strings, or an empty list unless `words`.
+pub(crate) fn parts<'py>(
     py: Python<'py>,
-    text: &Bound<'py, PyString>,
-    stem_prefix: usize,
-    min_unit_tokens: usize,
-    max_unit_tokens: usize,
-    min_quote_tokens: usize,
-    min_quote_content_terms: usize,
-    perm_a: PyReadonlyArray1<'py, u32>,
-    perm_b: PyReadonlyArray1<'py, u32>,
-    bands: usize,
-    rows: usize,
+    p: Prepared,
+    doc: Arc<Doc>,
+    spans: Arc<Spans>,
+    config: &prep::PrepareConfig,
+    words: bool,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let (a, b) = (perm_a.as_slice()?.to_vec(), perm_b.as_slice()?.to_vec());
-    let num_perm = a.len();
-    if num_perm == 0 || b.len() != num_perm {
-        return Err(PyValueError::new_err(format!(
-            "permutations a and b must be equally long and not empty, got {} and {}",
-            num_perm,
-            b.len()
-        )));
-    }
-    if bands < 1 || rows < 1 || bands * rows > num_perm {
-        return Err(PyValueError::new_err(format!(
-            "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
-        )));
-    }
-    let input = text_of(text)?;
-    let config = PrepareConfig {
-        text: TextConfig {
-            stem_prefix,
-            min_unit_tokens,
-            max_unit_tokens,
-        },
-        min_quote_tokens,
-        min_quote_content_terms,
-        perm_a: a,
-        perm_b: b,
-        bands,
-        rows,
-    };
-    let (p, doc) = run(py, "prepare", move || {
-        let p = prep::prepare(&input.code_points(), &config);
-        let doc = p.doc(config.bands);
-        (p, doc)
-    })?;
+    let (num_perm, bands) = (config.perm_a.len(), config.bands);
+    let prepared = PreparedDoc::from_doc(doc, spans);
     let s = p.stages;
     let units = s.units.feature_bounds.len().saturating_sub(1);
     let runs: Vec<i64> = p
@@ -82,8 +107,13 @@ pub fn prepare<'py>(
         .collect();
     let quotes = p.quote_signatures.len() / num_perm;
     let n_index = p.indexable.len();
+    let token_words = if words {
+        PyList::new(py, &s.tokens.words)?
+    } else {
+        PyList::empty(py)
+    };
     let items: Vec<Bound<'py, PyAny>> = vec![
-        PyList::new(py, &s.tokens.words)?.into_any(),
+        token_words.into_any(),
         PyArray1::from_vec(py, s.tokens.starts).into_any(),
         PyArray1::from_vec(py, s.tokens.ends).into_any(),
         PyList::new(py, &s.tokens.sentence_ends)?.into_any(),
@@ -109,9 +139,72 @@ pub fn prepare<'py>(
         PyArray1::from_vec(py, p.windows.hashes).into_any(),
         PyArray1::from_vec(py, p.windows.rare).into_any(),
         PyArray1::from_vec(py, usizes_as_i64(&p.windows.order)).into_any(),
-        Bound::new(py, PreparedDoc::from_doc(doc))?.into_any(),
+        Bound::new(py, prepared)?.into_any(),
     ];
     PyTuple::new(py, items)
+}
+
+/// The parts of `text` prepared (see `parts`), its token strings included.
+#[pyfunction]
+#[pyo3(signature = (
+    text, *, stem_prefix, min_unit_tokens, max_unit_tokens, min_quote_tokens,
+    min_quote_content_terms, perm_a, perm_b, bands, rows
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn prepare<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+    stem_prefix: usize,
+    min_unit_tokens: usize,
+    max_unit_tokens: usize,
+    min_quote_tokens: usize,
+    min_quote_content_terms: usize,
+    perm_a: PyReadonlyArray1<'py, u32>,
+    perm_b: PyReadonlyArray1<'py, u32>,
+    bands: usize,
+    rows: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let config = PrepareConfig::new(
+        stem_prefix,
+        min_unit_tokens,
+        max_unit_tokens,
+        min_quote_tokens,
+        min_quote_content_terms,
+        perm_a,
+        perm_b,
+        bands,
+        rows,
+    )?;
+    prepared(py, text, &config, true)
+}
+
+/// The parts of `text` prepared with `config`, its token strings if `words`.
+#[pyfunction]
+#[pyo3(name = "prepare_with", signature = (text, config, *, words=true))]
+pub fn prepare_with<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+    config: &Bound<'py, PrepareConfig>,
+    words: bool,
+) -> PyResult<Bound<'py, PyTuple>> {
+    prepared(py, text, config.get(), words)
+}
+
+fn prepared<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+    config: &PrepareConfig,
+    words: bool,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let input = text_of(text)?;
+    let cfg = &config.config;
+    let (p, doc, spans) = run(py, "prepare", move || {
+        let mut p = prep::prepare(&input.code_points(), cfg);
+        let doc = p.doc(cfg.bands);
+        let spans = std::mem::take(&mut p.spans);
+        (p, doc, spans)
+    })?;
+    parts(py, p, Arc::new(doc), Arc::new(spans), cfg, words)
 }
 
 /// The runs of unit fingerprints, as `(start, end, period)` triples in order.
@@ -165,7 +258,9 @@ pub fn span_counts(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PrepareConfig>()?;
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_with, m)?)?;
     m.add_function(wrap_pyfunction!(find_runs, m)?)?;
     m.add_function(wrap_pyfunction!(windows, m)?)?;
     m.add_function(wrap_pyfunction!(span_counts, m)?)?;

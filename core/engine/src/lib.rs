@@ -2,6 +2,7 @@
 //! vectors: the PyO3 layer (`wiretrace-binding`) converts, releases the GIL and calls in.
 
 pub mod align;
+pub mod matches;
 pub mod minhash;
 pub mod passage_index;
 pub mod prepare;

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -32,7 +32,18 @@ from wiretrace.errors import EngineFault, Expired
 if TYPE_CHECKING:
     from wiretrace.engine.detect import Document
 
-__all__ = ["COUNTERS", "KINDS", "Aligned", "align", "align_config", "core_call", "prepared_doc"]
+__all__ = [
+    "COUNTERS",
+    "KINDS",
+    "Aligned",
+    "Detected",
+    "align",
+    "align_config",
+    "core_call",
+    "detect",
+    "prepared_doc",
+    "prepared_fields",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -105,29 +116,41 @@ def _flags(values: object) -> bytes:
 
 
 def prepared_doc(doc: Document) -> _core.PreparedDoc:
-    """The core's copy of what the alignment reads of ``doc``. Work: one copy of its
-    arrays (``Document.aligned`` keeps it, so a stored source compared many times is
-    converted once)."""
+    """The core's copy of what the alignment reads of ``doc``, with its tokens' spans
+    (each end also moved over closing punctuation, ``detect._close``). Work: one copy
+    of its arrays (``Document.aligned`` keeps it, so a stored source compared many
+    times is converted once)."""
+    return _core.PreparedDoc(**prepared_fields(doc))
+
+
+def prepared_fields(doc: Document) -> dict[str, Any]:
+    """``PreparedDoc``'s keyword arguments for ``doc``."""
+    from wiretrace.engine.detect import _close
+
+    t = doc.tokens
     bands = int(doc.band_keys.shape[1]) if doc.band_keys.ndim == 2 else 0
-    return _core.PreparedDoc(
-        words=_i64(doc.words),
-        terms=_i64(doc.terms),
-        bounds=_i64(doc.units.bounds),
-        features=_i64(doc.units.flat),
-        feature_starts=_i64(doc.units.feature_bounds if len(doc.units) else [0]),
-        hidden=_flags(doc.hidden),
-        runs=_i64([x for r in doc.runs for x in (r.start, r.end, r.period)]),
-        indexable=_i64(doc.indexable),
-        band_keys=np.ascontiguousarray(doc.band_keys, dtype="<u8").tobytes(),
-        bands=bands,
-        quoted=_flags(doc.quoted),
-        named=_flags(doc.named),
-        sentence_ends=_i64(doc.tokens.sentence_ends),
-        window_k=doc.windows.k,
-        window_hashes=np.ascontiguousarray(doc.windows.hashes, dtype="<u8").tobytes(),
-        window_rare=_flags(doc.windows.rare),
-        window_order=_i64(doc.windows.order),
-    )
+    return {
+        "words": _i64(doc.words),
+        "terms": _i64(doc.terms),
+        "bounds": _i64(doc.units.bounds),
+        "features": _i64(doc.units.flat),
+        "feature_starts": _i64(doc.units.feature_bounds if len(doc.units) else [0]),
+        "hidden": _flags(doc.hidden),
+        "runs": _i64([x for r in doc.runs for x in (r.start, r.end, r.period)]),
+        "indexable": _i64(doc.indexable),
+        "band_keys": np.ascontiguousarray(doc.band_keys, dtype="<u8").tobytes(),
+        "bands": bands,
+        "quoted": _flags(doc.quoted),
+        "named": _flags(doc.named),
+        "sentence_ends": _i64(doc.tokens.sentence_ends),
+        "window_k": doc.windows.k,
+        "window_hashes": np.ascontiguousarray(doc.windows.hashes, dtype="<u8").tobytes(),
+        "window_rare": _flags(doc.windows.rare),
+        "window_order": _i64(doc.windows.order),
+        "starts": _i64(t.starts),
+        "ends": _i64(t.ends),
+        "closed": _i64([_close(t.text, int(e)) for e in t.ends]),
+    }
 
 
 def core_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -139,6 +162,71 @@ def core_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         raise EngineFault(str(err)) from err
 
 
+def _cancellation(work: Work) -> tuple[Callable[[], None] | None, _core.CancelToken | None]:
+    """What the core asks whether the caller still waits: ``work``'s ``CancelToken``
+    (read without the GIL), else ``work.check`` (asked with it), else nothing."""
+    token = work.cancelled if isinstance(work.cancelled, _core.CancelToken) else None
+    return (None if work.cancelled is None or token is not None else work.check), token
+
+
+def _add(work: Work, counters: list[int], limited: list[str]) -> None:
+    for name, value in zip(COUNTERS, counters, strict=True):
+        setattr(work, name, value)
+    work.limited.update(limited)
+
+
+class Detected(NamedTuple):
+    """What ``detect`` returns: the parts of each side given as text (``_core.prepare``'s,
+    the token strings left out; None for a prepared side), and the matches as
+    ``(a_start, a_end, b_start, b_end, similarity, kind, confidence)`` in code points."""
+
+    parts_a: _core.Parts | None
+    parts_b: _core.Parts | None
+    matches: list[tuple[int, int, int, int, float, int, float]]
+
+
+def detect(
+    a: str | _core.PreparedDoc,
+    b: str | _core.PreparedDoc | None,
+    *,
+    prepare: _core.PrepareConfig,
+    config: EngineConfig,
+    coefficients: tuple[float, ...],
+    work: Work,
+    parallel: bool | None = None,
+) -> Detected:
+    """A whole comparison in one core call with the GIL released: the sides given as
+    text are prepared (two on two threads when ``parallel``; None: when the machine
+    has a core to spare), then aligned (``b`` None: ``a``'s repeats), and the matches
+    come back in code points, closing punctuation included, each with its confidence
+    (``core/engine/src/matches.rs``, bit-identical to the Python spans and
+    ``confidence.confidence(features(...))``). Adds to ``work``'s counters as
+    ``Detector.compare`` and ``align`` do; raises ``Expired`` and ``EngineFault`` as
+    ``align`` does."""
+    check, token = _cancellation(work)
+    try:
+        parts_a, parts_b, found, counters, limited, units, collapsed = core_call(
+            _core.detect,
+            a,
+            b,
+            prepare=prepare,
+            config=align_config(config),
+            coefficients=coefficients,
+            counters=[getattr(work, name) for name in COUNTERS],
+            limited=sorted(work.limited),
+            check=check,
+            token=token,
+            parallel=parallel,
+        )
+    except _core.CoreCancelled as err:
+        raise Expired(str(err)) from err
+    work.comparisons += 1
+    work.units += units
+    work.collapsed_units += collapsed
+    _add(work, counters, limited)
+    return Detected(parts_a, parts_b, found)
+
+
 def align(
     a: Document, b: Document, *, same_text: bool, config: EngineConfig, work: Work
 ) -> list[Aligned]:
@@ -148,7 +236,7 @@ def align(
     ``CancelToken`` as ``work.cancelled`` is read by the core without the GIL; any
     other callable is asked through ``work.check``), and ``EngineFault`` on a bug in
     the core."""
-    token = work.cancelled if isinstance(work.cancelled, _core.CancelToken) else None
+    check, token = _cancellation(work)
     try:
         found, counters, limited = core_call(
             _core.compare,
@@ -158,12 +246,10 @@ def align(
             config=align_config(config),
             counters=[getattr(work, name) for name in COUNTERS],
             limited=sorted(work.limited),
-            check=None if work.cancelled is None or token is not None else work.check,
+            check=check,
             token=token,
         )
     except _core.CoreCancelled as err:
         raise Expired(str(err)) from err
-    for name, value in zip(COUNTERS, counters, strict=True):
-        setattr(work, name, value)
-    work.limited.update(limited)
+    _add(work, counters, limited)
     return [Aligned(a0, a1, b0, b1, sim, KINDS[kind]) for a0, a1, b0, b1, sim, kind in found]

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
 import wiretrace._core as _core
 from wiretrace.engine import align
-from wiretrace.engine.confidence import confidence, features
+from wiretrace.engine.confidence import COEFFICIENTS, confidence, features
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.exact import Windows
 from wiretrace.engine.index import lsh_params
@@ -162,72 +163,24 @@ class Detector:
         self.config = config or EngineConfig()
         self.bands, self.rows = lsh_params(self.config.lsh_threshold, self.config.num_perm)
 
-    def prepare(self, text: str, *, work: Work | None = None) -> Document:
+    def prepare(self, text: str, *, work: Work | None = None, words: bool = True) -> Document:
         """Run the per-text stages once; the result can be compared many times. Each
         stage is linear in the text.
 
         Every stage (normalisation, tokens, content terms, units, quoted and named
         tokens, signatures, runs and hidden units, seeding rows and their band keys,
-        the quotes' signatures, the exact-run windows) runs in the compiled core in
-        one call with the GIL released (``core/engine/src/prepare.rs``), which also
-        returns the alignment's copy of the document: ~10 ms at 200,000 characters;
-        ``work``'s cancellation is checked after it."""
-        cfg = self.config
+        the quotes' signatures, the exact-run windows, the tokens' spans) runs in the
+        compiled core in one call with the GIL released (``core/engine/src/prepare.rs``),
+        which also returns the alignment's copy of the document: ~10 ms at 200,000
+        characters; ``work``'s cancellation is checked after it. ``words=False`` leaves
+        the normalised token strings out (``Tokens.words`` empty, as ``without_words``
+        makes it): a document to compare, not to prepare from again, built without
+        one Python string per token."""
         work = Work() if work is None else work
-        perm_a, perm_b = permutations(cfg.num_perm, cfg.seed)
-        (
-            token_words,
-            starts,
-            ends,
-            sentence_ends,
-            terms,
-            words,
-            bounds,
-            features,
-            feature_bounds,
-            quoted,
-            named,
-            sigs,
-            runs,
-            hidden,
-            indexable,
-            keys,
-            quote_sigs,
-            window_hashes,
-            window_rare,
-            window_order,
-            prepared,
-        ) = align.core_call(
-            _core.prepare,
-            text,
-            stem_prefix=cfg.stem_prefix,
-            min_unit_tokens=cfg.min_unit_tokens,
-            max_unit_tokens=cfg.max_unit_tokens,
-            min_quote_tokens=cfg.min_quote_tokens,
-            min_quote_content_terms=MIN_QUOTE_CONTENT_TERMS,
-            perm_a=perm_a,
-            perm_b=perm_b,
-            bands=self.bands,
-            rows=self.rows,
-        )
+        config = _prepare_config(self.config)
+        parts = align.core_call(_core.prepare_with, text, config, words=words)
         work.check()
-        doc = Document(
-            tokens=Tokens(text, token_words, starts, ends, sentence_ends),
-            terms=terms,
-            words=words,
-            units=Units(bounds, features, feature_bounds),
-            signatures=sigs,
-            runs=tuple(Run(*runs[k : k + 3].tolist()) for k in range(0, len(runs), 3)),
-            hidden=hidden,
-            indexable=indexable,
-            band_keys=keys,
-            quoted=quoted,
-            named=named,
-            windows=Windows(cfg.min_quote_tokens, window_hashes, window_rare, window_order),
-            quote_signatures=quote_sigs,
-        )
-        object.__setattr__(doc, "_aligned", prepared)
-        return doc
+        return _document(text, parts, self.config)
 
     def compare(
         self, a: Document | str, b: Document | str, *, work: Work | None = None
@@ -239,23 +192,46 @@ class Detector:
         documents with equal texts are two articles, and align from end to end.
 
         ``work`` receives the counters and may carry a cancellation callable; each
-        stage stops at its bound in ``EngineConfig`` (see ``Work``)."""
+        stage stops at its bound in ``EngineConfig`` (see ``Work``).
+
+        One core call (``_core.detect``, GIL released) prepares the sides given as
+        text (two on two threads when the machine has a core to spare), aligns them
+        and returns the matches in code points with their confidences
+        (``core/engine/src/matches.rs``: a match runs from its first token's start to
+        its last token's end, moved over the punctuation that closes a sentence or a
+        quote, ``_close``, except a quote's, whose spans are the words inside the
+        marks); Python then builds the ``Match`` list and, when there are matches
+        between two texts, runs the summary stage on the two documents."""
         work = Work() if work is None else work
         work.check()
         same = a is b or (isinstance(a, str) and a == b)
-        da = self.prepare(a, work=work) if isinstance(a, str) else a
-        db = da if same else (self.prepare(b, work=work) if isinstance(b, str) else b)
-        work.comparisons += 1
-        for d in (da,) if same else (da, db):
-            work.units += len(d.units)
-            work.collapsed_units += int(d.hidden.sum())
+        side_a = a if isinstance(a, str) else a.aligned()
+        side_b = None if same else (b if isinstance(b, str) else b.aligned())
+        cfg = self.config
+        parts_a, parts_b, found = align.detect(
+            side_a,
+            side_b,
+            prepare=_prepare_config(cfg),
+            config=cfg,
+            coefficients=COEFFICIENTS,
+            work=work,
+        )
+        scored = [
+            Match(a0, a1, b0, b1, sim, _KINDS[kind], conf)
+            for a0, a1, b0, b1, sim, kind, conf in found
+        ]
+        # The summary stage (engine/summary.py) starts only from the alignment's
+        # matches, and is not for a text's repeats.
+        if same or not scored:
+            work.check()
+            return scored
+        da, db = _side(a, parts_a, cfg), _side(b, parts_b, cfg)
+        matches = [replace(m, confidence=0.0) for m in scored]
+        summarised = summarise(da, db, matches, cfg, work)
         work.check()
-        found = align.align(da, db, same_text=same, config=self.config, work=work)
-        matches = [_match(da, db, x) for x in found]
-        if not same:  # post-stage: summary mode (engine/summary.py), off at summary_ratio 0
-            matches = summarise(da, db, matches, self.config, work)
-        work.check()
-        return [replace(m, confidence=confidence(features(da, db, m))) for m in matches]
+        if summarised == matches:  # each confidence is a function of its match alone
+            return scored
+        return [replace(m, confidence=confidence(features(da, db, m))) for m in summarised]
 
     def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
@@ -264,14 +240,77 @@ class Detector:
         return self.compare(d, d, work=work)
 
 
-def _match(a: Document, b: Document, x: align.Aligned) -> Match:
-    """The match of token ranges ``x`` in character offsets: from its first token's
-    start to its last token's end, moved over the punctuation that closes a sentence
-    or a quote (a quote's spans are the words inside the marks); its confidence is
-    computed by ``Detector.compare``, after the summary stage."""
-    kind = Kind(x.kind)
-    ta, tb = a.tokens, b.tokens
-    a_end, b_end = int(ta.ends[x.a1 - 1]), int(tb.ends[x.b1 - 1])
-    if kind is not Kind.QUOTE:
-        a_end, b_end = _close(ta.text, a_end), _close(tb.text, b_end)
-    return Match(int(ta.starts[x.a0]), a_end, int(tb.starts[x.b0]), b_end, x.similarity, kind)
+@lru_cache(maxsize=16)
+def _prepare_config(config: EngineConfig) -> _core.PrepareConfig:
+    """The core's copy of the settings ``prepare`` reads, with the permutations and
+    the band shape."""
+    perm_a, perm_b = permutations(config.num_perm, config.seed)
+    bands, rows = lsh_params(config.lsh_threshold, config.num_perm)
+    return _core.PrepareConfig(
+        stem_prefix=config.stem_prefix,
+        min_unit_tokens=config.min_unit_tokens,
+        max_unit_tokens=config.max_unit_tokens,
+        min_quote_tokens=config.min_quote_tokens,
+        min_quote_content_terms=MIN_QUOTE_CONTENT_TERMS,
+        perm_a=perm_a,
+        perm_b=perm_b,
+        bands=bands,
+        rows=rows,
+    )
+
+
+def _document(text: str, parts: _core.Parts, config: EngineConfig) -> Document:
+    """The ``Document`` of ``text`` from the parts the core prepared."""
+    (
+        token_words,
+        starts,
+        ends,
+        sentence_ends,
+        terms,
+        words,
+        bounds,
+        unit_features,
+        feature_bounds,
+        quoted,
+        named,
+        sigs,
+        runs,
+        hidden,
+        indexable,
+        keys,
+        quote_sigs,
+        window_hashes,
+        window_rare,
+        window_order,
+        prepared,
+    ) = parts
+    doc = Document(
+        tokens=Tokens(text, token_words, starts, ends, sentence_ends),
+        terms=terms,
+        words=words,
+        units=Units(bounds, unit_features, feature_bounds),
+        signatures=sigs,
+        runs=tuple(Run(*runs[k : k + 3].tolist()) for k in range(0, len(runs), 3)),
+        hidden=hidden,
+        indexable=indexable,
+        band_keys=keys,
+        quoted=quoted,
+        named=named,
+        windows=Windows(config.min_quote_tokens, window_hashes, window_rare, window_order),
+        quote_signatures=quote_sigs,
+    )
+    object.__setattr__(doc, "_aligned", prepared)
+    return doc
+
+
+def _side(x: Document | str, parts: _core.Parts | None, config: EngineConfig) -> Document:
+    """The document of one side of ``Detector.compare``: ``x``, or the one the core
+    prepared of its text (without its token strings, as a cached source)."""
+    if isinstance(x, Document):
+        return x
+    assert parts is not None, "the core prepares every side given as text"
+    return _document(x, parts, config)
+
+
+#: The core's kind codes (``align.KINDS``) as kinds.
+_KINDS = tuple(Kind(k) for k in align.KINDS)
