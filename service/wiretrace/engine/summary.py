@@ -13,8 +13,9 @@ sentences (units) rather than matches:
 1. a pair holding a shared quote (kind ``QUOTE``, or verbatim inside quotation marks)
    is left as it is, and so is one holding a match longer than a
    ``summary_join_ratio``-th of the source: it cannot be the short side of a summary;
-2. every article unit within ``summary_gap_tokens`` of a match, inside the matches
-   too, finds its best source unit anywhere in the source by the Dice of their content
+2. every article unit within ``summary_gap_tokens`` of a match finds its best source
+   unit anywhere in the source, and a unit a match overlaps its best one inside that
+   match's source span (the alignment already placed it), by the Dice of their content
    terms, names and numbers left out (two reports of one event share those). It is a
    *piece* when that Dice reaches ``summary_unit_dice`` on ``MIN_SHARED_TERMS`` terms
    or more;
@@ -28,10 +29,12 @@ sentences (units) rather than matches:
      order holds ``ORDER_SHARE`` of them (a summary keeps its source's order; two
      reports of one event tell it each in their own);
    - *stretched*: that chain's source hull is ``summary_join_ratio`` times its article
-     hull, and not by chance: either the pieces inside matches alone are so stretched,
-     or at least two pieces outside every match each beat their source's runner-up
-     unit by ``FREE_MARGIN`` (one sentence that agrees with some unit of a long source
-     is chance; a copy maps its sentences to consecutive ones and never stretches);
+     hull, and not by one chance agreement: either the pieces inside matches alone
+     are so stretched (matches far apart in the source, or one match stretched
+     itself), or two pieces outside every match or more are in the chain (one sentence
+     that agrees with some unit of a long source is chance; a copy maps its sentences
+     to consecutive ones and never stretches): an exact match with one chance
+     neighbour is not swallowed by a loose one, it stays as the alignment found it;
 4. the group becomes one ``REWORDED`` match over the article hull and the source hull
    of the chain and the matches. It is a *summary* when its source hull is
    ``summary_ratio`` times its article hull; a summary whose source hull covers
@@ -78,22 +81,18 @@ MIN_GROUP = 3
 COVER_SHARE = 0.6
 #: Least share of the pieces in the longest chain that follows the source's order.
 ORDER_SHARE = 0.6
-#: How far a piece outside every match must beat the Dice of its source's runner-up
-#: unit to stretch a summary by itself (a chance agreement has near-equal runners-up).
-FREE_MARGIN = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class _Piece:
     """Token ranges in the article and the source; ``match`` is None for a unit pair
-    found by this stage, whose ``margin`` is its Dice minus the runner-up's."""
+    found by this stage, ``held`` when a match overlaps its article unit."""
 
     a0: int
     a1: int
     b0: int
     b1: int
     match: Match | None
-    margin: float = 0.0
     held: bool = False
 
 
@@ -181,19 +180,27 @@ def _pieces(
     work.extend_pairs += len(units) * len(b.units)
     work.check()
     dice, shared = _dice(a, b, units)
+    held = np.zeros(len(units), dtype=bool)
+    for i, u in enumerate(units.tolist()):
+        # A unit the alignment already placed is judged inside its match's source
+        # span: where it comes from is known, and a chance agreement elsewhere in the
+        # source must not stretch it.
+        t0, t1 = int(ab[u]), int(ab[u + 1])
+        spans = [_units_in(b, p.b0, p.b1) for p in found if overlaps(t0, t1, p.a0, p.a1)]
+        if spans:
+            held[i] = True
+            inside = np.zeros(len(b.units), dtype=bool)
+            for r in spans:
+                inside[r.start : r.stop] = True
+            dice[i, ~inside] = 0.0
     rows = np.arange(len(units))
     best = dice.argmax(axis=1)
-    top = dice[rows, best]
-    dice[rows, best] = 0.0
-    second = dice.max(axis=1)
-    kept = (top >= config.summary_unit_dice) & (shared[rows, best] >= MIN_SHARED_TERMS)
+    kept = (dice[rows, best] >= config.summary_unit_dice) & (shared[rows, best] >= MIN_SHARED_TERMS)
     out: list[_Piece] = []
     for i in np.flatnonzero(kept).tolist():
         u, j = int(units[i]), int(best[i])
-        t0, t1 = int(ab[u]), int(ab[u + 1])
-        held = any(overlaps(t0, t1, p.a0, p.a1) for p in found)
         out.append(
-            _Piece(t0, t1, int(bb[j]), int(bb[j + 1]), None, float(top[i] - second[i]), held)
+            _Piece(int(ab[u]), int(ab[u + 1]), int(bb[j]), int(bb[j + 1]), None, bool(held[i]))
         )
     return out
 
@@ -272,7 +279,7 @@ def _merged(a: Document, b: Document, group: list[_Piece], config: EngineConfig)
     jr = config.summary_join_ratio or config.summary_ratio
     if len(chain) < ORDER_SHARE * len(pieces) or not _stretched(chain, jr):
         return None
-    free = [p for p in chain if not p.held and p.margin >= FREE_MARGIN]
+    free = [p for p in chain if not p.held]
     if not _stretched([p for p in chain if p.held], jr) and len(free) < 2:
         return None
     ends = [p for p in group if p.match is not None] + chain
@@ -323,4 +330,6 @@ def summarise(
     if len(groups) != 1:
         return matches
     joined = _merged(a, b, groups[0], config)
-    return matches if joined is None else [joined]
+    if joined is None:
+        return matches
+    return [joined]
