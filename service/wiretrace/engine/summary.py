@@ -133,8 +133,12 @@ def _unit_terms(doc: Document, units: npt.NDArray[np.int64]) -> tuple[npt.NDArra
     tokens += np.arange(len(rows))
     # Two reports of one event share names, numbers and places, not what they say.
     keep = (doc.terms[tokens] != NO_TERM) & ~doc.named[tokens]
-    pairs = np.unique(np.stack([rows[keep], doc.terms[tokens[keep]]]), axis=1)
-    return pairs[0], pairs[1]
+    rows, terms = rows[keep], doc.terms[tokens[keep]]
+    order = np.lexsort((terms, rows))
+    rows, terms = rows[order], terms[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (terms[1:] != terms[:-1])
+    return rows[first], terms[first]
 
 
 def _dice(
@@ -180,19 +184,18 @@ def _pieces(
     work.extend_pairs += len(units) * len(b.units)
     work.check()
     dice, shared = _dice(a, b, units)
+    # A unit the alignment already placed is judged inside its match's source span:
+    # where it comes from is known, and a chance agreement elsewhere in the source
+    # must not stretch it.
+    starts, ends = ab[units], ab[units + 1]
     held = np.zeros(len(units), dtype=bool)
-    for i, u in enumerate(units.tolist()):
-        # A unit the alignment already placed is judged inside its match's source
-        # span: where it comes from is known, and a chance agreement elsewhere in the
-        # source must not stretch it.
-        t0, t1 = int(ab[u]), int(ab[u + 1])
-        spans = [_units_in(b, p.b0, p.b1) for p in found if overlaps(t0, t1, p.a0, p.a1)]
-        if spans:
-            held[i] = True
-            inside = np.zeros(len(b.units), dtype=bool)
-            for r in spans:
-                inside[r.start : r.stop] = True
-            dice[i, ~inside] = 0.0
+    inside = np.zeros(dice.shape, dtype=bool)
+    for p in found:
+        over = (starts < p.a1) & (p.a0 < ends)
+        r = _units_in(b, p.b0, p.b1)
+        inside[over, r.start : r.stop] = True
+        held |= over
+    dice[held[:, None] & ~inside] = 0.0
     rows = np.arange(len(units))
     best = dice.argmax(axis=1)
     kept = (dice[rows, best] >= config.summary_unit_dice) & (shared[rows, best] >= MIN_SHARED_TERMS)
