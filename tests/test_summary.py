@@ -210,3 +210,23 @@ def test_unit_dice_matches_the_set_reference(detector: Detector, seed: int) -> N
             want = 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0
             assert dice[u, j] == pytest.approx(want)
     assert dice.max() > 0.5, "the shortened sentences agree with their source"
+
+
+def test_a_near_copy_is_not_stretched_by_a_sentence_its_source_repeats(
+    detector: Detector,
+) -> None:
+    # The source states its lead again later on (sentence 30 repeats sentence 3); an
+    # article copies sentences 30-34 with a word changed in each. Judged anywhere in
+    # the source, the repeated sentence would place the copy's first sentence at the
+    # lead and stretch the copy into a loose summary of the whole source; judged
+    # inside its match's source span, it is the copy it is.
+    rng = random.Random(13)
+    source = [_sentence(rng) for _ in range(40)]
+    source[30] = list(source[3])
+    edited = [[*s[:9], VOCABULARY[k], *s[10:]] for k, s in enumerate(source[30:35])]
+    article = _text(edited)
+    off = Detector(replace(detector.config, summary_ratio=0.0))
+    expected = off.compare(off.prepare(article), off.prepare(_text(source)))
+    assert expected, "the copy is found"
+    assert any(m.kind is not Kind.VERBATIM for m in expected)
+    assert detector.compare(detector.prepare(article), detector.prepare(_text(source))) == expected
