@@ -324,9 +324,17 @@ class Servicer(pb_grpc.WiretraceServicer):
         options = _options(request.options)
         if not caller.alive():
             raise Expired("deadline passed before the work was done")
-        outcome = await self._run(
-            self.service.ingest, article, options, replace=request.replace, work=caller.work()
-        )
+        # The worker detects and hands the article to the store; the commit is awaited
+        # here, holding no worker, so that many articles can share one.
+        with self.in_flight:
+            committed = await self._run(
+                self.service.ingest_begin,
+                article,
+                options,
+                replace=request.replace,
+                work=caller.work(),
+            )
+            outcome = await asyncio.wrap_future(committed)
         d = outcome.detection
         return pb.IngestResult(
             id=outcome.id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,6 +150,18 @@ class ArticleStore(abc.ABC):
         with the same text nothing changes (``created`` False); with another text it
         raises ``Conflict``, or with ``replace`` the old article goes in the same step.
         Returns only once the write is durable."""
+
+    def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
+        """``put``, with its outcome (or error) in a future settled once the write is
+        durable. A store that commits in groups (the embedded one) returns at once and
+        lets the caller's thread go; this default writes before returning."""
+        future: Future[Put] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(self.put(row, replace=replace))
+        except Exception as err:
+            future.set_exception(err)
+        return future
 
     @abc.abstractmethod
     def insert_many(self, rows: list[Row]) -> list[int]:

@@ -31,6 +31,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -143,9 +144,11 @@ def _held() -> threading.Lock:
 
 @dataclass(slots=True, eq=False)
 class _Write:
-    """One ``put`` waiting for the transaction that holds it. ``wake`` is released
-    once, by the thread that wrote its group (``done``), or by the one before it to
-    have it lead the next group."""
+    """One write waiting for the transaction that holds it: a ``put``, whose thread
+    waits on ``wake``, released once, by the thread that wrote its group (``done``),
+    or by the one before it to have it lead the next group; or a ``submit``, whose
+    ``future`` is settled once its group has committed (the store's committer thread
+    leads the group it starts)."""
 
     row: Row
     replace: bool
@@ -155,6 +158,7 @@ class _Write:
     error: BaseException | None = None
     #: The article this write replaced: its key, units and signature bytes.
     replaced: tuple[int, int, bytes] | None = None
+    future: Future[Put] | None = None
 
     def outcome(self) -> Put:
         if self.error is not None:
@@ -182,6 +186,10 @@ class SqliteStore(ArticleStore):
         self._turn = threading.Lock()
         self._committing = False  # a leader is writing a group (or about to)
         self._writes = Writes(0, 0)
+        # ``submit``s have no thread of their own to lead a group: this one does.
+        self._lead_wanted = threading.Semaphore(0)
+        self._handed = False  # the committer thread is to lead the next group
+        self._committer: threading.Thread | None = None
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
         self._reader_dbs: list[sqlite3.Connection] = []
@@ -335,6 +343,47 @@ class SqliteStore(ArticleStore):
             write.wake.acquire()  # released once: its group is done, or it leads the next
             if write.done:
                 return write.outcome()
+        self._lead()
+        return write.outcome()
+
+    def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
+        """``put`` without waiting: the write joins the next group, and the future is
+        settled (its ``Put``, or the error ``put`` would raise) once that group has
+        committed. The caller's thread is free meanwhile, so a few threads can keep
+        many articles waiting for one commit."""
+        future: Future[Put] = Future()
+        future.set_running_or_notify_cancel()  # settled by the store alone
+        write = _Write(row, replace, future=future)
+        with self._turn:
+            if self._closing:
+                raise Unavailable(f"the SQLite store at {self.path} is closed")
+            self._waiting.append(write)
+            lead = not self._committing
+            self._committing = True
+            self._handed = self._handed or lead
+            if lead and self._committer is None:
+                self._committer = threading.Thread(
+                    target=self._commit_loop, name="group-commit", daemon=True
+                )
+                self._committer.start()
+        if lead:
+            self._lead_wanted.release()
+        return future
+
+    def _commit_loop(self) -> None:
+        """Lead the groups that a ``submit`` starts, until the store closes."""
+        while True:
+            self._lead_wanted.acquire()
+            with self._turn:
+                handed, self._handed = self._handed, False
+            if not handed:  # woken by ``close``
+                return
+            self._lead()
+
+    def _lead(self) -> None:
+        """Write every waiting write as one group, settle them, and hand the writes
+        that came meanwhile to their leader: the first of them, or the committer
+        thread when it is a ``submit``."""
         with self._turn:
             group, self._waiting = self._waiting, []
         nxt = None
@@ -346,14 +395,21 @@ class SqliteStore(ArticleStore):
                     w.done = True
                 if self._waiting:
                     nxt = self._waiting[0]  # it leads the writes that came meanwhile
+                    self._handed = nxt.future is not None
                 else:
                     self._committing = False
             for w in group:
-                if w is not write:
-                    w.wake.release()
+                if w.future is None:
+                    w.wake.release()  # the leader's own lock too: nobody waits on it
+                elif w.error is not None:
+                    w.future.set_exception(w.error)
+                else:
+                    w.future.set_result(w.outcome())
             if nxt is not None:
-                nxt.wake.release()
-        return write.outcome()
+                if nxt.future is None:
+                    nxt.wake.release()
+                else:
+                    self._lead_wanted.release()
 
     def _write_group(self, group: list[_Write]) -> None:
         """Store ``group`` in one transaction, then index what it stored. Sets each
@@ -618,6 +674,11 @@ class SqliteStore(ArticleStore):
             self._closing = True
             self._merge_wanted.notify()
         self._merger.join()
+        with self._turn:
+            committer = self._committer
+        if committer is not None:  # it writes what was submitted, then ends
+            self._lead_wanted.release()
+            committer.join()
         with self._readers_lock:
             self._closed = True
             for db in self._reader_dbs:
