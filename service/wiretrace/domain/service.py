@@ -264,16 +264,16 @@ class ReuseService:
     ) -> Detection:
         """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
         record = row.record
-        lookup = self.store.lookup_sketched(
+        hits = self.store.hits(
             row.passages.band_keys,
             row.signatures[row.passages.units],
             max_bucket=self.settings.engine.boilerplate_articles,
         )
-        boilerplate = _boilerplate(doc, row.passages.units, lookup.capped)
+        boilerplate = _boilerplate(doc, row.passages.units, hits.capped)
         ranked = rank_candidates(
             row.signatures,
             row.passages,
-            lookup,
+            hits,
             self._signatures,
             min_jaccard=self.settings.engine.candidate_threshold,
             exclude_key=exclude_key,

@@ -45,6 +45,7 @@ from wiretrace.store.base import (
     UNIT_BITS,
     ArticleRecord,
     ArticleStore,
+    Hits,
     IndexSpec,
     Lookup,
     Put,
@@ -597,6 +598,15 @@ class SqliteStore(ArticleStore):
         max_bucket: int | None,
     ) -> Lookup:
         return self._index.lookup(band_keys, signatures, max_bucket=max_bucket)
+
+    def hits(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+    ) -> Hits:
+        return self._index.hits(band_keys, signatures, max_bucket=max_bucket)
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         row = (
