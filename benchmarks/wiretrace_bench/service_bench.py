@@ -183,30 +183,60 @@ def bench_ingest(
 
 
 def bench_query(
-    address: str, texts: list[str], *, requests: int, concurrency: int
+    address: str,
+    texts: list[str],
+    *,
+    requests: int,
+    concurrency: int,
+    server_pid: int | None = None,
 ) -> dict[str, object]:
-    """``requests`` Query calls, ``concurrency`` in flight, over ``texts`` in turn."""
-    from wiretrace_client import Client
+    """``requests`` Query calls, ``concurrency`` in flight, over ``texts`` in turn.
 
-    latencies: list[float] = []
-    lock = threading.Lock()
+    The client is lean, since it shares the machine's cores with the server: one
+    thread, gRPC's asyncio API (``concurrency`` coroutines on one channel), every
+    request built before the clock starts. Its CPU is reported beside the server's
+    (``server_pid``) per query."""
+    import asyncio
+
+    import grpc
+
+    from wiretrace_api.v1 import wiretrace_pb2_grpc as stubs
+    from wiretrace_client import Client, pb
+
     with Client(address, timeout=60) as client:
         stats = client.stats()
+    options = pb.DetectOptions(offset_unit=pb.CODE_POINTS)
+    built = [pb.QueryRequest(article=pb.Article(text=t), options=options) for t in texts]
+    latencies: list[float] = []
 
-        def one(k: int) -> None:
-            t = time.perf_counter()
-            client.query(texts[k % len(texts)])
-            ms = (time.perf_counter() - t) * 1e3
-            with lock:
-                latencies.append(ms)
+    async def run() -> tuple[float, float, float | None]:
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = stubs.WiretraceStub(channel)  # type: ignore[no-untyped-call]
 
-        for k in range(min(20, requests)):  # warm-up: caches, connections
-            one(k)
-        latencies.clear()
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(one, range(requests)))
-        seconds = time.perf_counter() - t0
+            async def one(k: int) -> None:
+                t = time.perf_counter()
+                await stub.Query(built[k % len(built)], timeout=60)
+                latencies.append((time.perf_counter() - t) * 1e3)
+
+            for k in range(min(20, requests)):  # warm-up: caches, connections
+                await one(k)
+            latencies.clear()
+            left = iter(range(requests))
+
+            async def caller() -> None:
+                for k in left:
+                    await one(k)
+
+            cpu0 = process_cpu_seconds(server_pid) if server_pid else None
+            t0, own0 = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(caller() for _ in range(concurrency)))
+            seconds, own = time.perf_counter() - t0, time.process_time() - own0
+            cpu1 = process_cpu_seconds(server_pid) if server_pid else None
+            cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+            return seconds, own, cpu
+
+    load0 = os.getloadavg()[0]
+    seconds, own, server_cpu = asyncio.run(run())
     return {
         "requests": requests,
         "concurrency": concurrency,
@@ -214,6 +244,11 @@ def bench_query(
         "index_passages": stats.passages,
         "qps": round(requests / seconds, 1),
         **percentiles(latencies),
+        "server_cpu_ms_per_query": round(server_cpu * 1e3 / requests, 3)
+        if server_cpu is not None
+        else None,
+        "client_cpu_ms_per_query": round(own * 1e3 / requests, 3),
+        "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
     }
 
 
