@@ -79,17 +79,18 @@ def rank_candidates(
     if at is not None:
         article = article[at]
     bands = hits.bands if at is None else hits.bands[at]
-    strong = np.unique(article[counts >= min_jaccard * signatures.shape[1]])
-    if not len(strong):
+    alike = counts >= min_jaccard * signatures.shape[1]
+    if not alike.any():
         return []
-    keep = np.isin(article, strong)
-    # Per strong article: the most bands one pair shares, then the bands of all pairs.
-    keys, slot = np.unique(article[keep], return_inverse=True)
-    shared = bands[keep]
+    # Per article: whether one pair looks alike (strong), the most bands one pair
+    # shares, then the bands of all pairs.
+    keys, slot = np.unique(article, return_inverse=True)
+    strong = np.zeros(len(keys), dtype=np.bool_)
+    strong[slot[alike]] = True
     best = np.zeros(len(keys), dtype=np.int64)
-    np.maximum.at(best, slot, shared)
-    total = np.zeros(len(keys), dtype=np.int64)
-    np.add.at(total, slot, shared)
+    np.maximum.at(best, slot, bands)
+    total = np.bincount(slot, weights=bands, minlength=len(keys)).astype(np.int64)
+    keys, best, total = keys[strong], best[strong], total[strong]
     return [int(k) for k in keys[np.lexsort((keys, -total, -best))]]
 
 
