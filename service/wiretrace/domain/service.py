@@ -325,11 +325,12 @@ class ReuseService:
             boilerplate_suppressed=0 if options.include_boilerplate else suppressed,
         )
 
-    def _row(self, article: Article, doc: Document) -> Row:
-        """The article as the store takes it; its passages are computed here, once."""
+    def _row(self, article: Article, doc: Document, *, stored: bool = True) -> Row:
+        """The article as the store takes it; its passages are computed here, once.
+        A query's article is not ``stored``: its text is not hashed."""
         return Row(
             record=_stored(article),
-            sha256=text_sha256(article.text),
+            sha256=text_sha256(article.text) if stored else "",
             signatures=doc.stored_signatures,
             passages=self._index.passages(doc.stored_signatures),
         )
@@ -408,7 +409,8 @@ class ReuseService:
         doc = self.detector.prepare(article.text, work=work)
         existing = self.store.meta_by_id(article.id) if article.id else None
         exclude = existing.key if existing else None
-        return self._detect(doc, self._row(article, doc), options, work, exclude_key=exclude)
+        row = self._row(article, doc, stored=False)
+        return self._detect(doc, row, options, work, exclude_key=exclude)
 
     def compare(
         self,
