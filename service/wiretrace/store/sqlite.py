@@ -27,12 +27,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -153,7 +154,7 @@ class _Write:
 
     row: Row
     replace: bool
-    wake: threading.Lock = field(default_factory=_held)
+    wake: threading.Lock | None = None  # a put's (held until it is released)
     done: bool = False
     put: Put | None = None
     error: BaseException | None = None
@@ -188,7 +189,7 @@ class SqliteStore(ArticleStore):
         self._committing = False  # a leader is writing a group (or about to)
         self._writes = Writes(0, 0)
         # ``submit``s have no thread of their own to lead a group: this one does.
-        self._lead_wanted = threading.Semaphore(0)
+        self._lead_wanted: queue.SimpleQueue[None] = queue.SimpleQueue()  # wake-ups
         self._handed = False  # the committer thread is to lead the next group
         self._committer: threading.Thread | None = None
         self._readers = threading.local()
@@ -335,12 +336,13 @@ class SqliteStore(ArticleStore):
     # -- writes ---------------------------------------------------------------------
 
     def put(self, row: Row, *, replace: bool = False) -> Put:
-        write = _Write(row, replace)
+        write = _Write(row, replace, wake=_held())
         with self._turn:
             self._waiting.append(write)
             lead = not self._committing
             self._committing = True
         if not lead:
+            assert write.wake is not None
             write.wake.acquire()  # released once: its group is done, or it leads the next
             if write.done:
                 return write.outcome()
@@ -368,13 +370,13 @@ class SqliteStore(ArticleStore):
                 )
                 self._committer.start()
         if lead:
-            self._lead_wanted.release()
+            self._lead_wanted.put(None)
         return future
 
     def _commit_loop(self) -> None:
         """Lead the groups that a ``submit`` starts, until the store closes."""
         while True:
-            self._lead_wanted.acquire()
+            self._lead_wanted.get()
             with self._turn:
                 handed, self._handed = self._handed, False
             if not handed:  # woken by ``close``
@@ -401,6 +403,7 @@ class SqliteStore(ArticleStore):
                     self._committing = False
             for w in group:
                 if w.future is None:
+                    assert w.wake is not None  # a put's
                     w.wake.release()  # the leader's own lock too: nobody waits on it
                 elif w.error is not None:
                     w.future.set_exception(w.error)
@@ -408,9 +411,10 @@ class SqliteStore(ArticleStore):
                     w.future.set_result(w.outcome())
             if nxt is not None:
                 if nxt.future is None:
+                    assert nxt.wake is not None
                     nxt.wake.release()
                 else:
-                    self._lead_wanted.release()
+                    self._lead_wanted.put(None)
 
     def _write_group(self, group: list[_Write]) -> None:
         """Store ``group`` in one transaction, then index what it stored. Sets each
@@ -687,7 +691,7 @@ class SqliteStore(ArticleStore):
         with self._turn:
             committer = self._committer
         if committer is not None:  # it writes what was submitted, then ends
-            self._lead_wanted.release()
+            self._lead_wanted.put(None)
             committer.join()
         with self._readers_lock:
             self._closed = True
