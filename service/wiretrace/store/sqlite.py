@@ -149,8 +149,8 @@ class _Write:
     """One write waiting for the transaction that holds it: a ``put``, whose thread
     waits on ``wake``, released once, by the thread that wrote its group (``done``),
     or by the one before it to have it lead the next group; or a ``submit``, whose
-    ``future`` is settled once its group has committed (the store's committer thread
-    leads the group it starts)."""
+    ``future`` is settled once its group has committed (its caller leads the group
+    when the store was idle; the store's committer thread when it came meanwhile)."""
 
     row: Row
     replace: bool
@@ -350,10 +350,13 @@ class SqliteStore(ArticleStore):
         return write.outcome()
 
     def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
-        """``put`` without waiting: the write joins the next group, and the future is
-        settled (its ``Put``, or the error ``put`` would raise) once that group has
-        committed. The caller's thread is free meanwhile, so a few threads can keep
-        many articles waiting for one commit."""
+        """``put`` without waiting for a group in progress: the write joins the next
+        group, and the future is settled (its ``Put``, or the error ``put`` would
+        raise) once that group has committed; the store's committer thread leads the
+        groups that form while one commits, so the caller's thread is free meanwhile
+        and a few threads can keep many articles waiting for one commit. When no
+        group is in progress, the caller writes its own at once, as ``put`` does (no
+        hand-off to another thread for a lone write)."""
         future: Future[Put] = Future()
         future.set_running_or_notify_cancel()  # settled by the store alone
         write = _Write(row, replace, future=future)
@@ -363,14 +366,8 @@ class SqliteStore(ArticleStore):
             self._waiting.append(write)
             lead = not self._committing
             self._committing = True
-            self._handed = self._handed or lead
-            if lead and self._committer is None:
-                self._committer = threading.Thread(
-                    target=self._commit_loop, name="group-commit", daemon=True
-                )
-                self._committer.start()
         if lead:
-            self._lead_wanted.put(None)
+            self._lead()
         return future
 
     def _commit_loop(self) -> None:
@@ -385,8 +382,8 @@ class SqliteStore(ArticleStore):
 
     def _lead(self) -> None:
         """Write every waiting write as one group, settle them, and hand the writes
-        that came meanwhile to their leader: the first of them, or the committer
-        thread when it is a ``submit``."""
+        that came meanwhile to their leader: the first of them when it is a ``put``,
+        or the committer thread (started on the first such hand-off)."""
         with self._turn:
             group, self._waiting = self._waiting, []
         nxt = None
@@ -399,6 +396,11 @@ class SqliteStore(ArticleStore):
                 if self._waiting:
                     nxt = self._waiting[0]  # it leads the writes that came meanwhile
                     self._handed = nxt.future is not None
+                    if self._handed and self._committer is None:
+                        self._committer = threading.Thread(
+                            target=self._commit_loop, name="group-commit", daemon=True
+                        )
+                        self._committer.start()
                 else:
                     self._committing = False
             for w in group:
