@@ -208,18 +208,30 @@ def _cmd_bench_query(args: argparse.Namespace) -> int:
     from wiretrace_bench.service_bench import bench_query, bulk_load
     from wiretrace_bench.synthetic import generate
 
-    articles, _ = generate(args.index_size + 200, seed=args.seed)
-    texts = [a.text for a in articles[args.index_size :]]
+    articles: list[SyntheticArticle] = []
+    if args.texts:  # the query texts saved by an earlier run: no need to generate
+        texts = [str(t) for t in json.loads(Path(args.texts).read_text())]
+    else:
+        articles, _ = generate(args.index_size + 200, seed=args.seed)
+        texts = [a.text for a in articles[args.index_size :]]
     if args.server:
         report = bench_query(
-            args.server, texts, requests=args.requests, concurrency=args.concurrency
+            args.server,
+            texts,
+            requests=args.requests,
+            concurrency=args.concurrency,
+            server_pid=args.server_pid,
         )
     else:
         with tempfile.TemporaryDirectory(prefix="wiretrace-query-") as tmp:
             bulk_load(Path(tmp), articles[: args.index_size])
-            with local_server(Path(tmp)) as (address, _proc):
+            with local_server(Path(tmp)) as (address, proc):
                 report = bench_query(
-                    address, texts, requests=args.requests, concurrency=args.concurrency
+                    address,
+                    texts,
+                    requests=args.requests,
+                    concurrency=args.concurrency,
+                    server_pid=proc.pid,
                 )
     _print_report(report, args.json)
     return 0
@@ -495,6 +507,14 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--index-size", type=int, default=10000, help="articles in the index")
     p.add_argument("--requests", type=int, default=2000, help="Query calls (default 2000)")
     p.add_argument("--concurrency", type=int, default=64, help="calls in flight (default 64)")
+    p.add_argument(
+        "--server-pid", type=int, help="with --server on this machine: its pid, for its CPU"
+    )
+    p.add_argument(
+        "--texts",
+        help="JSON list of query texts (with --server: instead of generating the index's "
+        "next articles)",
+    )
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_query)

@@ -99,7 +99,12 @@ def bench_ingest(
 ) -> dict[str, object]:
     """Stream ``articles`` through IngestStream on ``concurrency`` streams, spread over
     the servers at ``address`` (replicas sharing one store) in turn."""
-    from wiretrace_client import Client, article
+    import asyncio
+
+    import grpc
+
+    from wiretrace_api.v1 import wiretrace_pb2_grpc as stubs
+    from wiretrace_client import Client, article, pb
 
     addresses = [address] if isinstance(address, str) else address
     address = addresses[0]
@@ -108,29 +113,39 @@ def bench_ingest(
     # (a saturated stream queues requests, so send-to-ack time would measure the queue).
     latencies: list[float] = []
     results: dict[str, list[Any]] = {}
-    lock = threading.Lock()
 
-    def run(job: tuple[str, list[SyntheticArticle]]) -> None:
-        target, part = job
-        requests = (article(a.id, a.text, outlet=a.outlet) for a in part)
-        with Client(target, timeout=3600) as client:
+    # The client is lean, since it shares the server's cores here (its CPU is
+    # reported as ``client_cpu_ms_per_article``): one thread, gRPC's asyncio API, one
+    # channel a stream, every message built before the clock starts.
+    options = pb.DetectOptions(offset_unit=pb.CODE_POINTS)
+    built = {
+        a.id: pb.IngestRequest(article=article(a.id, a.text, outlet=a.outlet), options=options)
+        for a in articles
+    }
+
+    async def stream(target: str, part: list[SyntheticArticle]) -> None:
+        requests = [built[a.id] for a in part]
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = stubs.WiretraceStub(channel)  # type: ignore[no-untyped-call]
             last = time.perf_counter()
-            for r in client.ingest_stream(requests, timeout=3600):
+            async for r in stub.IngestStream(iter(requests), timeout=3600):
                 now = time.perf_counter()
-                with lock:
-                    latencies.append((now - last) * 1e3)
-                    last = now
-                    results[r.id] = list(r.matches)
+                latencies.append((now - last) * 1e3)
+                last = now
+                results[r.id] = list(r.matches)
                 bar.advance()
+
+    async def run() -> None:
+        await asyncio.gather(*(stream(target, part) for target, part in slices))
 
     with Client(address) as client:
         before = client.stats()
     bar = Progress(len(articles), "articles", enabled=progress)
     cpu0 = process_cpu_seconds(server_pid) if server_pid else None
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(run, slices))
-    seconds = time.perf_counter() - t0
+    load0 = os.getloadavg()[0]
+    t0, own0 = time.perf_counter(), time.process_time()
+    asyncio.run(run())
+    seconds, own = time.perf_counter() - t0, time.process_time() - own0
     cpu1 = process_cpu_seconds(server_pid) if server_pid else None
     bar.close()
     with Client(address) as client:
@@ -154,6 +169,10 @@ def bench_ingest(
         "server_cpu_ms_per_article": round((cpu1 - cpu0) * 1e3 / len(articles), 2)
         if cpu0 is not None and cpu1 is not None and articles
         else None,
+        # This benchmark's own CPU (the gRPC client) while it streamed: on one machine,
+        # it competes with the server for the same cores.
+        "client_cpu_ms_per_article": round(own * 1e3 / len(articles), 2) if articles else None,
+        "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
         "matches": sum(len(v) for v in results.values()),
         # Group commit: how many transactions the stored articles took (0: not counted).
         "write_transactions": after.write_transactions - before.write_transactions,
@@ -174,30 +193,60 @@ def bench_ingest(
 
 
 def bench_query(
-    address: str, texts: list[str], *, requests: int, concurrency: int
+    address: str,
+    texts: list[str],
+    *,
+    requests: int,
+    concurrency: int,
+    server_pid: int | None = None,
 ) -> dict[str, object]:
-    """``requests`` Query calls, ``concurrency`` in flight, over ``texts`` in turn."""
-    from wiretrace_client import Client
+    """``requests`` Query calls, ``concurrency`` in flight, over ``texts`` in turn.
 
-    latencies: list[float] = []
-    lock = threading.Lock()
+    The client is lean, since it shares the machine's cores with the server: one
+    thread, gRPC's asyncio API (``concurrency`` coroutines on one channel), every
+    request built before the clock starts. Its CPU is reported beside the server's
+    (``server_pid``) per query."""
+    import asyncio
+
+    import grpc
+
+    from wiretrace_api.v1 import wiretrace_pb2_grpc as stubs
+    from wiretrace_client import Client, pb
+
     with Client(address, timeout=60) as client:
         stats = client.stats()
+    options = pb.DetectOptions(offset_unit=pb.CODE_POINTS)
+    built = [pb.QueryRequest(article=pb.Article(text=t), options=options) for t in texts]
+    latencies: list[float] = []
 
-        def one(k: int) -> None:
-            t = time.perf_counter()
-            client.query(texts[k % len(texts)])
-            ms = (time.perf_counter() - t) * 1e3
-            with lock:
-                latencies.append(ms)
+    async def run() -> tuple[float, float, float | None]:
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = stubs.WiretraceStub(channel)  # type: ignore[no-untyped-call]
 
-        for k in range(min(20, requests)):  # warm-up: caches, connections
-            one(k)
-        latencies.clear()
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(one, range(requests)))
-        seconds = time.perf_counter() - t0
+            async def one(k: int) -> None:
+                t = time.perf_counter()
+                await stub.Query(built[k % len(built)], timeout=60)
+                latencies.append((time.perf_counter() - t) * 1e3)
+
+            for k in range(min(20, requests)):  # warm-up: caches, connections
+                await one(k)
+            latencies.clear()
+            left = iter(range(requests))
+
+            async def caller() -> None:
+                for k in left:
+                    await one(k)
+
+            cpu0 = process_cpu_seconds(server_pid) if server_pid else None
+            t0, own0 = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(caller() for _ in range(concurrency)))
+            seconds, own = time.perf_counter() - t0, time.process_time() - own0
+            cpu1 = process_cpu_seconds(server_pid) if server_pid else None
+            cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+            return seconds, own, cpu
+
+    load0 = os.getloadavg()[0]
+    seconds, own, server_cpu = asyncio.run(run())
     return {
         "requests": requests,
         "concurrency": concurrency,
@@ -205,6 +254,11 @@ def bench_query(
         "index_passages": stats.passages,
         "qps": round(requests / seconds, 1),
         **percentiles(latencies),
+        "server_cpu_ms_per_query": round(server_cpu * 1e3 / requests, 3)
+        if server_cpu is not None
+        else None,
+        "client_cpu_ms_per_query": round(own * 1e3 / requests, 3),
+        "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
     }
 
 

@@ -140,6 +140,19 @@ class PassageIndex:
         *,
         max_bucket: int | None = None,
     ) -> tuple[list[dict[int, int]], list[int], list[dict[int, int]] | None]: ...
+    def query_flat(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32] | None = None,
+        *,
+        max_bucket: int | None = None,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+    ]: ...
 
 class EnginePanic(RuntimeError):
     """A bug in the compiled core: an engine function panicked."""

@@ -11,7 +11,6 @@ shares (a copied sentence shares them all), then the bands shared over all pairs
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -20,7 +19,7 @@ import numpy.typing as npt
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.index import band_keys, lsh_params
 from wiretrace.engine.signature import distinct_indexable_rows
-from wiretrace.store import UNIT_BITS, IndexSpec, Lookup, Passages
+from wiretrace.store import UNIT_BITS, Hits, IndexSpec, Lookup, Passages
 
 __all__ = ["index_spec", "rank_candidates"]
 
@@ -52,7 +51,7 @@ def index_spec(engine: EngineConfig) -> IndexSpec:
 def rank_candidates(
     signatures: Signatures,
     passages: Passages,
-    lookup: Lookup,
+    lookup: Lookup | Hits,
     stored: Callable[[list[int]], dict[int, Signatures]],
     *,
     min_jaccard: float,
@@ -63,48 +62,41 @@ def rank_candidates(
     ``signatures`` are all of the new article's stored signature rows (units, then
     quoted segments: ``Document.stored_signatures``), ``passages`` its indexed units,
     ``lookup`` what the index returned for them (passage key -> bands shared, and
-    with a store that keeps sketches, passage key -> signature slots agreeing), and
-    ``stored`` gives the stored signatures of articles by key, read only when the
-    store keeps no sketches."""
-    rows: list[int] = []
-    hits: list[int] = []
-    bands: list[int] = []
-    agreeing: list[int] = []
-    agree = lookup.agree
-    for i, (row, per_passage) in enumerate(zip(passages.units.tolist(), lookup.found, strict=True)):
-        rows += [row] * len(per_passage)
-        hits += per_passage.keys()
-        bands += per_passage.values()
-        if agree is not None:
-            agreeing += [agree[i][p] for p in per_passage]
-    if not hits:
+    with a store that keeps sketches, passage key -> signature slots agreeing; or the
+    same as flat ``Hits``), and ``stored`` gives the stored signatures of articles by
+    key, read only when the store keeps no sketches."""
+    hits = lookup if isinstance(lookup, Hits) else Hits.of(lookup)
+    if not len(hits.passages):
         return []
-    passage = np.asarray(hits, dtype=np.int64)
+    rows = np.repeat(passages.units.astype(np.int64, copy=False), hits.counts)
+    passage = hits.passages
     article = passage >> UNIT_BITS
-    if agree is not None:
-        mask = np.ones(len(article), np.bool_) if exclude_key is None else article != exclude_key
-        at = np.flatnonzero(mask)
-        counts = np.asarray(agreeing, dtype=np.int64)[at]
+    if hits.agree is not None:
+        at = np.flatnonzero(article != exclude_key) if exclude_key is not None else None
+        counts = hits.agree if at is None else hits.agree[at]
     else:  # only the hits still stored, counted from their signatures
         at, counts = _agreement(signatures, rows, passage, article, stored, exclude_key)
-    article = article[at]
-    bands = np.asarray(bands, dtype=np.int64)[at].tolist()
-    strong = set(np.unique(article[counts >= min_jaccard * signatures.shape[1]]).tolist())
-    if not strong:
+    if at is not None:
+        article = article[at]
+    bands = hits.bands if at is None else hits.bands[at]
+    alike = counts >= min_jaccard * signatures.shape[1]
+    if not alike.any():
         return []
-    best: dict[int, int] = {}
-    total: Counter[int] = Counter()
-    for key, n in zip(article.tolist(), bands, strict=True):
-        if key in strong:
-            total[key] += n
-            if n > best.get(key, 0):
-                best[key] = n
-    return sorted(strong, key=lambda k: (-best[k], -total[k], k))
+    # Per article: whether one pair looks alike (strong), the most bands one pair
+    # shares, then the bands of all pairs.
+    keys, slot = np.unique(article, return_inverse=True)
+    strong = np.zeros(len(keys), dtype=np.bool_)
+    strong[slot[alike]] = True
+    best = np.zeros(len(keys), dtype=np.int64)
+    np.maximum.at(best, slot, bands)
+    total = np.bincount(slot, weights=bands, minlength=len(keys)).astype(np.int64)
+    keys, best, total = keys[strong], best[strong], total[strong]
+    return [int(k) for k in keys[np.lexsort((keys, -total, -best))]]
 
 
 def _agreement(
     signatures: Signatures,
-    rows: list[int],
+    rows: npt.NDArray[np.int64],
     passage: npt.NDArray[np.int64],
     article: npt.NDArray[np.int64],
     stored: Callable[[list[int]], dict[int, Signatures]],
@@ -121,5 +113,5 @@ def _agreement(
         return at, np.zeros(0, dtype=np.int64)
     units = (passage[at] & _UNIT_MASK).tolist()
     theirs = np.stack([sigs[k][u] for k, u in zip(article[at].tolist(), units, strict=True)])
-    mine = signatures[np.asarray(rows, dtype=np.int64)[at]]
+    mine = signatures[rows[at]]
     return at, (mine == theirs).sum(axis=1)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from wiretrace import __version__
-from wiretrace.domain.cache import SourceCache
+from wiretrace.domain.cache import SourceCache, compact
 from wiretrace.domain.candidates import index_spec, rank_candidates
 from wiretrace.domain.offsets import OffsetUnit, converter
 from wiretrace.domain.records import (
@@ -42,7 +43,7 @@ from wiretrace.engine.detect import Detector, Document, Match
 from wiretrace.engine.spans import union_length
 from wiretrace.engine.work import Work
 from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
-from wiretrace.store import ArticleRecord, ArticleStore, IndexSpec, Row
+from wiretrace.store import ArticleRecord, ArticleStore, IndexSpec, Put, Row
 
 __all__ = ["ReuseService", "ServiceSettings"]
 
@@ -263,16 +264,16 @@ class ReuseService:
     ) -> Detection:
         """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
         record = row.record
-        lookup = self.store.lookup_sketched(
+        hits = self.store.hits(
             row.passages.band_keys,
             row.signatures[row.passages.units],
             max_bucket=self.settings.engine.boilerplate_articles,
         )
-        boilerplate = _boilerplate(doc, row.passages.units, lookup.capped)
+        boilerplate = _boilerplate(doc, row.passages.units, hits.capped)
         ranked = rank_candidates(
             row.signatures,
             row.passages,
-            lookup,
+            hits,
             self._signatures,
             min_jaccard=self.settings.engine.candidate_threshold,
             exclude_key=exclude_key,
@@ -324,11 +325,12 @@ class ReuseService:
             boilerplate_suppressed=0 if options.include_boilerplate else suppressed,
         )
 
-    def _row(self, article: Article, doc: Document) -> Row:
-        """The article as the store takes it; its passages are computed here, once."""
+    def _row(self, article: Article, doc: Document, *, stored: bool = True) -> Row:
+        """The article as the store takes it; its passages are computed here, once.
+        A query's article is not ``stored``: its text is not hashed."""
         return Row(
             record=_stored(article),
-            sha256=text_sha256(article.text),
+            sha256=text_sha256(article.text) if stored else "",
             signatures=doc.stored_signatures,
             passages=self._index.passages(doc.stored_signatures),
         )
@@ -351,6 +353,20 @@ class ReuseService:
 
         Detection reads the index without a lock: an article ingested at the same moment
         (here or on another replica) may be missed as a source."""
+        return self.ingest_begin(article, options, replace=replace, work=work).result()
+
+    def ingest_begin(
+        self,
+        article: Article,
+        options: DetectOptions,
+        *,
+        replace: bool = False,
+        work: Work | None = None,
+    ) -> Future[IngestOutcome]:
+        """``ingest`` up to the write: detects, hands the article to the store, and
+        returns a future of the outcome, settled once the commit that holds it is
+        done (with the error ``ingest`` would raise, if any). The calling thread does
+        not wait for the commit; errors of the detection are raised here."""
         work = Work() if work is None else work
         self._check_id(article.id)
         article.check_limits()
@@ -364,12 +380,24 @@ class ReuseService:
         exclude = existing.key if existing else None
         detection = self._detect(doc, row, options, work, exclude_key=exclude)
         work.check(now=True)
-        put = self.store.put(row, replace=replace)
-        if put.created:
-            if existing is not None:
-                self._cache.forget(existing.key)
-            self._cache.put(put.key, doc)  # the next articles will likely align with it
-        return IngestOutcome(article.id, created=put.created, detection=detection)
+        source = compact(doc)  # as the cache keeps it, made here rather than after the commit
+        outcome: Future[IngestOutcome] = Future()
+        outcome.set_running_or_notify_cancel()  # settled by the commit alone
+
+        def committed(written: Future[Put]) -> None:
+            try:
+                put = written.result()
+            except Exception as err:
+                outcome.set_exception(err)
+                return
+            if put.created:
+                if existing is not None:
+                    self._cache.forget(existing.key)
+                self._cache.put(put.key, source)  # the next articles will likely align with it
+            outcome.set_result(IngestOutcome(article.id, created=put.created, detection=detection))
+
+        self.store.submit(row, replace=replace).add_done_callback(committed)
+        return outcome
 
     def query(
         self, article: Article, options: DetectOptions, *, work: Work | None = None
@@ -381,7 +409,8 @@ class ReuseService:
         doc = self.detector.prepare(article.text, work=work)
         existing = self.store.meta_by_id(article.id) if article.id else None
         exclude = existing.key if existing else None
-        return self._detect(doc, self._row(article, doc), options, work, exclude_key=exclude)
+        row = self._row(article, doc, stored=False)
+        return self._detect(doc, row, options, work, exclude_key=exclude)
 
     def compare(
         self,

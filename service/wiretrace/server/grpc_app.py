@@ -34,6 +34,7 @@ from wiretrace.domain import (
     Article,
     Detection,
     DetectOptions,
+    IngestOutcome,
     OffsetUnit,
     ReuseService,
     Sweeper,
@@ -271,6 +272,19 @@ def _sources(detection: Detection) -> list[pb.SourceVerdict]:
     ]
 
 
+def _ingest_result(outcome: IngestOutcome) -> pb.IngestResult:
+    d = outcome.detection
+    return pb.IngestResult(
+        id=outcome.id,
+        created=outcome.created,
+        matches=_reuses(d),
+        reused_fraction=d.reused_fraction,
+        source_count=d.source_count,
+        sources=_sources(d),
+        boilerplate_suppressed=d.boilerplate_suppressed,
+    )
+
+
 def _match(m: Match) -> pb.Match:
     return pb.Match(
         a=pb.Span(start=m.a_start, end=m.a_end),
@@ -319,28 +333,65 @@ class Servicer(pb_grpc.WiretraceServicer):
 
         return await asyncio.get_running_loop().run_in_executor(self.pool, counted)
 
-    async def _ingest_one(self, request: pb.IngestRequest, caller: CallWatch) -> pb.IngestResult:
-        article = _article(request.article)
-        options = _options(request.options)
-        if not caller.alive():
-            raise Expired("deadline passed before the work was done")
-        outcome = await self._run(
-            self.service.ingest, article, options, replace=request.replace, work=caller.work()
-        )
-        d = outcome.detection
-        return pb.IngestResult(
-            id=outcome.id,
-            created=outcome.created,
-            matches=_reuses(d),
-            reused_fraction=d.reused_fraction,
-            source_count=d.source_count,
-            sources=_sources(d),
-            boilerplate_suppressed=d.boilerplate_suppressed,
-        )
+    def _start(self, request: pb.IngestRequest, caller: CallWatch) -> asyncio.Future[Any]:
+        """Start one article: converted here, detected on a worker, then committed by
+        the store with no worker waiting; the future holds its answer or its error.
+        The loop hears of it once per article, when its commit is done (or it failed)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[pb.IngestResult] = loop.create_future()
+        try:
+            article = _article(request.article)
+            options = _options(request.options)
+            if not caller.alive():
+                raise Expired("deadline passed before the work was done")
+        except Exception as err:
+            answer.set_exception(err)
+            return answer
+        work = caller.work()
+        replace = request.replace
+
+        def settle(outcome: IngestOutcome | None, error: BaseException | None) -> None:
+            """On the loop: the article is committed, or failed."""
+            self.in_flight.__exit__()
+            if answer.cancelled():
+                return
+            if error is not None:
+                answer.set_exception(error)
+            else:
+                assert outcome is not None
+                answer.set_result(_ingest_result(outcome))
+
+        def back(outcome: IngestOutcome | None, error: BaseException | None) -> None:
+            try:
+                loop.call_soon_threadsafe(settle, outcome, error)
+            except RuntimeError:  # the loop has closed: nobody waits for the answer
+                self.in_flight.__exit__()
+
+        def committed(done: futures.Future[IngestOutcome]) -> None:
+            error = done.exception()
+            back(None if error is not None else done.result(), error)
+
+        def detect() -> None:
+            """On a worker: detect, and hand the article to the store."""
+            try:
+                pending = self.service.ingest_begin(article, options, replace=replace, work=work)
+            except BaseException as err:
+                back(None, err)
+                return
+            pending.add_done_callback(committed)
+
+        self.in_flight.__enter__()
+        try:
+            self.pool.submit(detect)
+        except BaseException:
+            self.in_flight.__exit__()
+            raise
+        return answer
 
     @_rpc
     async def Ingest(self, request: pb.IngestRequest, context: Context) -> pb.IngestResult:
-        return await self._ingest_one(request, CallWatch(context))
+        answer: pb.IngestResult = await self._start(request, CallWatch(context))
+        return answer
 
     async def IngestStream(
         self, request_iterator: AsyncIterator[pb.IngestRequest], context: Context
@@ -357,7 +408,7 @@ class Servicer(pb_grpc.WiretraceServicer):
         loop = asyncio.get_running_loop()
         closes = loop.time() + self.max_seconds
         incoming = aiter(request_iterator)
-        working: deque[tuple[pb.IngestRequest, asyncio.Task[pb.IngestResult]]] = deque()
+        working: deque[tuple[pb.IngestRequest, asyncio.Future[pb.IngestResult]]] = deque()
         reading: asyncio.Task[pb.IngestRequest] | None = None
         ended = False
         try:
@@ -365,11 +416,10 @@ class Servicer(pb_grpc.WiretraceServicer):
                 if reading is None and not ended and len(working) < self.window:
                     reading = asyncio.ensure_future(anext(incoming))
                 if working:  # busy, not idle: wait for the first answer or the next article
-                    head = working[0][1]
-                    await asyncio.wait(
-                        {head} if reading is None else {head, reading},
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
+                    first: set[asyncio.Future[Any]] = {working[0][1]}
+                    if reading is not None:
+                        first.add(reading)
+                    await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
                 elif reading is not None:
                     wait = min(self.idle_seconds, closes - loop.time())
                     done, _ = await asyncio.wait({reading}, timeout=max(0.0, wait))
@@ -381,7 +431,7 @@ class Servicer(pb_grpc.WiretraceServicer):
                     except StopAsyncIteration:
                         ended = True
                     else:
-                        task = asyncio.ensure_future(self._ingest_one(request, caller))
+                        task = self._start(request, caller)
                         working.append((request, task))
                     reading = None
                 while working and working[0][1].done():
@@ -404,7 +454,7 @@ class Servicer(pb_grpc.WiretraceServicer):
 
     @staticmethod
     async def _stream_answer(
-        request: pb.IngestRequest, task: asyncio.Task[pb.IngestResult], context: Context
+        request: pb.IngestRequest, task: asyncio.Future[pb.IngestResult], context: Context
     ) -> pb.IngestResult:
         """The answer to one article of a stream: its result, or its own error; a caller
         that has gone, or a bug, ends the stream."""

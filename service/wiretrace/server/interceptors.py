@@ -113,9 +113,15 @@ class Around(Interceptor):
                 await self.request(state, item, context)
                 yield item
 
+        # An interceptor that does not look at requests is not put between them and
+        # the servicer (one async generator less per streamed message).
+        checks = type(self).request is not Around.request
+
         async def enter(request: Any, context: Context) -> tuple[Any, Any]:
             """Open the call and check its request(s); on a refusal, close it again."""
             state = await self.opened(rpc, details, context)
+            if not checks:
+                return state, request
             if streaming_in:
                 return state, requests(state, request, context)
             try:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 import wiretrace._core as _core
-from wiretrace.store.base import Lookup
+from wiretrace.store.base import Hits, Lookup
 
 __all__ = ["DEFAULT_DELTA_LIMIT", "PassageIndex"]
 
@@ -144,6 +144,24 @@ class PassageIndex:
             max_bucket=max_bucket,
         )
         return Lookup(found, capped, agree)
+
+    def hits(
+        self,
+        bands: BandKeys,
+        signatures: Signatures | None = None,
+        *,
+        max_bucket: int | None = None,
+    ) -> Hits:
+        """``lookup`` as flat arrays (``Hits``), built in the core: the same passages
+        in the same order, with no Python object per passage."""
+        counts, passages, shared, agree, capped = self._core.query_flat(
+            _rows(bands, np.uint64, self.bands),
+            None if signatures is None else _rows(signatures, np.uint32, self.num_perm),
+            max_bucket=max_bucket,
+        )
+        return Hits(
+            counts, passages, shared, None if signatures is None else agree, capped.tolist()
+        )
 
     def query(self, bands: BandKeys) -> list[set[int]]:
         """For each row of band keys, the passages sharing at least one band with it."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "UNIT_BITS",
     "ArticleRecord",
     "ArticleStore",
+    "Hits",
     "IndexSpec",
     "Lookup",
     "Passages",
@@ -61,6 +63,37 @@ class Lookup:
     found: list[dict[int, int]]
     capped: list[int]
     agree: list[dict[int, int]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """A ``Lookup`` as flat arrays: row ``i`` of the band keys looked up has the
+    next ``counts[i]`` entries of ``passages`` (passage keys), ``bands`` (bands
+    shared) and ``agree`` (signature slots agreeing, from a store that keeps
+    sketches; None from the others); ``capped`` as in ``Lookup``."""
+
+    counts: npt.NDArray[np.int64]
+    passages: npt.NDArray[np.int64]
+    bands: npt.NDArray[np.int64]
+    agree: npt.NDArray[np.int64] | None
+    capped: list[int]
+
+    @classmethod
+    def of(cls, lookup: Lookup) -> Hits:
+        """The same hits as ``lookup``'s dicts, in their order."""
+        found, agree = lookup.found, lookup.agree
+        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+        total = int(counts.sum())
+        passages = np.fromiter((p for f in found for p in f), dtype=np.int64, count=total)
+        bands = np.fromiter((n for f in found for n in f.values()), dtype=np.int64, count=total)
+        slots = None
+        if agree is not None:
+            slots = np.fromiter(
+                (a[p] for f, a in zip(found, agree, strict=True) for p in f),
+                dtype=np.int64,
+                count=total,
+            )
+        return cls(counts, passages, bands, slots, list(lookup.capped))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +183,18 @@ class ArticleStore(abc.ABC):
         raises ``Conflict``, or with ``replace`` the old article goes in the same step.
         Returns only once the write is durable."""
 
+    def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
+        """``put``, with its outcome (or error) in a future settled once the write is
+        durable. A store that commits in groups (the embedded one) returns at once and
+        lets the caller's thread go; this default writes before returning."""
+        future: Future[Put] = Future()
+        future.set_running_or_notify_cancel()
+        try:
+            future.set_result(self.put(row, replace=replace))
+        except Exception as err:
+            future.set_exception(err)
+        return future
+
     @abc.abstractmethod
     def insert_many(self, rows: list[Row]) -> list[int]:
         """Store and index many new articles at once (bulk import); all or none are
@@ -182,6 +227,17 @@ class ArticleStore(abc.ABC):
         passage (the embedded one), so that the candidate check reads nothing back;
         ``signatures`` are the rows' signatures. Other stores leave ``agree`` None."""
         return self.lookup(band_keys, max_bucket=max_bucket)
+
+    def hits(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+    ) -> Hits:
+        """``lookup_sketched`` as flat arrays (``Hits``); the embedded store builds
+        them in its index, with no Python object per passage."""
+        return Hits.of(self.lookup_sketched(band_keys, signatures, max_bucket=max_bucket))
 
     @abc.abstractmethod
     def meta_by_id(self, article_id: str) -> StoredMeta | None: ...

@@ -27,11 +27,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +46,7 @@ from wiretrace.store.base import (
     UNIT_BITS,
     ArticleRecord,
     ArticleStore,
+    Hits,
     IndexSpec,
     Lookup,
     Put,
@@ -143,18 +146,21 @@ def _held() -> threading.Lock:
 
 @dataclass(slots=True, eq=False)
 class _Write:
-    """One ``put`` waiting for the transaction that holds it. ``wake`` is released
-    once, by the thread that wrote its group (``done``), or by the one before it to
-    have it lead the next group."""
+    """One write waiting for the transaction that holds it: a ``put``, whose thread
+    waits on ``wake``, released once, by the thread that wrote its group (``done``),
+    or by the one before it to have it lead the next group; or a ``submit``, whose
+    ``future`` is settled once its group has committed (its caller leads the group
+    when the store was idle; the store's committer thread when it came meanwhile)."""
 
     row: Row
     replace: bool
-    wake: threading.Lock = field(default_factory=_held)
+    wake: threading.Lock | None = None  # a put's (held until it is released)
     done: bool = False
     put: Put | None = None
     error: BaseException | None = None
     #: The article this write replaced: its key, units and signature bytes.
     replaced: tuple[int, int, bytes] | None = None
+    future: Future[Put] | None = None
 
     def outcome(self) -> Put:
         if self.error is not None:
@@ -182,6 +188,10 @@ class SqliteStore(ArticleStore):
         self._turn = threading.Lock()
         self._committing = False  # a leader is writing a group (or about to)
         self._writes = Writes(0, 0)
+        # ``submit``s have no thread of their own to lead a group: this one does.
+        self._lead_wanted: queue.SimpleQueue[None] = queue.SimpleQueue()  # wake-ups
+        self._handed = False  # the committer thread is to lead the next group
+        self._committer: threading.Thread | None = None
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
         self._reader_dbs: list[sqlite3.Connection] = []
@@ -326,15 +336,54 @@ class SqliteStore(ArticleStore):
     # -- writes ---------------------------------------------------------------------
 
     def put(self, row: Row, *, replace: bool = False) -> Put:
-        write = _Write(row, replace)
+        write = _Write(row, replace, wake=_held())
         with self._turn:
             self._waiting.append(write)
             lead = not self._committing
             self._committing = True
         if not lead:
+            assert write.wake is not None
             write.wake.acquire()  # released once: its group is done, or it leads the next
             if write.done:
                 return write.outcome()
+        self._lead()
+        return write.outcome()
+
+    def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
+        """``put`` without waiting for a group in progress: the write joins the next
+        group, and the future is settled (its ``Put``, or the error ``put`` would
+        raise) once that group has committed; the store's committer thread leads the
+        groups that form while one commits, so the caller's thread is free meanwhile
+        and a few threads can keep many articles waiting for one commit. When no
+        group is in progress, the caller writes its own at once, as ``put`` does (no
+        hand-off to another thread for a lone write)."""
+        future: Future[Put] = Future()
+        future.set_running_or_notify_cancel()  # settled by the store alone
+        write = _Write(row, replace, future=future)
+        with self._turn:
+            if self._closing:
+                raise Unavailable(f"the SQLite store at {self.path} is closed")
+            self._waiting.append(write)
+            lead = not self._committing
+            self._committing = True
+        if lead:
+            self._lead()
+        return future
+
+    def _commit_loop(self) -> None:
+        """Lead the groups that a ``submit`` starts, until the store closes."""
+        while True:
+            self._lead_wanted.get()
+            with self._turn:
+                handed, self._handed = self._handed, False
+            if not handed:  # woken by ``close``
+                return
+            self._lead()
+
+    def _lead(self) -> None:
+        """Write every waiting write as one group, settle them, and hand the writes
+        that came meanwhile to their leader: the first of them when it is a ``put``,
+        or the committer thread (started on the first such hand-off)."""
         with self._turn:
             group, self._waiting = self._waiting, []
         nxt = None
@@ -346,14 +395,28 @@ class SqliteStore(ArticleStore):
                     w.done = True
                 if self._waiting:
                     nxt = self._waiting[0]  # it leads the writes that came meanwhile
+                    self._handed = nxt.future is not None
+                    if self._handed and self._committer is None:
+                        self._committer = threading.Thread(
+                            target=self._commit_loop, name="group-commit", daemon=True
+                        )
+                        self._committer.start()
                 else:
                     self._committing = False
             for w in group:
-                if w is not write:
-                    w.wake.release()
+                if w.future is None:
+                    assert w.wake is not None  # a put's
+                    w.wake.release()  # the leader's own lock too: nobody waits on it
+                elif w.error is not None:
+                    w.future.set_exception(w.error)
+                else:
+                    w.future.set_result(w.outcome())
             if nxt is not None:
-                nxt.wake.release()
-        return write.outcome()
+                if nxt.future is None:
+                    assert nxt.wake is not None
+                    nxt.wake.release()
+                else:
+                    self._lead_wanted.put(None)
 
     def _write_group(self, group: list[_Write]) -> None:
         """Store ``group`` in one transaction, then index what it stored. Sets each
@@ -542,6 +605,15 @@ class SqliteStore(ArticleStore):
     ) -> Lookup:
         return self._index.lookup(band_keys, signatures, max_bucket=max_bucket)
 
+    def hits(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+    ) -> Hits:
+        return self._index.hits(band_keys, signatures, max_bucket=max_bucket)
+
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         row = (
             self._reader()
@@ -618,6 +690,11 @@ class SqliteStore(ArticleStore):
             self._closing = True
             self._merge_wanted.notify()
         self._merger.join()
+        with self._turn:
+            committer = self._committer
+        if committer is not None:  # it writes what was submitted, then ends
+            self._lead_wanted.put(None)
+            committer.join()
         with self._readers_lock:
             self._closed = True
             for db in self._reader_dbs:

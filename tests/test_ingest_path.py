@@ -1,0 +1,186 @@
+"""The per-article ingest path: writes submitted without waiting share commits with
+``put``s and are settled only once durable; the index's flat hits are its dicts'
+hits in the same order, and rank candidates as they do."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+import numpy as np
+
+from wiretrace.domain import Article, DetectOptions, ReuseService, ServiceSettings, index_spec
+from wiretrace.domain.candidates import rank_candidates
+from wiretrace.domain.records import text_sha256
+from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.detect import Detector
+from wiretrace.errors import Conflict, Unavailable
+from wiretrace.store import ArticleRecord, Hits, Put, Row
+from wiretrace.store.sqlite import SqliteStore
+from wiretrace_bench.synthetic import generate
+
+from .helpers import news
+
+CONFIG = EngineConfig()
+SPEC = index_spec(CONFIG)
+
+
+def _row(article_id: str, text: str, detector: Detector) -> Row:
+    sigs = detector.prepare(text).stored_signatures
+    record = ArticleRecord(article_id, "outlet", "", None, "", text)
+    return Row(record, text_sha256(text), sigs, SPEC.passages(sigs))
+
+
+def _stored(path: Path, article_id: str) -> str | None:
+    db = sqlite3.connect(path)
+    try:
+        row = db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+    finally:
+        db.close()
+    return None if row is None else str(row[0])
+
+
+def test_submitted_writes_settle_after_their_commit_and_share_it(
+    tmp_path: Path, detector: Detector
+) -> None:
+    store = SqliteStore(tmp_path / "a.db", SPEC)
+    try:
+        docs = news(20, seed=31)
+        rows = [_row(d.id, d.text, detector) for d in docs]
+        seen: dict[str, bool] = {}
+        lock = threading.Lock()
+
+        def check(row: Row) -> object:
+            def done(f: Future[Put]) -> None:
+                with lock:  # settled: another connection must see the article
+                    seen[row.record.id] = _stored(store.path, row.record.id) == row.record.text
+
+            return done
+
+        other = sqlite3.connect(store.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the first group waits behind this writer
+        # A put from a thread of its own leads the first group (the store was idle)
+        # and waits behind the lock; the submits queue behind it and return at once.
+        extra = _row("extra", "A sentence written by put while submits wait.", detector)
+        putter = threading.Thread(target=store.put, args=(extra,))
+        putter.start()
+        deadline = time.monotonic() + 10
+        while not store._committing and time.monotonic() < deadline:
+            time.sleep(0.01)
+        futures = []
+        for row in rows:
+            f = store.submit(row)
+            f.add_done_callback(check(row))  # type: ignore[arg-type]
+            futures.append(f)
+        time.sleep(0.3)
+        assert not any(f.done() for f in futures)  # nothing is acknowledged before it commits
+        other.execute("COMMIT")
+        other.close()
+        outcomes = [f.result(timeout=30) for f in futures]
+        putter.join(30)
+        deadline = time.monotonic() + 10  # callbacks run right after the result is set
+        while len(seen) < len(rows) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert all(o.created for o in outcomes)
+        assert seen == {r.record.id: True for r in rows}
+        writes = store.writes()
+        assert writes.articles == len(rows) + 1
+        assert writes.transactions == 2  # the put's, then every submit queued behind it
+        assert store.count() == len(rows) + 1
+        # Errors come back through the future, as put raises them.
+        clash = _row(rows[0].record.id, "Another text under a stored id.", detector)
+        error = store.submit(clash).exception(timeout=30)
+        assert isinstance(error, Conflict)
+        same = store.submit(rows[1]).result(timeout=30)
+        assert same == Put(outcomes[1].key, created=False)
+    finally:
+        store.close()
+    try:
+        store.submit(rows[2])
+    except Unavailable:
+        pass
+    else:
+        raise AssertionError("a closed store took a write")
+
+
+def test_ingest_begin_acknowledges_as_ingest_does(tmp_path: Path) -> None:
+    settings = ServiceSettings()
+    one = ReuseService(settings, SqliteStore(tmp_path / "one.db", settings.index))
+    two = ReuseService(settings, SqliteStore(tmp_path / "two.db", settings.index))
+    try:
+        articles, _ = generate(60, seed=12)
+        for a in articles:
+            art = Article(a.id, a.outlet, "", None, "", a.text)
+            plain = one.ingest(art, DetectOptions())
+            begun = two.ingest_begin(art, DetectOptions()).result(timeout=30)
+            assert repr(plain) == repr(begun)
+        clash = Article(articles[0].id, "", "", None, "", "Not the stored text at all.")
+        for svc in (one, two):
+            try:
+                svc.ingest_begin(clash, DetectOptions()).result(timeout=30)
+            except Conflict:
+                continue
+            raise AssertionError("a conflicting text was stored")
+    finally:
+        one.close()
+        two.close()
+
+
+def _ranked_by_definition(
+    width: int, units: list[int], lookup: object, min_jaccard: float, exclude: int | None
+) -> list[int]:
+    """The ranking spelt out over the lookup's dicts: articles with a passage pair
+    agreeing on ``min_jaccard`` of the slots, by the most bands one pair shares, then
+    the bands of all pairs, then key."""
+    best: dict[int, int] = {}
+    total: dict[int, int] = {}
+    strong: set[int] = set()
+    for i, found in enumerate(lookup.found):  # type: ignore[attr-defined]
+        for passage, n in found.items():
+            article = passage >> 20
+            if article == exclude:
+                continue
+            best[article] = max(best.get(article, 0), n)
+            total[article] = total.get(article, 0) + n
+            if lookup.agree[i][passage] >= min_jaccard * width:  # type: ignore[attr-defined]
+                strong.add(article)
+    return sorted(strong, key=lambda k: (-best[k], -total[k], k))
+
+
+def test_flat_hits_are_the_lookups_hits_and_rank_alike(tmp_path: Path, detector: Detector) -> None:
+    store = SqliteStore(tmp_path / "h.db", SPEC)
+    try:
+        articles, _ = generate(80, seed=13)
+        rows = [_row(a.id, a.text, detector) for a in articles]
+        keys = store.insert_many(rows)
+        ranked = 0
+        for key, row in zip(keys, rows, strict=True):
+            bands, units = row.passages.band_keys, row.passages.units
+            for cap in (None, 3):
+                lookup = store.lookup_sketched(bands, row.signatures[units], max_bucket=cap)
+                flat = store.hits(bands, row.signatures[units], max_bucket=cap)
+                want = Hits.of(lookup)
+                assert flat.capped == want.capped == lookup.capped
+                for name in ("counts", "passages", "bands", "agree"):
+                    assert np.array_equal(getattr(flat, name), getattr(want, name)), name
+                for exclude in (None, key):
+                    args = (row.signatures, row.passages)
+                    kw = {"min_jaccard": CONFIG.candidate_threshold, "exclude_key": exclude}
+                    got = rank_candidates(*args, flat, store.signatures_many, **kw)  # type: ignore[arg-type]
+                    assert got == rank_candidates(*args, lookup, store.signatures_many, **kw)  # type: ignore[arg-type]
+                    assert got == _ranked_by_definition(
+                        row.signatures.shape[1],
+                        units.tolist(),
+                        lookup,
+                        CONFIG.candidate_threshold,
+                        exclude,
+                    )
+                    ranked += bool(got)
+        assert ranked > 20
+        plain = store._index.hits(rows[0].passages.band_keys)
+        assert plain.agree is None
+    finally:
+        store.close()
