@@ -139,8 +139,17 @@ pub fn detect<'py>(
                         return Ok(scored);
                     }
                     let spans: Vec<matches::Span> = scored.iter().map(|m| m.span).collect();
-                    let joined = summary::summarise(da, sa, db, sb, &spans, summ, cfg, &mut work)
-                        .map_err(|Stopped| None)?;
+                    let joined = summary::summarise(
+                        da,
+                        sa,
+                        db,
+                        sb,
+                        &spans,
+                        summ,
+                        cfg.max_extend_pairs,
+                        &mut work,
+                    )
+                    .map_err(|Stopped| None)?;
                     Ok(match joined {
                         None => scored,
                         Some(span) => {

@@ -86,7 +86,10 @@ impl Spans {
             return Err("every token needs start <= end <= closed end".into());
         }
         if self.closed.iter().any(|&c| c as usize > self.chars) {
-            return Err(format!("a token ends past the text's {} code points", self.chars));
+            return Err(format!(
+                "a token ends past the text's {} code points",
+                self.chars
+            ));
         }
         Ok(())
     }

@@ -59,7 +59,7 @@
 //! weighted terms one after another from the first match in article order, as
 //! Python 3.11's `sum` does.
 
-use crate::align::{Config, Doc, Kind, Limit, Stopped, Work};
+use crate::align::{Doc, Kind, Limit, Stopped, Work};
 use crate::matches::{Span, Spans};
 use crate::text::terms::NO_TERM;
 
@@ -306,7 +306,9 @@ fn one_group(pieces: &[Piece], gap: usize) -> bool {
 /// a match or a piece of `group` holds.
 fn covered(a: &Doc, group: &[Piece], a0: usize, a1: usize) -> f64 {
     let (u0, u1) = units_in(a, a0, a1);
-    let units: Vec<usize> = (u0..u1).filter(|&u| size(a, u) >= MIN_PIECE_TERMS).collect();
+    let units: Vec<usize> = (u0..u1)
+        .filter(|&u| size(a, u) >= MIN_PIECE_TERMS)
+        .collect();
     let held = units
         .iter()
         .filter(|&&u| {
@@ -378,8 +380,15 @@ fn merged(
     group: &[Piece],
     cfg: &SummaryConfig,
 ) -> Option<Span> {
-    let found: Vec<&Span> = group.iter().filter_map(|p| p.found.map(|k| &matches[k])).collect();
-    let pieces: Vec<Piece> = group.iter().filter(|p| p.found.is_none()).copied().collect();
+    let found: Vec<&Span> = group
+        .iter()
+        .filter_map(|p| p.found.map(|k| &matches[k]))
+        .collect();
+    let pieces: Vec<Piece> = group
+        .iter()
+        .filter(|p| p.found.is_none())
+        .copied()
+        .collect();
     // Verbatim matches alone are copied sentences, each reported as it is.
     if pieces.len() < MIN_GROUP || found.iter().all(|m| m.kind == Kind::Verbatim) {
         return None;
@@ -414,7 +423,10 @@ fn merged(
     if summary && share != 0.0 && length(b_start, b_end) >= share * sb.chars as f64 {
         (b_start, b_end) = (0, sb.chars);
     }
-    let weight: i64 = found.iter().map(|m| m.a_end as i64 - m.a_start as i64).sum();
+    let weight: i64 = found
+        .iter()
+        .map(|m| m.a_end as i64 - m.a_start as i64)
+        .sum();
     let mut total = 0.0;
     for m in &found {
         total += m.similarity * (m.a_end as f64 - m.a_start as f64);
@@ -443,8 +455,9 @@ fn quoted(a: &Doc, p: &Piece, m: &Span) -> bool {
 /// against `b` (a source, `sb`) when they are one group that summarises a much longer
 /// source region (module doc); None when they stay as they are. Not for the repeats of
 /// one text. Adds the unit pairs it looks at to `work`'s `extend_pairs` (bounded by
-/// `config.max_extend_pairs`, which it names in `work`'s bounds reached when it stops
-/// there) and asks `work`'s cancellation before scoring them.
+/// `max_extend_pairs`, which it names in `work`'s bounds reached when it stops there)
+/// and asks `work`'s cancellation before scoring them.
+#[allow(clippy::too_many_arguments)]
 pub fn summarise(
     a: &Doc,
     sa: &Spans,
@@ -452,7 +465,7 @@ pub fn summarise(
     sb: &Spans,
     matches: &[Span],
     cfg: &SummaryConfig,
-    config: &Config,
+    max_extend_pairs: u64,
     work: &mut Work,
 ) -> Result<Option<Span>, Stopped> {
     if cfg.ratio == 0.0 || cfg.unit_dice == 0.0 || matches.is_empty() {
@@ -484,7 +497,7 @@ pub fn summarise(
     {
         return Ok(None);
     }
-    let Some(pieces) = pieces(a, b, &found, cfg, config.max_extend_pairs, work)? else {
+    let Some(pieces) = pieces(a, b, &found, cfg, max_extend_pairs, work)? else {
         return Ok(None);
     };
     if pieces.is_empty() {
@@ -499,4 +512,283 @@ pub fn summarise(
         return Ok(None);
     }
     Ok(merged(a, sa, sb, matches, &group, cfg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::align::Counters;
+    use crate::prepare::{prepare, PrepareConfig};
+    use crate::text::TextConfig;
+    use std::collections::BTreeSet;
+
+    const ON: SummaryConfig = SummaryConfig {
+        ratio: 3.0,
+        join_ratio: 1.5,
+        gap_tokens: 60,
+        whole_share: 0.3,
+        unit_dice: 0.3,
+    };
+
+    fn prepare_config() -> PrepareConfig {
+        PrepareConfig {
+            text: TextConfig {
+                stem_prefix: 6,
+                min_unit_tokens: 8,
+                max_unit_tokens: 40,
+            },
+            min_quote_tokens: 5,
+            min_quote_content_terms: 2,
+            perm_a: (1..=16u32)
+                .map(|k| k.wrapping_mul(2_654_435_761) | 1)
+                .collect(),
+            perm_b: (1..=16).map(|k| k * 40_503).collect(),
+            bands: 4,
+            rows: 4,
+        }
+    }
+
+    fn doc(text: &str) -> (Doc, Spans) {
+        let chars: Vec<char> = text.chars().collect();
+        let cfg = prepare_config();
+        let mut p = prepare(&chars, &cfg);
+        (p.doc(cfg.bands), std::mem::take(&mut p.spans))
+    }
+
+    /// Made-up words of six letters, distinct in their stems.
+    fn vocabulary() -> Vec<String> {
+        let syl = ["ba", "ke", "lo", "mu", "ri", "so", "ta", "vi", "no", "pe"];
+        let mut out = Vec::new();
+        for x in syl {
+            for y in syl {
+                for z in ["rk", "nd", "lt"] {
+                    out.push(format!("{x}{y}{z}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn sentence(&mut self, words: &[String]) -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            while out.len() < 18 {
+                let w = &words[self.below(words.len())];
+                if !out.contains(w) {
+                    out.push(w.clone());
+                }
+            }
+            out
+        }
+    }
+
+    fn text(sentences: &[Vec<String>]) -> String {
+        let lines: Vec<String> = sentences.iter().map(|s| s.join(" ") + ".").collect();
+        lines.join(" ")
+    }
+
+    fn shortened(s: &[String]) -> Vec<String> {
+        [&s[..3], &s[4..8], &s[9..15]].concat()
+    }
+
+    /// (article, source): the article shortens source sentences 2, 13, 25 and 37.
+    fn summary_pair() -> (String, String) {
+        let words = vocabulary();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let source: Vec<Vec<String>> = (0..40).map(|_| rng.sentence(&words)).collect();
+        let kept: Vec<Vec<String>> = [2, 13, 25, 37]
+            .iter()
+            .map(|&k| shortened(&source[k]))
+            .collect();
+        (text(&kept), text(&source))
+    }
+
+    /// The alignment's match of the article's first sentence with source sentence 2.
+    fn first_match(sa: &Spans, sb: &Spans, kind: Kind) -> Span {
+        Span {
+            a_start: sa.starts[0] as usize,
+            a_end: sa.ends[12] as usize,
+            b_start: sb.starts[36] as usize,
+            b_end: sb.ends[53] as usize,
+            similarity: 0.8,
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_summary_of_a_long_source_becomes_one_match_over_all_of_it() {
+        let (article, source) = summary_pair();
+        let ((a, sa), (b, sb)) = (doc(&article), doc(&source));
+        assert_eq!((a.units(), b.units()), (4, 40), "a unit a sentence");
+        let m = first_match(&sa, &sb, Kind::NearVerbatim);
+        let mut work = Work::new(Counters::default(), None);
+        let joined = summarise(&a, &sa, &b, &sb, &[m], &ON, 1_000, &mut work)
+            .expect("not cancelled")
+            .expect("joined");
+        assert_eq!(joined.kind, Kind::Reworded);
+        assert_eq!(
+            (joined.a_start, joined.a_end),
+            (0, *sa.ends.last().unwrap() as usize)
+        );
+        assert_eq!((joined.b_start, joined.b_end), (0, source.chars().count()));
+        let w = (m.a_end - m.a_start) as f64;
+        assert_eq!(joined.similarity, 0.8 * w / w);
+        assert_eq!(work.counters.extend_pairs, 4 * 40);
+        // Below the whole-source share, the match spans the sentences found.
+        let hull = SummaryConfig {
+            whole_share: 0.0,
+            ..ON
+        };
+        let mut work = Work::new(Counters::default(), None);
+        let j = summarise(&a, &sa, &b, &sb, &[m], &hull, 1_000, &mut work)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (j.b_start, j.b_end),
+            (sb.starts[36] as usize, sb.ends[37 * 18 + 17] as usize)
+        );
+    }
+
+    #[test]
+    fn off_quoted_copied_or_bounded_pairs_are_left_alone() {
+        let (article, source) = summary_pair();
+        let ((a, sa), (b, sb)) = (doc(&article), doc(&source));
+        let near = first_match(&sa, &sb, Kind::NearVerbatim);
+        let run = |m: Span, cfg: &SummaryConfig, bound: u64| {
+            let mut work = Work::new(Counters::default(), None);
+            let out = summarise(&a, &sa, &b, &sb, &[m], cfg, bound, &mut work).unwrap();
+            (
+                out,
+                work.counters.extend_pairs,
+                work.is_limited(Limit::ExtendPairs),
+            )
+        };
+        assert_eq!(run(near, &SummaryConfig::OFF, 1_000), (None, 0, false));
+        let no_dice = SummaryConfig {
+            unit_dice: 0.0,
+            ..ON
+        };
+        assert_eq!(run(near, &no_dice, 1_000), (None, 0, false));
+        assert_eq!(
+            run(first_match(&sa, &sb, Kind::Quote), &ON, 1_000),
+            (None, 0, false)
+        );
+        // Verbatim sentences alone are copies, reported as they are.
+        assert_eq!(
+            run(first_match(&sa, &sb, Kind::Verbatim), &ON, 1_000),
+            (None, 160, false)
+        );
+        // One unit pair past the bound: nothing counted, the bound named.
+        assert_eq!(run(near, &ON, 159), (None, 0, true));
+        assert!(run(near, &ON, 160).0.is_some());
+        let strict = SummaryConfig {
+            unit_dice: 0.95,
+            ..ON
+        };
+        assert_eq!(run(near, &strict, 1_000), (None, 160, false));
+    }
+
+    #[test]
+    fn unit_dice_is_dice_on_sets_of_said_terms() {
+        let words = vocabulary();
+        let mut rng = Rng(12_345);
+        let source: Vec<Vec<String>> = (0..9).map(|_| rng.sentence(&words[..60])).collect();
+        let mut a_text = text(
+            &source[2..5]
+                .iter()
+                .map(|s| shortened(s))
+                .collect::<Vec<_>>(),
+        );
+        a_text += " Maria Lopez paid 1200 dollars in March.";
+        let ((a, _), (b, _)) = (doc(&a_text), doc(&text(&source)));
+        let units: Vec<usize> = (0..a.units()).collect();
+        let (dice, shared) = unit_dice(&a, &b, &units);
+        let said = |d: &Doc, u: usize| -> BTreeSet<i64> {
+            (d.bounds[u]..d.bounds[u + 1])
+                .filter(|&t| d.terms[t] != NO_TERM && !d.named[t])
+                .map(|t| d.terms[t])
+                .collect()
+        };
+        let mut best = 0.0f64;
+        for u in 0..a.units() {
+            let x = said(&a, u);
+            for j in 0..b.units() {
+                let y = said(&b, j);
+                let both = x.intersection(&y).count();
+                let k = u * b.units() + j;
+                assert_eq!(shared[k] as usize, both);
+                let want = 2.0 * both as f64 / ((x.len() + y.len()) as f64).max(1.0);
+                assert_eq!(dice[k], want);
+                best = best.max(dice[k]);
+            }
+        }
+        assert!(
+            best > 0.5,
+            "the shortened sentences agree with their source"
+        );
+    }
+
+    fn piece(a0: usize, a1: usize, b0: usize) -> Piece {
+        Piece {
+            a0,
+            a1,
+            b0,
+            b1: b0 + 5,
+            found: None,
+            held: false,
+        }
+    }
+
+    #[test]
+    fn the_chain_is_the_longest_run_of_rising_source_starts() {
+        let b0s = [50, 10, 20, 20, 5, 30, 25, 40];
+        let pieces: Vec<Piece> = b0s
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| piece(i * 10, i * 10 + 8, b))
+            .collect();
+        let chain: Vec<usize> = chain(&pieces).iter().map(|p| p.b0).collect();
+        // bisect_right keeps equal starts: 10, 20, 20, 25, 40 (the last of the ties).
+        assert_eq!(chain, vec![10, 20, 20, 25, 40]);
+        assert!(super::chain(&[]).is_empty());
+    }
+
+    #[test]
+    fn groups_are_cut_at_gaps_wider_than_the_setting() {
+        let ps = [piece(0, 10, 0), piece(5, 30, 0), piece(40, 50, 0)];
+        assert!(one_group(&ps, 10));
+        assert!(!one_group(&ps, 9));
+        assert!(one_group(&[], 0));
+        assert!(stretched([piece(0, 10, 0), piece(10, 20, 100)].iter(), 5.0));
+        assert!(!stretched(
+            [piece(0, 10, 0), piece(10, 20, 100)].iter(),
+            6.0
+        ));
+        assert!(
+            !stretched([piece(0, 10, 0)].iter(), 0.0),
+            "one piece is never stretched"
+        );
+    }
+
+    #[test]
+    fn units_in_is_numpys_searchsorted() {
+        let (a, _) = doc(&summary_pair().0);
+        // Units of 13 tokens: 0..13, 13..26, 26..39, 39..52.
+        assert_eq!(a.bounds, vec![0, 13, 26, 39, 52]);
+        assert_eq!(units_in(&a, 0, 13), (0, 1));
+        assert_eq!(units_in(&a, 12, 14), (0, 2));
+        assert_eq!(units_in(&a, 13, 13), (1, 1));
+        assert_eq!(units_in(&a, 50, 500), (3, 4));
+        assert_eq!(units_in(&a, 60, 70), (4, 4));
+    }
 }
