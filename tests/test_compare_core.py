@@ -2,8 +2,9 @@
 prepared, two on two threads, then aligned; spans and confidences in
 core/engine/src/matches.rs), held to the Python it replaced: ``_reference_compare``
 below is the pipeline as it ran before (``align.align``'s token ranges,
-``_reference_match``, which was ``detect._match``, with ``_close``, the summary stage,
-``confidence(features(...))`` in numpy), kept as the oracle. Every match, float for
+``_reference_match``, which was ``detect._match``, with ``_close``, the summary stage
+as the numpy module it was (``summary_reference.py``), ``confidence(features(...))``
+in numpy), kept as the oracle. Every match, float for
 float, and every ``Work`` counter must agree."""
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from wiretrace import Detector, _core
 from wiretrace.engine import align
 from wiretrace.engine.confidence import COEFFICIENTS, confidence, features
 from wiretrace.engine.detect import Document, Kind, Match, _close, _prepare_config
-from wiretrace.engine.summary import summarise
 from wiretrace.engine.units import Units
 from wiretrace.engine.work import CancelToken, Work
 from wiretrace.errors import Expired
 from wiretrace_bench.service_bench import compare_pairs
 from wiretrace_bench.synthetic import generate
 
+from .summary_reference import summarise
 from .test_text_core import UNICODE
 
 
@@ -197,10 +198,12 @@ def test_a_prepared_doc_without_spans_is_refused_with_a_reason(detector: Detecto
     doc = detector.prepare("The minister said the schools will reopen on Monday.")
     fields = align.prepared_fields(doc)
     bare = _core.PreparedDoc(
-        **{k: v for k, v in fields.items() if k not in {"starts", "ends", "closed"}}
+        **{k: v for k, v in fields.items() if k not in {"starts", "ends", "closed", "chars"}}
     )
     assert not bare.has_spans
     assert bare.spans() is None
+    assert bare.chars is None
+    assert align.prepared_doc(doc).chars == len(doc.text) == doc.aligned().chars
     with pytest.raises(ValueError, match="without its tokens' spans"):
         _core.detect(
             bare,
@@ -219,6 +222,10 @@ def test_a_prepared_doc_without_spans_is_refused_with_a_reason(detector: Detecto
     far = np.array([*doc.tokens.ends[:-1], 2**32], dtype="<i8").tobytes()
     with pytest.raises(ValueError, match="past 2"):
         _core.PreparedDoc(**{**fields, "closed": far})
+    with pytest.raises(ValueError, match="past the text's"):
+        _core.PreparedDoc(**{**fields, "chars": len(doc.text) - 1})
+    with pytest.raises(ValueError, match="come together"):
+        _core.PreparedDoc(**{**fields, "chars": None})
 
 
 def test_a_cancelled_call_stops_before_any_work(detector: Detector) -> None:

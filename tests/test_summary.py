@@ -1,4 +1,4 @@
-"""Summary mode (engine/summary.py): an article paragraph that summarises a long
+"""Summary mode (core/engine/src/summary.rs): an article paragraph that summarises a long
 source is one match over the whole source region; copies, several passages and
 same-event articles are left as the alignment found them."""
 
@@ -10,9 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from wiretrace import Detector, EngineConfig
+from wiretrace import Detector, EngineConfig, _core
 from wiretrace.engine.detect import Document, Kind
-from wiretrace.engine.summary import _dice
 from wiretrace.engine.terms import NO_TERM
 from wiretrace.errors import InvalidInput
 
@@ -192,16 +191,19 @@ def _said_terms(doc: Document, u: int) -> set[int]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_unit_dice_matches_the_set_reference(detector: Detector, seed: int) -> None:
-    # The vectorised sparse product against Dice on Python sets, unit by unit, on
-    # texts with names and numbers (left out) and shared sentences.
+    # The core's sparse product (the summary stage's Dice) against Dice on Python
+    # sets, unit by unit, on texts with names and numbers (left out) and shared
+    # sentences.
     rng = random.Random(seed)
     source = [_sentence(rng) for _ in range(12)]
     a_text = _text([_shortened(source[k]) for k in (1, 5, 9)] + [_sentence(rng)])
     a_text += " Maria Lopez paid 1200 dollars in March."
     b_text = _text(source) + " Lopez said the 1200 dollars were paid."
     a, b = detector.prepare(a_text), detector.prepare(b_text)
-    units = np.arange(len(a.units), dtype=np.int64)
-    dice, shared = _dice(a, b, units)
+    units = list(range(len(a.units)))
+    flat_dice, flat_shared = _core.summary_dice(a.aligned(), b.aligned(), units)
+    dice = np.array(flat_dice).reshape(len(units), len(b.units))
+    shared = np.array(flat_shared).reshape(len(units), len(b.units))
     for u in range(len(a.units)):
         x = _said_terms(a, u)
         for j in range(len(b.units)):

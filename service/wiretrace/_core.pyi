@@ -37,10 +37,13 @@ class PreparedDoc:
         starts: bytes | None = None,
         ends: bytes | None = None,
         closed: bytes | None = None,
+        chars: int | None = None,
     ) -> None: ...
     def __len__(self) -> int: ...
     @property
     def has_spans(self) -> bool: ...
+    @property
+    def chars(self) -> int | None: ...
     def spans(self) -> tuple[list[int], list[int], list[int]] | None: ...
 
 class AlignConfig:
@@ -71,6 +74,11 @@ class AlignConfig:
         min_split_run_tokens: int,
         min_evidence_dice: float,
         short_text_share: float,
+        summary_ratio: float,
+        summary_join_ratio: float,
+        summary_gap_tokens: int,
+        summary_whole_share: float,
+        summary_unit_dice: float,
     ) -> None: ...
 
 def compare(
@@ -231,6 +239,7 @@ def detect(
     check: object | None = None,
     token: CancelToken | None = None,
     parallel: bool | None = None,
+    parts: bool = True,
 ) -> tuple[
     Parts | None,
     Parts | None,
@@ -240,6 +249,9 @@ def detect(
     int,
     int,
 ]: ...
+def summary_dice(
+    a: PreparedDoc, b: PreparedDoc, units: list[int]
+) -> tuple[list[float], list[int]]: ...
 def find_runs(fingerprints: npt.NDArray[np.int64]) -> list[tuple[int, int, int]]: ...
 def windows(
     words: npt.NDArray[np.int64], k: int

@@ -16,6 +16,7 @@ use wiretrace_engine::align::{
     self, Cancel, Config, Counters, Doc, Kind, Limit, Run, Stopped, Windows, Work,
 };
 use wiretrace_engine::matches::{Offset, Spans};
+use wiretrace_engine::summary::SummaryConfig;
 
 pyo3::create_exception!(
     _core,
@@ -107,7 +108,7 @@ impl PreparedDoc {
     #[pyo3(signature = (
         *, words, terms, bounds, features, feature_starts, hidden, runs, indexable,
         band_keys, bands, quoted, named, sentence_ends, window_k, window_hashes,
-        window_rare, window_order, starts=None, ends=None, closed=None
+        window_rare, window_order, starts=None, ends=None, closed=None, chars=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -132,6 +133,7 @@ impl PreparedDoc {
         starts: Option<&[u8]>,
         ends: Option<&[u8]>,
         closed: Option<&[u8]>,
+        chars: Option<usize>,
     ) -> PyResult<Self> {
         // The bytes are immutable: they are read and checked with the GIL released.
         let (doc, spans) = py.detach(|| -> PyResult<(Doc, Option<Spans>)> {
@@ -166,13 +168,14 @@ impl PreparedDoc {
             };
             doc.validate()
                 .map_err(|e| PyValueError::new_err(format!("not a prepared document: {e}")))?;
-            let spans = match (starts, ends, closed) {
-                (None, None, None) => None,
-                (Some(starts), Some(ends), Some(closed)) => {
+            let spans = match (starts, ends, closed, chars) {
+                (None, None, None, None) => None,
+                (Some(starts), Some(ends), Some(closed), Some(chars)) => {
                     let spans = Spans {
                         starts: offsets("starts", starts)?,
                         ends: offsets("ends", ends)?,
                         closed: offsets("closed", closed)?,
+                        chars,
                     };
                     spans.validate(doc.words.len()).map_err(|e| {
                         PyValueError::new_err(format!("not a prepared document's spans: {e}"))
@@ -181,7 +184,7 @@ impl PreparedDoc {
                 }
                 _ => {
                     return Err(PyValueError::new_err(
-                        "starts, ends and closed come together, or not at all",
+                        "starts, ends, closed and chars come together, or not at all",
                     ))
                 }
             };
@@ -204,6 +207,12 @@ impl PreparedDoc {
         self.spans.is_some()
     }
 
+    /// The length of its text in code points (None without spans).
+    #[getter]
+    fn chars(&self) -> Option<usize> {
+        self.spans.as_ref().map(|s| s.chars)
+    }
+
     /// Its tokens' `(starts, ends, closed)`: code-point offsets, each end also moved
     /// over the closing punctuation after it; None without spans.
     #[allow(clippy::type_complexity)]
@@ -214,10 +223,11 @@ impl PreparedDoc {
     }
 }
 
-/// The settings of `EngineConfig` the alignment reads.
+/// The settings of `EngineConfig` the alignment and the summary stage read.
 #[pyclass(frozen, module = "wiretrace._core")]
 pub struct AlignConfig {
     pub(crate) config: Config,
+    pub(crate) summary: SummaryConfig,
 }
 
 #[pymethods]
@@ -229,7 +239,9 @@ impl AlignConfig {
         short_passage_overlap, max_gap_units, merge_gap_tokens, miss_penalty,
         shared_weight, edge_cut, max_seed_pairs, max_extend_pairs, max_refine_cells,
         max_align_cells, max_passages, max_exact_pairs, min_exact_run_tokens,
-        min_quote_tokens, min_split_run_tokens, min_evidence_dice, short_text_share
+        min_quote_tokens, min_split_run_tokens, min_evidence_dice, short_text_share,
+        summary_ratio, summary_join_ratio, summary_gap_tokens, summary_whole_share,
+        summary_unit_dice
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -257,8 +269,20 @@ impl AlignConfig {
         min_split_run_tokens: usize,
         min_evidence_dice: f64,
         short_text_share: f64,
+        summary_ratio: f64,
+        summary_join_ratio: f64,
+        summary_gap_tokens: usize,
+        summary_whole_share: f64,
+        summary_unit_dice: f64,
     ) -> Self {
         AlignConfig {
+            summary: SummaryConfig {
+                ratio: summary_ratio,
+                join_ratio: summary_join_ratio,
+                gap_tokens: summary_gap_tokens,
+                whole_share: summary_whole_share,
+                unit_dice: summary_unit_dice,
+            },
             config: Config {
                 seed_threshold,
                 extend_threshold,

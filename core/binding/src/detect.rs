@@ -1,6 +1,7 @@
 //! `detect`: a whole comparison in one call with the GIL released: the texts not yet
-//! prepared are prepared (two on two threads), then aligned, and the matches come back
-//! in character offsets with their confidences (`wiretrace_engine::matches`).
+//! prepared are prepared (two on two threads), then aligned, the matches of two texts
+//! go through the summary stage (`wiretrace_engine::summary`), and they come back in
+//! character offsets with their confidences (`wiretrace_engine::matches`).
 
 use std::sync::Arc;
 
@@ -10,11 +11,12 @@ use pyo3::types::{PyString, PyTuple};
 use wiretrace_engine::align::{self, Doc, Stopped};
 use wiretrace_engine::matches::{self, Spans, FEATURES};
 use wiretrace_engine::prepare::{self as prep, Prepared};
+use wiretrace_engine::summary;
 
 use crate::align::{counters_out, kind_code, same_bands, AlignConfig, Asked, PreparedDoc};
 use crate::align::{CancelToken, COUNTERS};
 use crate::guard::{guarded, text_of, EnginePanic, Text};
-use crate::prepare::{parts, PrepareConfig};
+use crate::prepare::{parts as prepared_parts, PrepareConfig};
 
 /// One side of a comparison: a text to prepare, or a prepared one.
 enum Side<'a> {
@@ -67,16 +69,18 @@ type Scored = (usize, usize, usize, usize, f64, u8, f64);
 /// holding its spans. `counters` and `limited` are the request's `Work` so far;
 /// `check` or `token` its cancellation. Two texts are prepared on two threads when
 /// `parallel` (None: when the machine has a core to spare, `prepare::spare_core`).
+/// The matches of two texts go through the summary stage (`summary::summarise`, with
+/// `config`'s summary settings), and a match it joins is scored anew.
 /// Returns `(parts_a, parts_b, matches, counters,
 /// limited, units, collapsed)`: the `prepare` parts of each side given as text (its
-/// token strings left out), else None; the matches as `(a_start, a_end, b_start,
+/// token strings left out) when `parts`, else None; the matches as `(a_start, a_end, b_start,
 /// b_end, similarity, kind, confidence)` in code points (kinds as `compare`'s); the
 /// counters and bounds reached; the units of the texts compared and how many of them
 /// runs hide (one side only for repeats).
 #[pyfunction]
 #[pyo3(signature = (
     a, b=None, *, prepare, config, coefficients, counters, limited, check=None, token=None,
-    parallel=None
+    parallel=None, parts=true
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn detect<'py>(
@@ -91,11 +95,13 @@ pub fn detect<'py>(
     check: Option<Py<PyAny>>,
     token: Option<Py<CancelToken>>,
     parallel: Option<bool>,
+    parts: bool,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let side_a = Side::of(a, "a")?;
     let side_b = b.map(|b| Side::of(b, "b")).transpose()?;
     let pcfg = &prepare.get().config;
     let cfg = &config.get().config;
+    let summ = &config.get().summary;
     let mut asked = Asked::new(check, token);
     let outcome = py.detach(|| {
         guarded("detect", || {
@@ -124,6 +130,33 @@ pub fn detect<'py>(
                         Some(EnginePanic::new_err(
                             "wiretrace core bug in detect: a match leaves its texts' tokens",
                         ))
+                    })
+                })
+                .and_then(|scored| {
+                    // The summary stage starts only from the alignment's matches, and
+                    // is not for a text's repeats; the match it joins is scored anew.
+                    if mb.is_none() || scored.is_empty() {
+                        return Ok(scored);
+                    }
+                    let spans: Vec<matches::Span> = scored.iter().map(|m| m.span).collect();
+                    let joined = summary::summarise(
+                        da,
+                        sa,
+                        db,
+                        sb,
+                        &spans,
+                        summ,
+                        cfg.max_extend_pairs,
+                        &mut work,
+                    )
+                    .map_err(|Stopped| None)?;
+                    Ok(match joined {
+                        None => scored,
+                        Some(span) => {
+                            let x = matches::features(da, sa, db, sb, &span);
+                            let confidence = matches::confidence(&x, &coefficients);
+                            vec![matches::Scored { span, confidence }]
+                        }
                     })
                 });
             let (counted, reached) = (counters_out(&work.counters), work.limited());
@@ -160,7 +193,9 @@ pub fn detect<'py>(
         .collect();
     let side_parts = |m: Option<Made>| -> PyResult<Bound<'py, PyAny>> {
         match m {
-            Some((doc, spans, Some(p))) => Ok(parts(py, p, doc, spans, pcfg, false)?.into_any()),
+            Some((doc, spans, Some(p))) if parts => {
+                Ok(prepared_parts(py, p, doc, spans, pcfg, false)?.into_any())
+            }
             _ => Ok(py.None().into_bound(py)),
         }
     };
@@ -176,7 +211,35 @@ pub fn detect<'py>(
     PyTuple::new(py, items)
 }
 
+/// The summary stage's Dice of article units `units` of `a` with every unit of `b`, on
+/// their content terms that do not name (`wiretrace_engine::summary::unit_dice`): two
+/// row-major lists, the Dice and the terms shared, `len(units)` rows of `b`'s units.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+pub fn summary_dice(
+    py: Python<'_>,
+    a: &Bound<'_, PreparedDoc>,
+    b: &Bound<'_, PreparedDoc>,
+    units: Vec<usize>,
+) -> PyResult<(Vec<f64>, Vec<u32>)> {
+    let (da, db) = (a.get().doc(), b.get().doc());
+    if let Some(u) = units.iter().find(|&&u| u >= da.units()) {
+        return Err(PyValueError::new_err(format!(
+            "unit {u} is not one of a's {} units",
+            da.units()
+        )));
+    }
+    let (rows, columns) = (units.len() as u64, db.units() as u64);
+    if rows.saturating_mul(columns) > 1 << 26 {
+        return Err(PyValueError::new_err(format!(
+            "{rows} x {columns} unit pairs is too many to list"
+        )));
+    }
+    py.detach(|| guarded("summary_dice", || summary::unit_dice(&da, &db, &units)))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect, m)?)?;
+    m.add_function(wrap_pyfunction!(summary_dice, m)?)?;
     Ok(())
 }

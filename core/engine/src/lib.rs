@@ -6,6 +6,7 @@ pub mod matches;
 pub mod minhash;
 pub mod passage_index;
 pub mod prepare;
+pub mod summary;
 pub mod text;
 
 /// The version of the engine, so that Python can tell which core it loaded.

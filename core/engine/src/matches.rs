@@ -36,12 +36,14 @@ pub fn offset(x: usize) -> Offset {
 
 /// Where the tokens of one text lie in it, in code points: token `t` is
 /// `[starts[t], ends[t])`, and `closed[t]` is `ends[t]` moved over the closing
-/// punctuation that follows it.
+/// punctuation that follows it; `chars` is the text's length (the summary stage
+/// reports a summary against the whole source).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Spans {
     pub starts: Vec<Offset>,
     pub ends: Vec<Offset>,
     pub closed: Vec<Offset>,
+    pub chars: usize,
 }
 
 impl Spans {
@@ -53,6 +55,7 @@ impl Spans {
             starts,
             ends,
             closed,
+            chars: text.len(),
         }
     }
 
@@ -81,6 +84,12 @@ impl Spans {
         }
         if (0..tokens).any(|t| self.starts[t] > self.ends[t] || self.ends[t] > self.closed[t]) {
             return Err("every token needs start <= end <= closed end".into());
+        }
+        if self.closed.iter().any(|&c| c as usize > self.chars) {
+            return Err(format!(
+                "a token ends past the text's {} code points",
+                self.chars
+            ));
         }
         Ok(())
     }
@@ -290,6 +299,7 @@ mod tests {
             starts: vec![0, 4, 9],
             ends: vec![3, 8, 12],
             closed: vec![3, 8, 13],
+            chars: 13,
         };
         assert_eq!(s.token_range(0, 12), (0, 3));
         assert_eq!(s.token_range(1, 8), (1, 2));

@@ -77,7 +77,7 @@ class Aligned(NamedTuple):
 
 @lru_cache(maxsize=16)
 def align_config(config: EngineConfig) -> _core.AlignConfig:
-    """The core's copy of the settings the alignment reads."""
+    """The core's copy of the settings the alignment and the summary stage read."""
     c = config
     return _core.AlignConfig(
         seed_threshold=c.seed_threshold,
@@ -104,6 +104,11 @@ def align_config(config: EngineConfig) -> _core.AlignConfig:
         min_split_run_tokens=c.min_split_run_tokens,
         min_evidence_dice=c.min_evidence_dice,
         short_text_share=c.short_text_share,
+        summary_ratio=c.summary_ratio,
+        summary_join_ratio=c.summary_join_ratio,
+        summary_gap_tokens=c.summary_gap_tokens,
+        summary_whole_share=c.summary_whole_share,
+        summary_unit_dice=c.summary_unit_dice,
     )
 
 
@@ -117,7 +122,8 @@ def _flags(values: object) -> bytes:
 
 def prepared_doc(doc: Document) -> _core.PreparedDoc:
     """The core's copy of what the alignment reads of ``doc``, with its tokens' spans
-    (each end also moved over closing punctuation, ``detect._close``). Work: one copy
+    (each end also moved over closing punctuation, ``detect._close``) and its text's
+    length. Work: one copy
     of its arrays (``Document.aligned`` keeps it, so a stored source compared many
     times is converted once)."""
     return _core.PreparedDoc(**prepared_fields(doc))
@@ -150,6 +156,7 @@ def prepared_fields(doc: Document) -> dict[str, Any]:
         "starts": _i64(t.starts),
         "ends": _i64(t.ends),
         "closed": _i64([_close(t.text, int(e)) for e in t.ends]),
+        "chars": len(t.text),
     }
 
 
@@ -194,13 +201,16 @@ def detect(
     coefficients: tuple[float, ...],
     work: Work,
     parallel: bool | None = None,
+    parts: bool = True,
 ) -> Detected:
     """A whole comparison in one core call with the GIL released: the sides given as
     text are prepared (two on two threads when ``parallel``; None: when the machine
-    has a core to spare), then aligned (``b`` None: ``a``'s repeats), and the matches
-    come back in code points, closing punctuation included, each with its confidence
-    (``core/engine/src/matches.rs``, bit-identical to the Python spans and
-    ``confidence.confidence(features(...))``). Adds to ``work``'s counters as
+    has a core to spare), then aligned (``b`` None: ``a``'s repeats), the matches of
+    two texts go through the summary stage (``core/engine/src/summary.rs``), and the
+    matches come back in code points, closing punctuation included, each with its
+    confidence (``core/engine/src/matches.rs``, bit-identical to the Python spans and
+    ``confidence.confidence(features(...))``). ``parts=False`` leaves the sides'
+    ``prepare`` parts out (None). Adds to ``work``'s counters as
     ``Detector.compare`` and ``align`` do; raises ``Expired`` and ``EngineFault`` as
     ``align`` does."""
     check, token = _cancellation(work)
@@ -217,6 +227,7 @@ def detect(
             check=check,
             token=token,
             parallel=parallel,
+            parts=parts,
         )
     except _core.CoreCancelled as err:
         raise Expired(str(err)) from err

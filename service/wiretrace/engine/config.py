@@ -102,7 +102,7 @@ DEFAULT_BOILERPLATE_ARTICLES = 500
 #: Between short texts the shortest copy reported is this share of the shorter one
 #: (when that is under min_match_tokens): a 9-word brief reprinted whole is a match.
 DEFAULT_SHORT_TEXT_SHARE = 0.5
-#: Summary mode (engine/summary.py): matches and sentences this close in the article,
+#: Summary mode (core/engine/src/summary.rs): matches and sentences this close in the article,
 #: in their source's order, whose source hull is ``summary_join_ratio`` times their
 #: article hull are one match; ``summary_ratio`` times, a summary of the whole source
 #: when it covers ``summary_whole_share`` of it. 3x is the published systems' rule; the
@@ -197,7 +197,7 @@ class EngineConfig:
             at least this many times as long as its article hull is a summary of its
             source, reported against the whole source when it covers
             ``summary_whole_share`` of it (0 turns the summary mode off; see
-            ``engine/summary.py``).
+            ``core/engine/src/summary.rs``).
         summary_join_ratio: matches and sentences close together in the article
             (``summary_gap_tokens``), in their source's order, whose source hull is at
             least this many times their article hull are reported as one match over

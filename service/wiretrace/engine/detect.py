@@ -23,13 +23,12 @@ import numpy.typing as npt
 
 import wiretrace._core as _core
 from wiretrace.engine import align
-from wiretrace.engine.confidence import COEFFICIENTS, confidence, features
+from wiretrace.engine.confidence import COEFFICIENTS
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.exact import Windows
 from wiretrace.engine.index import lsh_params
 from wiretrace.engine.runs import Run
 from wiretrace.engine.signature import permutations
-from wiretrace.engine.summary import summarise
 from wiretrace.engine.tokenize import Tokens
 from wiretrace.engine.units import Units
 from wiretrace.engine.work import Work
@@ -195,43 +194,32 @@ class Detector:
         stage stops at its bound in ``EngineConfig`` (see ``Work``).
 
         One core call (``_core.detect``, GIL released) prepares the sides given as
-        text (two on two threads when the machine has a core to spare), aligns them
-        and returns the matches in code points with their confidences
-        (``core/engine/src/matches.rs``: a match runs from its first token's start to
-        its last token's end, moved over the punctuation that closes a sentence or a
-        quote, ``_close``, except a quote's, whose spans are the words inside the
-        marks); Python then builds the ``Match`` list and, when there are matches
-        between two texts, runs the summary stage on the two documents."""
+        text (two on two threads when the machine has a core to spare), aligns them,
+        runs the summary stage on the matches between two texts
+        (``core/engine/src/summary.rs``) and returns the matches in code points with
+        their confidences (``core/engine/src/matches.rs``: a match runs from its first
+        token's start to its last token's end, moved over the punctuation that closes a
+        sentence or a quote, ``_close``, except a quote's, whose spans are the words
+        inside the marks); Python only builds the ``Match`` list."""
         work = Work() if work is None else work
         work.check()
         same = a is b or (isinstance(a, str) and a == b)
         side_a = a if isinstance(a, str) else a.aligned()
         side_b = None if same else (b if isinstance(b, str) else b.aligned())
-        cfg = self.config
-        parts_a, parts_b, found = align.detect(
+        _, _, found = align.detect(
             side_a,
             side_b,
-            prepare=_prepare_config(cfg),
-            config=cfg,
+            prepare=_prepare_config(self.config),
+            config=self.config,
             coefficients=COEFFICIENTS,
             work=work,
+            parts=False,
         )
-        scored = [
+        work.check()
+        return [
             Match(a0, a1, b0, b1, sim, _KINDS[kind], conf)
             for a0, a1, b0, b1, sim, kind, conf in found
         ]
-        # The summary stage (engine/summary.py) starts only from the alignment's
-        # matches, and is not for a text's repeats.
-        if same or not scored:
-            work.check()
-            return scored
-        da, db = _side(a, parts_a, cfg), _side(b, parts_b, cfg)
-        matches = [replace(m, confidence=0.0) for m in scored]
-        summarised = summarise(da, db, matches, cfg, work)
-        work.check()
-        if summarised == matches:  # each confidence is a function of its match alone
-            return scored
-        return [replace(m, confidence=confidence(features(da, db, m))) for m in summarised]
 
     def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
@@ -301,15 +289,6 @@ def _document(text: str, parts: _core.Parts, config: EngineConfig) -> Document:
     )
     object.__setattr__(doc, "_aligned", prepared)
     return doc
-
-
-def _side(x: Document | str, parts: _core.Parts | None, config: EngineConfig) -> Document:
-    """The document of one side of ``Detector.compare``: ``x``, or the one the core
-    prepared of its text (without its token strings, as a cached source)."""
-    if isinstance(x, Document):
-        return x
-    assert parts is not None, "the core prepares every side given as text"
-    return _document(x, parts, config)
 
 
 #: The core's kind codes (``align.KINDS``) as kinds.

@@ -1,4 +1,10 @@
-"""Summary mode: a short passage that summarises a much longer source becomes one match.
+"""The summary stage as the numpy module it was (``engine/summary.py``), kept as the
+oracle of its port, ``core/engine/src/summary.rs``, which runs inside ``_core.detect``:
+``tests/test_compare_core.py`` and ``tests/test_summary_core.py`` hold the core's
+matches to this module's, float for float, and its ``Work`` counters too. Unchanged
+but for this paragraph.
+
+Summary mode: a short passage that summarises a much longer source becomes one match.
 
 A summary keeps a few sentences of its source, each shortened, and drops the rest: the
 alignment finds some of those sentences as separate small matches, or one match over a
