@@ -360,8 +360,9 @@ def thread_scaling(
     work per second, and the CPU seconds the process used per second with two threads
     (above 1: both threads computed at once). ``align``: the alignment alone, one core
     call per pair (the GIL released); ``prepared``: ``Detector.compare`` of two
-    prepared documents (the alignment, then the matches and their confidences in
-    Python); ``texts``: of two texts (prepare, in Python, included)."""
+    prepared documents (the alignment, the matches, the summary stage and the
+    confidences, all in one core call; Python builds the ``Match`` list); ``texts``: of
+    two texts (their prepare included)."""
 
     def timed(batch: Callable[[int], object], threads: int, size: int) -> tuple[float, float]:
         def run(chunk: range) -> None:

@@ -213,19 +213,6 @@ class PrepareConfig:
         rows: int,
     ) -> None: ...
 
-def prepare(
-    text: str,
-    *,
-    stem_prefix: int,
-    min_unit_tokens: int,
-    max_unit_tokens: int,
-    min_quote_tokens: int,
-    min_quote_content_terms: int,
-    perm_a: npt.NDArray[np.uint32],
-    perm_b: npt.NDArray[np.uint32],
-    bands: int,
-    rows: int,
-) -> Parts: ...
 def prepare_with(text: str, config: PrepareConfig, *, words: bool = True) -> Parts: ...
 def detect(
     a: str | PreparedDoc,

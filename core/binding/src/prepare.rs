@@ -144,40 +144,6 @@ pub(crate) fn parts<'py>(
     PyTuple::new(py, items)
 }
 
-/// The parts of `text` prepared (see `parts`), its token strings included.
-#[pyfunction]
-#[pyo3(signature = (
-    text, *, stem_prefix, min_unit_tokens, max_unit_tokens, min_quote_tokens,
-    min_quote_content_terms, perm_a, perm_b, bands, rows
-))]
-#[allow(clippy::too_many_arguments)]
-pub fn prepare<'py>(
-    py: Python<'py>,
-    text: &Bound<'py, PyString>,
-    stem_prefix: usize,
-    min_unit_tokens: usize,
-    max_unit_tokens: usize,
-    min_quote_tokens: usize,
-    min_quote_content_terms: usize,
-    perm_a: PyReadonlyArray1<'py, u32>,
-    perm_b: PyReadonlyArray1<'py, u32>,
-    bands: usize,
-    rows: usize,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let config = PrepareConfig::new(
-        stem_prefix,
-        min_unit_tokens,
-        max_unit_tokens,
-        min_quote_tokens,
-        min_quote_content_terms,
-        perm_a,
-        perm_b,
-        bands,
-        rows,
-    )?;
-    prepared(py, text, &config, true)
-}
-
 /// The parts of `text` prepared with `config`, its token strings if `words`.
 #[pyfunction]
 #[pyo3(name = "prepare_with", signature = (text, config, *, words=true))]
@@ -259,7 +225,6 @@ pub fn span_counts(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PrepareConfig>()?;
-    m.add_function(wrap_pyfunction!(prepare, m)?)?;
     m.add_function(wrap_pyfunction!(prepare_with, m)?)?;
     m.add_function(wrap_pyfunction!(find_runs, m)?)?;
     m.add_function(wrap_pyfunction!(windows, m)?)?;

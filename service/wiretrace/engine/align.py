@@ -183,9 +183,10 @@ def _add(work: Work, counters: list[int], limited: list[str]) -> None:
 
 
 class Detected(NamedTuple):
-    """What ``detect`` returns: the parts of each side given as text (``_core.prepare``'s,
-    the token strings left out; None for a prepared side), and the matches as
-    ``(a_start, a_end, b_start, b_end, similarity, kind, confidence)`` in code points."""
+    """What ``detect`` returns: the parts of each side given as text (as
+    ``_core.prepare_with`` returns them, without the token strings; None for a prepared
+    side), and the matches as ``(a_start, a_end, b_start, b_end, similarity, kind,
+    confidence)`` in code points."""
 
     parts_a: _core.Parts | None
     parts_b: _core.Parts | None

@@ -40,8 +40,8 @@ class Units:
     @property
     def features(self) -> list[npt.NDArray[np.int64]]:
         """Each unit's distinct content terms: views of ``flat``, made on the first call
-        and kept (the summary stage asks for one unit's at a time; splitting again on
-        every call cost ~0.1 ms a 5,000-character text). Do not modify the list."""
+        and kept (splitting again on every call cost ~0.1 ms a 5,000-character text).
+        Do not modify the list."""
         if self._features is None:
             b = self.feature_bounds.tolist()
             object.__setattr__(self, "_features", [self.flat[s:e] for s, e in pairwise(b)])
