@@ -161,6 +161,27 @@ class PassageIndex:
         npt.NDArray[np.int64],
         npt.NDArray[np.int64],
     ]: ...
+    def query_ranked(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+        min_jaccard: float,
+        exclude_key: int | None,
+        unit_bits: int,
+    ) -> tuple[npt.NDArray[np.int64], list[int]]: ...
+
+def rank_hits(
+    passages: npt.NDArray[np.int64],
+    bands: npt.NDArray[np.uint32],
+    agree: npt.NDArray[np.uint32],
+    *,
+    num_perm: int,
+    min_jaccard: float,
+    exclude_key: int | None,
+    unit_bits: int,
+) -> npt.NDArray[np.int64]: ...
 
 class EnginePanic(RuntimeError):
     """A bug in the compiled core: an engine function panicked."""

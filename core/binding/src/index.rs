@@ -15,7 +15,8 @@ use wiretrace_engine::minhash;
 
 use crate::guard::guarded;
 use wiretrace_engine::passage_index::{
-    article_passages, Found, IndexError, MergeJob, Merged, PassageIndex,
+    article_passages, rank_hits as rank_flat_hits, Found, IndexError, MergeJob, Merged,
+    PassageIndex, Rank,
 };
 
 fn invalid(err: IndexError) -> PyErr {
@@ -548,12 +549,78 @@ impl PyPassageIndex {
             PyArray1::from_vec(py, capped),
         ))
     }
+
+    /// `query_flat` with the rows' signatures, ranked in the core: `(articles,
+    /// capped)`, the candidate articles strongest first (`rank_hits`) and per row the
+    /// buckets over the cap. One call, the GIL released throughout.
+    #[pyo3(signature = (band_keys, signatures, *, max_bucket, min_jaccard, exclude_key, unit_bits))]
+    #[allow(clippy::too_many_arguments)]
+    fn query_ranked<'py>(
+        &self,
+        py: Python<'py>,
+        band_keys: PyReadonlyArray2<'py, u64>,
+        signatures: PyReadonlyArray2<'py, u32>,
+        max_bucket: Option<usize>,
+        min_jaccard: f64,
+        exclude_key: Option<i64>,
+        unit_bits: u32,
+    ) -> PyResult<(Bound<'py, PyArray1<i64>>, Vec<u32>)> {
+        self.check_width(&band_keys, Some(&signatures))?;
+        let keys = band_keys.as_slice()?;
+        let sigs = signatures.as_slice()?;
+        if self.read(py, "PassageIndex.query_ranked", |i| i.needs_merge())? {
+            self.compact(py)?;
+        }
+        let rank = Rank {
+            min_jaccard,
+            exclude: exclude_key,
+            unit_bits,
+        };
+        let ranked = self
+            .read(py, "PassageIndex.query_ranked", |i| {
+                i.query_ranked(keys, sigs, max_bucket, &rank)
+            })?
+            .map_err(invalid)?;
+        Ok((PyArray1::from_vec(py, ranked.articles), ranked.capped))
+    }
+}
+
+/// The ranking of `PassageIndex.query_ranked` over flat hits (`passages`, `bands`,
+/// `agree`) of signatures `num_perm` wide: the candidate articles, strongest first.
+#[pyfunction]
+#[pyo3(signature = (passages, bands, agree, *, num_perm, min_jaccard, exclude_key, unit_bits))]
+#[allow(clippy::too_many_arguments)]
+fn rank_hits<'py>(
+    py: Python<'py>,
+    passages: PyReadonlyArray1<'py, i64>,
+    bands: PyReadonlyArray1<'py, u32>,
+    agree: PyReadonlyArray1<'py, u32>,
+    num_perm: usize,
+    min_jaccard: f64,
+    exclude_key: Option<i64>,
+    unit_bits: u32,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (passages, bands, agree) = (passages.as_slice()?, bands.as_slice()?, agree.as_slice()?);
+    let rank = Rank {
+        min_jaccard,
+        exclude: exclude_key,
+        unit_bits,
+    };
+    let ranked = py
+        .detach(|| {
+            guarded("rank_hits", || {
+                rank_flat_hits(passages, bands, agree, num_perm, &rank)
+            })
+        })?
+        .map_err(invalid)?;
+    Ok(PyArray1::from_vec(py, ranked))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minhash_signatures, m)?)?;
     m.add_function(wrap_pyfunction!(band_keys, m)?)?;
     m.add_function(wrap_pyfunction!(distinct_indexable_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(rank_hits, m)?)?;
     m.add_class::<PyPassageIndex>()?;
     Ok(())
 }

@@ -859,6 +859,31 @@ impl PassageIndex {
         Ok(out)
     }
 
+    /// `query` with the rows' signatures, ranked as candidate articles (`rank_hits`
+    /// over every row's hits, in `query`'s order): the articles to align with the
+    /// query's, strongest first, and per row the buckets left out over `max_bucket`.
+    pub fn query_ranked(
+        &self,
+        band_keys: &[u64],
+        sigs: &[u32],
+        max_bucket: Option<usize>,
+        rank: &Rank,
+    ) -> Result<Ranked, IndexError> {
+        rank.check()?;
+        let found = self.query(band_keys, Some(sigs), max_bucket)?;
+        let hits = found.iter().flat_map(|f| {
+            f.passages
+                .iter()
+                .zip(&f.bands)
+                .zip(&f.agree)
+                .map(|((&p, &b), &a)| (p, b, a))
+        });
+        Ok(Ranked {
+            articles: rank.rank(self.num_perm, hits),
+            capped: found.iter().map(|f| f.capped).collect(),
+        })
+    }
+
     /// Signature slots of `sig` whose low 16 bits equal the sketch of `slot`.
     fn agreement(&self, slot: usize, sig: &[u32]) -> u32 {
         self.sketch(slot)
@@ -930,6 +955,91 @@ pub fn article_passages(
         out.sigs.extend(p.sigs);
     }
     out
+}
+
+/// How hits become ranked candidate articles (`wiretrace.domain.candidates`): a hit is
+/// passage `key`, of article `key >> unit_bits`, sharing `bands` bands with a query
+/// passage whose signature agrees with its sketch on `agree` slots.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rank {
+    /// A pair of passages looks alike when `agree >= min_jaccard * num_perm`.
+    pub min_jaccard: f64,
+    /// An article whose hits are all left out (the query's own, when stored).
+    pub exclude: Option<i64>,
+    pub unit_bits: u32,
+}
+
+/// Candidate articles, strongest first, and per query row its buckets over the cap.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ranked {
+    pub articles: Vec<i64>,
+    pub capped: Vec<u32>,
+}
+
+impl Rank {
+    fn check(&self) -> Result<(), IndexError> {
+        if self.unit_bits > 62 {
+            return Err(IndexError(format!(
+                "unit_bits must be at most 62, got {}",
+                self.unit_bits
+            )));
+        }
+        Ok(())
+    }
+
+    /// The articles with at least one pair that looks alike, ordered by the most bands
+    /// one of their hits shares (descending), then the bands all their hits share
+    /// (descending), then the article key (ascending); excluded articles' hits count
+    /// for nothing. Exactly numpy's `rank_candidates` over sketched hits.
+    fn rank(&self, num_perm: usize, hits: impl Iterator<Item = (i64, u32, u32)>) -> Vec<i64> {
+        // numpy compares the slot count, as a float, with `min_jaccard * width`.
+        let min_agree = self.min_jaccard * num_perm as f64;
+        // Per article: whether a pair looks alike, the most bands of a pair, the sum.
+        let mut per: HashMap<i64, (bool, u32, u64)> = HashMap::new();
+        for (passage, bands, agree) in hits {
+            let article = passage >> self.unit_bits;
+            if self.exclude == Some(article) {
+                continue;
+            }
+            let e = per.entry(article).or_insert((false, 0, 0));
+            e.0 |= f64::from(agree) >= min_agree;
+            e.1 = e.1.max(bands);
+            e.2 += u64::from(bands);
+        }
+        let mut strong: Vec<(i64, u32, u64)> = per
+            .into_iter()
+            .filter(|(_, e)| e.0)
+            .map(|(k, e)| (k, e.1, e.2))
+            .collect();
+        strong.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+        strong.into_iter().map(|(k, _, _)| k).collect()
+    }
+}
+
+/// `Rank` over flat hits (`passages`, `bands`, `agree`, equally long) of signatures
+/// `num_perm` wide: the ranking `PassageIndex::query_ranked` applies, on its own.
+pub fn rank_hits(
+    passages: &[i64],
+    bands: &[u32],
+    agree: &[u32],
+    num_perm: usize,
+    rank: &Rank,
+) -> Result<Vec<i64>, IndexError> {
+    rank.check()?;
+    if bands.len() != passages.len() || agree.len() != passages.len() {
+        return Err(IndexError(format!(
+            "hits must be equally long, got {} passages, {} bands and {} agree",
+            passages.len(),
+            bands.len(),
+            agree.len()
+        )));
+    }
+    let hits = passages
+        .iter()
+        .zip(bands)
+        .zip(agree)
+        .map(|((&p, &b), &a)| (p, b, a));
+    Ok(rank.rank(num_perm, hits))
 }
 
 #[cfg(test)]
@@ -1181,6 +1291,85 @@ mod tests {
         assert_eq!(capped.passages, vec![1, 2, 3]);
         index.compact();
         assert_eq!(&index.query(&bk, Some(&sig), None).unwrap()[0], found);
+    }
+
+    #[test]
+    fn ranking_orders_by_best_then_total_then_key_and_drops_weak_and_excluded() {
+        let rank = |exclude| Rank {
+            min_jaccard: 0.5,
+            exclude,
+            unit_bits: 4,
+        };
+        // (passage, bands, agree) of articles 1..=5; 8 slots, so 4 agreeing is alike.
+        let hits: [(i64, u32, u32); 8] = [
+            (0x10, 3, 4), // article 1: best 3, total 4
+            (0x11, 1, 0),
+            (0x20, 3, 1), // article 2: best 3, total 5, alike through its second hit
+            (0x21, 2, 8),
+            (0x30, 5, 3), // article 3: never alike
+            (0x40, 3, 4), // article 4: best 3, total 4, like article 1
+            (0x41, 1, 2),
+            (0x50, 1, 8), // article 5: best 1
+        ];
+        let (p, b, a): (Vec<i64>, Vec<u32>, Vec<u32>) = (
+            hits.iter().map(|h| h.0).collect(),
+            hits.iter().map(|h| h.1).collect(),
+            hits.iter().map(|h| h.2).collect(),
+        );
+        let got = rank_hits(&p, &b, &a, 8, &rank(None)).unwrap();
+        assert_eq!(got, vec![2, 1, 4, 5]);
+        let got = rank_hits(&p, &b, &a, 8, &rank(Some(2))).unwrap();
+        assert_eq!(got, vec![1, 4, 5]);
+        assert!(rank_hits(&[], &[], &[], 8, &rank(None)).unwrap().is_empty());
+        assert!(rank_hits(&p, &b[1..], &a, 8, &rank(None)).is_err());
+        let mut bad = rank(None);
+        bad.unit_bits = 63;
+        assert!(rank_hits(&p, &b, &a, 8, &bad).is_err());
+    }
+
+    #[test]
+    fn query_ranked_ranks_the_query_hits() {
+        let (bands, rows, num_perm) = (4, 2, 8);
+        let sigs = pseudo_random_sigs(300, num_perm, 9);
+        let mut stored = sigs.clone();
+        stored.extend_from_slice(&sigs[..100 * num_perm]); // articles 3.. repeat 0..
+        let bk = band_keys(&stored, num_perm, bands, rows);
+        let keys: Vec<i64> = (0..400).map(|i| ((i / 10) << 20) | (i % 10)).collect();
+        let mut index = PassageIndex::new(bands, num_perm, 50).unwrap();
+        index.insert(&keys, &bk, &stored).unwrap();
+        index.compact();
+        let query = &stored[..20 * num_perm];
+        let qk = &bk[..20 * bands];
+        for exclude in [None, Some(0)] {
+            for cap in [None, Some(1)] {
+                let rank = Rank {
+                    min_jaccard: 0.5,
+                    exclude,
+                    unit_bits: 20,
+                };
+                let found = index.query(qk, Some(query), cap).unwrap();
+                let (mut p, mut b, mut a) = (vec![], vec![], vec![]);
+                for f in &found {
+                    p.extend_from_slice(&f.passages);
+                    b.extend_from_slice(&f.bands);
+                    a.extend_from_slice(&f.agree);
+                }
+                let got = index.query_ranked(qk, query, cap, &rank).unwrap();
+                assert_eq!(
+                    got.articles,
+                    rank_hits(&p, &b, &a, num_perm, &rank).unwrap()
+                );
+                let capped: Vec<u32> = found.iter().map(|f| f.capped).collect();
+                assert_eq!(got.capped, capped);
+                // Articles 30 and 31 are copies of the query's 0 and 1 (its rows).
+                if cap.is_none() {
+                    for copy in [1, 30, 31] {
+                        assert!(got.articles.contains(&copy));
+                    }
+                    assert_eq!(got.articles.contains(&0), exclude.is_none());
+                }
+            }
+        }
     }
 
     #[test]

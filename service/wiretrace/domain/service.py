@@ -264,20 +264,32 @@ class ReuseService:
     ) -> Detection:
         """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
         record = row.record
-        hits = self.store.hits(
-            row.passages.band_keys,
-            row.signatures[row.passages.units],
-            max_bucket=self.settings.engine.boilerplate_articles,
-        )
-        boilerplate = _boilerplate(doc, row.passages.units, hits.capped)
-        ranked = rank_candidates(
-            row.signatures,
-            row.passages,
-            hits,
-            self._signatures,
-            min_jaccard=self.settings.engine.candidate_threshold,
+        band_keys, signatures = row.passages.band_keys, row.signatures[row.passages.units]
+        max_bucket = self.settings.engine.boilerplate_articles
+        min_jaccard = self.settings.engine.candidate_threshold
+        # The embedded store ranks from its sketches in its index, in one call; the
+        # others' hits are ranked here, from the stored signatures.
+        found = self.store.ranked(
+            band_keys,
+            signatures,
+            max_bucket=max_bucket,
+            min_jaccard=min_jaccard,
             exclude_key=exclude_key,
         )
+        if found is None:
+            hits = self.store.hits(band_keys, signatures, max_bucket=max_bucket)
+            ranked = rank_candidates(
+                row.signatures,
+                row.passages,
+                hits,
+                self._signatures,
+                min_jaccard=min_jaccard,
+                exclude_key=exclude_key,
+            )
+            capped = hits.capped
+        else:
+            ranked, capped = found.keys, found.capped
+        boilerplate = _boilerplate(doc, row.passages.units, capped)
         reuses: list[Reuse] = []
         source_texts: dict[str, str] = {record.id: doc.text}  # for the offset unit
         aligned = 0

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 import wiretrace._core as _core
-from wiretrace.store.base import Hits, Lookup
+from wiretrace.store.base import UNIT_BITS, Hits, Lookup, Ranked
 
 __all__ = ["DEFAULT_DELTA_LIMIT", "PassageIndex"]
 
@@ -162,6 +162,30 @@ class PassageIndex:
         return Hits(
             counts, passages, shared, None if signatures is None else agree, capped.tolist()
         )
+
+    def ranked(
+        self,
+        bands: BandKeys,
+        signatures: Signatures,
+        *,
+        max_bucket: int | None,
+        min_jaccard: float,
+        exclude_key: int | None,
+    ) -> Ranked:
+        """``hits`` ranked as candidate articles in the same call, in the core: the
+        articles (passage key ``>> UNIT_BITS``) other than ``exclude_key`` with a
+        passage whose sketch agrees with the row's signature on ``min_jaccard *
+        num_perm`` slots or more, by the most bands one hit shares, then the bands of
+        all their hits, then key (``domain.candidates.rank_candidates``)."""
+        articles, capped = self._core.query_ranked(
+            _rows(bands, np.uint64, self.bands),
+            _rows(signatures, np.uint32, self.num_perm),
+            max_bucket=max_bucket,
+            min_jaccard=min_jaccard,
+            exclude_key=exclude_key,
+            unit_bits=UNIT_BITS,
+        )
+        return Ranked(articles.tolist(), capped)
 
     def query(self, bands: BandKeys) -> list[set[int]]:
         """For each row of band keys, the passages sharing at least one band with it."""

@@ -30,6 +30,7 @@ __all__ = [
     "Lookup",
     "Passages",
     "Put",
+    "Ranked",
     "Row",
     "StoredMeta",
     "Writes",
@@ -94,6 +95,15 @@ class Hits:
                 count=total,
             )
         return cls(counts, passages, bands, slots, list(lookup.capped))
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Candidate articles ranked by the store itself (``ArticleStore.ranked``): their
+    keys, strongest first, and ``capped`` as in ``Lookup``."""
+
+    keys: list[int]
+    capped: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +248,21 @@ class ArticleStore(abc.ABC):
         """``lookup_sketched`` as flat arrays (``Hits``); the embedded store builds
         them in its index, with no Python object per passage."""
         return Hits.of(self.lookup_sketched(band_keys, signatures, max_bucket=max_bucket))
+
+    def ranked(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+        min_jaccard: float,
+        exclude_key: int | None,
+    ) -> Ranked | None:
+        """The candidate articles for these passages, ranked from the sketches of a
+        store that keeps them (the embedded one, in its index, in one call): exactly
+        ``domain.candidates.rank_candidates`` over ``hits``. None from the other
+        stores: the caller ranks their ``hits`` from the stored signatures."""
+        return None
 
     @abc.abstractmethod
     def meta_by_id(self, article_id: str) -> StoredMeta | None: ...

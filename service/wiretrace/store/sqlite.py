@@ -50,6 +50,7 @@ from wiretrace.store.base import (
     IndexSpec,
     Lookup,
     Put,
+    Ranked,
     Row,
     StoredMeta,
     Writes,
@@ -613,6 +614,23 @@ class SqliteStore(ArticleStore):
         max_bucket: int | None,
     ) -> Hits:
         return self._index.hits(band_keys, signatures, max_bucket=max_bucket)
+
+    def ranked(
+        self,
+        band_keys: npt.NDArray[np.uint64],
+        signatures: npt.NDArray[np.uint32],
+        *,
+        max_bucket: int | None,
+        min_jaccard: float,
+        exclude_key: int | None,
+    ) -> Ranked:
+        return self._index.ranked(
+            band_keys,
+            signatures,
+            max_bucket=max_bucket,
+            min_jaccard=min_jaccard,
+            exclude_key=exclude_key,
+        )
 
     def _meta(self, where: str, value: object) -> StoredMeta | None:
         row = (
