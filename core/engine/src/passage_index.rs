@@ -995,7 +995,8 @@ impl Rank {
         // numpy compares the slot count, as a float, with `min_jaccard * width`.
         let min_agree = self.min_jaccard * num_perm as f64;
         // Per article: whether a pair looks alike, the most bands of a pair, the sum.
-        let mut per: HashMap<i64, (bool, u32, u64)> = HashMap::new();
+        let mut per: HashMap<i64, (bool, u32, u64), BuildHasherDefault<KeyHasher>> =
+            HashMap::default();
         for (passage, bands, agree) in hits {
             let article = passage >> self.unit_bits;
             if self.exclude == Some(article) {
