@@ -7,6 +7,10 @@ look alike by the MinHash estimate of their Jaccard similarity (the embedded sto
 answers from a sketch it keeps per passage; other stores give back the signatures).
 Candidates are ranked by their strongest evidence: the most bands one passage pair
 shares (a copied sentence shares them all), then the bands shared over all pairs.
+
+The embedded store ranks in its index, in the compiled core, in the lookup's own call
+(``ArticleStore.ranked``): exactly ``rank_candidates`` over its sketched hits
+(``tests/test_ranked.py``). ``rank_candidates`` ranks the other stores' hits.
 """
 
 from __future__ import annotations

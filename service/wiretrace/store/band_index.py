@@ -6,6 +6,8 @@ plus a delta for new passages merged in bulk; and per passage a sketch of its
 signature, the low 16 bits of each slot (2 bytes per permutation), so that the
 candidate check estimates Jaccard similarity without reading signatures back from
 SQLite. Every call releases the GIL; readers run concurrently, a writer alone.
+``ranked`` also ranks the candidate articles in the same call, as
+``domain.candidates.rank_candidates`` does.
 
 Its candidates are exactly datasketch ``MinHashLSH``'s (``tests/test_index.py``).
 """
