@@ -151,7 +151,7 @@ def test_the_stores_ranking_is_numpys_over_its_hits(tmp_path: Path, detector: De
         for key, row in zip(keys, rows, strict=True):
             bands, sigs = row.passages.band_keys, row.signatures[row.passages.units]
             for cap in (None, 3, 1):
-                hits = store.hits(bands, sigs, max_bucket=cap)
+                hits = Hits.of(store.lookup_sketched(bands, sigs, max_bucket=cap))
                 for exclude in (None, key):
                     for threshold in (CONFIG.candidate_threshold, 0.9):
                         got = store.ranked(

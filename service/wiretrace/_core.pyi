@@ -148,19 +148,6 @@ class PassageIndex:
         *,
         max_bucket: int | None = None,
     ) -> tuple[list[dict[int, int]], list[int], list[dict[int, int]] | None]: ...
-    def query_flat(
-        self,
-        band_keys: npt.NDArray[np.uint64],
-        signatures: npt.NDArray[np.uint32] | None = None,
-        *,
-        max_bucket: int | None = None,
-    ) -> tuple[
-        npt.NDArray[np.int64],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.int64],
-        npt.NDArray[np.int64],
-    ]: ...
     def query_ranked(
         self,
         band_keys: npt.NDArray[np.uint64],
@@ -247,10 +234,7 @@ def detect(
     check: object | None = None,
     token: CancelToken | None = None,
     parallel: bool | None = None,
-    parts: bool = True,
 ) -> tuple[
-    Parts | None,
-    Parts | None,
     list[tuple[int, int, int, int, float, int, float]],
     list[int],
     list[str],

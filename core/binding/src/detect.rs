@@ -16,7 +16,7 @@ use wiretrace_engine::summary;
 use crate::align::{counters_out, kind_code, same_bands, AlignConfig, Asked, PreparedDoc};
 use crate::align::{CancelToken, COUNTERS};
 use crate::guard::{guarded, text_of, EnginePanic, Text};
-use crate::prepare::{parts as prepared_parts, PrepareConfig};
+use crate::prepare::PrepareConfig;
 
 /// One side of a comparison: a text to prepare, or a prepared one.
 enum Side<'a> {
@@ -46,19 +46,18 @@ impl<'a> Side<'a> {
     }
 }
 
-/// A side after preparation: its document and spans, and the `Prepared` it came from
-/// if it was a text.
-type Made = (Arc<Doc>, Arc<Spans>, Option<Prepared>);
+/// A side after preparation: its document and spans.
+type Made = (Arc<Doc>, Arc<Spans>);
 
 fn made(mut p: Prepared, bands: usize) -> Made {
     let doc = Arc::new(p.doc(bands));
     let spans = Arc::new(std::mem::take(&mut p.spans));
-    (doc, spans, Some(p))
+    (doc, spans)
 }
 
 fn ready(side: Side<'_>, config: &prep::PrepareConfig) -> Made {
     match side {
-        Side::Ready(doc, spans) => (doc, spans, None),
+        Side::Ready(doc, spans) => (doc, spans),
         Side::Text(text) => made(prep::prepare(&text.code_points(), config), config.bands),
     }
 }
@@ -71,16 +70,14 @@ type Scored = (usize, usize, usize, usize, f64, u8, f64);
 /// `parallel` (None: when the machine has a core to spare, `prepare::spare_core`).
 /// The matches of two texts go through the summary stage (`summary::summarise`, with
 /// `config`'s summary settings), and a match it joins is scored anew.
-/// Returns `(parts_a, parts_b, matches, counters,
-/// limited, units, collapsed)`: the `prepare` parts of each side given as text (its
-/// token strings left out) when `parts`, else None; the matches as `(a_start, a_end, b_start,
-/// b_end, similarity, kind, confidence)` in code points (kinds as `compare`'s); the
+/// Returns `(matches, counters, limited, units, collapsed)`: the matches as
+/// `(a_start, a_end, b_start, b_end, similarity, kind, confidence)` in code points (kinds as `compare`'s); the
 /// counters and bounds reached; the units of the texts compared and how many of them
 /// runs hide (one side only for repeats).
 #[pyfunction]
 #[pyo3(signature = (
     a, b=None, *, prepare, config, coefficients, counters, limited, check=None, token=None,
-    parallel=None, parts=true
+    parallel=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn detect<'py>(
@@ -95,7 +92,6 @@ pub fn detect<'py>(
     check: Option<Py<PyAny>>,
     token: Option<Py<CancelToken>>,
     parallel: Option<bool>,
-    parts: bool,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let side_a = Side::of(a, "a")?;
     let side_b = b.map(|b| Side::of(b, "b")).transpose()?;
@@ -191,17 +187,7 @@ pub fn detect<'py>(
             )
         })
         .collect();
-    let side_parts = |m: Option<Made>| -> PyResult<Bound<'py, PyAny>> {
-        match m {
-            Some((doc, spans, Some(p))) if parts => {
-                Ok(prepared_parts(py, p, doc, spans, pcfg, false)?.into_any())
-            }
-            _ => Ok(py.None().into_bound(py)),
-        }
-    };
     let items: Vec<Bound<'py, PyAny>> = vec![
-        side_parts(Some(ma))?,
-        side_parts(mb)?,
         matches.into_pyobject(py)?.into_any(),
         counted.into_pyobject(py)?.into_any(),
         reached.into_pyobject(py)?.into_any(),

@@ -172,15 +172,6 @@ impl PyPassageIndex {
 /// `(found, capped, agree)` of `PassageIndex.query`.
 type QueryResult<'py> = (Bound<'py, PyList>, Vec<u32>, Option<Bound<'py, PyList>>);
 
-/// `(counts, passages, bands, agree, capped)` of `PassageIndex.query_flat`.
-type FlatResult<'py> = (
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<i64>>,
-);
-
 impl PyPassageIndex {
     /// Rows of band keys must be `bands` wide and signatures `num_perm` wide.
     fn check_width(
@@ -494,63 +485,7 @@ impl PyPassageIndex {
         Ok((found, capped, sigs.is_some().then_some(agree)))
     }
 
-    /// `query` as flat arrays, with no Python object per passage: `(counts,
-    /// passages, bands, agree, capped)`, where row `i`'s hits are the next
-    /// `counts[i]` entries of `passages` (the passage keys, in `query`'s order),
-    /// `bands` (bands shared) and `agree` (sketch slots agreeing; zeros without
-    /// signatures), and `capped[i]` counts its buckets over the cap.
-    #[pyo3(signature = (band_keys, signatures=None, *, max_bucket=None))]
-    fn query_flat<'py>(
-        &self,
-        py: Python<'py>,
-        band_keys: PyReadonlyArray2<'py, u64>,
-        signatures: Option<PyReadonlyArray2<'py, u32>>,
-        max_bucket: Option<usize>,
-    ) -> PyResult<FlatResult<'py>> {
-        self.check_width(&band_keys, signatures.as_ref())?;
-        let keys = band_keys.as_slice()?;
-        let sigs = match &signatures {
-            Some(s) => Some(s.as_slice()?),
-            None => None,
-        };
-        if self.read(py, "PassageIndex.query_flat", |i| i.needs_merge())? {
-            self.compact(py)?;
-        }
-        let flat = self
-            .read(py, "PassageIndex.query_flat", |i| {
-                i.query(keys, sigs, max_bucket).map(|results| {
-                    let total = results.iter().map(|r| r.passages.len()).sum();
-                    let mut counts = Vec::with_capacity(results.len());
-                    let mut capped = Vec::with_capacity(results.len());
-                    let mut passages = Vec::with_capacity(total);
-                    let mut bands = Vec::with_capacity(total);
-                    let mut agree = Vec::with_capacity(total);
-                    for r in &results {
-                        counts.push(r.passages.len() as i64);
-                        capped.push(i64::from(r.capped));
-                        passages.extend_from_slice(&r.passages);
-                        bands.extend(r.bands.iter().map(|&n| i64::from(n)));
-                        if sigs.is_some() {
-                            agree.extend(r.agree.iter().map(|&n| i64::from(n)));
-                        } else {
-                            agree.extend(std::iter::repeat_n(0, r.passages.len()));
-                        }
-                    }
-                    (counts, passages, bands, agree, capped)
-                })
-            })?
-            .map_err(invalid)?;
-        let (counts, passages, bands, agree, capped) = flat;
-        Ok((
-            PyArray1::from_vec(py, counts),
-            PyArray1::from_vec(py, passages),
-            PyArray1::from_vec(py, bands),
-            PyArray1::from_vec(py, agree),
-            PyArray1::from_vec(py, capped),
-        ))
-    }
-
-    /// `query_flat` with the rows' signatures, ranked in the core: `(articles,
+    /// `query` with the rows' signatures, ranked in the core: `(articles,
     /// capped)`, the candidate articles strongest first (`rank_hits`) and per row the
     /// buckets over the cap. One call, the GIL released throughout.
     #[pyo3(signature = (band_keys, signatures, *, max_bucket, min_jaccard, exclude_key, unit_bits))]

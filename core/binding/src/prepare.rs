@@ -88,7 +88,7 @@ impl PrepareConfig {
 /// quote_signatures, window_hashes, window_rare, window_order, prepared_doc)` of a
 /// prepared text: `runs` flat `(start, end, period)` triples, the signatures and band
 /// keys two-dimensional; `words` the token strings, or an empty list unless `words`.
-pub(crate) fn parts<'py>(
+fn parts<'py>(
     py: Python<'py>,
     p: Prepared,
     doc: Arc<Doc>,

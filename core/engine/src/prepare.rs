@@ -479,27 +479,29 @@ pub fn span_counts(a: &Doc, b: &Doc, a0: usize, a1: usize, b0: usize, b1: usize)
     [covered, quoted, content]
 }
 
+/// A small configuration for the core's tests: 16 permutations in 4 bands of 4.
+#[cfg(test)]
+pub(crate) fn test_config() -> PrepareConfig {
+    PrepareConfig {
+        text: TextConfig {
+            stem_prefix: 6,
+            min_unit_tokens: 8,
+            max_unit_tokens: 40,
+        },
+        min_quote_tokens: 5,
+        min_quote_content_terms: 2,
+        perm_a: (1..=16u32)
+            .map(|k| k.wrapping_mul(2_654_435_761) | 1)
+            .collect(),
+        perm_b: (1..=16).map(|k| k * 40_503).collect(),
+        bands: 4,
+        rows: 4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn config() -> PrepareConfig {
-        PrepareConfig {
-            text: TextConfig {
-                stem_prefix: 6,
-                min_unit_tokens: 8,
-                max_unit_tokens: 40,
-            },
-            min_quote_tokens: 5,
-            min_quote_content_terms: 2,
-            perm_a: (1..=16u32)
-                .map(|k| k.wrapping_mul(2_654_435_761) | 1)
-                .collect(),
-            perm_b: (1..=16).map(|k| k * 40_503).collect(),
-            bands: 4,
-            rows: 4,
-        }
-    }
 
     #[test]
     fn a_pair_prepared_on_two_threads_equals_two_prepares() {
@@ -507,7 +509,7 @@ mod tests {
         let a: Vec<char> = sentence.repeat(30).chars().collect();
         let b: Vec<char> = sentence.repeat(12).chars().rev().collect();
         assert!(a.len() + b.len() >= PARALLEL_CHARS);
-        let cfg = Arc::new(config());
+        let cfg = Arc::new(test_config());
         // Long pairs, many times (the helper takes some, the caller takes others back),
         // and a short one (no helper); and the answer of `spare_core` holds.
         assert_eq!(spare_core(), spare_core());

@@ -518,8 +518,7 @@ pub fn summarise(
 mod tests {
     use super::*;
     use crate::align::Counters;
-    use crate::prepare::{prepare, PrepareConfig};
-    use crate::text::TextConfig;
+    use crate::prepare::{prepare, test_config};
     use std::collections::BTreeSet;
 
     const ON: SummaryConfig = SummaryConfig {
@@ -530,27 +529,9 @@ mod tests {
         unit_dice: 0.3,
     };
 
-    fn prepare_config() -> PrepareConfig {
-        PrepareConfig {
-            text: TextConfig {
-                stem_prefix: 6,
-                min_unit_tokens: 8,
-                max_unit_tokens: 40,
-            },
-            min_quote_tokens: 5,
-            min_quote_content_terms: 2,
-            perm_a: (1..=16u32)
-                .map(|k| k.wrapping_mul(2_654_435_761) | 1)
-                .collect(),
-            perm_b: (1..=16).map(|k| k * 40_503).collect(),
-            bands: 4,
-            rows: 4,
-        }
-    }
-
     fn doc(text: &str) -> (Doc, Spans) {
         let chars: Vec<char> = text.chars().collect();
-        let cfg = prepare_config();
+        let cfg = test_config();
         let mut p = prepare(&chars, &cfg);
         (p.doc(cfg.bands), std::mem::take(&mut p.spans))
     }

@@ -277,16 +277,16 @@ class ReuseService:
             exclude_key=exclude_key,
         )
         if found is None:
-            hits = self.store.hits(band_keys, signatures, max_bucket=max_bucket)
+            lookup = self.store.lookup_sketched(band_keys, signatures, max_bucket=max_bucket)
             ranked = rank_candidates(
                 row.signatures,
                 row.passages,
-                hits,
+                lookup,
                 self._signatures,
                 min_jaccard=min_jaccard,
                 exclude_key=exclude_key,
             )
-            capped = hits.capped
+            capped = lookup.capped
         else:
             ranked, capped = found.keys, found.capped
         boilerplate = _boilerplate(doc, row.passages.units, capped)

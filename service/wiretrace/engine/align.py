@@ -36,7 +36,6 @@ __all__ = [
     "COUNTERS",
     "KINDS",
     "Aligned",
-    "Detected",
     "align",
     "align_config",
     "core_call",
@@ -182,53 +181,41 @@ def _add(work: Work, counters: list[int], limited: list[str]) -> None:
     work.limited.update(limited)
 
 
-class Detected(NamedTuple):
-    """What ``detect`` returns: the parts of each side given as text (as
-    ``_core.prepare_with`` returns them, without the token strings; None for a prepared
-    side), and the matches as ``(a_start, a_end, b_start, b_end, similarity, kind,
-    confidence)`` in code points."""
-
-    parts_a: _core.Parts | None
-    parts_b: _core.Parts | None
-    matches: list[tuple[int, int, int, int, float, int, float]]
-
-
 def detect(
     a: str | _core.PreparedDoc,
     b: str | _core.PreparedDoc | None,
     *,
     prepare: _core.PrepareConfig,
-    config: EngineConfig,
+    config: _core.AlignConfig,
     coefficients: tuple[float, ...],
     work: Work,
     parallel: bool | None = None,
-    parts: bool = True,
-) -> Detected:
+) -> list[tuple[int, int, int, int, float, int, float]]:
     """A whole comparison in one core call with the GIL released: the sides given as
     text are prepared (two on two threads when ``parallel``; None: when the machine
     has a core to spare), then aligned (``b`` None: ``a``'s repeats), the matches of
     two texts go through the summary stage (``core/engine/src/summary.rs``), and the
     matches come back in code points, closing punctuation included, each with its
     confidence (``core/engine/src/matches.rs``, bit-identical to the Python spans and
-    ``confidence.confidence(features(...))``). ``parts=False`` leaves the sides'
-    ``prepare`` parts out (None). Adds to ``work``'s counters as
+    ``confidence.confidence(features(...))``), as ``(a_start, a_end, b_start, b_end,
+    similarity, kind, confidence)``. ``config`` is ``align_config``'s. Adds to
+    ``work``'s counters as
     ``Detector.compare`` and ``align`` do; raises ``Expired`` and ``EngineFault`` as
     ``align`` does."""
     check, token = _cancellation(work)
     try:
-        parts_a, parts_b, found, counters, limited, units, collapsed = core_call(
+        found, counters, limited, units, collapsed = core_call(
             _core.detect,
             a,
             b,
             prepare=prepare,
-            config=align_config(config),
+            config=config,
             coefficients=coefficients,
             counters=[getattr(work, name) for name in COUNTERS],
             limited=sorted(work.limited),
             check=check,
             token=token,
             parallel=parallel,
-            parts=parts,
         )
     except _core.CoreCancelled as err:
         raise Expired(str(err)) from err
@@ -236,7 +223,7 @@ def detect(
     work.units += units
     work.collapsed_units += collapsed
     _add(work, counters, limited)
-    return Detected(parts_a, parts_b, found)
+    return found
 
 
 def align(

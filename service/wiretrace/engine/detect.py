@@ -161,6 +161,9 @@ class Detector:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self.bands, self.rows = lsh_params(self.config.lsh_threshold, self.config.num_perm)
+        # The core's copies of the settings, made once: every call passes them.
+        self._prepare = _prepare_config(self.config)
+        self._align = align.align_config(self.config)
 
     def prepare(self, text: str, *, work: Work | None = None, words: bool = True) -> Document:
         """Run the per-text stages once; the result can be compared many times. Each
@@ -176,8 +179,7 @@ class Detector:
         makes it): a document to compare, not to prepare from again, built without
         one Python string per token."""
         work = Work() if work is None else work
-        config = _prepare_config(self.config)
-        parts = align.core_call(_core.prepare_with, text, config, words=words)
+        parts = align.core_call(_core.prepare_with, text, self._prepare, words=words)
         work.check()
         return _document(text, parts, self.config)
 
@@ -206,14 +208,13 @@ class Detector:
         same = a is b or (isinstance(a, str) and a == b)
         side_a = a if isinstance(a, str) else a.aligned()
         side_b = None if same else (b if isinstance(b, str) else b.aligned())
-        _, _, found = align.detect(
+        found = align.detect(
             side_a,
             side_b,
-            prepare=_prepare_config(self.config),
-            config=self.config,
+            prepare=self._prepare,
+            config=self._align,
             coefficients=COEFFICIENTS,
             work=work,
-            parts=False,
         )
         work.check()
         return [

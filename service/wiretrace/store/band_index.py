@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 import wiretrace._core as _core
-from wiretrace.store.base import UNIT_BITS, Hits, Lookup, Ranked
+from wiretrace.store.base import UNIT_BITS, Lookup, Ranked
 
 __all__ = ["DEFAULT_DELTA_LIMIT", "PassageIndex"]
 
@@ -147,24 +147,6 @@ class PassageIndex:
         )
         return Lookup(found, capped, agree)
 
-    def hits(
-        self,
-        bands: BandKeys,
-        signatures: Signatures | None = None,
-        *,
-        max_bucket: int | None = None,
-    ) -> Hits:
-        """``lookup`` as flat arrays (``Hits``), built in the core: the same passages
-        in the same order, with no Python object per passage."""
-        counts, passages, shared, agree, capped = self._core.query_flat(
-            _rows(bands, np.uint64, self.bands),
-            None if signatures is None else _rows(signatures, np.uint32, self.num_perm),
-            max_bucket=max_bucket,
-        )
-        return Hits(
-            counts, passages, shared, None if signatures is None else agree, capped.tolist()
-        )
-
     def ranked(
         self,
         bands: BandKeys,
@@ -174,9 +156,9 @@ class PassageIndex:
         min_jaccard: float,
         exclude_key: int | None,
     ) -> Ranked:
-        """``hits`` ranked as candidate articles in the same call, in the core: the
-        articles (passage key ``>> UNIT_BITS``) other than ``exclude_key`` with a
-        passage whose sketch agrees with the row's signature on ``min_jaccard *
+        """``lookup``'s hits ranked as candidate articles in the same call, in the
+        core: the articles (passage key ``>> UNIT_BITS``) other than ``exclude_key``
+        with a passage whose sketch agrees with the row's signature on ``min_jaccard *
         num_perm`` slots or more, by the most bands one hit shares, then the bands of
         all their hits, then key (``domain.candidates.rank_candidates``)."""
         articles, capped = self._core.query_ranked(

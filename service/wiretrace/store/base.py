@@ -238,17 +238,6 @@ class ArticleStore(abc.ABC):
         ``signatures`` are the rows' signatures. Other stores leave ``agree`` None."""
         return self.lookup(band_keys, max_bucket=max_bucket)
 
-    def hits(
-        self,
-        band_keys: npt.NDArray[np.uint64],
-        signatures: npt.NDArray[np.uint32],
-        *,
-        max_bucket: int | None,
-    ) -> Hits:
-        """``lookup_sketched`` as flat arrays (``Hits``); the embedded store builds
-        them in its index, with no Python object per passage."""
-        return Hits.of(self.lookup_sketched(band_keys, signatures, max_bucket=max_bucket))
-
     def ranked(
         self,
         band_keys: npt.NDArray[np.uint64],
@@ -260,8 +249,8 @@ class ArticleStore(abc.ABC):
     ) -> Ranked | None:
         """The candidate articles for these passages, ranked from the sketches of a
         store that keeps them (the embedded one, in its index, in one call): exactly
-        ``domain.candidates.rank_candidates`` over ``hits``. None from the other
-        stores: the caller ranks their ``hits`` from the stored signatures."""
+        ``domain.candidates.rank_candidates`` over ``lookup_sketched``. None from the
+        other stores: the caller ranks their lookup from the stored signatures."""
         return None
 
     @abc.abstractmethod

@@ -46,7 +46,6 @@ from wiretrace.store.base import (
     UNIT_BITS,
     ArticleRecord,
     ArticleStore,
-    Hits,
     IndexSpec,
     Lookup,
     Put,
@@ -605,15 +604,6 @@ class SqliteStore(ArticleStore):
         max_bucket: int | None,
     ) -> Lookup:
         return self._index.lookup(band_keys, signatures, max_bucket=max_bucket)
-
-    def hits(
-        self,
-        band_keys: npt.NDArray[np.uint64],
-        signatures: npt.NDArray[np.uint32],
-        *,
-        max_bucket: int | None,
-    ) -> Hits:
-        return self._index.hits(band_keys, signatures, max_bucket=max_bucket)
 
     def ranked(
         self,
