@@ -79,8 +79,9 @@ fn prefetch<T>(p: &T) {
     let _ = p;
 }
 
-/// A delta's chains by band key: open addressing with linear probing, at most 3/4
-/// full. Unlike a `HashMap`, where a key's entry sits is known before it is read, so
+/// A delta's chains by band key: open addressing with linear probing, at most half
+/// full (a lookup that finds nothing, the common case, reads 2.5 entries on average;
+/// 8.5 at 3/4 full). Unlike a `HashMap`, where a key's entry sits is known before it is read, so
 /// that `prefetch` can ask for it early; an entry is one 16-byte cache-line share.
 #[derive(Default)]
 struct Chains {
@@ -129,11 +130,11 @@ impl Chains {
     /// Room for `more` new keys without growing on the way.
     fn reserve(&mut self, more: usize) {
         let want = self.used + more;
-        if want * 4 <= self.entries.len() * 3 {
+        if want * 2 <= self.entries.len() {
             return;
         }
         let mut size = self.entries.len().max(16);
-        while want * 4 > size * 3 {
+        while want * 2 > size {
             size *= 2;
         }
         let old = std::mem::replace(&mut self.entries, vec![(0, END, 0); size]);
@@ -1166,12 +1167,32 @@ impl PassageIndex {
 
     /// Signature slots whose low 16 bits (`low`) equal the sketch of `slot`.
     fn agreement(&self, slot: usize, low: &[u16]) -> u32 {
-        self.sketch(slot)
-            .iter()
-            .zip(low)
-            .filter(|&(a, b)| a == b)
-            .count() as u32
+        agreement(self.sketch(slot), low)
     }
+}
+
+/// Places where `a` and `b` (equally long) agree, counted 16 lanes at a time into
+/// `u16` lanes (blocks of 1,024 places, 64 per lane, can't overflow them), so that it
+/// compiles to vector compares and adds.
+fn agreement(a: &[u16], b: &[u16]) -> u32 {
+    let mut total = 0;
+    for (a, b) in a.chunks(1024).zip(b.chunks(1024)) {
+        let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+        total += a16
+            .remainder()
+            .iter()
+            .zip(b16.remainder())
+            .filter(|&(x, y)| x == y)
+            .count() as u32;
+        let mut lanes = [0u16; 16];
+        for (x, y) in a16.zip(b16) {
+            for i in 0..16 {
+                lanes[i] += u16::from(x[i] == y[i]);
+            }
+        }
+        total += lanes.iter().map(|&n| u32::from(n)).sum::<u32>();
+    }
+    total
 }
 
 /// A passage sharing `bands` bands with query row `row`: `PassageIndex::hits`.
