@@ -1748,6 +1748,157 @@ mod tests {
     }
 
     #[test]
+    fn chains_answer_as_a_hash_map_through_growth_and_collisions() {
+        let mut chains = Chains::default();
+        let mut reference: HashMap<u64, (u32, u32)> = HashMap::new();
+        assert_eq!(chains.get(7), (END, 0));
+        chains.prefetch(7); // nothing to ask for yet
+        let mut x = 1u64;
+        for round in 0..40u32 {
+            chains.reserve(100);
+            for i in 0..100u32 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                // Few distinct keys, and keys that share their home (their top bits
+                // agree after the mix): long chains and long probe runs.
+                let key = match i % 3 {
+                    0 => x % 500,
+                    1 => (x % 64) << 40,
+                    _ => x,
+                };
+                let e = chains.slot(key);
+                let rel = round * 100 + i;
+                (e.1, e.2) = (rel, e.2 + 1);
+                let r = reference.entry(key).or_insert((END, 0));
+                *r = (rel, r.1 + 1);
+            }
+            assert!(chains.used * 2 <= chains.entries.len());
+            assert_eq!(chains.used, reference.len());
+        }
+        for (&key, &chain) in &reference {
+            assert_eq!(chains.get(key), chain);
+        }
+        for key in [1u64 << 63, 12345, u64::MAX, 0] {
+            assert_eq!(
+                chains.get(key),
+                reference.get(&key).copied().unwrap_or((END, 0))
+            );
+        }
+        let mut listed: Vec<(u64, u32)> = chains.iter().collect();
+        listed.sort_unstable();
+        let mut expected: Vec<(u64, u32)> = reference.iter().map(|(&k, v)| (k, v.0)).collect();
+        expected.sort_unstable();
+        assert_eq!(listed, expected);
+    }
+
+    #[test]
+    fn agreement_counts_equal_places_as_a_plain_comparison_does() {
+        let mut x = 3u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 3) as u16
+        };
+        for len in [0, 1, 15, 16, 17, 64, 100, 1024, 1025, 3000] {
+            let a: Vec<u16> = (0..len).map(|_| next()).collect();
+            let b: Vec<u16> = (0..len).map(|_| next()).collect();
+            let plain = a.iter().zip(&b).filter(|(p, q)| p == q).count() as u32;
+            assert_eq!(agreement(&a, &b), plain);
+            assert_eq!(agreement(&a, &a), len as u32);
+        }
+    }
+
+    #[test]
+    fn query_ranked_ranks_as_rank_hits_through_writes_merges_and_thresholds() {
+        // Articles of several passages, each a copy of a query row with some slots
+        // changed: hits of one article differ in bands and in agreement, so that the
+        // first hit compared is often not the one that looks alike.
+        let (bands, rows, num_perm, unit_bits) = (8, 2, 16, 4);
+        let mut x = 5u64;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let query_rows = 12;
+        let query: Vec<u32> = (0..query_rows * num_perm)
+            .map(|_| next(1000) as u32)
+            .collect();
+        let qk = band_keys(&query, num_perm, bands, rows);
+        let mut index = PassageIndex::new(bands, num_perm, 1_000_000).unwrap();
+        index.set_merge_inline(false);
+        let mut next_article = 0i64;
+        let mut add = |index: &mut PassageIndex, next: &mut dyn FnMut(u64) -> u64| {
+            let mut keys = vec![];
+            let mut sigs = vec![];
+            for _ in 0..30 {
+                let units = 1 + next(6) as usize;
+                for unit in 0..units {
+                    let row = next(query_rows as u64) as usize;
+                    let mut sig = query[row * num_perm..(row + 1) * num_perm].to_vec();
+                    for _ in 0..next(num_perm as u64 + 1) {
+                        let at = next(num_perm as u64) as usize;
+                        sig[at] = 1000 + next(70_000) as u32; // low 16 bits may agree
+                    }
+                    keys.push((next_article << unit_bits) | unit as i64);
+                    sigs.extend(sig);
+                }
+                next_article += 1;
+            }
+            let bk = band_keys(&sigs, num_perm, bands, rows);
+            index.insert(&keys, &bk, &sigs).unwrap();
+            (keys, bk)
+        };
+        let check = |index: &PassageIndex| {
+            for min_jaccard in [0.0, 0.3, 0.5, 0.75, 1.0] {
+                for exclude in [None, Some(3), Some(40)] {
+                    for cap in [None, Some(4)] {
+                        let rank = Rank {
+                            min_jaccard,
+                            exclude,
+                            unit_bits,
+                        };
+                        let found = index.query(&qk, Some(&query), cap).unwrap();
+                        let (mut p, mut b, mut a) = (vec![], vec![], vec![]);
+                        for f in &found {
+                            p.extend_from_slice(&f.passages);
+                            b.extend_from_slice(&f.bands);
+                            a.extend_from_slice(&f.agree);
+                        }
+                        let got = index.query_ranked(&qk, &query, cap, &rank).unwrap();
+                        let expected = rank_hits(&p, &b, &a, num_perm, &rank).unwrap();
+                        assert_eq!(got.articles, expected);
+                        let capped: Vec<u32> = found.iter().map(|f| f.capped).collect();
+                        assert_eq!(got.capped, capped);
+                    }
+                }
+            }
+        };
+        // Merged, then frozen by a running merge, then in the delta; some removed.
+        let (k0, b0) = add(&mut index, &mut next);
+        index.compact();
+        let (k1, b1) = add(&mut index, &mut next);
+        let job = index.begin_merge().unwrap();
+        add(&mut index, &mut next);
+        let gone: Vec<usize> = (0..k0.len()).step_by(5).collect();
+        let keys: Vec<i64> = gone.iter().map(|&i| k0[i]).collect();
+        let gone_bk: Vec<u64> = gone
+            .iter()
+            .flat_map(|&i| b0[i * bands..(i + 1) * bands].to_vec())
+            .collect();
+        assert_eq!(index.remove(&keys, &gone_bk).unwrap(), keys.len());
+        assert_eq!(index.remove(&k1[..3], &b1[..3 * bands]).unwrap(), 3);
+        check(&index);
+        index.finish_merge(job.run());
+        check(&index);
+        index.compact();
+        check(&index);
+    }
+
+    #[test]
     fn bad_shapes_are_errors_not_panics() {
         let mut index = PassageIndex::new(2, 4, 10).unwrap();
         assert!(index.insert(&[1], &[1], &[1, 2, 3, 4]).is_err());
