@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use super::indel::IdHasher;
+use super::indel::{IdHasher, IdMap};
 use super::work::{Limit, Stopped, Work};
 use super::{Config, Doc, NO_TERM};
 
@@ -89,28 +89,48 @@ pub fn band_join(
     if keys_a.is_empty() || keys_b.is_empty() || bands == 0 {
         return (Vec::new(), 0, true);
     }
-    // b's keys sorted by (band, key), rows ascending among equals.
-    let mut sorted_b: Vec<(usize, u64, usize)> = keys_b
-        .iter()
-        .enumerate()
-        .map(|(flat, &key)| (flat % bands, key, flat / bands))
-        .collect();
-    sorted_b.sort_by_key(|&(band, key, _)| (band, key));
+    // b's rows grouped by (band, key), rows ascending in a group: a hash join (a
+    // linear pass over each side) rather than sorting b's keys and bisecting them.
+    let n_b = keys_b.len();
+    let mut group_of_key: IdMap<(u64, usize), u32> = IdMap::default();
+    group_of_key.reserve(n_b);
+    let mut group = Vec::with_capacity(n_b);
+    let mut group_len: Vec<u32> = Vec::new();
+    for (flat, &key) in keys_b.iter().enumerate() {
+        let next = group_len.len() as u32;
+        let g = *group_of_key.entry((key, flat % bands)).or_insert(next);
+        if g == next {
+            group_len.push(0);
+        }
+        group_len[g as usize] += 1;
+        group.push(g);
+    }
+    let mut group_start = Vec::with_capacity(group_len.len());
+    let mut at = 0usize;
+    for &len in &group_len {
+        group_start.push(at);
+        at += len as usize;
+    }
+    let mut rows_b = vec![0usize; n_b];
+    let mut fill = group_start.clone();
+    for (flat, &g) in group.iter().enumerate() {
+        rows_b[fill[g as usize]] = flat / bands;
+        fill[g as usize] += 1;
+    }
     let mut lo = vec![0usize; keys_a.len()];
     let mut counts = vec![0u64; keys_a.len()];
     for (flat, &key) in keys_a.iter().enumerate() {
-        let band = flat % bands;
-        let start = sorted_b.partition_point(|&(bd, k, _)| (bd, k) < (band, key));
-        let end = sorted_b.partition_point(|&(bd, k, _)| (bd, k) <= (band, key));
-        lo[flat] = start;
-        counts[flat] = (end - start) as u64;
+        if let Some(&g) = group_of_key.get(&(key, flat % bands)) {
+            lo[flat] = group_start[g as usize];
+            counts[flat] = u64::from(group_len[g as usize]);
+        }
     }
     let complete = rarest_within(&mut counts, max_pairs);
     let proposed: u64 = counts.iter().sum();
     let mut pairs: Vec<Seed> = Vec::with_capacity(proposed as usize);
     for (flat, &count) in counts.iter().enumerate() {
         for t in 0..count as usize {
-            pairs.push((flat / bands, sorted_b[lo[flat] + t].2));
+            pairs.push((flat / bands, rows_b[lo[flat] + t]));
         }
     }
     pairs.sort_unstable();
