@@ -187,12 +187,19 @@ pub fn extend(
     }
     let gap = cfg.max_gap_units;
     let (na, nb) = (a.units(), b.units());
-    let mut found: SeedSet = seeds.iter().copied().collect();
-    let mut checked: SeedSet = found.clone();
-    let base = checked.len() as u64;
+    // Unit pairs as bits of an `na` x `nb` table when it is small (two compared
+    // articles), else in hash sets (long hostile texts): the same pairs either way.
+    let mut pairs: Box<dyn PairSet> = match na.checked_mul(nb) {
+        Some(cells) if cells <= MAX_TABLE_CELLS => Box::new(PairTable::new(na, nb)),
+        _ => Box::new(PairHashes::default()),
+    };
+    for &seed in seeds {
+        pairs.find(seed);
+    }
+    let base = pairs.checked();
     for &(i0, j0) in seeds {
         work.check()?;
-        if checked.len() as u64 - base >= cfg.max_extend_pairs {
+        if pairs.checked() - base >= cfg.max_extend_pairs {
             work.limit(Limit::ExtendPairs);
             break;
         }
@@ -201,19 +208,107 @@ pub fn extend(
                 continue;
             }
             for j in j0.saturating_sub(gap)..nb.min(j0 + gap + 1) {
-                if (same_text && j <= i) || b.hidden[j] || !checked.insert((i, j)) {
+                if (same_text && j <= i) || b.hidden[j] || !pairs.check((i, j)) {
                     continue;
                 }
                 if sorted_dice(a.unit_features(i), b.unit_features(j)) >= cfg.extend_threshold {
-                    found.insert((i, j));
+                    pairs.find((i, j));
                 }
             }
         }
     }
-    work.counters.extend_pairs += checked.len() as u64 - base;
-    let mut out: Vec<Seed> = found.into_iter().collect();
-    out.sort_unstable();
-    Ok(out)
+    work.counters.extend_pairs += pairs.checked() - base;
+    Ok(pairs.found())
+}
+
+/// `extend`'s pair table holds at most this many cells (bits: 512 KiB).
+const MAX_TABLE_CELLS: usize = 1 << 22;
+
+/// The unit pairs `extend` has checked and found.
+trait PairSet {
+    /// Mark `pair` checked: false when it already was.
+    fn check(&mut self, pair: Seed) -> bool;
+    /// Mark `pair` checked and found.
+    fn find(&mut self, pair: Seed);
+    /// How many distinct pairs are checked.
+    fn checked(&self) -> u64;
+    /// The found pairs, sorted.
+    fn found(&self) -> Vec<Seed>;
+}
+
+#[derive(Default)]
+struct PairHashes {
+    checked: SeedSet,
+    found: SeedSet,
+}
+
+impl PairSet for PairHashes {
+    fn check(&mut self, pair: Seed) -> bool {
+        self.checked.insert(pair)
+    }
+    fn find(&mut self, pair: Seed) {
+        self.checked.insert(pair);
+        self.found.insert(pair);
+    }
+    fn checked(&self) -> u64 {
+        self.checked.len() as u64
+    }
+    fn found(&self) -> Vec<Seed> {
+        let mut out: Vec<Seed> = self.found.iter().copied().collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+/// Two bits a pair, row-major: checked, found.
+struct PairTable {
+    nb: usize,
+    checked: Vec<u64>,
+    found: Vec<u64>,
+    count: u64,
+}
+
+impl PairTable {
+    fn new(na: usize, nb: usize) -> Self {
+        let words = (na * nb).div_ceil(64);
+        PairTable {
+            nb,
+            checked: vec![0; words],
+            found: vec![0; words],
+            count: 0,
+        }
+    }
+}
+
+impl PairSet for PairTable {
+    fn check(&mut self, (i, j): Seed) -> bool {
+        let cell = i * self.nb + j;
+        let (word, bit) = (cell / 64, 1u64 << (cell % 64));
+        let new = self.checked[word] & bit == 0;
+        self.checked[word] |= bit;
+        self.count += u64::from(new);
+        new
+    }
+    fn find(&mut self, pair: Seed) {
+        self.check(pair);
+        let cell = pair.0 * self.nb + pair.1;
+        self.found[cell / 64] |= 1 << (cell % 64);
+    }
+    fn checked(&self) -> u64 {
+        self.count
+    }
+    fn found(&self) -> Vec<Seed> {
+        let mut out = Vec::new();
+        for (w, &word) in self.found.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let cell = w * 64 + bits.trailing_zeros() as usize;
+                out.push((cell / self.nb, cell % self.nb));
+                bits &= bits - 1;
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -231,6 +326,27 @@ mod tests {
         assert!(complete);
         let (pairs, proposed, complete) = band_join(&a, &b, 2, Some(1));
         assert_eq!((pairs, proposed, complete), (vec![(0, 1)], 1, false));
+    }
+
+    #[test]
+    fn the_pair_table_and_the_hash_sets_agree() {
+        let (na, nb) = (37, 23);
+        let mut table = PairTable::new(na, nb);
+        let mut hashes = PairHashes::default();
+        let mut x = 12_345u64;
+        for step in 0..5_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let pair = ((x >> 33) as usize % na, (x >> 17) as usize % nb);
+            if step % 3 == 0 {
+                table.find(pair);
+                hashes.find(pair);
+            } else {
+                assert_eq!(table.check(pair), hashes.check(pair));
+            }
+            assert_eq!(table.checked(), hashes.checked());
+        }
+        assert_eq!(table.found(), hashes.found());
+        assert!(table.found().windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
