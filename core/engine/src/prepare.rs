@@ -159,20 +159,22 @@ pub fn windows(words: &[i64], k: usize) -> Windows {
                 .fold(SALT, |h, &w| h.wrapping_mul(MIX) ^ (h >> 31) ^ (w as u64))
         })
         .collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| hashes[i]); // stable: equal hashes keep their order
+    // Sorted by (hash, index): the stable order of the hashes, by an unstable sort.
+    let mut keyed: Vec<(u64, usize)> = hashes.iter().copied().zip(0..n).collect();
+    keyed.sort_unstable();
     let mut rare = vec![false; n];
     let mut s = 0;
     while s < n {
         let mut e = s + 1;
-        while e < n && hashes[order[e]] == hashes[order[s]] {
+        while e < n && keyed[e].0 == keyed[s].0 {
             e += 1;
         }
-        for &i in &order[s..e] {
+        for &(_, i) in &keyed[s..e] {
             rare[i] = e - s <= MAX_WINDOW_COPIES;
         }
         s = e;
     }
+    let order = keyed.into_iter().map(|(_, i)| i).collect();
     Windows {
         k,
         hashes,

@@ -5,7 +5,6 @@
 //! "attacks" meet at "attac") and hashed to a stable 32-bit id (CRC-32 of its UTF-8,
 //! zlib's, the same in every process, so stored signatures stay valid across restarts).
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use super::unicode::is_alpha;
@@ -393,19 +392,94 @@ pub static STOPWORDS: &[&str] = &[
 /// Whether `word` is a function word.
 pub fn is_stopword(word: &str) -> bool {
     // Function words are short: a longer token is no function word, without a lookup.
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    word.len() <= LONGEST_STOPWORD_BYTES
-        && SET
-            .get_or_init(|| STOPWORDS.iter().copied().collect())
-            .contains(word)
+    word.len() <= LONGEST_STOPWORD_BYTES && Stopwords::get().contains(word)
 }
 
 const LONGEST_STOPWORD_BYTES: usize = 20;
+
+/// `STOPWORDS` in an open-addressing table of indices (linear probing, at most a
+/// quarter full) under a multiply-xor hash of the bytes: a lookup is a few multiplies
+/// and one or two string comparisons (`std`'s SipHash set cost a tenth of `prepare`).
+struct Stopwords {
+    slots: Vec<u16>,
+}
+
+const FREE: u16 = u16::MAX;
+
+impl Stopwords {
+    fn get() -> &'static Stopwords {
+        static SET: OnceLock<Stopwords> = OnceLock::new();
+        SET.get_or_init(|| {
+            let size = (STOPWORDS.len() * 4).next_power_of_two();
+            let mut slots = vec![FREE; size];
+            for (k, w) in STOPWORDS.iter().enumerate() {
+                let mut at = Self::hash(w.as_bytes()) & (size - 1);
+                while slots[at] != FREE {
+                    at = (at + 1) & (size - 1);
+                }
+                slots[at] = k as u16;
+            }
+            Stopwords { slots }
+        })
+    }
+
+    #[inline]
+    fn hash(bytes: &[u8]) -> usize {
+        let mut h = (bytes.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            h ^= h >> 29;
+        }
+        let mut last = [0u8; 8];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        h = (h ^ u64::from_le_bytes(last)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h ^ (h >> 32)) as usize
+    }
+
+    #[inline]
+    fn contains(&self, word: &str) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut at = Self::hash(word.as_bytes()) & mask;
+        loop {
+            match self.slots[at] {
+                FREE => return false,
+                k if STOPWORDS[k as usize] == word => return true,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+}
 
 /// zlib's CRC-32 of `bytes` (Python's `zlib.crc32`).
 #[inline]
 pub fn crc32(bytes: &[u8]) -> i64 {
     i64::from(crc32fast::hash(bytes))
+}
+
+/// Where `word` is cut for its term: after its first `stem_prefix` characters when it
+/// is all letters (not cut otherwise, or when `stem_prefix` is 0). A byte offset.
+#[inline]
+fn term_cut(word: &str, stem_prefix: usize) -> usize {
+    if stem_prefix == 0 || word.is_empty() {
+        return word.len();
+    }
+    if word.is_ascii() {
+        let all_letters = word.bytes().all(|b| b.is_ascii_alphabetic());
+        return if all_letters {
+            word.len().min(stem_prefix)
+        } else {
+            word.len()
+        };
+    }
+    if !word.chars().all(is_alpha) {
+        return word.len();
+    }
+    word.char_indices()
+        .nth(stem_prefix)
+        .map_or(word.len(), |(at, _)| at)
 }
 
 /// The content-term id of one normalised token: `NO_TERM` for a function word, else
@@ -415,27 +489,33 @@ pub fn term_id(word: &str, stem_prefix: usize) -> i64 {
     if is_stopword(word) {
         return NO_TERM;
     }
-    let all_letters = !word.is_empty() && word.chars().all(is_alpha);
-    if stem_prefix > 0 && all_letters {
-        let cut = word
-            .char_indices()
-            .nth(stem_prefix)
-            .map_or(word.len(), |(at, _)| at);
-        return crc32(&word.as_bytes()[..cut]);
-    }
-    crc32(word.as_bytes())
+    crc32(&word.as_bytes()[..term_cut(word, stem_prefix)])
 }
 
 /// `(term_ids, word_ids)`: per token its content-term id (`NO_TERM` for a function
-/// word) and the CRC-32 of the whole normalised token.
-pub fn token_ids<S: AsRef<str>>(words: &[S], stem_prefix: usize) -> (Vec<i64>, Vec<i64>) {
-    words
-        .iter()
-        .map(|w| {
-            let w = w.as_ref();
-            (term_id(w, stem_prefix), crc32(w.as_bytes()))
-        })
-        .unzip()
+/// word) and the CRC-32 of the whole normalised token (one CRC for both when the
+/// term is the whole token).
+pub fn token_ids<'w>(
+    words: impl ExactSizeIterator<Item = &'w str>,
+    stem_prefix: usize,
+) -> (Vec<i64>, Vec<i64>) {
+    let mut terms = Vec::with_capacity(words.len());
+    let mut ids = Vec::with_capacity(words.len());
+    for w in words {
+        let id = crc32(w.as_bytes());
+        ids.push(id);
+        terms.push(if is_stopword(w) {
+            NO_TERM
+        } else {
+            let cut = term_cut(w, stem_prefix);
+            if cut == w.len() {
+                id
+            } else {
+                crc32(&w.as_bytes()[..cut])
+            }
+        });
+    }
+    (terms, ids)
 }
 
 #[cfg(test)]
@@ -450,6 +530,34 @@ mod tests {
         assert!(STOPWORDS
             .iter()
             .all(|w| w.len() <= LONGEST_STOPWORD_BYTES && is_stopword(w)));
+    }
+
+    #[test]
+    fn stopword_lookup_is_exact() {
+        for w in STOPWORDS {
+            assert!(is_stopword(w));
+            let longer = format!("{w}x");
+            assert_eq!(is_stopword(&longer), STOPWORDS.contains(&longer.as_str()));
+            let shorter = &w[..w.char_indices().last().map_or(0, |(at, _)| at)];
+            assert_eq!(is_stopword(shorter), STOPWORDS.contains(&shorter));
+        }
+        assert!(!is_stopword("") && !is_stopword("kremlin") && !is_stopword("thee"));
+    }
+
+    #[test]
+    fn the_ascii_cut_is_the_general_cut() {
+        for w in [
+            "attacked", "abc", "a1b2c3d", "don't", "u.s", "hello", "helloo",
+        ] {
+            for prefix in 0..8 {
+                let general = if prefix > 0 && w.chars().all(is_alpha) {
+                    w.char_indices().nth(prefix).map_or(w.len(), |(at, _)| at)
+                } else {
+                    w.len()
+                };
+                assert_eq!(term_cut(w, prefix), general, "{w} {prefix}");
+            }
+        }
     }
 
     #[test]
@@ -469,7 +577,7 @@ mod tests {
         assert_eq!(term_id("hasn't", 3), crc32(b"hasn't"));
         assert_eq!(term_id("attacked", 0), crc32(b"attacked"));
         assert_eq!(term_id("the", 5), NO_TERM);
-        let (terms, words) = token_ids(&["the", "attacked"], 5);
+        let (terms, words) = token_ids(["the", "attacked"].into_iter(), 5);
         assert_eq!(terms, [NO_TERM, crc32(b"attac")]);
         assert_eq!(words, [crc32(b"the"), crc32(b"attacked")]);
     }

@@ -16,10 +16,83 @@ use super::unicode::{is_alnum, is_mark};
 /// bounds, increasing).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tokens {
-    pub words: Vec<String>,
+    pub words: Words,
     pub starts: Vec<i64>,
     pub ends: Vec<i64>,
     pub sentence_ends: Vec<i64>,
+}
+
+/// Token strings, one after another in one `String` (one allocation for a text, not
+/// one per token): `words[k]` or `words.get(k)` is token `k`'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Words {
+    text: String,
+    /// Byte offset in `text` where each token ends.
+    ends: Vec<usize>,
+}
+
+impl Words {
+    pub fn with_capacity(tokens: usize, bytes: usize) -> Self {
+        Words {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(tokens),
+        }
+    }
+
+    /// Append a token.
+    pub fn push(&mut self, word: &str) {
+        self.text.push_str(word);
+        self.ends.push(self.text.len());
+    }
+
+    /// Append a token given as code points.
+    pub fn push_chars(&mut self, word: &[char]) {
+        self.text.extend(word);
+        self.ends.push(self.text.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Token `k`'s string, if there is one.
+    pub fn get(&self, k: usize) -> Option<&str> {
+        let end = *self.ends.get(k)?;
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        Some(&self.text[start..end])
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        (0..self.len()).map(|k| {
+            let start = if k == 0 { 0 } else { self.ends[k - 1] };
+            &self.text[start..self.ends[k]]
+        })
+    }
+}
+
+impl std::ops::Index<usize> for Words {
+    type Output = str;
+
+    fn index(&self, k: usize) -> &str {
+        match self.get(k) {
+            Some(word) => word,
+            None => panic!("token {k} of {}", self.len()),
+        }
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Words {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut out = Words::default();
+        for w in iter {
+            out.push(w.as_ref());
+        }
+        out
+    }
 }
 
 impl Tokens {
@@ -138,14 +211,15 @@ pub fn tokenize_normalized(norm: &Normalized) -> Tokens {
     let t = &norm.text;
     let spans = token_spans(t);
     let mut tokens = Tokens {
-        words: Vec::with_capacity(spans.len()),
+        words: Words::with_capacity(spans.len(), t.len()),
         starts: Vec::with_capacity(spans.len()),
         ends: Vec::with_capacity(spans.len()),
         sentence_ends: sentence_ends(t, &spans),
     };
+    let mut map = norm.mapper();
     for &(s, e) in &spans {
-        tokens.words.push(t[s..e].iter().collect());
-        let (os, oe) = norm.to_original(s as i64, e as i64);
+        tokens.words.push_chars(&t[s..e]);
+        let (os, oe) = map.to_original(s as i64, e as i64);
         tokens.starts.push(os);
         tokens.ends.push(oe);
     }
@@ -162,7 +236,8 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<String> {
-        tokenize(&text.chars().collect::<Vec<_>>()).words
+        let words = tokenize(&text.chars().collect::<Vec<_>>()).words;
+        words.iter().map(String::from).collect()
     }
 
     #[test]
