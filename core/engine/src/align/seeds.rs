@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use super::indel::{IdHasher, IdMap};
+use super::indel::IdHasher;
 use super::work::{Limit, Stopped, Work};
 use super::{Config, Doc, NO_TERM};
 
@@ -92,14 +92,12 @@ pub fn band_join(
     // b's rows grouped by (band, key), rows ascending in a group: a hash join (a
     // linear pass over each side) rather than sorting b's keys and bisecting them.
     let n_b = keys_b.len();
-    let mut group_of_key: IdMap<(u64, usize), u32> = IdMap::default();
-    group_of_key.reserve(n_b);
+    let mut table = KeyTable::new(n_b);
     let mut group = Vec::with_capacity(n_b);
     let mut group_len: Vec<u32> = Vec::new();
-    for (flat, &key) in keys_b.iter().enumerate() {
-        let next = group_len.len() as u32;
-        let g = *group_of_key.entry((key, flat % bands)).or_insert(next);
-        if g == next {
+    for (band, &key) in (0..bands).cycle().zip(keys_b) {
+        let g = table.group(key, band, true).unwrap_or(0);
+        if g as usize == group_len.len() {
             group_len.push(0);
         }
         group_len[g as usize] += 1;
@@ -119,8 +117,8 @@ pub fn band_join(
     }
     let mut lo = vec![0usize; keys_a.len()];
     let mut counts = vec![0u64; keys_a.len()];
-    for (flat, &key) in keys_a.iter().enumerate() {
-        if let Some(&g) = group_of_key.get(&(key, flat % bands)) {
+    for (flat, (band, &key)) in (0..bands).cycle().zip(keys_a).enumerate() {
+        if let Some(g) = table.group(key, band, false) {
             lo[flat] = group_start[g as usize];
             counts[flat] = u64::from(group_len[g as usize]);
         }
@@ -136,6 +134,52 @@ pub fn band_join(
     pairs.sort_unstable();
     pairs.dedup();
     (pairs, proposed, complete)
+}
+
+/// The distinct (key, band) of one side's band keys, numbered in order of first
+/// appearance: open addressing with linear probing, at most half full, under a
+/// multiplicative hash of the key and the band (the keys are MinHash values or mixes
+/// of them: already uniform).
+struct KeyTable {
+    /// Group number + 1 per slot, 0 when free.
+    slots: Vec<u32>,
+    groups: Vec<(u64, usize)>,
+    shift: u32,
+}
+
+impl KeyTable {
+    fn new(keys: usize) -> Self {
+        let size = (2 * keys).next_power_of_two().max(2);
+        KeyTable {
+            slots: vec![0; size],
+            groups: Vec::with_capacity(keys),
+            shift: 64 - size.trailing_zeros(),
+        }
+    }
+
+    /// The group of `(key, band)`; a new one if `add` and it has none, else None.
+    #[inline]
+    fn group(&mut self, key: u64, band: usize, add: bool) -> Option<u32> {
+        const M: u64 = 0x9E37_79B9_7F4A_7C15;
+        let h = (key ^ (band as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)).wrapping_mul(M);
+        let mask = self.slots.len() - 1;
+        let mut at = (h >> self.shift) as usize;
+        loop {
+            match self.slots[at] {
+                0 => {
+                    if !add {
+                        return None;
+                    }
+                    let g = self.groups.len() as u32;
+                    self.groups.push((key, band));
+                    self.slots[at] = g + 1;
+                    return Some(g);
+                }
+                s if self.groups[s as usize - 1] == (key, band) => return Some(s - 1),
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
 }
 
 /// Unit pairs that LSH proposes and whose content terms really overlap.
@@ -326,6 +370,32 @@ mod tests {
         assert!(complete);
         let (pairs, proposed, complete) = band_join(&a, &b, 2, Some(1));
         assert_eq!((pairs, proposed, complete), (vec![(0, 1)], 1, false));
+    }
+
+    #[test]
+    fn band_join_finds_every_pair_a_nested_loop_finds() {
+        let mut x = 99u64;
+        let mut key = || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 60) << 40 // 16 values, far apart in the high bits
+        };
+        for bands in [1, 3, 7] {
+            let a: Vec<u64> = (0..bands * 20).map(|_| key()).collect();
+            let b: Vec<u64> = (0..bands * 30).map(|_| key()).collect();
+            let mut want = Vec::new();
+            let mut proposed = 0;
+            for (fa, ka) in a.iter().enumerate() {
+                for (fb, kb) in b.iter().enumerate() {
+                    if fa % bands == fb % bands && ka == kb {
+                        want.push((fa / bands, fb / bands));
+                        proposed += 1;
+                    }
+                }
+            }
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(band_join(&a, &b, bands, None), (want, proposed, true));
+        }
     }
 
     #[test]
