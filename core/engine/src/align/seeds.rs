@@ -7,6 +7,7 @@ use std::hash::BuildHasherDefault;
 use super::indel::IdHasher;
 use super::work::{Limit, Stopped, Work};
 use super::{Config, Doc, NO_TERM};
+use crate::numbering::Numbering;
 
 pub type Seed = (usize, usize);
 type SeedSet = HashSet<Seed, BuildHasherDefault<IdHasher>>;
@@ -89,19 +90,27 @@ pub fn band_join(
     if keys_a.is_empty() || keys_b.is_empty() || bands == 0 {
         return (Vec::new(), 0, true);
     }
-    // b's rows grouped by (band, key), rows ascending in a group: a hash join (a
-    // linear pass over each side) rather than sorting b's keys and bisecting them.
-    let n_b = keys_b.len();
-    let mut table = KeyTable::new(n_b);
-    let mut group = Vec::with_capacity(n_b);
+    // A hash join. Most keys have no equal on the other side: a bit filter of each
+    // side's keys (a cheap hash, a few percent false positives) leaves out most of
+    // them first. b's remaining rows are then grouped by (key, band), rows ascending
+    // in a group, and a's remaining keys look their group up.
+    let filter_a = KeyFilter::new(keys_a, keys_b.len(), bands);
+    let filter_b = KeyFilter::new(keys_b, keys_a.len(), bands);
+    let mut table = Numbering::with_capacity(64);
+    let mut rows_of: Vec<(usize, u32)> = Vec::new();
     let mut group_len: Vec<u32> = Vec::new();
-    for (band, &key) in (0..bands).cycle().zip(keys_b) {
-        let g = table.group(key, band, true).unwrap_or(0);
-        if g as usize == group_len.len() {
-            group_len.push(0);
+    for (row, row_keys) in keys_b.chunks(bands).enumerate() {
+        for (band, &key) in row_keys.iter().enumerate() {
+            if !filter_a.may_hold(key, band) {
+                continue;
+            }
+            let g = table.add((key, band as u64));
+            if g as usize == group_len.len() {
+                group_len.push(0);
+            }
+            group_len[g as usize] += 1;
+            rows_of.push((row, g));
         }
-        group_len[g as usize] += 1;
-        group.push(g);
     }
     let mut group_start = Vec::with_capacity(group_len.len());
     let mut at = 0usize;
@@ -109,16 +118,19 @@ pub fn band_join(
         group_start.push(at);
         at += len as usize;
     }
-    let mut rows_b = vec![0usize; n_b];
+    let mut rows_b = vec![0usize; rows_of.len()];
     let mut fill = group_start.clone();
-    for (flat, &g) in group.iter().enumerate() {
-        rows_b[fill[g as usize]] = flat / bands;
+    for &(row, g) in &rows_of {
+        rows_b[fill[g as usize]] = row;
         fill[g as usize] += 1;
     }
     let mut lo = vec![0usize; keys_a.len()];
     let mut counts = vec![0u64; keys_a.len()];
     for (flat, (band, &key)) in (0..bands).cycle().zip(keys_a).enumerate() {
-        if let Some(g) = table.group(key, band, false) {
+        if !filter_b.may_hold(key, band) {
+            continue;
+        }
+        if let Some(g) = table.get((key, band as u64)) {
             lo[flat] = group_start[g as usize];
             counts[flat] = u64::from(group_len[g as usize]);
         }
@@ -126,9 +138,11 @@ pub fn band_join(
     let complete = rarest_within(&mut counts, max_pairs);
     let proposed: u64 = counts.iter().sum();
     let mut pairs: Vec<Seed> = Vec::with_capacity(proposed as usize);
-    for (flat, &count) in counts.iter().enumerate() {
-        for t in 0..count as usize {
-            pairs.push((flat / bands, rows_b[lo[flat] + t]));
+    for (row, row_counts) in counts.chunks(bands).enumerate() {
+        for (&count, &start) in row_counts.iter().zip(&lo[row * bands..]) {
+            for &row_b in &rows_b[start..start + count as usize] {
+                pairs.push((row, row_b));
+            }
         }
     }
     pairs.sort_unstable();
@@ -136,49 +150,39 @@ pub fn band_join(
     (pairs, proposed, complete)
 }
 
-/// The distinct (key, band) of one side's band keys, numbered in order of first
-/// appearance: open addressing with linear probing, at most half full, under a
-/// multiplicative hash of the key and the band (the keys are MinHash values or mixes
-/// of them: already uniform).
-struct KeyTable {
-    /// Group number + 1 per slot, 0 when free.
-    slots: Vec<u32>,
-    groups: Vec<(u64, usize)>,
+/// A bit per hash of `(key, band)`: clear bits prove a key absent (`band_join`'s
+/// first pass). About 32 bits a key of the larger side, between 2**12 and 2**20.
+struct KeyFilter {
+    bits: Vec<u64>,
     shift: u32,
 }
 
-impl KeyTable {
-    fn new(keys: usize) -> Self {
-        let size = (2 * keys).next_power_of_two().max(2);
-        KeyTable {
-            slots: vec![0; size],
-            groups: Vec::with_capacity(keys),
+impl KeyFilter {
+    fn new(keys: &[u64], other: usize, bands: usize) -> Self {
+        let size = (32 * keys.len().max(other))
+            .next_power_of_two()
+            .clamp(1 << 12, 1 << 20);
+        let mut filter = KeyFilter {
+            bits: vec![0; size / 64],
             shift: 64 - size.trailing_zeros(),
+        };
+        for (band, &key) in (0..bands).cycle().zip(keys) {
+            let h = filter.hash(key, band);
+            filter.bits[h / 64] |= 1 << (h % 64);
         }
+        filter
     }
 
-    /// The group of `(key, band)`; a new one if `add` and it has none, else None.
     #[inline]
-    fn group(&mut self, key: u64, band: usize, add: bool) -> Option<u32> {
-        const M: u64 = 0x9E37_79B9_7F4A_7C15;
-        let h = (key ^ (band as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)).wrapping_mul(M);
-        let mask = self.slots.len() - 1;
-        let mut at = (h >> self.shift) as usize;
-        loop {
-            match self.slots[at] {
-                0 => {
-                    if !add {
-                        return None;
-                    }
-                    let g = self.groups.len() as u32;
-                    self.groups.push((key, band));
-                    self.slots[at] = g + 1;
-                    return Some(g);
-                }
-                s if self.groups[s as usize - 1] == (key, band) => return Some(s - 1),
-                _ => at = (at + 1) & mask,
-            }
-        }
+    fn hash(&self, key: u64, band: usize) -> usize {
+        let mixed = key ^ (band as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn may_hold(&self, key: u64, band: usize) -> bool {
+        let h = self.hash(key, band);
+        self.bits[h / 64] & (1 << (h % 64)) != 0
     }
 }
 
