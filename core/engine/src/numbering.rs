@@ -57,7 +57,7 @@ impl Numbering {
 
     #[inline]
     fn slot(&self, key: (u64, u64)) -> usize {
-        let h = fmix64(key.0 ^ self.secret) ^ key.1.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let h = key.0 ^ self.secret ^ key.1.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         (fmix64(h) >> self.shift) as usize
     }
 

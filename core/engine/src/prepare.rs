@@ -430,6 +430,29 @@ fn helper() -> Option<&'static Sender<Arc<Job>>> {
 }
 
 impl Prepared {
+    /// The alignment's document and the tokens' spans, moved out of this text's
+    /// results (`doc` without the copies, for a text prepared only to be compared).
+    pub fn into_doc(self, bands: usize) -> (Doc, Spans) {
+        let s = self.stages;
+        let doc = Doc {
+            words: s.word_ids,
+            terms: s.terms,
+            bounds: s.units.bounds.iter().map(|&b| b as usize).collect(),
+            features: s.units.features,
+            feature_starts: s.units.feature_bounds,
+            hidden: self.hidden,
+            runs: self.runs,
+            indexable: self.indexable,
+            band_keys: self.band_keys,
+            bands,
+            quoted: s.quoted,
+            named: s.named,
+            sentence_ends: s.tokens.sentence_ends.iter().map(|&e| e as usize).collect(),
+            windows: self.windows,
+        };
+        (doc, self.spans)
+    }
+
     /// The alignment's copy of this text.
     pub fn doc(&self, bands: usize) -> Doc {
         let s = &self.stages;
@@ -522,6 +545,10 @@ mod tests {
             for (got, text) in [(pa, x), (pb, y)] {
                 let one = prepare(text, &cfg);
                 assert_eq!(got.doc(cfg.bands), one.doc(cfg.bands));
+                assert_eq!(
+                    prepare(text, &cfg).into_doc(cfg.bands),
+                    (one.doc(cfg.bands), one.spans.clone())
+                );
                 assert_eq!(got.spans, one.spans);
                 assert_eq!(got.signatures, one.signatures);
                 assert_eq!(got.stages.tokens.starts, one.stages.tokens.starts);

@@ -119,8 +119,12 @@ fn one_to_one_fold(text: &[char]) -> Option<Vec<char>> {
 
 /// Normalise `text` for matching; see the module documentation for what changes.
 pub fn normalize(text: &[char]) -> Normalized {
+    if text.is_ascii() {
+        // Folding is lower-casing: done while collapsing, with no folded copy.
+        return collapse_whitespace(text, text, |c| c.to_ascii_lowercase());
+    }
     match one_to_one_fold(text) {
-        Some(folded) => collapse_whitespace(text, &folded),
+        Some(folded) => collapse_whitespace(text, &folded, |c| c),
         None => normalize_by_chunk(text),
     }
 }
@@ -131,7 +135,9 @@ fn len_i64(n: usize) -> i64 {
 
 /// Fast path: `folded` is `text` folded one character for one character; only
 /// whitespace runs of two or more characters become atomic segments.
-fn collapse_whitespace(text: &[char], folded: &[char]) -> Normalized {
+/// `fold` is applied to each character of `folded` first (the ASCII path passes the
+/// text itself and lower-cases it here).
+fn collapse_whitespace(text: &[char], folded: &[char], fold: impl Fn(char) -> char) -> Normalized {
     let mut out = Normalized {
         text: Vec::with_capacity(folded.len()),
         norm_starts: vec![0],
@@ -140,14 +146,14 @@ fn collapse_whitespace(text: &[char], folded: &[char]) -> Normalized {
     };
     let mut k = 0;
     while k < folded.len() {
-        let c = folded[k];
+        let c = fold(folded[k]);
         if !is_space(c) {
             out.text.push(c);
             k += 1;
             continue;
         }
         let start = k;
-        while k < folded.len() && is_space(folded[k]) {
+        while k < folded.len() && is_space(fold(folded[k])) {
             k += 1;
         }
         if k - start >= 2 {
