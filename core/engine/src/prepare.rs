@@ -159,9 +159,7 @@ pub fn windows(words: &[i64], k: usize) -> Windows {
                 .fold(SALT, |h, &w| h.wrapping_mul(MIX) ^ (h >> 31) ^ (w as u64))
         })
         .collect();
-    // Sorted by (hash, index): the stable order of the hashes, by an unstable sort.
-    let mut keyed: Vec<(u64, usize)> = hashes.iter().copied().zip(0..n).collect();
-    keyed.sort_unstable();
+    let keyed = sorted_with_index(&hashes);
     let mut rare = vec![false; n];
     let mut s = 0;
     while s < n {
@@ -181,6 +179,39 @@ pub fn windows(words: &[i64], k: usize) -> Windows {
         rare,
         order,
     }
+}
+
+/// `(hash, index)` of every hash, sorted: the stable order of the hashes. The hashes
+/// are spread into about one bucket per hash by their top bits (in index order), and
+/// each bucket of two or more is sorted: `O(n)` for hashes that look random, never
+/// worse than `O(n log n)`.
+pub fn sorted_with_index(hashes: &[u64]) -> Vec<(u64, usize)> {
+    let n = hashes.len();
+    let bits = (usize::BITS - n.leading_zeros()).clamp(1, 16);
+    let shift = 64 - bits;
+    let mut ends = vec![0usize; 1 << bits];
+    for &h in hashes {
+        ends[(h >> shift) as usize] += 1;
+    }
+    let mut at = 0;
+    for e in &mut ends {
+        at += *e;
+        *e = at - *e; // the bucket's start, for now
+    }
+    let mut out = vec![(0u64, 0usize); n];
+    for (i, &h) in hashes.iter().enumerate() {
+        let b = (h >> shift) as usize;
+        out[ends[b]] = (h, i);
+        ends[b] += 1;
+    }
+    let mut start = 0;
+    for &end in &ends {
+        if end - start > 1 {
+            out[start..end].sort_unstable();
+        }
+        start = end;
+    }
+    out
 }
 
 /// The maximal ranges of `true` in `mask` at least `least` long.
@@ -590,6 +621,26 @@ mod tests {
             .windows(2)
             .all(|p| { (w.hashes[p[0]], p[0]) < (w.hashes[p[1]], p[1]) }));
         assert!(windows(&[1, 2], 3).hashes.is_empty());
+    }
+
+    #[test]
+    fn hashes_sort_with_their_index() {
+        let mut x = 7u64;
+        let mut hashes: Vec<u64> = (0..3_000)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                x
+            })
+            .collect();
+        for k in 0..500 {
+            hashes[k * 3] = hashes[k]; // equal hashes
+            hashes[k * 5 + 1] = k as u64; // one bucket
+        }
+        for len in [0, 1, 2, 17, 3_000] {
+            let mut want: Vec<(u64, usize)> = hashes[..len].iter().copied().zip(0..).collect();
+            want.sort();
+            assert_eq!(sorted_with_index(&hashes[..len]), want);
+        }
     }
 
     #[test]

@@ -144,29 +144,32 @@ fn collapse_whitespace(text: &[char], folded: &[char], fold: impl Fn(char) -> ch
         orig_starts: vec![0],
         one_to_one: vec![true],
     };
+    // A space is written as ' ' as it comes (no branch on it in the common case);
+    // its run, when a second space follows, becomes one atomic segment.
     let mut k = 0;
+    let mut after_space = false;
     while k < folded.len() {
         let c = fold(folded[k]);
-        if !is_space(c) {
-            out.text.push(c);
+        let space = is_space(c);
+        if space && after_space {
+            let start = k - 1;
             k += 1;
-            continue;
-        }
-        let start = k;
-        while k < folded.len() && is_space(fold(folded[k])) {
-            k += 1;
-        }
-        if k - start >= 2 {
-            out.norm_starts.push(len_i64(out.text.len()));
+            while k < folded.len() && is_space(fold(folded[k])) {
+                k += 1;
+            }
+            let at = out.text.len() - 1; // the run's ' '
+            out.norm_starts.push(len_i64(at));
             out.orig_starts.push(len_i64(start));
             out.one_to_one.push(false);
-            out.text.push(' ');
-            out.norm_starts.push(len_i64(out.text.len()));
+            out.norm_starts.push(len_i64(at + 1));
             out.orig_starts.push(len_i64(k));
             out.one_to_one.push(true);
-        } else {
-            out.text.push(' ');
+            after_space = false;
+            continue;
         }
+        out.text.push(if space { ' ' } else { c });
+        after_space = space;
+        k += 1;
     }
     out.norm_starts.push(len_i64(out.text.len()));
     out.orig_starts.push(len_i64(text.len()));
@@ -364,6 +367,10 @@ mod tests {
             "",
             " ",
             "abc Σ déjà\u{a0}vu",
+            "A b  C\t\n\nd e ",
+            "   ",
+            "x",
+            " y  z\x1c\x1fW ",
         ] {
             let t = chars(text);
             let (fast, slow) = (normalize(&t), normalize_by_chunk(&t));
