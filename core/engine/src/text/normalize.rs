@@ -119,13 +119,50 @@ fn one_to_one_fold(text: &[char]) -> Option<Vec<char>> {
 
 /// Normalise `text` for matching; see the module documentation for what changes.
 pub fn normalize(text: &[char]) -> Normalized {
-    if text.is_ascii() {
-        // Folding is lower-casing: done while collapsing, with no folded copy.
-        return collapse_whitespace(text, text, |c| c.to_ascii_lowercase());
+    if let Some(out) = normalize_ascii(text) {
+        return out;
     }
     match one_to_one_fold(text) {
         Some(folded) => collapse_whitespace(text, &folded, |c| c),
         None => normalize_by_chunk(text),
+    }
+}
+
+/// `normalize` of an ASCII text (None when `text` is not ASCII): folding is
+/// lower-casing and every whitespace character becomes ' ', in passes without a
+/// branch per character (they compile to vector code); only when two whitespace
+/// characters meet does the text go through `collapse_whitespace`.
+fn normalize_ascii(text: &[char]) -> Option<Normalized> {
+    if text.iter().fold(0u32, |all, &c| all | c as u32) >= 0x80 {
+        return None;
+    }
+    let folded: Vec<char> = text.iter().map(|&c| fold_ascii(c as u8) as char).collect();
+    let doubled = folded
+        .iter()
+        .zip(folded.iter().skip(1))
+        .fold(false, |any, (&x, &y)| any | ((x == ' ') & (y == ' ')));
+    if doubled {
+        return Some(collapse_whitespace(text, &folded, |c| c));
+    }
+    let end = len_i64(folded.len());
+    Some(Normalized {
+        text: folded,
+        norm_starts: vec![0, end],
+        orig_starts: vec![0, end],
+        one_to_one: vec![true, true],
+    })
+}
+
+/// An ASCII character lower-cased, whitespace (`is_space`) as ' ', without branches.
+#[inline(always)]
+fn fold_ascii(b: u8) -> u8 {
+    let space = (b == b' ') | (b.wrapping_sub(b'\t') < 5) | (b.wrapping_sub(0x1c) < 4);
+    let upper = b.wrapping_sub(b'A') < 26;
+    let lowered = b | (u8::from(upper) << 5);
+    if space {
+        b' '
+    } else {
+        lowered
     }
 }
 
@@ -338,6 +375,17 @@ mod tests {
     fn folds_case_quotes_dashes_and_whitespace() {
         let n = normalize(&chars("Ça  “Va”\t—\n\nOK"));
         assert_eq!(n.text.iter().collect::<String>(), "ça \"va\" - ok");
+    }
+
+    #[test]
+    fn ascii_folds_as_the_general_path() {
+        for b in 0u8..0x80 {
+            let c = b as char;
+            let mut want = Vec::new();
+            fold_into(&[c], &mut want, &mut Vec::new(), &mut Vec::new());
+            let want = if is_space(c) { ' ' } else { want[0] };
+            assert_eq!(fold_ascii(b) as char, want, "{b}");
+        }
     }
 
     #[test]

@@ -397,11 +397,13 @@ pub fn is_stopword(word: &str) -> bool {
 
 const LONGEST_STOPWORD_BYTES: usize = 20;
 
-/// `STOPWORDS` in an open-addressing table of indices (linear probing, at most a
-/// quarter full) under a multiply-xor hash of the bytes: a lookup is a few multiplies
-/// and one or two string comparisons (`std`'s SipHash set cost a tenth of `prepare`).
+/// `STOPWORDS` in an open-addressing table (linear probing, at most a quarter full)
+/// under a multiply-xor hash of the bytes, each slot with its word's full hash: a
+/// lookup is a few multiplies, and a string comparison only on a full-hash match
+/// (`std`'s SipHash set cost a tenth of `prepare`).
 struct Stopwords {
-    slots: Vec<u16>,
+    /// `(hash, index into STOPWORDS)`; `FREE` as the index when the slot is free.
+    slots: Vec<(u64, u16)>,
 }
 
 const FREE: u16 = u16::MAX;
@@ -411,53 +413,88 @@ impl Stopwords {
         static SET: OnceLock<Stopwords> = OnceLock::new();
         SET.get_or_init(|| {
             let size = (STOPWORDS.len() * 4).next_power_of_two();
-            let mut slots = vec![FREE; size];
+            let mut slots = vec![(0, FREE); size];
             for (k, w) in STOPWORDS.iter().enumerate() {
-                let mut at = Self::hash(w.as_bytes()) & (size - 1);
-                while slots[at] != FREE {
+                let h = Self::hash(w.as_bytes());
+                let mut at = (h as usize) & (size - 1);
+                while slots[at].1 != FREE {
                     at = (at + 1) & (size - 1);
                 }
-                slots[at] = k as u16;
+                slots[at] = (h, k as u16);
             }
             Stopwords { slots }
         })
     }
 
     #[inline]
-    fn hash(bytes: &[u8]) -> usize {
-        let mut h = (bytes.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn hash(bytes: &[u8]) -> u64 {
+        const M: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut h = (bytes.len() as u64).wrapping_mul(M);
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(c);
-            h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let word = c.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+            h = (h ^ word).wrapping_mul(M);
             h ^= h >> 29;
         }
-        let mut last = [0u8; 8];
-        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        h = (h ^ u64::from_le_bytes(last)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (h ^ (h >> 32)) as usize
+        let last = chunks
+            .remainder()
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        h = (h ^ last).wrapping_mul(M);
+        h ^ (h >> 32)
     }
 
     #[inline]
     fn contains(&self, word: &str) -> bool {
         let mask = self.slots.len() - 1;
-        let mut at = Self::hash(word.as_bytes()) & mask;
+        let h = Self::hash(word.as_bytes());
+        let mut at = (h as usize) & mask;
         loop {
             match self.slots[at] {
-                FREE => return false,
-                k if STOPWORDS[k as usize] == word => return true,
+                (_, FREE) => return false,
+                (sh, k) if sh == h && STOPWORDS[k as usize] == word => return true,
                 _ => at = (at + 1) & mask,
             }
         }
     }
 }
 
-/// zlib's CRC-32 of `bytes` (Python's `zlib.crc32`).
+/// zlib's CRC-32 of `bytes` (Python's `zlib.crc32`). Tokens are short: up to
+/// `SHORT_CRC` bytes a byte-at-a-time table is quicker than `crc32fast`'s set-up.
 #[inline]
 pub fn crc32(bytes: &[u8]) -> i64 {
-    i64::from(crc32fast::hash(bytes))
+    if bytes.len() > SHORT_CRC {
+        return i64::from(crc32fast::hash(bytes));
+    }
+    let crc = bytes.iter().fold(!0u32, |crc, &b| {
+        CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8)
+    });
+    i64::from(!crc)
 }
+
+const SHORT_CRC: usize = 24;
+
+/// The reflected CRC-32 table of polynomial 0xEDB88320 (zlib's).
+static CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut c = n as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[n] = c;
+        n += 1;
+    }
+    table
+};
 
 /// Where `word` is cut for its term: after its first `stem_prefix` characters when it
 /// is all letters (not cut otherwise, or when `stem_prefix` is 0). A byte offset.
@@ -556,6 +593,17 @@ mod tests {
                     w.len()
                 };
                 assert_eq!(term_cut(w, prefix), general, "{w} {prefix}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_short_crc_is_crc32fast() {
+        let bytes: Vec<u8> = (0..64u32).map(|k| (k * 37 + 11) as u8).collect();
+        for start in 0..8 {
+            for len in 0..=(SHORT_CRC + 4) {
+                let b = &bytes[start..start + len];
+                assert_eq!(crc32(b), i64::from(crc32fast::hash(b)));
             }
         }
     }

@@ -22,55 +22,50 @@ pub struct Tokens {
     pub sentence_ends: Vec<i64>,
 }
 
-/// Token strings, one after another in one `String` (one allocation for a text, not
-/// one per token): `words[k]` or `words.get(k)` is token `k`'s.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Token strings: ranges of one `String` (the normalised text, or the tokens one after
+/// another), so that a text's tokens cost no allocation each: `words[k]` or
+/// `words.get(k)` is token `k`'s.
+#[derive(Debug, Clone, Default)]
 pub struct Words {
     text: String,
-    /// Byte offset in `text` where each token ends.
-    ends: Vec<usize>,
+    /// Byte range in `text` of each token.
+    ranges: Vec<(usize, usize)>,
 }
 
-impl Words {
-    pub fn with_capacity(tokens: usize, bytes: usize) -> Self {
-        Words {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(tokens),
-        }
+impl PartialEq for Words {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
+}
 
+impl Eq for Words {}
+
+impl Words {
     /// Append a token.
     pub fn push(&mut self, word: &str) {
+        let start = self.text.len();
         self.text.push_str(word);
-        self.ends.push(self.text.len());
-    }
-
-    /// Append a token given as code points.
-    pub fn push_chars(&mut self, word: &[char]) {
-        self.text.extend(word);
-        self.ends.push(self.text.len());
+        self.ranges.push((start, self.text.len()));
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.ranges.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.ranges.is_empty()
     }
 
     /// Token `k`'s string, if there is one.
     pub fn get(&self, k: usize) -> Option<&str> {
-        let end = *self.ends.get(k)?;
-        let start = if k == 0 { 0 } else { self.ends[k - 1] };
-        Some(&self.text[start..end])
+        let &(start, end) = self.ranges.get(k)?;
+        self.text.get(start..end)
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        (0..self.len()).map(|k| {
-            let start = if k == 0 { 0 } else { self.ends[k - 1] };
-            &self.text[start..self.ends[k]]
-        })
+        self.ranges
+            .iter()
+            .map(|&(start, end)| self.text.get(start..end).unwrap_or_default())
     }
 }
 
@@ -93,6 +88,25 @@ impl<S: AsRef<str>> FromIterator<S> for Words {
         }
         out
     }
+}
+
+/// `t` in UTF-8, and where each of its code points starts in it (None: all ASCII, one
+/// byte each).
+fn utf8(t: &[char]) -> (String, Option<Vec<usize>>) {
+    if t.iter().fold(0u32, |all, &c| all | c as u32) < 0x80 {
+        let bytes: Vec<u8> = t.iter().map(|&c| c as u8).collect();
+        if let Ok(text) = String::from_utf8(bytes) {
+            return (text, None);
+        }
+    }
+    let mut text = String::with_capacity(t.len() + t.len() / 2);
+    let mut at = Vec::with_capacity(t.len() + 1);
+    for &c in t {
+        at.push(text.len());
+        text.push(c);
+    }
+    at.push(text.len());
+    (text, Some(at))
 }
 
 impl Tokens {
@@ -124,6 +138,9 @@ pub fn is_unspaced(c: char) -> bool {
 /// A letter or digit of a spaced script.
 #[inline]
 fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     is_alnum(c) && !is_unspaced(c)
 }
 
@@ -131,7 +148,7 @@ fn is_letter(c: char) -> bool {
 /// belong to their bigrams; the Python stage listed the marks below U+20000 only.
 #[inline]
 fn is_word_mark(c: char) -> bool {
-    (c as u32) < 0x20000 && is_mark(c) && !is_unspaced(c)
+    !c.is_ascii() && (c as u32) < 0x20000 && is_mark(c) && !is_unspaced(c)
 }
 
 #[inline]
@@ -210,15 +227,19 @@ fn sentence_ends(t: &[char], spans: &[(usize, usize)]) -> Vec<i64> {
 pub fn tokenize_normalized(norm: &Normalized) -> Tokens {
     let t = &norm.text;
     let spans = token_spans(t);
+    let (text, byte_at) = utf8(t);
+    let ranges = match &byte_at {
+        None => spans.clone(),
+        Some(at) => spans.iter().map(|&(s, e)| (at[s], at[e])).collect(),
+    };
     let mut tokens = Tokens {
-        words: Words::with_capacity(spans.len(), t.len()),
+        words: Words { text, ranges },
         starts: Vec::with_capacity(spans.len()),
         ends: Vec::with_capacity(spans.len()),
         sentence_ends: sentence_ends(t, &spans),
     };
     let mut map = norm.mapper();
     for &(s, e) in &spans {
-        tokens.words.push_chars(&t[s..e]);
         let (os, oe) = map.to_original(s as i64, e as i64);
         tokens.starts.push(os);
         tokens.ends.push(oe);
@@ -256,6 +277,26 @@ mod tests {
         assert_eq!(words("克里姆林宫"), ["克里", "里姆", "姆林", "林宫"]);
         assert_eq!(words("ข่าวด่วน")[..2], ["ข่", "่า"]);
         assert_eq!(words("一 x"), ["一", "x"]);
+    }
+
+    #[test]
+    fn words_are_the_normalised_tokens_in_any_script() {
+        for text in [
+            "Ça “Va” naïve ﬁnance",
+            "plain ascii words.",
+            "",
+            "克里姆林宫 x",
+        ] {
+            let chars: Vec<char> = text.chars().collect();
+            let norm = normalize(&chars);
+            let t = tokenize(&chars);
+            let want: Vec<String> = token_spans(&norm.text)
+                .iter()
+                .map(|&(s, e)| norm.text[s..e].iter().collect())
+                .collect();
+            assert_eq!(t.words.iter().collect::<Vec<_>>(), want);
+            assert_eq!(t.words, want.iter().collect::<Words>());
+        }
     }
 
     #[test]
