@@ -151,6 +151,10 @@ fn is_word_mark(c: char) -> bool {
     !c.is_ascii() && (c as u32) < 0x20000 && is_mark(c) && !is_unspaced(c)
 }
 
+/// The ASCII characters that may end a sentence (`\n` and `is_sentence_mark`'s), as
+/// bits of their code points.
+const ASCII_ENDS: u128 = 1 << b'\n' | 1 << b'.' | 1 << b'!' | 1 << b'?' | 1 << b';';
+
 #[inline]
 fn is_sentence_mark(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | ';' | '。' | '！' | '？')
@@ -179,6 +183,10 @@ pub fn token_spans(t: &[char]) -> Vec<(usize, usize)> {
     let mut i = 0;
     while i < t.len() {
         let c = t[i];
+        if c.is_ascii() && !c.is_ascii_alphanumeric() {
+            i += 1; // ASCII punctuation and spaces: no token, no mark, not unspaced
+            continue;
+        }
         if is_letter(c) || is_word_mark(c) {
             let j = word_end(t, i);
             spans.push((i, j));
@@ -207,6 +215,9 @@ fn sentence_ends(t: &[char], spans: &[(usize, usize)]) -> Vec<i64> {
     let mut out: Vec<i64> = Vec::new();
     let mut k = 0;
     for (p, &c) in t.iter().enumerate() {
+        if (c as u32) < 128 && (ASCII_ENDS >> (c as u32)) & 1 == 0 {
+            continue; // the common case: an ASCII character that ends nothing
+        }
         let starts_mark =
             c == '\n' || (is_sentence_mark(c) && (p == 0 || !is_sentence_mark(t[p - 1])));
         if !starts_mark {
@@ -311,6 +322,15 @@ mod tests {
             })
             .collect();
         assert_eq!(back, ["Путин", "Putin", "普京", "said"]);
+    }
+
+    #[test]
+    fn the_ascii_end_bits_are_the_marks() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let bit = (ASCII_ENDS >> b) & 1 == 1;
+            assert_eq!(bit, c == '\n' || is_sentence_mark(c), "{b}");
+        }
     }
 
     #[test]
