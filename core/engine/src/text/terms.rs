@@ -408,6 +408,17 @@ struct Stopwords {
 }
 
 const FREE: u16 = u16::MAX;
+const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
+
+#[inline(always)]
+fn fnv_step(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+}
+
+#[inline(always)]
+fn fnv_finish(h: u64) -> u64 {
+    h ^ (h >> 29) ^ (h >> 47)
+}
 const TAG: u64 = !0xffff;
 
 impl Stopwords {
@@ -428,29 +439,23 @@ impl Stopwords {
         })
     }
 
+    /// FNV-1a of the bytes, folded: `token_ids` computes it in its one pass over a
+    /// token's bytes.
     #[inline]
     fn hash(bytes: &[u8]) -> u64 {
-        const M: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut h = (bytes.len() as u64).wrapping_mul(M);
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let word = c.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
-            h = (h ^ word).wrapping_mul(M);
-            h ^= h >> 29;
-        }
-        let last = chunks
-            .remainder()
-            .iter()
-            .rev()
-            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
-        h = (h ^ last).wrapping_mul(M);
-        h ^ (h >> 32)
+        let h = bytes.iter().fold(FNV_OFFSET, |h, &b| fnv_step(h, b));
+        fnv_finish(h)
     }
 
     #[inline]
     fn contains(&self, word: &str) -> bool {
+        self.contains_hashed(word, Self::hash(word.as_bytes()))
+    }
+
+    /// `contains`, with `h` the word's `hash`.
+    #[inline]
+    fn contains_hashed(&self, word: &str, h: u64) -> bool {
         let mask = self.slots.len() - 1;
-        let h = Self::hash(word.as_bytes());
         let mut at = (h as usize) & mask;
         loop {
             let slot = self.slots[at];
@@ -545,17 +550,44 @@ pub fn token_ids<'w>(
     let mut terms = Vec::with_capacity(words.len());
     let mut ids = Vec::with_capacity(words.len());
     for w in words {
-        let id = crc32(w.as_bytes());
-        ids.push(id);
-        terms.push(if is_stopword(w) {
-            NO_TERM
-        } else {
-            let cut = term_cut(w, stem_prefix);
-            if cut == w.len() {
-                id
+        let bytes = w.as_bytes();
+        if bytes.len() > SHORT_CRC || !bytes.is_ascii() {
+            let id = crc32(bytes);
+            ids.push(id);
+            terms.push(if is_stopword(w) {
+                NO_TERM
             } else {
-                crc32(&w.as_bytes()[..cut])
+                let cut = term_cut(w, stem_prefix);
+                if cut == w.len() {
+                    id
+                } else {
+                    crc32(&bytes[..cut])
+                }
+            });
+            continue;
+        }
+        // A short ASCII token (most are): one pass over its bytes gives its CRC-32,
+        // the CRC-32 of its first `stem_prefix` bytes, whether it is all letters, and
+        // its stopword hash.
+        let (mut crc, mut crc_cut, mut letters, mut h) = (!0u32, !0u32, true, FNV_OFFSET);
+        for (i, &b) in bytes.iter().enumerate() {
+            if i == stem_prefix {
+                crc_cut = crc;
             }
+            crc = CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
+            letters &= b.is_ascii_alphabetic();
+            h = fnv_step(h, b);
+        }
+        let id = i64::from(!crc);
+        ids.push(id);
+        let stop = bytes.len() <= LONGEST_STOPWORD_BYTES
+            && Stopwords::get().contains_hashed(w, fnv_finish(h));
+        terms.push(if stop {
+            NO_TERM
+        } else if stem_prefix > 0 && letters && bytes.len() > stem_prefix {
+            i64::from(!crc_cut)
+        } else {
+            id
         });
     }
     (terms, ids)
@@ -610,6 +642,45 @@ mod tests {
             for len in 0..=(SHORT_CRC + 4) {
                 let b = &bytes[start..start + len];
                 assert_eq!(crc32(b), i64::from(crc32fast::hash(b)));
+            }
+        }
+    }
+
+    #[test]
+    fn token_ids_are_term_id_and_crc32_of_each_token() {
+        let words = [
+            "",
+            "a",
+            "the",
+            "attacked",
+            "attack",
+            "attac",
+            "2024abc",
+            "don't",
+            "u.s",
+            "für",
+            "привет",
+            "between",
+            "themselves",
+            "x1",
+            "abcdefghijklmnopqrstuvwxyz",
+            "ab.cd",
+        ];
+        for prefix in [0, 1, 5, 6, 30] {
+            let (terms, ids) = token_ids(words.into_iter(), prefix);
+            for (k, w) in words.iter().enumerate() {
+                assert_eq!(ids[k], i64::from(crc32fast::hash(w.as_bytes())), "{w}");
+                let want = if STOPWORDS.contains(w) {
+                    NO_TERM
+                } else {
+                    let cut = if prefix > 0 && !w.is_empty() && w.chars().all(is_alpha) {
+                        w.char_indices().nth(prefix).map_or(w.len(), |(at, _)| at)
+                    } else {
+                        w.len()
+                    };
+                    i64::from(crc32fast::hash(&w.as_bytes()[..cut]))
+                };
+                assert_eq!(terms[k], want, "{w} {prefix}");
             }
         }
     }
