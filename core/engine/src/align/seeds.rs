@@ -17,17 +17,13 @@ pub fn sorted_dice(x: &[i64], y: &[i64]) -> f64 {
     if x.is_empty() || y.is_empty() {
         return 0.0;
     }
+    // A merge without a branch on the comparison (terms meet in no pattern).
     let (mut i, mut j, mut shared) = (0, 0, 0usize);
     while i < x.len() && j < y.len() {
-        match x[i].cmp(&y[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
+        let (u, v) = (x[i], y[j]);
+        shared += usize::from(u == v);
+        i += usize::from(u <= v);
+        j += usize::from(v <= u);
     }
     2.0 * shared as f64 / (x.len() + y.len()) as f64
 }
@@ -233,14 +229,28 @@ pub fn extend(
     if seeds.is_empty() {
         return Ok(Vec::new());
     }
-    let gap = cfg.max_gap_units;
     let (na, nb) = (a.units(), b.units());
     // Unit pairs as bits of an `na` x `nb` table when it is small (two compared
     // articles), else in hash sets (long hostile texts): the same pairs either way.
-    let mut pairs: Box<dyn PairSet> = match na.checked_mul(nb) {
-        Some(cells) if cells <= MAX_TABLE_CELLS => Box::new(PairTable::new(na, nb)),
-        _ => Box::new(PairHashes::default()),
-    };
+    match na.checked_mul(nb) {
+        Some(cells) if cells <= MAX_TABLE_CELLS => {
+            extend_in(a, b, seeds, same_text, cfg, work, PairTable::new(na, nb))
+        }
+        _ => extend_in(a, b, seeds, same_text, cfg, work, PairHashes::default()),
+    }
+}
+
+fn extend_in<P: PairSet>(
+    a: &Doc,
+    b: &Doc,
+    seeds: &[Seed],
+    same_text: bool,
+    cfg: &Config,
+    work: &mut Work,
+    mut pairs: P,
+) -> Result<Vec<Seed>, Stopped> {
+    let gap = cfg.max_gap_units;
+    let (na, nb) = (a.units(), b.units());
     for &seed in seeds {
         pairs.find(seed);
     }
@@ -421,6 +431,17 @@ mod tests {
         }
         assert_eq!(table.found(), hashes.found());
         assert!(table.found().windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn sorted_dice_counts_shared_terms() {
+        assert_eq!(
+            sorted_dice(&[1, 3, 5, 7], &[3, 4, 5, 8, 9]),
+            2.0 * 2.0 / 9.0
+        );
+        assert_eq!(sorted_dice(&[1, 2], &[1, 2]), 1.0);
+        assert_eq!(sorted_dice(&[5], &[1, 2, 3]), 0.0);
+        assert_eq!(sorted_dice(&[], &[1]), 0.0);
     }
 
     #[test]
