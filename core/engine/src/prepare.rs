@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::align::{Doc, Run, Windows, NO_TERM};
 use crate::matches::{offset, Spans};
 use crate::minhash;
+use crate::numbering::SecretState;
 use crate::text::{self, TextConfig, TextStages};
 
 /// A run needs this many copies (`engine/runs.py`).
@@ -67,10 +68,10 @@ pub struct Prepared {
 /// units (ties: the distance seen first).
 pub fn find_runs(fingerprints: &[i64]) -> Vec<Run> {
     let n = fingerprints.len();
-    let mut last: HashMap<i64, usize> = HashMap::new();
+    let mut last: HashMap<i64, usize, SecretState> = HashMap::default();
     // (distance, count), in order of first appearance.
     let mut distances: Vec<(usize, usize)> = Vec::new();
-    let mut slot: HashMap<usize, usize> = HashMap::new();
+    let mut slot: HashMap<usize, usize, SecretState> = HashMap::default();
     for (u, &fp) in fingerprints.iter().enumerate() {
         if let Some(&prev) = last.get(&fp) {
             let d = u - prev;
@@ -127,7 +128,7 @@ pub fn find_runs(fingerprints: &[i64]) -> Vec<Run> {
 /// One fingerprint per unit: units with equal word sequences, equal fingerprints (a
 /// dense id per distinct sequence, in order of first appearance: exact, no hash).
 pub fn unit_fingerprints(words: &[i64], bounds: &[usize]) -> Vec<i64> {
-    let mut ids: HashMap<&[i64], i64> = HashMap::new();
+    let mut ids: HashMap<&[i64], i64, SecretState> = HashMap::default();
     bounds
         .windows(2)
         .map(|b| {
