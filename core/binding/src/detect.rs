@@ -49,10 +49,9 @@ impl<'a> Side<'a> {
 /// A side after preparation: its document and spans.
 type Made = (Arc<Doc>, Arc<Spans>);
 
-fn made(mut p: Prepared, bands: usize) -> Made {
-    let doc = Arc::new(p.doc(bands));
-    let spans = Arc::new(std::mem::take(&mut p.spans));
-    (doc, spans)
+fn made(p: Prepared, bands: usize) -> Made {
+    let (doc, spans) = p.into_doc(bands);
+    (Arc::new(doc), Arc::new(spans))
 }
 
 fn ready(side: Side<'_>, config: &prep::PrepareConfig) -> Made {

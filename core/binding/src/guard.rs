@@ -57,6 +57,8 @@ pub enum Text<'a> {
 impl Text<'_> {
     pub fn code_points(self) -> Vec<char> {
         match self {
+            // ASCII (the common case) widens byte by byte, in vector code.
+            Text::Utf8(s) if s.is_ascii() => s.bytes().map(char::from).collect(),
             Text::Utf8(s) => s.chars().collect(),
             Text::CodePoints(chars) => chars,
         }

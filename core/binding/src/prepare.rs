@@ -108,7 +108,7 @@ fn parts<'py>(
     let quotes = p.quote_signatures.len() / num_perm;
     let n_index = p.indexable.len();
     let token_words = if words {
-        PyList::new(py, &s.tokens.words)?
+        PyList::new(py, s.tokens.words.iter())?
     } else {
         PyList::empty(py)
     };

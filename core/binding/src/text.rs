@@ -16,7 +16,7 @@ type I64Array<'py> = Bound<'py, PyArray1<i64>>;
 type BoolArray<'py> = Bound<'py, PyArray1<bool>>;
 
 fn tokens_tuple<'py>(py: Python<'py>, t: tok::Tokens) -> PyResult<Bound<'py, PyTuple>> {
-    let words = PyList::new(py, &t.words)?;
+    let words = PyList::new(py, t.words.iter())?;
     let sentence_ends = PyList::new(py, &t.sentence_ends)?;
     let starts = PyArray1::from_vec(py, t.starts);
     let ends = PyArray1::from_vec(py, t.ends);

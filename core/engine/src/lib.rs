@@ -4,6 +4,7 @@
 pub mod align;
 pub mod matches;
 pub mod minhash;
+pub mod numbering;
 pub mod passage_index;
 pub mod prepare;
 pub mod summary;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crate::align::{Doc, Run, Windows, NO_TERM};
 use crate::matches::{offset, Spans};
 use crate::minhash;
+use crate::numbering::SecretState;
 use crate::text::{self, TextConfig, TextStages};
 
 /// A run needs this many copies (`engine/runs.py`).
@@ -67,10 +68,10 @@ pub struct Prepared {
 /// units (ties: the distance seen first).
 pub fn find_runs(fingerprints: &[i64]) -> Vec<Run> {
     let n = fingerprints.len();
-    let mut last: HashMap<i64, usize> = HashMap::new();
+    let mut last: HashMap<i64, usize, SecretState> = HashMap::default();
     // (distance, count), in order of first appearance.
     let mut distances: Vec<(usize, usize)> = Vec::new();
-    let mut slot: HashMap<usize, usize> = HashMap::new();
+    let mut slot: HashMap<usize, usize, SecretState> = HashMap::default();
     for (u, &fp) in fingerprints.iter().enumerate() {
         if let Some(&prev) = last.get(&fp) {
             let d = u - prev;
@@ -127,7 +128,7 @@ pub fn find_runs(fingerprints: &[i64]) -> Vec<Run> {
 /// One fingerprint per unit: units with equal word sequences, equal fingerprints (a
 /// dense id per distinct sequence, in order of first appearance: exact, no hash).
 pub fn unit_fingerprints(words: &[i64], bounds: &[usize]) -> Vec<i64> {
-    let mut ids: HashMap<&[i64], i64> = HashMap::new();
+    let mut ids: HashMap<&[i64], i64, SecretState> = HashMap::default();
     bounds
         .windows(2)
         .map(|b| {
@@ -159,26 +160,59 @@ pub fn windows(words: &[i64], k: usize) -> Windows {
                 .fold(SALT, |h, &w| h.wrapping_mul(MIX) ^ (h >> 31) ^ (w as u64))
         })
         .collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| hashes[i]); // stable: equal hashes keep their order
+    let keyed = sorted_with_index(&hashes);
     let mut rare = vec![false; n];
     let mut s = 0;
     while s < n {
         let mut e = s + 1;
-        while e < n && hashes[order[e]] == hashes[order[s]] {
+        while e < n && keyed[e].0 == keyed[s].0 {
             e += 1;
         }
-        for &i in &order[s..e] {
+        for &(_, i) in &keyed[s..e] {
             rare[i] = e - s <= MAX_WINDOW_COPIES;
         }
         s = e;
     }
+    let order = keyed.into_iter().map(|(_, i)| i).collect();
     Windows {
         k,
         hashes,
         rare,
         order,
     }
+}
+
+/// `(hash, index)` of every hash, sorted: the stable order of the hashes. The hashes
+/// are spread into about one bucket per hash by their top bits (in index order), and
+/// each bucket of two or more is sorted: `O(n)` for hashes that look random, never
+/// worse than `O(n log n)`.
+pub fn sorted_with_index(hashes: &[u64]) -> Vec<(u64, usize)> {
+    let n = hashes.len();
+    let bits = (usize::BITS - n.leading_zeros()).clamp(1, 16);
+    let shift = 64 - bits;
+    let mut ends = vec![0usize; 1 << bits];
+    for &h in hashes {
+        ends[(h >> shift) as usize] += 1;
+    }
+    let mut at = 0;
+    for e in &mut ends {
+        at += *e;
+        *e = at - *e; // the bucket's start, for now
+    }
+    let mut out = vec![(0u64, 0usize); n];
+    for (i, &h) in hashes.iter().enumerate() {
+        let b = (h >> shift) as usize;
+        out[ends[b]] = (h, i);
+        ends[b] += 1;
+    }
+    let mut start = 0;
+    for &end in &ends {
+        if end - start > 1 {
+            out[start..end].sort_unstable();
+        }
+        start = end;
+    }
+    out
 }
 
 /// The maximal ranges of `true` in `mask` at least `least` long.
@@ -428,6 +462,29 @@ fn helper() -> Option<&'static Sender<Arc<Job>>> {
 }
 
 impl Prepared {
+    /// The alignment's document and the tokens' spans, moved out of this text's
+    /// results (`doc` without the copies, for a text prepared only to be compared).
+    pub fn into_doc(self, bands: usize) -> (Doc, Spans) {
+        let s = self.stages;
+        let doc = Doc {
+            words: s.word_ids,
+            terms: s.terms,
+            bounds: s.units.bounds.iter().map(|&b| b as usize).collect(),
+            features: s.units.features,
+            feature_starts: s.units.feature_bounds,
+            hidden: self.hidden,
+            runs: self.runs,
+            indexable: self.indexable,
+            band_keys: self.band_keys,
+            bands,
+            quoted: s.quoted,
+            named: s.named,
+            sentence_ends: s.tokens.sentence_ends.iter().map(|&e| e as usize).collect(),
+            windows: self.windows,
+        };
+        (doc, self.spans)
+    }
+
     /// The alignment's copy of this text.
     pub fn doc(&self, bands: usize) -> Doc {
         let s = &self.stages;
@@ -520,6 +577,10 @@ mod tests {
             for (got, text) in [(pa, x), (pb, y)] {
                 let one = prepare(text, &cfg);
                 assert_eq!(got.doc(cfg.bands), one.doc(cfg.bands));
+                assert_eq!(
+                    prepare(text, &cfg).into_doc(cfg.bands),
+                    (one.doc(cfg.bands), one.spans.clone())
+                );
                 assert_eq!(got.spans, one.spans);
                 assert_eq!(got.signatures, one.signatures);
                 assert_eq!(got.stages.tokens.starts, one.stages.tokens.starts);
@@ -561,6 +622,26 @@ mod tests {
             .windows(2)
             .all(|p| { (w.hashes[p[0]], p[0]) < (w.hashes[p[1]], p[1]) }));
         assert!(windows(&[1, 2], 3).hashes.is_empty());
+    }
+
+    #[test]
+    fn hashes_sort_with_their_index() {
+        let mut x = 7u64;
+        let mut hashes: Vec<u64> = (0..3_000)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                x
+            })
+            .collect();
+        for k in 0..500 {
+            hashes[k * 3] = hashes[k]; // equal hashes
+            hashes[k * 5 + 1] = k as u64; // one bucket
+        }
+        for len in [0, 1, 2, 17, 3_000] {
+            let mut want: Vec<(u64, usize)> = hashes[..len].iter().copied().zip(0..).collect();
+            want.sort();
+            assert_eq!(sorted_with_index(&hashes[..len]), want);
+        }
     }
 
     #[test]

@@ -61,6 +61,7 @@
 
 use crate::align::{Doc, Kind, Limit, Stopped, Work};
 use crate::matches::{Span, Spans};
+use crate::numbering::Numbering;
 use crate::text::terms::NO_TERM;
 
 /// An article unit with fewer distinct content terms is no evidence of a summary.
@@ -146,26 +147,52 @@ fn said_terms(doc: &Doc, u: usize, out: &mut Vec<i64>) {
     out.dedup();
 }
 
-/// Every source unit's said terms, as `(term, unit)` sorted by term, and the number of
-/// them per unit.
+/// Every source unit's said terms: for each distinct term, the units holding it (a
+/// list linked through `links`, last unit first), and the number of them per unit.
 struct SourceTerms {
-    pairs: Vec<(i64, u32)>,
+    terms: Numbering,
+    /// Per term number: its last link, or `NONE`.
+    head: Vec<u32>,
+    /// `(unit, next link)`.
+    links: Vec<(u32, u32)>,
     sizes: Vec<f64>,
 }
+
+const NONE: u32 = u32::MAX;
 
 impl SourceTerms {
     fn new(b: &Doc) -> SourceTerms {
         let nb = b.units();
-        let mut pairs = Vec::new();
+        let mut terms = Numbering::with_capacity(b.features.len());
+        let (mut head, mut last_unit) = (Vec::new(), Vec::new());
+        let mut links = Vec::new();
         let mut sizes = Vec::with_capacity(nb);
-        let mut terms = Vec::new();
         for j in 0..nb {
-            said_terms(b, j, &mut terms);
-            sizes.push(terms.len() as f64);
-            pairs.extend(terms.iter().map(|&t| (t, j as u32)));
+            let mut size = 0usize;
+            for t in b.bounds[j]..b.bounds[j + 1] {
+                if b.terms[t] == NO_TERM || b.named[t] {
+                    continue;
+                }
+                let g = terms.add((b.terms[t] as u64, 0)) as usize;
+                if g == head.len() {
+                    head.push(NONE);
+                    last_unit.push(usize::MAX);
+                }
+                if last_unit[g] != j {
+                    last_unit[g] = j;
+                    links.push((j as u32, head[g]));
+                    head[g] = (links.len() - 1) as u32;
+                    size += 1;
+                }
+            }
+            sizes.push(size as f64);
         }
-        pairs.sort_unstable();
-        SourceTerms { pairs, sizes }
+        SourceTerms {
+            terms,
+            head,
+            links,
+            sizes,
+        }
     }
 
     /// Article unit `u`'s row: the terms it shares with each source unit (`shared`,
@@ -175,12 +202,14 @@ impl SourceTerms {
         said_terms(a, u, terms);
         shared.fill(0);
         for &t in terms.iter() {
-            let lo = self.pairs.partition_point(|&(x, _)| x < t);
-            for &(x, j) in &self.pairs[lo..] {
-                if x != t {
-                    break;
-                }
+            let Some(g) = self.terms.get((t as u64, 0)) else {
+                continue;
+            };
+            let mut link = self.head[g as usize];
+            while link != NONE {
+                let (j, next) = self.links[link as usize];
                 shared[j as usize] += 1;
+                link = next;
             }
         }
         let size = terms.len() as f64;

@@ -73,9 +73,22 @@ pub fn shared_runs(a: &Windows, b: &Windows, max_pairs: u64) -> (Vec<ExactRun>, 
     let sorted_b: Vec<u64> = b.order.iter().map(|&o| hb[o]).collect();
     let mut lo = vec![0usize; ha.len()];
     let mut counts = vec![0u64; ha.len()];
-    for (i, &h) in ha.iter().enumerate() {
-        let start = sorted_b.partition_point(|&x| x < h);
-        let end = sorted_b.partition_point(|&x| x <= h);
+    // Both sides are sorted (`order`): one merge pass finds each hash's equals in b.
+    let (mut start, mut end) = (0usize, 0usize);
+    let mut last = None;
+    for &i in &a.order {
+        let h = ha[i];
+        if last != Some(h) {
+            last = Some(h);
+            start = end.max(start);
+            while start < sorted_b.len() && sorted_b[start] < h {
+                start += 1;
+            }
+            end = start;
+            while end < sorted_b.len() && sorted_b[end] == h {
+                end += 1;
+            }
+        }
         let count = (end - start) as u64;
         lo[i] = start;
         counts[i] = if a.rare[i] && count <= MAX_WINDOW_COPIES {

@@ -44,7 +44,7 @@ pub struct TextStages {
 /// Run the text stages on `text` (code points).
 pub fn prepare(text: &[char], config: &TextConfig) -> TextStages {
     let tokens = tokenize::tokenize(text);
-    let (terms, word_ids) = terms::token_ids(&tokens.words, config.stem_prefix);
+    let (terms, word_ids) = terms::token_ids(tokens.words.iter(), config.stem_prefix);
     let units = units::split_units(
         &terms,
         &tokens.sentence_ends,
@@ -94,12 +94,12 @@ mod tests {
         assert_eq!(out.units.bounds.last(), Some(&(n as i64)));
         let quoted: Vec<&str> = (0..n)
             .filter(|&k| out.quoted[k])
-            .map(|k| out.tokens.words[k].as_str())
+            .map(|k| &out.tokens.words[k])
             .collect();
         assert_eq!(quoted, ["we", "will", "rebuild", "every", "school"]);
         let named: Vec<&str> = (0..n)
             .filter(|&k| out.named[k])
-            .map(|k| out.tokens.words[k].as_str())
+            .map(|k| &out.tokens.words[k])
             .collect();
         // "We" is capitalised inside its sentence; "Leeds" opens one.
         assert_eq!(named, ["we", "2024"]);

@@ -16,18 +16,14 @@ pub fn named(text: &[char], starts: &[i64], ends: &[i64], sentence_ends: &[i64])
             *f = true;
         }
     }
-    // digits[p]: decimal digits in text[..p].
-    let mut digits = Vec::with_capacity(text.len() + 1);
-    digits.push(0usize);
-    for &c in text {
-        digits.push(digits[digits.len() - 1] + usize::from(is_decimal(c)));
-    }
     let at = |p: i64| usize::try_from(p).unwrap_or(0).min(text.len());
+    // Each token's own characters are looked at (a character lies in two tokens at
+    // most: bigrams overlap by one).
     (0..n)
         .map(|k| {
             let (s, e) = (at(starts[k]), at(ends[k]));
             let upper = text.get(s).is_some_and(|&c| is_upper(c));
-            (upper && !first[k]) || digits[e] > digits[s]
+            (upper && !first[k]) || text[s..e.max(s)].iter().any(|&c| is_decimal(c))
         })
         .collect()
 }

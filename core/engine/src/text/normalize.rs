@@ -119,9 +119,50 @@ fn one_to_one_fold(text: &[char]) -> Option<Vec<char>> {
 
 /// Normalise `text` for matching; see the module documentation for what changes.
 pub fn normalize(text: &[char]) -> Normalized {
+    if let Some(out) = normalize_ascii(text) {
+        return out;
+    }
     match one_to_one_fold(text) {
-        Some(folded) => collapse_whitespace(text, &folded),
+        Some(folded) => collapse_whitespace(text, &folded, |c| c),
         None => normalize_by_chunk(text),
+    }
+}
+
+/// `normalize` of an ASCII text (None when `text` is not ASCII): folding is
+/// lower-casing and every whitespace character becomes ' ', in passes without a
+/// branch per character (they compile to vector code); only when two whitespace
+/// characters meet does the text go through `collapse_whitespace`.
+fn normalize_ascii(text: &[char]) -> Option<Normalized> {
+    if text.iter().fold(0u32, |all, &c| all | c as u32) >= 0x80 {
+        return None;
+    }
+    let folded: Vec<char> = text.iter().map(|&c| fold_ascii(c as u8) as char).collect();
+    let doubled = folded
+        .iter()
+        .zip(folded.iter().skip(1))
+        .fold(false, |any, (&x, &y)| any | ((x == ' ') & (y == ' ')));
+    if doubled {
+        return Some(collapse_whitespace(text, &folded, |c| c));
+    }
+    let end = len_i64(folded.len());
+    Some(Normalized {
+        text: folded,
+        norm_starts: vec![0, end],
+        orig_starts: vec![0, end],
+        one_to_one: vec![true, true],
+    })
+}
+
+/// An ASCII character lower-cased, whitespace (`is_space`) as ' ', without branches.
+#[inline(always)]
+fn fold_ascii(b: u8) -> u8 {
+    let space = (b == b' ') | (b.wrapping_sub(b'\t') < 5) | (b.wrapping_sub(0x1c) < 4);
+    let upper = b.wrapping_sub(b'A') < 26;
+    let lowered = b | (u8::from(upper) << 5);
+    if space {
+        b' '
+    } else {
+        lowered
     }
 }
 
@@ -131,36 +172,41 @@ fn len_i64(n: usize) -> i64 {
 
 /// Fast path: `folded` is `text` folded one character for one character; only
 /// whitespace runs of two or more characters become atomic segments.
-fn collapse_whitespace(text: &[char], folded: &[char]) -> Normalized {
+/// `fold` is applied to each character of `folded` first (the ASCII path passes the
+/// text itself and lower-cases it here).
+fn collapse_whitespace(text: &[char], folded: &[char], fold: impl Fn(char) -> char) -> Normalized {
     let mut out = Normalized {
         text: Vec::with_capacity(folded.len()),
         norm_starts: vec![0],
         orig_starts: vec![0],
         one_to_one: vec![true],
     };
+    // A space is written as ' ' as it comes (no branch on it in the common case);
+    // its run, when a second space follows, becomes one atomic segment.
     let mut k = 0;
+    let mut after_space = false;
     while k < folded.len() {
-        let c = folded[k];
-        if !is_space(c) {
-            out.text.push(c);
+        let c = fold(folded[k]);
+        let space = is_space(c);
+        if space && after_space {
+            let start = k - 1;
             k += 1;
-            continue;
-        }
-        let start = k;
-        while k < folded.len() && is_space(folded[k]) {
-            k += 1;
-        }
-        if k - start >= 2 {
-            out.norm_starts.push(len_i64(out.text.len()));
+            while k < folded.len() && is_space(fold(folded[k])) {
+                k += 1;
+            }
+            let at = out.text.len() - 1; // the run's ' '
+            out.norm_starts.push(len_i64(at));
             out.orig_starts.push(len_i64(start));
             out.one_to_one.push(false);
-            out.text.push(' ');
-            out.norm_starts.push(len_i64(out.text.len()));
+            out.norm_starts.push(len_i64(at + 1));
             out.orig_starts.push(len_i64(k));
             out.one_to_one.push(true);
-        } else {
-            out.text.push(' ');
+            after_space = false;
+            continue;
         }
+        out.text.push(if space { ' ' } else { c });
+        after_space = space;
+        k += 1;
     }
     out.norm_starts.push(len_i64(out.text.len()));
     out.orig_starts.push(len_i64(text.len()));
@@ -235,6 +281,34 @@ pub fn normalize_by_chunk(text: &[char]) -> Normalized {
     out
 }
 
+/// Finds segments by walking from the last one found rather than by bisection: one
+/// step or none for each of a text's tokens, mapped in order (any order is right).
+pub struct Mapper<'n> {
+    norm: &'n Normalized,
+    at: usize,
+}
+
+impl Mapper<'_> {
+    /// The last `k` with `norm_starts[k] <= p` (0 when none is): `Normalized::segment`.
+    fn segment(&mut self, p: i64) -> usize {
+        let starts = &self.norm.norm_starts;
+        while self.at > 0 && starts[self.at] > p {
+            self.at -= 1;
+        }
+        while self.at + 1 < starts.len() && starts[self.at + 1] <= p {
+            self.at += 1;
+        }
+        self.at
+    }
+
+    /// `Normalized::to_original`.
+    pub fn to_original(&mut self, start: i64, end: i64) -> (i64, i64) {
+        let norm = self.norm;
+        let seg_s = self.segment(start);
+        norm.original_of(seg_s, start, end, |p| self.segment(p))
+    }
+}
+
 impl Normalized {
     /// The segment holding normalised position `p`: the last `k` with
     /// `norm_starts[k] <= p` (0 when none is).
@@ -244,10 +318,25 @@ impl Normalized {
             .saturating_sub(1)
     }
 
+    /// A `to_original` for many ranges, fastest when they come in order.
+    pub fn mapper(&self) -> Mapper<'_> {
+        Mapper { norm: self, at: 0 }
+    }
+
     /// Map the half-open normalised range `[start, end)` to a half-open range of the
     /// original text. An empty or reversed range maps to an empty range at `start`.
     pub fn to_original(&self, start: i64, end: i64) -> (i64, i64) {
-        let seg_s = self.segment(start);
+        self.original_of(self.segment(start), start, end, |p| self.segment(p))
+    }
+
+    /// `to_original` with `start`'s segment found, and a way to find `end`'s.
+    fn original_of(
+        &self,
+        seg_s: usize,
+        start: i64,
+        end: i64,
+        mut segment: impl FnMut(i64) -> usize,
+    ) -> (i64, i64) {
         let orig_s = if self.one_to_one[seg_s] {
             self.orig_starts[seg_s] + (start - self.norm_starts[seg_s])
         } else {
@@ -257,7 +346,7 @@ impl Normalized {
             return (orig_s, orig_s);
         }
         // The last normalised character of the range is end - 1.
-        let seg_e = self.segment((end - 1).max(0));
+        let seg_e = segment((end - 1).max(0));
         let orig_e = if self.one_to_one[seg_e] {
             self.orig_starts[seg_e] + (end - self.norm_starts[seg_e])
         } else {
@@ -289,6 +378,17 @@ mod tests {
     }
 
     #[test]
+    fn ascii_folds_as_the_general_path() {
+        for b in 0u8..0x80 {
+            let c = b as char;
+            let mut want = Vec::new();
+            fold_into(&[c], &mut want, &mut Vec::new(), &mut Vec::new());
+            let want = if is_space(c) { ' ' } else { want[0] };
+            assert_eq!(fold_ascii(b) as char, want, "{b}");
+        }
+    }
+
+    #[test]
     fn expansions_map_back_to_whole_characters() {
         let text = "ﬁnance Straße ＡＢＣ";
         let n = normalize(&chars(text));
@@ -315,14 +415,20 @@ mod tests {
             "",
             " ",
             "abc Σ déjà\u{a0}vu",
+            "A b  C\t\n\nd e ",
+            "   ",
+            "x",
+            " y  z\x1c\x1fW ",
         ] {
             let t = chars(text);
             let (fast, slow) = (normalize(&t), normalize_by_chunk(&t));
             assert_eq!(fast.text, slow.text, "{text:?}");
             let n = fast.text.len() as i64;
+            let mut mapper = slow.mapper();
             for s in 0..n {
                 for e in s + 1..=n {
                     assert_eq!(fast.to_original(s, e), slow.to_original(s, e), "{text:?}");
+                    assert_eq!(mapper.to_original(s, e), fast.to_original(s, e), "{text:?}");
                 }
             }
         }

@@ -47,6 +47,14 @@ pub fn closers(opener: char) -> &'static [char] {
 }
 
 fn mark_index(c: char) -> Option<usize> {
+    if c.is_ascii() {
+        // The ASCII marks are MARKS[0] and MARKS[1]: no scan for every character.
+        return match c {
+            '"' => Some(0),
+            '\'' => Some(1),
+            _ => None,
+        };
+    }
     if c == LAST_MARK {
         return Some(MARKS.len());
     }
@@ -172,6 +180,21 @@ pub fn quoted_tokens(spans: &[(usize, usize)], starts: &[i64], ends: &[i64]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mark_indices_are_positions_in_marks() {
+        for cp in 0..0x3100u32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let want = if c == LAST_MARK {
+                Some(MARKS.len())
+            } else {
+                MARKS.iter().position(|&m| m == c)
+            };
+            assert_eq!(mark_index(c), want, "{cp:x}");
+        }
+    }
 
     fn quotes(text: &str) -> Vec<String> {
         let t: Vec<char> = text.chars().collect();

@@ -5,7 +5,6 @@
 //! "attacks" meet at "attac") and hashed to a stable 32-bit id (CRC-32 of its UTF-8,
 //! zlib's, the same in every process, so stored signatures stay valid across restarts).
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use super::unicode::is_alpha;
@@ -393,19 +392,142 @@ pub static STOPWORDS: &[&str] = &[
 /// Whether `word` is a function word.
 pub fn is_stopword(word: &str) -> bool {
     // Function words are short: a longer token is no function word, without a lookup.
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    word.len() <= LONGEST_STOPWORD_BYTES
-        && SET
-            .get_or_init(|| STOPWORDS.iter().copied().collect())
-            .contains(word)
+    word.len() <= LONGEST_STOPWORD_BYTES && Stopwords::get().contains(word)
 }
 
 const LONGEST_STOPWORD_BYTES: usize = 20;
 
-/// zlib's CRC-32 of `bytes` (Python's `zlib.crc32`).
+/// `STOPWORDS` in an open-addressing table (linear probing, at most a quarter full)
+/// under a multiply-xor hash of the bytes, each slot with its word's full hash: a
+/// lookup is a few multiplies, and a string comparison only on a full-hash match
+/// (`std`'s SipHash set cost a tenth of `prepare`).
+struct Stopwords {
+    /// A word's index in `STOPWORDS` (low 16 bits) and the top 48 bits of its hash;
+    /// `FREE` as the index when the slot is free. 8 KiB: it stays in cache.
+    slots: Vec<u64>,
+}
+
+const FREE: u16 = u16::MAX;
+const FNV_OFFSET: u64 = 0xCBF2_9CE4_8422_2325;
+
+#[inline(always)]
+fn fnv_step(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+}
+
+#[inline(always)]
+fn fnv_finish(h: u64) -> u64 {
+    h ^ (h >> 29) ^ (h >> 47)
+}
+const TAG: u64 = !0xffff;
+
+impl Stopwords {
+    fn get() -> &'static Stopwords {
+        static SET: OnceLock<Stopwords> = OnceLock::new();
+        SET.get_or_init(|| {
+            let size = (STOPWORDS.len() * 2).next_power_of_two();
+            let mut slots = vec![u64::from(FREE); size];
+            for (k, w) in STOPWORDS.iter().enumerate() {
+                let h = Self::hash(w.as_bytes());
+                let mut at = (h as usize) & (size - 1);
+                while slots[at] as u16 != FREE {
+                    at = (at + 1) & (size - 1);
+                }
+                slots[at] = (h & TAG) | k as u64;
+            }
+            Stopwords { slots }
+        })
+    }
+
+    /// FNV-1a of the bytes, folded: `token_ids` computes it in its one pass over a
+    /// token's bytes.
+    #[inline]
+    fn hash(bytes: &[u8]) -> u64 {
+        let h = bytes.iter().fold(FNV_OFFSET, |h, &b| fnv_step(h, b));
+        fnv_finish(h)
+    }
+
+    #[inline]
+    fn contains(&self, word: &str) -> bool {
+        self.contains_hashed(word, Self::hash(word.as_bytes()))
+    }
+
+    /// `contains`, with `h` the word's `hash`.
+    #[inline]
+    fn contains_hashed(&self, word: &str, h: u64) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut at = (h as usize) & mask;
+        loop {
+            let slot = self.slots[at];
+            let k = slot as u16;
+            if k == FREE {
+                return false;
+            }
+            if slot & TAG == h & TAG && STOPWORDS[k as usize] == word {
+                return true;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// zlib's CRC-32 of `bytes` (Python's `zlib.crc32`). Tokens are short: up to
+/// `SHORT_CRC` bytes a byte-at-a-time table is quicker than `crc32fast`'s set-up.
 #[inline]
 pub fn crc32(bytes: &[u8]) -> i64 {
-    i64::from(crc32fast::hash(bytes))
+    if bytes.len() > SHORT_CRC {
+        return i64::from(crc32fast::hash(bytes));
+    }
+    let crc = bytes.iter().fold(!0u32, |crc, &b| {
+        CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8)
+    });
+    i64::from(!crc)
+}
+
+const SHORT_CRC: usize = 24;
+
+/// The reflected CRC-32 table of polynomial 0xEDB88320 (zlib's).
+static CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut c = n as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[n] = c;
+        n += 1;
+    }
+    table
+};
+
+/// Where `word` is cut for its term: after its first `stem_prefix` characters when it
+/// is all letters (not cut otherwise, or when `stem_prefix` is 0). A byte offset.
+#[inline]
+fn term_cut(word: &str, stem_prefix: usize) -> usize {
+    if stem_prefix == 0 || word.is_empty() {
+        return word.len();
+    }
+    if word.is_ascii() {
+        let all_letters = word.bytes().all(|b| b.is_ascii_alphabetic());
+        return if all_letters {
+            word.len().min(stem_prefix)
+        } else {
+            word.len()
+        };
+    }
+    if !word.chars().all(is_alpha) {
+        return word.len();
+    }
+    word.char_indices()
+        .nth(stem_prefix)
+        .map_or(word.len(), |(at, _)| at)
 }
 
 /// The content-term id of one normalised token: `NO_TERM` for a function word, else
@@ -415,27 +537,60 @@ pub fn term_id(word: &str, stem_prefix: usize) -> i64 {
     if is_stopword(word) {
         return NO_TERM;
     }
-    let all_letters = !word.is_empty() && word.chars().all(is_alpha);
-    if stem_prefix > 0 && all_letters {
-        let cut = word
-            .char_indices()
-            .nth(stem_prefix)
-            .map_or(word.len(), |(at, _)| at);
-        return crc32(&word.as_bytes()[..cut]);
-    }
-    crc32(word.as_bytes())
+    crc32(&word.as_bytes()[..term_cut(word, stem_prefix)])
 }
 
 /// `(term_ids, word_ids)`: per token its content-term id (`NO_TERM` for a function
-/// word) and the CRC-32 of the whole normalised token.
-pub fn token_ids<S: AsRef<str>>(words: &[S], stem_prefix: usize) -> (Vec<i64>, Vec<i64>) {
-    words
-        .iter()
-        .map(|w| {
-            let w = w.as_ref();
-            (term_id(w, stem_prefix), crc32(w.as_bytes()))
-        })
-        .unzip()
+/// word) and the CRC-32 of the whole normalised token (one CRC for both when the
+/// term is the whole token).
+pub fn token_ids<'w>(
+    words: impl ExactSizeIterator<Item = &'w str>,
+    stem_prefix: usize,
+) -> (Vec<i64>, Vec<i64>) {
+    let mut terms = Vec::with_capacity(words.len());
+    let mut ids = Vec::with_capacity(words.len());
+    for w in words {
+        let bytes = w.as_bytes();
+        if bytes.len() > SHORT_CRC || !bytes.is_ascii() {
+            let id = crc32(bytes);
+            ids.push(id);
+            terms.push(if is_stopword(w) {
+                NO_TERM
+            } else {
+                let cut = term_cut(w, stem_prefix);
+                if cut == w.len() {
+                    id
+                } else {
+                    crc32(&bytes[..cut])
+                }
+            });
+            continue;
+        }
+        // A short ASCII token (most are): one pass over its bytes gives its CRC-32,
+        // the CRC-32 of its first `stem_prefix` bytes, whether it is all letters, and
+        // its stopword hash.
+        let (mut crc, mut crc_cut, mut letters, mut h) = (!0u32, !0u32, true, FNV_OFFSET);
+        for (i, &b) in bytes.iter().enumerate() {
+            if i == stem_prefix {
+                crc_cut = crc;
+            }
+            crc = CRC_TABLE[((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
+            letters &= b.is_ascii_alphabetic();
+            h = fnv_step(h, b);
+        }
+        let id = i64::from(!crc);
+        ids.push(id);
+        let stop = bytes.len() <= LONGEST_STOPWORD_BYTES
+            && Stopwords::get().contains_hashed(w, fnv_finish(h));
+        terms.push(if stop {
+            NO_TERM
+        } else if stem_prefix > 0 && letters && bytes.len() > stem_prefix {
+            i64::from(!crc_cut)
+        } else {
+            id
+        });
+    }
+    (terms, ids)
 }
 
 #[cfg(test)]
@@ -450,6 +605,84 @@ mod tests {
         assert!(STOPWORDS
             .iter()
             .all(|w| w.len() <= LONGEST_STOPWORD_BYTES && is_stopword(w)));
+    }
+
+    #[test]
+    fn stopword_lookup_is_exact() {
+        for w in STOPWORDS {
+            assert!(is_stopword(w));
+            let longer = format!("{w}x");
+            assert_eq!(is_stopword(&longer), STOPWORDS.contains(&longer.as_str()));
+            let shorter = &w[..w.char_indices().last().map_or(0, |(at, _)| at)];
+            assert_eq!(is_stopword(shorter), STOPWORDS.contains(&shorter));
+        }
+        assert!(!is_stopword("") && !is_stopword("kremlin") && !is_stopword("thee"));
+    }
+
+    #[test]
+    fn the_ascii_cut_is_the_general_cut() {
+        for w in [
+            "attacked", "abc", "a1b2c3d", "don't", "u.s", "hello", "helloo",
+        ] {
+            for prefix in 0..8 {
+                let general = if prefix > 0 && w.chars().all(is_alpha) {
+                    w.char_indices().nth(prefix).map_or(w.len(), |(at, _)| at)
+                } else {
+                    w.len()
+                };
+                assert_eq!(term_cut(w, prefix), general, "{w} {prefix}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_short_crc_is_crc32fast() {
+        let bytes: Vec<u8> = (0..64u32).map(|k| (k * 37 + 11) as u8).collect();
+        for start in 0..8 {
+            for len in 0..=(SHORT_CRC + 4) {
+                let b = &bytes[start..start + len];
+                assert_eq!(crc32(b), i64::from(crc32fast::hash(b)));
+            }
+        }
+    }
+
+    #[test]
+    fn token_ids_are_term_id_and_crc32_of_each_token() {
+        let words = [
+            "",
+            "a",
+            "the",
+            "attacked",
+            "attack",
+            "attac",
+            "2024abc",
+            "don't",
+            "u.s",
+            "für",
+            "привет",
+            "between",
+            "themselves",
+            "x1",
+            "abcdefghijklmnopqrstuvwxyz",
+            "ab.cd",
+        ];
+        for prefix in [0, 1, 5, 6, 30] {
+            let (terms, ids) = token_ids(words.into_iter(), prefix);
+            for (k, w) in words.iter().enumerate() {
+                assert_eq!(ids[k], i64::from(crc32fast::hash(w.as_bytes())), "{w}");
+                let want = if STOPWORDS.contains(w) {
+                    NO_TERM
+                } else {
+                    let cut = if prefix > 0 && !w.is_empty() && w.chars().all(is_alpha) {
+                        w.char_indices().nth(prefix).map_or(w.len(), |(at, _)| at)
+                    } else {
+                        w.len()
+                    };
+                    i64::from(crc32fast::hash(&w.as_bytes()[..cut]))
+                };
+                assert_eq!(terms[k], want, "{w} {prefix}");
+            }
+        }
     }
 
     #[test]
@@ -469,7 +702,7 @@ mod tests {
         assert_eq!(term_id("hasn't", 3), crc32(b"hasn't"));
         assert_eq!(term_id("attacked", 0), crc32(b"attacked"));
         assert_eq!(term_id("the", 5), NO_TERM);
-        let (terms, words) = token_ids(&["the", "attacked"], 5);
+        let (terms, words) = token_ids(["the", "attacked"].into_iter(), 5);
         assert_eq!(terms, [NO_TERM, crc32(b"attac")]);
         assert_eq!(words, [crc32(b"the"), crc32(b"attacked")]);
     }

@@ -16,10 +16,97 @@ use super::unicode::{is_alnum, is_mark};
 /// bounds, increasing).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tokens {
-    pub words: Vec<String>,
+    pub words: Words,
     pub starts: Vec<i64>,
     pub ends: Vec<i64>,
     pub sentence_ends: Vec<i64>,
+}
+
+/// Token strings: ranges of one `String` (the normalised text, or the tokens one after
+/// another), so that a text's tokens cost no allocation each: `words[k]` or
+/// `words.get(k)` is token `k`'s.
+#[derive(Debug, Clone, Default)]
+pub struct Words {
+    text: String,
+    /// Byte range in `text` of each token.
+    ranges: Vec<(usize, usize)>,
+}
+
+impl PartialEq for Words {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Words {}
+
+impl Words {
+    /// Append a token.
+    pub fn push(&mut self, word: &str) {
+        let start = self.text.len();
+        self.text.push_str(word);
+        self.ranges.push((start, self.text.len()));
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Token `k`'s string, if there is one.
+    pub fn get(&self, k: usize) -> Option<&str> {
+        let &(start, end) = self.ranges.get(k)?;
+        self.text.get(start..end)
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.ranges
+            .iter()
+            .map(|&(start, end)| self.text.get(start..end).unwrap_or_default())
+    }
+}
+
+impl std::ops::Index<usize> for Words {
+    type Output = str;
+
+    fn index(&self, k: usize) -> &str {
+        match self.get(k) {
+            Some(word) => word,
+            None => panic!("token {k} of {}", self.len()),
+        }
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Words {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut out = Words::default();
+        for w in iter {
+            out.push(w.as_ref());
+        }
+        out
+    }
+}
+
+/// `t` in UTF-8, and where each of its code points starts in it (None: all ASCII, one
+/// byte each).
+fn utf8(t: &[char]) -> (String, Option<Vec<usize>>) {
+    if t.iter().fold(0u32, |all, &c| all | c as u32) < 0x80 {
+        let bytes: Vec<u8> = t.iter().map(|&c| c as u8).collect();
+        if let Ok(text) = String::from_utf8(bytes) {
+            return (text, None);
+        }
+    }
+    let mut text = String::with_capacity(t.len() + t.len() / 2);
+    let mut at = Vec::with_capacity(t.len() + 1);
+    for &c in t {
+        at.push(text.len());
+        text.push(c);
+    }
+    at.push(text.len());
+    (text, Some(at))
 }
 
 impl Tokens {
@@ -51,6 +138,9 @@ pub fn is_unspaced(c: char) -> bool {
 /// A letter or digit of a spaced script.
 #[inline]
 fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     is_alnum(c) && !is_unspaced(c)
 }
 
@@ -58,8 +148,12 @@ fn is_letter(c: char) -> bool {
 /// belong to their bigrams; the Python stage listed the marks below U+20000 only.
 #[inline]
 fn is_word_mark(c: char) -> bool {
-    (c as u32) < 0x20000 && is_mark(c) && !is_unspaced(c)
+    !c.is_ascii() && (c as u32) < 0x20000 && is_mark(c) && !is_unspaced(c)
 }
+
+/// The ASCII characters that may end a sentence (`\n` and `is_sentence_mark`'s), as
+/// bits of their code points.
+const ASCII_ENDS: u128 = 1 << b'\n' | 1 << b'.' | 1 << b'!' | 1 << b'?' | 1 << b';';
 
 #[inline]
 fn is_sentence_mark(c: char) -> bool {
@@ -89,6 +183,10 @@ pub fn token_spans(t: &[char]) -> Vec<(usize, usize)> {
     let mut i = 0;
     while i < t.len() {
         let c = t[i];
+        if c.is_ascii() && !c.is_ascii_alphanumeric() {
+            i += 1; // ASCII punctuation and spaces: no token, no mark, not unspaced
+            continue;
+        }
         if is_letter(c) || is_word_mark(c) {
             let j = word_end(t, i);
             spans.push((i, j));
@@ -117,6 +215,9 @@ fn sentence_ends(t: &[char], spans: &[(usize, usize)]) -> Vec<i64> {
     let mut out: Vec<i64> = Vec::new();
     let mut k = 0;
     for (p, &c) in t.iter().enumerate() {
+        if (c as u32) < 128 && (ASCII_ENDS >> (c as u32)) & 1 == 0 {
+            continue; // the common case: an ASCII character that ends nothing
+        }
         let starts_mark =
             c == '\n' || (is_sentence_mark(c) && (p == 0 || !is_sentence_mark(t[p - 1])));
         if !starts_mark {
@@ -137,15 +238,20 @@ fn sentence_ends(t: &[char], spans: &[(usize, usize)]) -> Vec<i64> {
 pub fn tokenize_normalized(norm: &Normalized) -> Tokens {
     let t = &norm.text;
     let spans = token_spans(t);
+    let (text, byte_at) = utf8(t);
+    let ranges = match &byte_at {
+        None => spans.clone(),
+        Some(at) => spans.iter().map(|&(s, e)| (at[s], at[e])).collect(),
+    };
     let mut tokens = Tokens {
-        words: Vec::with_capacity(spans.len()),
+        words: Words { text, ranges },
         starts: Vec::with_capacity(spans.len()),
         ends: Vec::with_capacity(spans.len()),
         sentence_ends: sentence_ends(t, &spans),
     };
+    let mut map = norm.mapper();
     for &(s, e) in &spans {
-        tokens.words.push(t[s..e].iter().collect());
-        let (os, oe) = norm.to_original(s as i64, e as i64);
+        let (os, oe) = map.to_original(s as i64, e as i64);
         tokens.starts.push(os);
         tokens.ends.push(oe);
     }
@@ -162,7 +268,8 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<String> {
-        tokenize(&text.chars().collect::<Vec<_>>()).words
+        let words = tokenize(&text.chars().collect::<Vec<_>>()).words;
+        words.iter().map(String::from).collect()
     }
 
     #[test]
@@ -184,6 +291,26 @@ mod tests {
     }
 
     #[test]
+    fn words_are_the_normalised_tokens_in_any_script() {
+        for text in [
+            "Ça “Va” naïve ﬁnance",
+            "plain ascii words.",
+            "",
+            "克里姆林宫 x",
+        ] {
+            let chars: Vec<char> = text.chars().collect();
+            let norm = normalize(&chars);
+            let t = tokenize(&chars);
+            let want: Vec<String> = token_spans(&norm.text)
+                .iter()
+                .map(|&(s, e)| norm.text[s..e].iter().collect())
+                .collect();
+            assert_eq!(t.words.iter().collect::<Vec<_>>(), want);
+            assert_eq!(t.words, want.iter().collect::<Words>());
+        }
+    }
+
+    #[test]
     fn offsets_are_code_points_of_the_original() {
         let text: Vec<char> = "Путин (Putin) 普京 said.".chars().collect();
         let t = tokenize(&text);
@@ -195,6 +322,15 @@ mod tests {
             })
             .collect();
         assert_eq!(back, ["Путин", "Putin", "普京", "said"]);
+    }
+
+    #[test]
+    fn the_ascii_end_bits_are_the_marks() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let bit = (ASCII_ENDS >> b) & 1 == 1;
+            assert_eq!(bit, c == '\n' || is_sentence_mark(c), "{b}");
+        }
     }
 
     #[test]
