@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace import __version__
-from wiretrace.domain.cache import SourceCache, compact
+from wiretrace.domain.cache import SourceCache
 from wiretrace.domain.candidates import index_spec, rank_candidates
 from wiretrace.domain.offsets import OffsetUnit, converter
 from wiretrace.domain.records import (
@@ -244,7 +244,7 @@ class ReuseService:
         text = self.store.text(key)
         if text is None:
             return None
-        doc = self.detector.prepare(text, work=work)
+        doc = self.detector.prepare(text, work=work, words=False)
         self._cache.put(key, doc)
         return doc
 
@@ -384,7 +384,9 @@ class ReuseService:
         article.check_limits()
         self._check_text(article.text)
         self._check_published(article.published_at_ns)
-        doc = self.detector.prepare(article.text, work=work)
+        # Without the token strings (``words=False``): the service never prepares from
+        # a document again, and the cache keeps it as it is (``compact``'s form).
+        doc = self.detector.prepare(article.text, work=work, words=False)
         row = self._row(article, doc)
         existing = self.store.meta_by_id(article.id)
         if existing is not None and existing.sha256 != row.sha256 and not replace:
@@ -392,7 +394,6 @@ class ReuseService:
         exclude = existing.key if existing else None
         detection = self._detect(doc, row, options, work, exclude_key=exclude)
         work.check(now=True)
-        source = compact(doc)  # as the cache keeps it, made here rather than after the commit
         outcome: Future[IngestOutcome] = Future()
         outcome.set_running_or_notify_cancel()  # settled by the commit alone
 
@@ -405,7 +406,7 @@ class ReuseService:
             if put.created:
                 if existing is not None:
                     self._cache.forget(existing.key)
-                self._cache.put(put.key, source)  # the next articles will likely align with it
+                self._cache.put(put.key, doc)  # the next articles will likely align with it
             outcome.set_result(IngestOutcome(article.id, created=put.created, detection=detection))
 
         self.store.submit(row, replace=replace).add_done_callback(committed)
@@ -418,7 +419,7 @@ class ReuseService:
         work = Work() if work is None else work
         article.check_limits()
         self._check_text(article.text)
-        doc = self.detector.prepare(article.text, work=work)
+        doc = self.detector.prepare(article.text, work=work, words=False)
         existing = self.store.meta_by_id(article.id) if article.id else None
         exclude = existing.key if existing else None
         row = self._row(article, doc, stored=False)
