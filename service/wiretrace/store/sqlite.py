@@ -8,10 +8,12 @@ under the same lock right after the commit, so readers never see an article the 
 does not hold, or the reverse, for longer than that one step.
 
 Group commit: ``put``s that arrive while a transaction commits wait, and the next
-transaction holds all of them (one fsync for the group). Each article is written
-under a savepoint of its own, in arrival order, so one that fails (a conflict, bad
-input) is rolled back alone and the group goes on; two writes of one id in a group
-resolve as they would one after the other. A ``put`` returns only after the commit
+transaction holds all of them (one fsync for the group). The group's ids are looked
+up in one statement; then each article is written in arrival order, a new one by a
+single ``INSERT`` (which SQLite undoes whole when it fails), a replacement under a
+savepoint of its own, so one that fails (a conflict, bad input) leaves nothing behind
+and the group goes on; two writes of one id in a group resolve as they would one
+after the other. A ``put`` returns only after the commit
 that holds it. The index's delta is merged into its sorted arrays by a thread of the
 store's, off the write path (``PassageIndex.compact``, with the GIL released; the
 index's lock is held only to freeze the delta and to swap the merged arrays in, so
@@ -425,8 +427,9 @@ class SqliteStore(ArticleStore):
             with self._lock:
                 try:
                     with self._transaction() as cur:
+                        stored = self._stored_ids(cur, group)
                         for write in group:
-                            self._stage(cur, write)
+                            self._stage(cur, write, stored)
                 except BaseException:
                     for write in group:
                         write.put = write.replaced = None
@@ -448,40 +451,63 @@ class SqliteStore(ArticleStore):
                 raise
         self._wake_merger()
 
-    def _stage(self, cur: sqlite3.Cursor, write: _Write) -> None:
-        """Write one article under a savepoint of its own; an error that concerns it
-        alone rolls back to the savepoint and is kept for its caller."""
+    def _stored_ids(self, cur: sqlite3.Cursor, group: list[_Write]) -> dict[str, tuple[int, str]]:
+        """The key and text hash of each article of ``group``'s ids stored already, read
+        in one statement per 500 ids (SQLite caps the number of parameters)."""
+        ids = list({w.row.record.id: None for w in group})
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, key, sha256 FROM articles WHERE id IN ({marks})"
+            for article_id, key, sha256 in cur.execute(query, chunk):
+                found[article_id] = (int(key), sha256)
+        return found
+
+    def _stage(
+        self, cur: sqlite3.Cursor, write: _Write, stored: dict[str, tuple[int, str]]
+    ) -> None:
+        """Write one article, the group's earlier ones already written (``stored``: the
+        key and text hash of each id of the group stored so far, kept up to date here).
+        A new article is one ``INSERT``, which SQLite undoes whole when it fails; a
+        replacement deletes and inserts under a savepoint of its own. An error that
+        concerns the article alone leaves nothing of it and is kept for its caller."""
         row = write.row
-        cur.execute("SAVEPOINT article")
+        article_id = row.record.id
+        old = stored.get(article_id)
+        if old is not None and old[1] == row.sha256:
+            write.put = Put(old[0], created=False)
+            return
+        if old is not None and not write.replace:
+            write.error = Conflict.other_text(article_id)
+            return
+        savepoint = old is not None
         try:
-            old = cur.execute(
-                "SELECT key, sha256, units, signatures FROM articles WHERE id = ?",
-                (row.record.id,),
-            ).fetchone()
-            if old is not None and old[1] == row.sha256:
-                write.put = Put(int(old[0]), created=False)
-            elif old is not None and not write.replace:
-                raise Conflict.other_text(row.record.id)
-            else:
-                if old is not None:
-                    cur.execute("DELETE FROM articles WHERE key = ?", (old[0],))
-                    write.replaced = (int(old[0]), int(old[2]), bytes(old[3]))
-                cur.execute(self._INSERT, self._values(row))
-                write.put = Put(int(cur.lastrowid or 0), created=True)
-            cur.execute("RELEASE article")
-        except (WiretraceError, sqlite3.Error, ValueError) as err:
+            if old is not None:
+                cur.execute("SAVEPOINT article")
+                units, blob = cur.execute(
+                    "SELECT units, signatures FROM articles WHERE key = ?", (old[0],)
+                ).fetchone()
+                cur.execute("DELETE FROM articles WHERE key = ?", (old[0],))
+                write.replaced = (old[0], int(units), bytes(blob))
+            cur.execute(self._INSERT, self._values(row))
+            write.put = Put(int(cur.lastrowid or 0), created=True)
+            if savepoint:
+                cur.execute("RELEASE article")
+        except (sqlite3.Error, ValueError) as err:
             # ValueError: a text SQLite cannot take (a lone surrogate is not UTF-8).
             write.put = write.replaced = None
             if not self._db.in_transaction:
                 raise  # SQLite rolled the whole transaction back: the group fails
-            cur.execute("ROLLBACK TO article")
-            cur.execute("RELEASE article")
+            if savepoint:
+                cur.execute("ROLLBACK TO article")
+                cur.execute("RELEASE article")
             if isinstance(err, sqlite3.Error):
                 write.error = _error(self.path, err)
-            elif isinstance(err, WiretraceError):
-                write.error = err
             else:
-                write.error = InvalidInput(f"article {row.record.id!r} cannot be stored: {err}")
+                write.error = InvalidInput(f"article {article_id!r} cannot be stored: {err}")
+            return
+        stored[article_id] = (write.put.key, row.sha256)
 
     @_mapped
     def insert_many(self, rows: list[Row]) -> list[int]:
