@@ -1,4 +1,6 @@
 # Types of the compiled core (core/binding), built into wiretrace._core by maturin.
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -87,7 +89,7 @@ def compare(
     *,
     same_text: bool,
     config: AlignConfig,
-    counters: list[int],
+    counters: Sequence[int],
     limited: list[str],
     check: object | None = None,
     token: CancelToken | None = None,
@@ -229,7 +231,7 @@ def detect(
     prepare: PrepareConfig,
     config: AlignConfig,
     coefficients: tuple[float, ...],
-    counters: list[int],
+    counters: Sequence[int],
     limited: list[str],
     check: object | None = None,
     token: CancelToken | None = None,

@@ -37,7 +37,7 @@ from wiretrace.domain.records import (
     Stats,
     text_sha256,
 )
-from wiretrace.engine.confidence import derived_share, verdict
+from wiretrace.engine.confidence import derived_share, verdict, weighted_share
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Document, Match
 from wiretrace.engine.spans import union_length
@@ -134,6 +134,8 @@ def _boilerplate(
     """The code-point ranges of ``doc``'s units whose band lookups hit a bucket over
     the boilerplate cap (``capped``, per indexed row ``rows``; quote rows, after the
     units, are left aside)."""
+    if not any(capped):
+        return []
     bounds, tokens = doc.units.bounds, doc.tokens
     out = []
     for row, n in zip(rows.tolist(), capped, strict=True):
@@ -150,23 +152,34 @@ def _inside(r: Reuse, ranges: list[tuple[int, int]]) -> bool:
     return 2 * union_length(clipped) >= r.end - r.start
 
 
+def _repeat(m: Match, record: ArticleRecord) -> Reuse:
+    """A repeat inside ``record`` (``m`` from ``Detector.repeats``), reported on its
+    later occurrence with the earlier one as its source: ``_reuse`` of ``m.swapped()``."""
+    return Reuse(
+        source_id=record.id,
+        source_outlet=record.outlet,
+        source_published_at_ns=record.published_at_ns,
+        start=m.b_start,
+        end=m.b_end,
+        source_start=m.a_start,
+        source_end=m.a_end,
+        similarity=m.similarity,
+        kind=m.kind,
+        confidence=m.confidence,
+    )
+
+
 def _verdicts(cross: list[Reuse], length: int) -> list[SourceVerdict]:
-    """The verdict on each source of ``cross`` (code-point offsets), most derived first."""
+    """The verdict on each source of ``cross`` (code-point offsets), most derived first:
+    ``derived_share`` of each source's matches."""
     by_source: dict[str, list[Reuse]] = {}
     for r in cross:
         by_source.setdefault(r.source_id, []).append(r)
     out = []
     for source_id, reuses in by_source.items():
-        share = derived_share(
-            length,
-            [_as_match(r) for r in reuses],
-        )
+        share = weighted_share(length, ((r.end - r.start) * r.confidence for r in reuses))
         out.append(SourceVerdict(source_id, reuses[0].source_outlet, share, verdict(share)))
     return sorted(out, key=lambda v: (-v.derived_share, v.source_id))
-
-
-def _as_match(r: Reuse) -> Match:
-    return Match(r.start, r.end, r.source_start, r.source_end, r.similarity, r.kind, r.confidence)
 
 
 def _in_unit(
@@ -306,16 +319,17 @@ class ReuseService:
             source_texts[meta.id] = source.text
             for m in self.detector.compare(doc, source, work=work):
                 reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
-        # A repeat is reported on its later occurrence; its source is the earlier one.
-        repeats = [
-            _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns)
-            for m in self.detector.repeats(doc, work=work)
-        ]
+        repeats = [_repeat(m, record) for m in self.detector.repeats(doc, work=work)]
         starts = doc.tokens.starts
+        min_similarity, min_tokens = options.min_similarity, options.min_tokens
 
         def wanted(r: Reuse) -> bool:
+            if r.similarity < min_similarity:
+                return False
+            if not min_tokens:  # every match spans 0 tokens or more
+                return True
             tokens = int(np.searchsorted(starts, r.end) - np.searchsorted(starts, r.start))
-            return r.similarity >= options.min_similarity and tokens >= options.min_tokens
+            return tokens >= min_tokens
 
         cross = [r for r in reuses if wanted(r)]
         suppressed = 0

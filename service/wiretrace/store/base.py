@@ -50,7 +50,7 @@ class Passages:
 
     def keys(self, article_key: int) -> npt.NDArray[np.int64]:
         """The passage keys of these units in the article ``article_key``."""
-        return (np.int64(article_key) << UNIT_BITS) | self.units.astype(np.int64)
+        return self.units.astype(np.int64, copy=False) | (article_key << UNIT_BITS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,7 +332,8 @@ class SqliteStore(ArticleStore):
             record.text,
             row.sha256,
             int(row.signatures.shape[0]),
-            np.ascontiguousarray(row.signatures, dtype=np.uint32).tobytes(),
+            # Bound as a blob through the buffer protocol: SQLite copies the bytes.
+            np.ascontiguousarray(row.signatures, dtype=np.uint32),
         )
 
     # -- writes ---------------------------------------------------------------------
@@ -427,9 +428,9 @@ class SqliteStore(ArticleStore):
             with self._lock:
                 try:
                     with self._transaction() as cur:
-                        stored = self._stored_ids(cur, group)
+                        known = self._stored_ids(cur, group)
                         for write in group:
-                            self._stage(cur, write, stored)
+                            self._stage(cur, write, known)
                 except BaseException:
                     for write in group:
                         write.put = write.replaced = None
@@ -648,24 +649,19 @@ class SqliteStore(ArticleStore):
             exclude_key=exclude_key,
         )
 
-    def _meta(self, where: str, value: object) -> StoredMeta | None:
-        row = (
-            self._reader()
-            .execute(
-                f"SELECT key, id, outlet, published_at_ns, sha256 FROM articles WHERE {where} = ?",
-                (value,),
-            )
-            .fetchone()
-        )
-        return StoredMeta(*row) if row else None
+    _META = "SELECT key, id, outlet, published_at_ns, sha256 FROM articles WHERE "
+    _META_BY_ID = _META + "id = ?"
+    _META_BY_KEY = _META + "key = ?"
 
     @_mapped
     def meta_by_id(self, article_id: str) -> StoredMeta | None:
-        return self._meta("id", article_id)
+        row = self._reader().execute(self._META_BY_ID, (article_id,)).fetchone()
+        return StoredMeta(*row) if row else None
 
     @_mapped
     def meta_by_key(self, key: int) -> StoredMeta | None:
-        return self._meta("key", key)
+        row = self._reader().execute(self._META_BY_KEY, (key,)).fetchone()
+        return StoredMeta(*row) if row else None
 
     @_mapped
     def record(self, article_id: str) -> ArticleRecord | None:
