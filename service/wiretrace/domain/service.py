@@ -411,19 +411,18 @@ class ReuseService:
         outcome: Future[IngestOutcome] = Future()
         outcome.set_running_or_notify_cancel()  # settled by the commit alone
 
-        def committed(written: Future[Put]) -> None:
-            try:
-                put = written.result()
-            except Exception as err:
-                outcome.set_exception(err)
+        def committed(put: Put | None, error: BaseException | None) -> None:
+            if error is not None:
+                outcome.set_exception(error)
                 return
+            assert put is not None  # settled without an error
             if put.created:
                 if existing is not None:
                     self._cache.forget(existing.key)
                 self._cache.put(put.key, doc)  # the next articles will likely align with it
             outcome.set_result(IngestOutcome(article.id, created=put.created, detection=detection))
 
-        self.store.submit(row, replace=replace).add_done_callback(committed)
+        self.store.submit_then(row, committed, replace=replace)
         return outcome
 
     def query(

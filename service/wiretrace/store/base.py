@@ -32,6 +32,7 @@ __all__ = [
     "Put",
     "Ranked",
     "Row",
+    "Settle",
     "StoredMeta",
     "Writes",
 ]
@@ -167,6 +168,11 @@ class Row:
     passages: Passages
 
 
+#: What ``ArticleStore.submit_then`` calls once a write is settled: its ``Put`` and
+#: None, or None and the error.
+Settle = Callable[[Put | None, BaseException | None], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Writes:
     """What a store's writes have cost since it opened: the transactions that stored
@@ -192,6 +198,17 @@ class ArticleStore(abc.ABC):
         with the same text nothing changes (``created`` False); with another text it
         raises ``Conflict``, or with ``replace`` the old article goes in the same step.
         Returns only once the write is durable."""
+
+    def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
+        """``submit`` without a future: ``then(put, None)``, or ``then(None, error)``
+        with the error ``put`` would raise, once the write is durable, on the thread
+        that settles it (this default: the caller's, before returning)."""
+        try:
+            put = self.put(row, replace=replace)
+        except Exception as err:
+            then(None, err)
+            return
+        then(put, None)
 
     def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
         """``put``, with its outcome (or error) in a future settled once the write is

@@ -53,6 +53,7 @@ from wiretrace.store.base import (
     Put,
     Ranked,
     Row,
+    Settle,
     StoredMeta,
     Writes,
 )
@@ -140,6 +141,15 @@ def _own(err: BaseException) -> BaseException:
     return err  # a bug: raised as it is
 
 
+def _settle(then: Settle, put: Put | None, error: BaseException | None) -> None:
+    """Call a write's ``then``; what it raises is logged, as a future's callbacks' is,
+    so that the group's other writes are settled too."""
+    try:
+        then(None, error) if error is not None else then(put, None)
+    except Exception:
+        log.exception("a write's callback failed")
+
+
 def _held() -> threading.Lock:
     lock = threading.Lock()
     lock.acquire()
@@ -150,8 +160,8 @@ def _held() -> threading.Lock:
 class _Write:
     """One write waiting for the transaction that holds it: a ``put``, whose thread
     waits on ``wake``, released once, by the thread that wrote its group (``done``),
-    or by the one before it to have it lead the next group; or a ``submit``, whose
-    ``future`` is settled once its group has committed (its caller leads the group
+    or by the one before it to have it lead the next group; or a ``submit_then``,
+    whose ``then`` is called once its group has committed (its caller leads the group
     when the store was idle; the store's committer thread when it came meanwhile)."""
 
     row: Row
@@ -162,7 +172,7 @@ class _Write:
     error: BaseException | None = None
     #: The article this write replaced: its key, units and signature bytes.
     replaced: tuple[int, int, bytes] | None = None
-    future: Future[Put] | None = None
+    then: Settle | None = None
 
     def outcome(self) -> Put:
         if self.error is not None:
@@ -362,7 +372,22 @@ class SqliteStore(ArticleStore):
         hand-off to another thread for a lone write)."""
         future: Future[Put] = Future()
         future.set_running_or_notify_cancel()  # settled by the store alone
-        write = _Write(row, replace, future=future)
+
+        def settle(put: Put | None, error: BaseException | None) -> None:
+            if error is not None:
+                future.set_exception(error)
+                return
+            assert put is not None  # settled without an error
+            future.set_result(put)
+
+        self.submit_then(row, settle, replace=replace)
+        return future
+
+    def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
+        """``submit`` with a callable instead of a future (one less per write); ``then``
+        is called on the thread that writes the group: the caller's, before this
+        returns, when the store was idle."""
+        write = _Write(row, replace, then=then)
         with self._turn:
             if self._closing:
                 raise Unavailable(f"the SQLite store at {self.path} is closed")
@@ -371,7 +396,6 @@ class SqliteStore(ArticleStore):
             self._committing = True
         if lead:
             self._lead()
-        return future
 
     def _commit_loop(self) -> None:
         """Lead the groups that a ``submit`` starts, until the store closes."""
@@ -398,7 +422,7 @@ class SqliteStore(ArticleStore):
                     w.done = True
                 if self._waiting:
                     nxt = self._waiting[0]  # it leads the writes that came meanwhile
-                    self._handed = nxt.future is not None
+                    self._handed = nxt.then is not None
                     if self._handed and self._committer is None:
                         self._committer = threading.Thread(
                             target=self._commit_loop, name="group-commit", daemon=True
@@ -407,15 +431,13 @@ class SqliteStore(ArticleStore):
                 else:
                     self._committing = False
             for w in group:
-                if w.future is None:
+                if w.then is None:
                     assert w.wake is not None  # a put's
                     w.wake.release()  # the leader's own lock too: nobody waits on it
-                elif w.error is not None:
-                    w.future.set_exception(w.error)
                 else:
-                    w.future.set_result(w.outcome())
+                    _settle(w.then, w.put, w.error)
             if nxt is not None:
-                if nxt.future is None:
+                if nxt.then is None:
                     assert nxt.wake is not None
                     nxt.wake.release()
                 else:
