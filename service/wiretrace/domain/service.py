@@ -222,7 +222,7 @@ class ReuseService:
     # -- validation ------------------------------------------------------------------
 
     def _check_text(self, text: str, what: str = "text") -> None:
-        if not text.strip():
+        if not text or text.isspace():  # ``not text.strip()``, without a copy
             raise InvalidInput(f"{what} is empty: send the article's text")
         if len(text) > self.settings.max_text_chars:
             raise TooLarge(

@@ -320,6 +320,17 @@ class SqliteStore(ArticleStore):
         passages = row.passages
         self._index.insert(passages.keys(key), passages.band_keys, row.signatures[passages.units])
 
+    def _index_rows(self, keys: list[int], rows: list[Row]) -> None:
+        """Index the stored articles ``keys`` (``rows``) in one insert."""
+        if len(rows) == 1:
+            self._index_insert(keys[0], rows[0])
+            return
+        self._index.insert(
+            np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
+            np.concatenate([r.passages.band_keys for r in rows]),
+            np.concatenate([r.signatures[r.passages.units] for r in rows]),
+        )
+
     def _index_remove(self, key: int, units: int, blob: bytes) -> None:
         """Drop a stored article's passages, found again from its stored signatures."""
         passages = self.spec.passages(self._signatures(units, blob))
@@ -457,14 +468,17 @@ class SqliteStore(ArticleStore):
                     for write in group:
                         write.put = write.replaced = None
                     raise
-                stored = sum(1 for w in group if w.put is not None and w.put.created)
-                self._writes = Writes(self._writes.transactions + 1, self._writes.articles + stored)
-                for write in group:  # in arrival order: a replaced article goes first
-                    if write.put is None or not write.put.created:
-                        continue
-                    if write.replaced is not None:
-                        self._index_remove(*write.replaced)
-                    self._index_insert(write.put.key, write.row)
+                created = [(w.put.key, w) for w in group if w.put is not None and w.put.created]
+                self._writes = Writes(
+                    self._writes.transactions + 1, self._writes.articles + len(created)
+                )
+                if any(w.replaced is not None for _, w in created):
+                    for key, write in created:  # in arrival order: a replaced article first
+                        if write.replaced is not None:
+                            self._index_remove(*write.replaced)
+                        self._index_insert(key, write.row)
+                elif created:  # in one call
+                    self._index_rows([key for key, _ in created], [w.row for _, w in created])
         except BaseException as err:
             mapped = _error(self.path, err) if isinstance(err, sqlite3.Error) else err
             for write in group:
@@ -537,11 +551,7 @@ class SqliteStore(ArticleStore):
         with self._lock:
             keys = self._commit(rows)
             if keys:
-                self._index.insert(
-                    np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
-                    np.concatenate([r.passages.band_keys for r in rows]),
-                    np.concatenate([r.signatures[r.passages.units] for r in rows]),
-                )
+                self._index_rows(keys, rows)
         self._wake_merger()
         return keys
 
