@@ -305,20 +305,26 @@ class ReuseService:
         boilerplate = _boilerplate(doc, row.passages.units, capped)
         reuses: list[Reuse] = []
         source_texts: dict[str, str] = {record.id: doc.text}  # for the offset unit
-        aligned = 0
-        for key in ranked:
-            if aligned >= self.settings.max_candidates:
-                break
-            meta = self.store.meta_by_key(key)
-            if meta is None or not options.allows(meta.outlet, meta.published_at_ns, record.outlet):
-                continue
-            source = self._source_doc(key, work)
-            if source is None:
-                continue
-            aligned += 1
-            source_texts[meta.id] = source.text
-            for m in self.detector.compare(doc, source, work=work):
-                reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
+        aligned, at, most = 0, 0, self.settings.max_candidates
+        while aligned < most and at < len(ranked):
+            # The metadata of the keys the loop may visit before it has ``most``: read
+            # together, no more than one by one would read.
+            keys = ranked[at : at + most - aligned]
+            at += len(keys)
+            metas = self.store.metas_by_key(keys)
+            for key in keys:
+                meta = metas.get(key)
+                if meta is None or not options.allows(
+                    meta.outlet, meta.published_at_ns, record.outlet
+                ):
+                    continue
+                source = self._source_doc(key, work)
+                if source is None:
+                    continue
+                aligned += 1
+                source_texts[meta.id] = source.text
+                for m in self.detector.compare(doc, source, work=work):
+                    reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
         repeats = [_repeat(m, record) for m in self.detector.repeats(doc, work=work)]
         starts = doc.tokens.starts
         min_similarity, min_tokens = options.min_similarity, options.min_tokens

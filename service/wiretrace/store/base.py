@@ -276,6 +276,16 @@ class ArticleStore(abc.ABC):
     @abc.abstractmethod
     def meta_by_key(self, key: int) -> StoredMeta | None: ...
 
+    def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
+        """``meta_by_key`` of each of ``keys`` that is stored (the embedded store reads
+        them in one statement; this default, one by one)."""
+        found = {}
+        for key in keys:
+            meta = self.meta_by_key(key)
+            if meta is not None:
+                found[key] = meta
+        return found
+
     @abc.abstractmethod
     def record(self, article_id: str) -> ArticleRecord | None: ...
 

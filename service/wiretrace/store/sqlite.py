@@ -696,6 +696,17 @@ class SqliteStore(ArticleStore):
         return StoredMeta(*row) if row else None
 
     @_mapped
+    def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
+        found: dict[int, StoredMeta] = {}
+        reader = self._reader()
+        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+            chunk = keys[start : start + 500]
+            query = self._META + f"key IN ({','.join('?' * len(chunk))})"
+            for row in reader.execute(query, chunk):
+                found[row[0]] = StoredMeta(*row)
+        return found
+
+    @_mapped
     def record(self, article_id: str) -> ArticleRecord | None:
         row = (
             self._reader()

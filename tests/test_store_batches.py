@@ -1,9 +1,11 @@
-"""``submit_then``, the embedded store's write without a future: each callback is
+"""The embedded store's batched paths. ``submit_then``, its write without a future: each callback is
 called once, after the commit that holds its write, with the outcome ``put`` would
 give; a callback that raises is logged and the group's other writes are settled.
 And the group's ids, looked up in one statement, resolve as writes one after the
 other: a repeat of an id in the group, a replacement of one written earlier in it,
-and a text SQLite refuses, which leaves nothing behind and the group going on."""
+and a text SQLite refuses, which leaves nothing behind and the group going on. And
+``metas_by_key``, the metadata of many keys in one statement, as ``meta_by_key`` gives
+them one by one."""
 
 from __future__ import annotations
 
@@ -137,5 +139,21 @@ def test_a_callback_that_raises_leaves_the_others_settled(
         assert settled == [r.record.id for r in rows]
         assert "a write's callback failed" in caplog.text
         assert store.count() == len(rows)
+    finally:
+        store.close()
+
+
+def test_metas_by_key_are_meta_by_key_of_the_stored_keys(
+    tmp_path: Path, detector: Detector
+) -> None:
+    store = SqliteStore(tmp_path / "a.db", SPEC)
+    try:
+        keys = [store.put(_row(d.id, d.text, detector)).key for d in news(12, seed=47)]
+        assert store.delete(news(12, seed=47)[3].id)
+        asked = [*keys[::-1], max(keys) + 5, keys[0], -1, *range(1000, 1600)]
+        found = store.metas_by_key(asked)  # over 500 keys: two statements
+        expected = {k: m for k in asked if (m := store.meta_by_key(k)) is not None}
+        assert found == expected
+        assert sorted(found) == sorted(keys[:3] + keys[4:])
     finally:
         store.close()
