@@ -202,7 +202,9 @@ class ArticleStore(abc.ABC):
     def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
         """``submit`` without a future: ``then(put, None)``, or ``then(None, error)``
         with the error ``put`` would raise, once the write is durable, on the thread
-        that settles it (this default: the caller's, before returning)."""
+        that settles it (this default: the caller's, before returning). ``then``
+        should not raise: what it raises is logged by a store that settles writes in
+        groups, so that the group's others are settled too."""
         try:
             put = self.put(row, replace=replace)
         except Exception as err:
