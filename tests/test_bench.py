@@ -327,6 +327,27 @@ def test_bench_compare_and_ingest_over_a_preloaded_index(
     assert report["articles"] == 30
 
 
+def test_bench_transport_measures_an_echo_server_and_the_budget_left(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["bench", "transport", "--articles", "40", "--streams", "4", "--query-texts", "5"]
+    args += ["--requests", "60", "--in-flight", "8", "--pairs", "12", "--chars", "1500"]
+    assert main([*args, "--ingest-rate", "500", "--query-p99-ms", "40", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ingest, query, compare = report["ingest_stream"], report["query"], report["compare"]
+    assert ingest["answered"] == 40  # the echo answered every article of every stream
+    assert ingest["articles_per_s"] > 0
+    assert query["qps"] > 0
+    cores = report["cores"]
+    spent = ingest["server_cpu_ms"] + ingest["client_cpu_ms"]
+    assert ingest["cpu_ms_left_per_article"] == pytest.approx(cores * 2.0 - spent, abs=1e-3)
+    assert query["qps_needed"] == 200.0  # 8 in flight, each within 40 ms
+    spent = query["server_cpu_ms"] + query["client_cpu_ms"]
+    assert query["cpu_ms_left_per_query"] == pytest.approx(cores * 5.0 - spent, abs=1e-3)
+    assert compare["pairs"] == 12
+    assert compare["ms_left_per_call"] == pytest.approx(1 - compare["p50_ms"], abs=1e-3)
+
+
 def test_bench_commit_puts_prepared_articles_from_many_threads(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -20,6 +20,7 @@ from wiretrace.engine.signature import (
     signatures,
 )
 from wiretrace.store.band_index import PassageIndex
+from wiretrace.store.base import UNIT_BITS
 
 NUM_PERM = 64
 
@@ -463,6 +464,27 @@ def test_the_cap_leaves_out_buckets_over_it_and_counts_them() -> None:
         assert lookup.capped == [int((sizes > cap).sum())]
         assert lookup.found == _brute(stored, query, max_bucket=cap)
     assert index.lookup(query, max_bucket=3).found == [{}]  # every band holds the 4 copies
+
+
+def test_ranked_merges_a_bulk_load_first_and_answers_as_after_compact() -> None:
+    # Passages of 40 articles, 4 each, keyed as the store keys them; the query rows
+    # are some of them, so that ranked candidates exist.
+    pool = signatures(_sets(np.random.default_rng(12), 160), num_perm=NUM_PERM, seed=1)
+    keys = np.array([(i // 4) << UNIT_BITS | (i % 4) for i in range(len(pool))])
+    bands = band_keys(pool, 21, 3)
+    query = slice(8, 20)
+    answers = []
+    for compact_first in (True, False):
+        index = PassageIndex(bands=21, num_perm=NUM_PERM, delta_limit=100)
+        index.insert(keys, bands, pool)  # a bulk load: held for one merge
+        if compact_first:
+            index.compact()
+        answers.append(
+            index.ranked(bands[query], pool[query], max_bucket=None, min_jaccard=0.5, exclude_key=3)
+        )
+        assert index.pending == 0
+    assert answers[0] == answers[1]
+    assert answers[0].keys[:2] == [2, 4]  # the query's own rows, article 3 excluded
 
 
 def test_index_and_sketch_take_under_400_bytes_a_passage() -> None:

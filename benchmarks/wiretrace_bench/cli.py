@@ -15,6 +15,7 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench query [--server ADDR] [--index-size N] [--requests R]
                           [--concurrency K] [--json]
     wiretrace bench compare [--server ADDR] [--pairs N] [--chars C] [--json]
+    wiretrace bench transport [--articles N] [--requests R] [--pairs N] [--json]
     wiretrace bench shapes [--chars C] [--server ADDR | --in-process] [--repeats R] [--json]
     wiretrace bench restart [--articles N] [--json]
     wiretrace bench merge [--passages N] [--merges M] [--json]
@@ -247,6 +248,27 @@ def _cmd_bench_compare(args: argparse.Namespace) -> int:
     else:
         with local_server() as (address, _proc):
             report = bench_compare(address, pairs)
+    _print_report(report, args.json)
+    return 0
+
+
+def _cmd_bench_transport(args: argparse.Namespace) -> int:
+    from wiretrace_bench.service_bench import compare_pairs
+    from wiretrace_bench.synthetic import generate
+    from wiretrace_bench.transport import bench_transport
+
+    articles, _ = generate(args.articles + args.query_texts, seed=args.seed)
+    report = bench_transport(
+        articles[: args.articles],
+        [a.text for a in articles[args.articles :]],
+        compare_pairs(args.pairs, args.chars, seed=args.seed),
+        streams=args.streams,
+        requests=args.requests,
+        in_flight=args.in_flight,
+        ingest_rate=args.ingest_rate,
+        query_p99_ms=args.query_p99_ms,
+        compare_p50_ms=args.compare_p50_ms,
+    )
     _print_report(report, args.json)
     return 0
 
@@ -545,6 +567,25 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_compare)
+
+    p = bench.add_parser(
+        "transport",
+        help="the gRPC transport alone (an echo server): its CPU a call, and what the "
+        "ingest, query and compare targets leave for the engine",
+    )
+    p.add_argument("--articles", type=int, default=2000, help="articles streamed")
+    p.add_argument("--streams", type=int, default=16, help="IngestStream streams")
+    p.add_argument("--query-texts", type=int, default=200, help="distinct query texts")
+    p.add_argument("--requests", type=int, default=4000, help="Query calls")
+    p.add_argument("--in-flight", type=int, default=64, help="Query calls in flight")
+    p.add_argument("--pairs", type=int, default=500, help="Compare calls, one in flight")
+    p.add_argument("--chars", type=int, default=5000, help="characters per compared text")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--ingest-rate", type=float, default=2000, help="target articles/s")
+    p.add_argument("--query-p99-ms", type=float, default=25, help="target Query p99")
+    p.add_argument("--compare-p50-ms", type=float, default=1, help="target Compare p50")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=_cmd_bench_transport)
 
     p = bench.add_parser(
         "shapes", help="the worst text shapes at the limit: engine and Compare RPC time, work"

@@ -173,6 +173,7 @@ def bench_ingest(
         # it competes with the server for the same cores.
         "client_cpu_ms_per_article": round(own * 1e3 / len(articles), 2) if articles else None,
         "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
+        "answered": len(results),
         "matches": sum(len(v) for v in results.values()),
         # Group commit: how many transactions the stored articles took (0: not counted).
         "write_transactions": after.write_transactions - before.write_transactions,
@@ -303,15 +304,14 @@ def compare_pairs(count: int, chars: int, *, seed: int = 0) -> list[tuple[str, s
     return pairs
 
 
-def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, object]:
-    """Compare RPC latency, one call in flight, beside the engine in this process: the
-    whole ``Detector.compare`` of two texts, and its alignment alone (two prepared
-    documents, the core's copy of each made once); then the threads' scaling."""
+def compare_rpc(
+    address: str, pairs: list[tuple[str, str]], between: Callable[[str, str], object] | None = None
+) -> tuple[list[float], int]:
+    """The latency of each Compare RPC (ms), one call in flight, and the matches they
+    found; ``between`` runs after each call, outside the clock."""
     from wiretrace_client import Client
 
-    detector = Detector(EngineConfig())
-    local: list[float] = []
-    remote: list[float] = []
+    latencies: list[float] = []
     found = 0
     with Client(address, timeout=60) as client:
         for a, b in pairs[:10]:  # warm-up
@@ -319,10 +319,25 @@ def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, objec
         for a, b in pairs:
             t = time.perf_counter()
             found += len(client.compare(a, b).matches)
-            remote.append((time.perf_counter() - t) * 1e3)
-            t = time.perf_counter()
-            detector.compare(a, b)
-            local.append((time.perf_counter() - t) * 1e3)
+            latencies.append((time.perf_counter() - t) * 1e3)
+            if between is not None:
+                between(a, b)
+    return latencies, found
+
+
+def bench_compare(address: str, pairs: list[tuple[str, str]]) -> dict[str, object]:
+    """Compare RPC latency, one call in flight, beside the engine in this process: the
+    whole ``Detector.compare`` of two texts, and its alignment alone (two prepared
+    documents, the core's copy of each made once); then the threads' scaling."""
+    detector = Detector(EngineConfig())
+    local: list[float] = []
+
+    def in_process(a: str, b: str) -> None:
+        t = time.perf_counter()
+        detector.compare(a, b)
+        local.append((time.perf_counter() - t) * 1e3)
+
+    remote, found = compare_rpc(address, pairs, in_process)
     docs = [(detector.prepare(a), detector.prepare(b)) for a, b in pairs]
     prepared: list[float] = []
     core: list[float] = []

@@ -503,19 +503,25 @@ impl PyPassageIndex {
         self.check_width(&band_keys, Some(&signatures))?;
         let keys = band_keys.as_slice()?;
         let sigs = signatures.as_slice()?;
-        if self.read(py, "PassageIndex.query_ranked", |i| i.needs_merge())? {
-            self.compact(py)?;
-        }
         let rank = Rank {
             min_jaccard,
             exclude: exclude_key,
             unit_bits,
         };
-        let ranked = self
-            .read(py, "PassageIndex.query_ranked", |i| {
-                i.query_ranked(keys, sigs, max_bucket, &rank)
-            })?
-            .map_err(invalid)?;
+        // One release of the GIL, unless bulk-loaded passages wait for a merge.
+        let ranked = |i: &PassageIndex| {
+            (!i.needs_merge()).then(|| i.query_ranked(keys, sigs, max_bucket, &rank))
+        };
+        let ranked = match self.read(py, "PassageIndex.query_ranked", ranked)? {
+            Some(r) => r,
+            None => {
+                self.compact(py)?;
+                self.read(py, "PassageIndex.query_ranked", |i| {
+                    i.query_ranked(keys, sigs, max_bucket, &rank)
+                })?
+            }
+        }
+        .map_err(invalid)?;
         Ok((PyArray1::from_vec(py, ranked.articles), ranked.capped))
     }
 }

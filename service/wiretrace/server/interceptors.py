@@ -2,7 +2,8 @@
 requests parse (``Decoding``), who may call (``Authenticator``), and how many calls run
 at once (``Admission``); ``metrics.Metrics`` is one more. Each is an ``Around``: it
 wraps the behaviour of the method gRPC chose, so it sees the call opening, each
-request, each answer and the call closing, without the servicer knowing.
+request, each answer and the call closing, without the servicer knowing. A server's
+``Around`` s reach gRPC as one interceptor, their ``Chain``.
 
 Health checks stay open and unmetered: a load balancer must always get an answer.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "Admission",
     "Around",
     "Authenticator",
+    "Chain",
     "Context",
     "Decoding",
     "Handler",
@@ -66,16 +68,17 @@ def _rpc(method: str) -> str:
     return method.rsplit("/", 1)[-1]
 
 
-class Around(Interceptor):
+class Around:
     """Wraps the behaviour of every method it does not ``skip``: ``opened`` runs before
     the servicer (it may abort the call, and what it returns is the call's state),
     ``request`` on each request, ``answered`` on each answer, ``closed`` once the call
-    is over (not when ``opened`` aborted it); ``decoder`` may replace the parser."""
+    is over (not when ``opened`` aborted it); ``decoder`` may replace the parser.
+    ``Chain`` puts a server's ``Around`` s around its methods."""
 
     def skips(self, method: str) -> bool:
         return method.startswith(HEALTH_PREFIX)
 
-    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+    async def opened(self, rpc: str, context: Context) -> Any:
         return None
 
     async def request(self, state: Any, request: Any, context: Context) -> None:
@@ -90,83 +93,120 @@ class Around(Interceptor):
     def decoder(self, rpc: str, parse: Parse | None) -> Parse | None:
         return parse
 
+
+class Chain(Interceptor):
+    """A server's ``Around`` s, outermost first, as one gRPC interceptor. Each method
+    is wrapped once, on its first call, and the wrapper is kept: gRPC asks every
+    interceptor for a handler on every call, and wrapping anew each time, once per
+    ``Around``, cost a call ~0.05 ms. The hooks run as if each ``Around`` wrapped the
+    next: ``opened`` and ``request`` outermost first, ``answered`` and ``closed``
+    innermost first."""
+
+    def __init__(self, arounds: list[Around]) -> None:
+        self.arounds = list(arounds)
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Any],
         details: grpc.HandlerCallDetails,
     ) -> Handler:
         handler = cast("Handler | None", await continuation(details))
-        method = str(details.method)
-        if handler is None or self.skips(method):
+        if handler is None:
             return handler  # type: ignore[return-value]  # None: no such method
-        rpc = _rpc(method)
-        streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
-        behaviour: Any = {
-            (False, False): handler.unary_unary,
-            (False, True): handler.unary_stream,
-            (True, False): handler.stream_unary,
-            (True, True): handler.stream_stream,
-        }[(streaming_in, streaming_out)]
+        method = str(details.method)
+        kept = self._wrapped.get(method)
+        if kept is not None and kept[0] is handler:
+            return kept[1]
+        arounds = [a for a in self.arounds if not a.skips(method)]
+        wrapped = _wrap(arounds, _rpc(method), handler) if arounds else handler
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
-        async def requests(state: Any, incoming: AsyncIterator[Any], context: Context) -> Any:
-            async for item in incoming:
-                await self.request(state, item, context)
-                yield item
 
-        # An interceptor that does not look at requests is not put between them and
-        # the servicer (one async generator less per streamed message).
-        checks = type(self).request is not Around.request
+def _wrap(arounds: list[Around], rpc: str, handler: Handler) -> Handler:
+    """``handler`` with the hooks of ``arounds`` (outermost first) around it."""
+    streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
+    behaviour: Any = {
+        (False, False): handler.unary_unary,
+        (False, True): handler.unary_stream,
+        (True, False): handler.stream_unary,
+        (True, True): handler.stream_stream,
+    }[(streaming_in, streaming_out)]
+    # An Around that does not look at requests is not asked about them.
+    checks = [type(a).request is not Around.request for a in arounds]
+    innermost_first = list(reversed(range(len(arounds))))
 
-        async def enter(request: Any, context: Context) -> tuple[Any, Any]:
-            """Open the call and check its request(s); on a refusal, close it again."""
-            state = await self.opened(rpc, details, context)
-            if not checks:
-                return state, request
-            if streaming_in:
-                return state, requests(state, request, context)
-            try:
-                await self.request(state, request, context)
-            except BaseException:
-                self.closed(state, context, True)
-                raise
-            return state, request
+    def close(states: list[Any], context: Context, failed: bool) -> None:
+        for k in reversed(range(len(states))):
+            arounds[k].closed(states[k], context, failed)
 
-        async def one(request: Any, context: Context) -> Any:
-            state, request = await enter(request, context)
-            failed = True
-            try:
-                answer = await behaviour(request, context)
-                self.answered(state, answer)
-                failed = False
-                return answer
-            finally:
-                self.closed(state, context, failed)
+    async def requests(states: list[Any], incoming: AsyncIterator[Any], context: Context) -> Any:
+        async for item in incoming:
+            for k, state in enumerate(states):
+                if checks[k]:
+                    await arounds[k].request(state, item, context)
+            yield item
 
-        async def many(request: Any, context: Context) -> AsyncIterator[Any]:
-            state, request = await enter(request, context)
-            failed = True
-            try:
-                async for answer in behaviour(request, context):
-                    self.answered(state, answer)
-                    yield answer
-                failed = False
-            finally:
-                self.closed(state, context, failed)
+    async def enter(request: Any, context: Context) -> tuple[list[Any], Any]:
+        """Open the call and check its request(s), each Around in turn; on a refusal,
+        close those opened (not the one whose ``opened`` refused) again."""
+        states: list[Any] = []
+        try:
+            for k, around in enumerate(arounds):
+                states.append(await around.opened(rpc, context))
+                if checks[k] and not streaming_in:
+                    await around.request(states[k], request, context)
+        except BaseException:
+            close(states, context, True)
+            raise
+        if streaming_in and any(checks):
+            request = requests(states, request, context)
+        return states, request
 
-        make: Any = {
-            (False, False): grpc.unary_unary_rpc_method_handler,
-            (False, True): grpc.unary_stream_rpc_method_handler,
-            (True, False): grpc.stream_unary_rpc_method_handler,
-            (True, True): grpc.stream_stream_rpc_method_handler,
-        }[(streaming_in, streaming_out)]
-        return cast(
-            Handler,
-            make(
-                many if streaming_out else one,
-                request_deserializer=self.decoder(rpc, handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            ),
-        )
+    def answered(states: list[Any], answer: Any) -> None:
+        for k in innermost_first:
+            arounds[k].answered(states[k], answer)
+
+    async def one(request: Any, context: Context) -> Any:
+        states, request = await enter(request, context)
+        failed = True
+        try:
+            answer = await behaviour(request, context)
+            answered(states, answer)
+            failed = False
+            return answer
+        finally:
+            close(states, context, failed)
+
+    async def many(request: Any, context: Context) -> AsyncIterator[Any]:
+        states, request = await enter(request, context)
+        failed = True
+        try:
+            async for answer in behaviour(request, context):
+                answered(states, answer)
+                yield answer
+            failed = False
+        finally:
+            close(states, context, failed)
+
+    make: Any = {
+        (False, False): grpc.unary_unary_rpc_method_handler,
+        (False, True): grpc.unary_stream_rpc_method_handler,
+        (True, False): grpc.stream_unary_rpc_method_handler,
+        (True, True): grpc.stream_stream_rpc_method_handler,
+    }[(streaming_in, streaming_out)]
+    parse = handler.request_deserializer
+    for around in arounds:
+        parse = around.decoder(rpc, parse)
+    return cast(
+        Handler,
+        make(
+            many if streaming_out else one,
+            request_deserializer=parse,
+            response_serializer=handler.response_serializer,
+        ),
+    )
 
 
 # -- decoding -------------------------------------------------------------------------
@@ -198,7 +238,7 @@ class Decoding(Around):
 
         return safe
 
-    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+    async def opened(self, rpc: str, context: Context) -> Any:
         return rpc
 
     async def request(self, state: Any, request: Any, context: Context) -> None:
@@ -287,8 +327,8 @@ class Authenticator(Around):
     def skips(self, method: str) -> bool:
         return method.startswith((HEALTH_PREFIX, REFLECTION_PREFIX))
 
-    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
-        metadata = dict(details.invocation_metadata or ())
+    async def opened(self, rpc: str, context: Context) -> Any:
+        metadata = dict(context.invocation_metadata() or ())
         header = str(metadata.get("authorization", ""))
         scheme, _, token = header.partition(" ")
         caller = self.tokens.caller(token.strip().encode()) if scheme == "Bearer" else None
@@ -339,7 +379,7 @@ class Admission(Around):
     def skips(self, method: str) -> bool:
         return method.startswith(HEALTH_PREFIX) or _rpc(method) == "Stats"
 
-    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+    async def opened(self, rpc: str, context: Context) -> Any:
         with self._lock:
             admitted = self.in_flight < self.limit
             if admitted:

@@ -74,7 +74,7 @@ class Metrics(Around):
         server, _thread = start_http_server(int(port), host.strip("[]"), registry=self.registry)
         return int(server.server_port)
 
-    async def opened(self, rpc: str, details: grpc.HandlerCallDetails, context: Context) -> Any:
+    async def opened(self, rpc: str, context: Context) -> Any:
         return rpc, time.perf_counter()
 
     def answered(self, state: Any, answer: Any) -> None:
