@@ -1,4 +1,6 @@
 # Types of the compiled core (core/binding), built into wiretrace._core by maturin.
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -87,7 +89,7 @@ def compare(
     *,
     same_text: bool,
     config: AlignConfig,
-    counters: list[int],
+    counters: Sequence[int],
     limited: list[str],
     check: object | None = None,
     token: CancelToken | None = None,
@@ -108,6 +110,9 @@ def minhash_signatures(
 ) -> npt.NDArray[np.uint32]: ...
 def distinct_indexable_rows(sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]: ...
 def band_keys(sigs: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]: ...
+def index_passages(
+    sigs: npt.NDArray[np.uint32], bands: int, rows: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]: ...
 
 class PassageIndex:
     def __init__(
@@ -229,7 +234,7 @@ def detect(
     prepare: PrepareConfig,
     config: AlignConfig,
     coefficients: tuple[float, ...],
-    counters: list[int],
+    counters: Sequence[int],
     limited: list[str],
     check: object | None = None,
     token: CancelToken | None = None,

@@ -9,6 +9,7 @@ mod detect;
 mod guard;
 mod index;
 mod prepare;
+mod rows;
 mod text;
 
 #[pymodule]
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     text::register(m)?;
     prepare::register(m)?;
     detect::register(m)?;
+    rows::register(m)?;
     Ok(())
 }

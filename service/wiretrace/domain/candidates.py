@@ -21,8 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.index import band_keys, lsh_params
-from wiretrace.engine.signature import distinct_indexable_rows
+from wiretrace.engine.index import index_passages, lsh_params
 from wiretrace.store import UNIT_BITS, Hits, IndexSpec, Lookup, Passages
 
 __all__ = ["index_spec", "rank_candidates"]
@@ -42,8 +41,8 @@ def index_spec(engine: EngineConfig) -> IndexSpec:
         # One passage per distinct signature: a sentence pasted 2,000 times would
         # otherwise put 2,000 equal entries in the index, and every later article
         # with that sentence would get them all back (hits grow as copies squared).
-        units = distinct_indexable_rows(sigs)
-        return Passages(units=units, band_keys=band_keys(sigs[units], bands, rows))
+        units, keys = index_passages(sigs, bands, rows)
+        return Passages(units=units, band_keys=keys)
 
     # ``passages`` is the core's distinct indexable rows: a store may rebuild its index
     # from stored signatures in the core, batch by batch (``distinct_rows``).

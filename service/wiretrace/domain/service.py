@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wiretrace import __version__
-from wiretrace.domain.cache import SourceCache, compact
+from wiretrace.domain.cache import SourceCache
 from wiretrace.domain.candidates import index_spec, rank_candidates
 from wiretrace.domain.offsets import OffsetUnit, converter
 from wiretrace.domain.records import (
@@ -37,7 +37,7 @@ from wiretrace.domain.records import (
     Stats,
     text_sha256,
 )
-from wiretrace.engine.confidence import derived_share, verdict
+from wiretrace.engine.confidence import derived_share, verdict, weighted_share
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector, Document, Match
 from wiretrace.engine.spans import union_length
@@ -134,6 +134,8 @@ def _boilerplate(
     """The code-point ranges of ``doc``'s units whose band lookups hit a bucket over
     the boilerplate cap (``capped``, per indexed row ``rows``; quote rows, after the
     units, are left aside)."""
+    if not any(capped):
+        return []
     bounds, tokens = doc.units.bounds, doc.tokens
     out = []
     for row, n in zip(rows.tolist(), capped, strict=True):
@@ -150,23 +152,34 @@ def _inside(r: Reuse, ranges: list[tuple[int, int]]) -> bool:
     return 2 * union_length(clipped) >= r.end - r.start
 
 
+def _repeat(m: Match, record: ArticleRecord) -> Reuse:
+    """A repeat inside ``record`` (``m`` from ``Detector.repeats``), reported on its
+    later occurrence with the earlier one as its source: ``_reuse`` of ``m.swapped()``."""
+    return Reuse(
+        source_id=record.id,
+        source_outlet=record.outlet,
+        source_published_at_ns=record.published_at_ns,
+        start=m.b_start,
+        end=m.b_end,
+        source_start=m.a_start,
+        source_end=m.a_end,
+        similarity=m.similarity,
+        kind=m.kind,
+        confidence=m.confidence,
+    )
+
+
 def _verdicts(cross: list[Reuse], length: int) -> list[SourceVerdict]:
-    """The verdict on each source of ``cross`` (code-point offsets), most derived first."""
+    """The verdict on each source of ``cross`` (code-point offsets), most derived first:
+    ``derived_share`` of each source's matches."""
     by_source: dict[str, list[Reuse]] = {}
     for r in cross:
         by_source.setdefault(r.source_id, []).append(r)
     out = []
     for source_id, reuses in by_source.items():
-        share = derived_share(
-            length,
-            [_as_match(r) for r in reuses],
-        )
+        share = weighted_share(length, ((r.end - r.start) * r.confidence for r in reuses))
         out.append(SourceVerdict(source_id, reuses[0].source_outlet, share, verdict(share)))
     return sorted(out, key=lambda v: (-v.derived_share, v.source_id))
-
-
-def _as_match(r: Reuse) -> Match:
-    return Match(r.start, r.end, r.source_start, r.source_end, r.similarity, r.kind, r.confidence)
 
 
 def _in_unit(
@@ -209,7 +222,7 @@ class ReuseService:
     # -- validation ------------------------------------------------------------------
 
     def _check_text(self, text: str, what: str = "text") -> None:
-        if not text.strip():
+        if not text or text.isspace():  # ``not text.strip()``, without a copy
             raise InvalidInput(f"{what} is empty: send the article's text")
         if len(text) > self.settings.max_text_chars:
             raise TooLarge(
@@ -244,7 +257,7 @@ class ReuseService:
         text = self.store.text(key)
         if text is None:
             return None
-        doc = self.detector.prepare(text, work=work)
+        doc = self.detector.prepare(text, work=work, words=False)
         self._cache.put(key, doc)
         return doc
 
@@ -292,30 +305,37 @@ class ReuseService:
         boilerplate = _boilerplate(doc, row.passages.units, capped)
         reuses: list[Reuse] = []
         source_texts: dict[str, str] = {record.id: doc.text}  # for the offset unit
-        aligned = 0
-        for key in ranked:
-            if aligned >= self.settings.max_candidates:
-                break
-            meta = self.store.meta_by_key(key)
-            if meta is None or not options.allows(meta.outlet, meta.published_at_ns, record.outlet):
-                continue
-            source = self._source_doc(key, work)
-            if source is None:
-                continue
-            aligned += 1
-            source_texts[meta.id] = source.text
-            for m in self.detector.compare(doc, source, work=work):
-                reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
-        # A repeat is reported on its later occurrence; its source is the earlier one.
-        repeats = [
-            _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns)
-            for m in self.detector.repeats(doc, work=work)
-        ]
+        aligned, at, most = 0, 0, self.settings.max_candidates
+        while aligned < most and at < len(ranked):
+            # The metadata of the keys the loop may visit before it has ``most``: read
+            # together, no more than one by one would read.
+            keys = ranked[at : at + most - aligned]
+            at += len(keys)
+            metas = self.store.metas_by_key(keys)
+            for key in keys:
+                meta = metas.get(key)
+                if meta is None or not options.allows(
+                    meta.outlet, meta.published_at_ns, record.outlet
+                ):
+                    continue
+                source = self._source_doc(key, work)
+                if source is None:
+                    continue
+                aligned += 1
+                source_texts[meta.id] = source.text
+                for m in self.detector.compare(doc, source, work=work):
+                    reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
+        repeats = [_repeat(m, record) for m in self.detector.repeats(doc, work=work)]
         starts = doc.tokens.starts
+        min_similarity, min_tokens = options.min_similarity, options.min_tokens
 
         def wanted(r: Reuse) -> bool:
+            if r.similarity < min_similarity:
+                return False
+            if not min_tokens:  # every match spans 0 tokens or more
+                return True
             tokens = int(np.searchsorted(starts, r.end) - np.searchsorted(starts, r.start))
-            return r.similarity >= options.min_similarity and tokens >= options.min_tokens
+            return tokens >= min_tokens
 
         cross = [r for r in reuses if wanted(r)]
         suppressed = 0
@@ -384,7 +404,9 @@ class ReuseService:
         article.check_limits()
         self._check_text(article.text)
         self._check_published(article.published_at_ns)
-        doc = self.detector.prepare(article.text, work=work)
+        # Without the token strings (``words=False``): the service never prepares from
+        # a document again, and the cache keeps it as it is (``compact``'s form).
+        doc = self.detector.prepare(article.text, work=work, words=False)
         row = self._row(article, doc)
         existing = self.store.meta_by_id(article.id)
         if existing is not None and existing.sha256 != row.sha256 and not replace:
@@ -392,23 +414,21 @@ class ReuseService:
         exclude = existing.key if existing else None
         detection = self._detect(doc, row, options, work, exclude_key=exclude)
         work.check(now=True)
-        source = compact(doc)  # as the cache keeps it, made here rather than after the commit
         outcome: Future[IngestOutcome] = Future()
         outcome.set_running_or_notify_cancel()  # settled by the commit alone
 
-        def committed(written: Future[Put]) -> None:
-            try:
-                put = written.result()
-            except Exception as err:
-                outcome.set_exception(err)
+        def committed(put: Put | None, error: BaseException | None) -> None:
+            if error is not None:
+                outcome.set_exception(error)
                 return
+            assert put is not None  # settled without an error
             if put.created:
                 if existing is not None:
                     self._cache.forget(existing.key)
-                self._cache.put(put.key, source)  # the next articles will likely align with it
+                self._cache.put(put.key, doc)  # the next articles will likely align with it
             outcome.set_result(IngestOutcome(article.id, created=put.created, detection=detection))
 
-        self.store.submit(row, replace=replace).add_done_callback(committed)
+        self.store.submit_then(row, committed, replace=replace)
         return outcome
 
     def query(
@@ -418,7 +438,7 @@ class ReuseService:
         work = Work() if work is None else work
         article.check_limits()
         self._check_text(article.text)
-        doc = self.detector.prepare(article.text, work=work)
+        doc = self.detector.prepare(article.text, work=work, words=False)
         existing = self.store.meta_by_id(article.id) if article.id else None
         exclude = existing.key if existing else None
         row = self._row(article, doc, stored=False)

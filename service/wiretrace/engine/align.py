@@ -18,6 +18,7 @@ milliseconds; a panic in the core becomes ``EngineFault``.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
@@ -59,6 +60,8 @@ COUNTERS = (
     "overlap_checks",
     "exact_pairs",
 )
+#: ``work``'s counters in ``COUNTERS``' order, as a tuple (one call).
+_counters = operator.attrgetter(*COUNTERS)
 #: The core's kind codes, as ``detect.Kind`` values.
 KINDS = ("verbatim", "near_verbatim", "reworded", "quote")
 
@@ -178,7 +181,8 @@ def _cancellation(work: Work) -> tuple[Callable[[], None] | None, _core.CancelTo
 def _add(work: Work, counters: list[int], limited: list[str]) -> None:
     for name, value in zip(COUNTERS, counters, strict=True):
         setattr(work, name, value)
-    work.limited.update(limited)
+    if limited:
+        work.limited.update(limited)
 
 
 def detect(
@@ -204,14 +208,13 @@ def detect(
     ``align`` does."""
     check, token = _cancellation(work)
     try:
-        found, counters, limited, units, collapsed = core_call(
-            _core.detect,
+        found, counters, limited, units, collapsed = _core.detect(
             a,
             b,
             prepare=prepare,
             config=config,
             coefficients=coefficients,
-            counters=[getattr(work, name) for name in COUNTERS],
+            counters=_counters(work),
             limited=sorted(work.limited),
             check=check,
             token=token,
@@ -219,6 +222,8 @@ def detect(
         )
     except _core.CoreCancelled as err:
         raise Expired(str(err)) from err
+    except _core.EnginePanic as err:  # as ``core_call``, without its extra frame
+        raise EngineFault(str(err)) from err
     work.comparisons += 1
     work.units += units
     work.collapsed_units += collapsed
@@ -243,7 +248,7 @@ def align(
             b.aligned(),
             same_text=same_text,
             config=align_config(config),
-            counters=[getattr(work, name) for name in COUNTERS],
+            counters=_counters(work),
             limited=sorted(work.limited),
             check=check,
             token=token,

@@ -18,7 +18,7 @@ paste over ``PARTIAL_SHARE`` and ``WHOLE_SHARE``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,7 @@ __all__ = [
     "features",
     "fit",
     "verdict",
+    "weighted_share",
 ]
 
 #: The features, in the order of ``COEFFICIENTS`` (after the intercept).
@@ -147,9 +148,15 @@ def derived_share(length: int, matches: Sequence[Match]) -> float:
     """The share of an article of ``length`` code points derived from one source:
     its characters inside the source's ``matches`` (which never overlap on the
     article's side), each weighted by the match's confidence; in [0, 1]."""
+    return weighted_share(length, ((m.a_end - m.a_start) * m.confidence for m in matches))
+
+
+def weighted_share(length: int, weighted: Iterable[float]) -> float:
+    """``derived_share`` from each match's length on the article's side times its
+    confidence, summed in the order given (the service's matches are not ``Match``es)."""
     if length <= 0:
         return 0.0
-    return min(1.0, sum((m.a_end - m.a_start) * m.confidence for m in matches) / length)
+    return min(1.0, sum(weighted) / length)
 
 
 def verdict(share: float) -> Verdict:

@@ -20,7 +20,7 @@ from datasketch import MinHashLSH
 
 import wiretrace._core as _core
 
-__all__ = ["band_keys", "lsh_params"]
+__all__ = ["band_keys", "index_passages", "lsh_params"]
 
 
 @lru_cache(maxsize=32)
@@ -38,3 +38,12 @@ def band_keys(sigs: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArra
     false collision has probability about 2**-64 per pair.
     """
     return _core.band_keys(np.ascontiguousarray(sigs, dtype=np.uint32), bands, rows)
+
+
+def index_passages(
+    sigs: npt.NDArray[np.uint32], bands: int, rows: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """The rows of ``sigs`` an article is indexed under and their band keys:
+    ``signature.distinct_indexable_rows(sigs)`` and ``band_keys`` of those rows, in one
+    core call (one release of the GIL, no copy of the rows in Python)."""
+    return _core.index_passages(np.ascontiguousarray(sigs, dtype=np.uint32), bands, rows)

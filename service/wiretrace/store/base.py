@@ -32,6 +32,7 @@ __all__ = [
     "Put",
     "Ranked",
     "Row",
+    "Settle",
     "StoredMeta",
     "Writes",
 ]
@@ -50,7 +51,7 @@ class Passages:
 
     def keys(self, article_key: int) -> npt.NDArray[np.int64]:
         """The passage keys of these units in the article ``article_key``."""
-        return (np.int64(article_key) << UNIT_BITS) | self.units.astype(np.int64)
+        return self.units.astype(np.int64, copy=False) | (article_key << UNIT_BITS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,11 @@ class Row:
     passages: Passages
 
 
+#: What ``ArticleStore.submit_then`` calls once a write is settled: its ``Put`` and
+#: None, or None and the error.
+Settle = Callable[[Put | None, BaseException | None], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Writes:
     """What a store's writes have cost since it opened: the transactions that stored
@@ -192,6 +198,19 @@ class ArticleStore(abc.ABC):
         with the same text nothing changes (``created`` False); with another text it
         raises ``Conflict``, or with ``replace`` the old article goes in the same step.
         Returns only once the write is durable."""
+
+    def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
+        """``submit`` without a future: ``then(put, None)``, or ``then(None, error)``
+        with the error ``put`` would raise, once the write is durable, on the thread
+        that settles it (this default: the caller's, before returning). ``then``
+        should not raise: what it raises is logged by a store that settles writes in
+        groups, so that the group's others are settled too."""
+        try:
+            put = self.put(row, replace=replace)
+        except Exception as err:
+            then(None, err)
+            return
+        then(put, None)
 
     def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
         """``put``, with its outcome (or error) in a future settled once the write is
@@ -258,6 +277,16 @@ class ArticleStore(abc.ABC):
 
     @abc.abstractmethod
     def meta_by_key(self, key: int) -> StoredMeta | None: ...
+
+    def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
+        """``meta_by_key`` of each of ``keys`` that is stored (the embedded store reads
+        them in one statement; this default, one by one)."""
+        found = {}
+        for key in keys:
+            meta = self.meta_by_key(key)
+            if meta is not None:
+                found[key] = meta
+        return found
 
     @abc.abstractmethod
     def record(self, article_id: str) -> ArticleRecord | None: ...

@@ -8,10 +8,12 @@ under the same lock right after the commit, so readers never see an article the 
 does not hold, or the reverse, for longer than that one step.
 
 Group commit: ``put``s that arrive while a transaction commits wait, and the next
-transaction holds all of them (one fsync for the group). Each article is written
-under a savepoint of its own, in arrival order, so one that fails (a conflict, bad
-input) is rolled back alone and the group goes on; two writes of one id in a group
-resolve as they would one after the other. A ``put`` returns only after the commit
+transaction holds all of them (one fsync for the group). The group's ids are looked
+up in one statement; then each article is written in arrival order, a new one by a
+single ``INSERT`` (which SQLite undoes whole when it fails), a replacement under a
+savepoint of its own, so one that fails (a conflict, bad input) leaves nothing behind
+and the group goes on; two writes of one id in a group resolve as they would one
+after the other. A ``put`` returns only after the commit
 that holds it. The index's delta is merged into its sorted arrays by a thread of the
 store's, off the write path (``PassageIndex.compact``, with the GIL released; the
 index's lock is held only to freeze the delta and to swap the merged arrays in, so
@@ -51,6 +53,7 @@ from wiretrace.store.base import (
     Put,
     Ranked,
     Row,
+    Settle,
     StoredMeta,
     Writes,
 )
@@ -138,6 +141,15 @@ def _own(err: BaseException) -> BaseException:
     return err  # a bug: raised as it is
 
 
+def _settle(then: Settle, put: Put | None, error: BaseException | None) -> None:
+    """Call a write's ``then``; what it raises is logged, as a future's callbacks' is,
+    so that the group's other writes are settled too."""
+    try:
+        then(None, error) if error is not None else then(put, None)
+    except Exception:
+        log.exception("a write's callback failed")
+
+
 def _held() -> threading.Lock:
     lock = threading.Lock()
     lock.acquire()
@@ -148,8 +160,8 @@ def _held() -> threading.Lock:
 class _Write:
     """One write waiting for the transaction that holds it: a ``put``, whose thread
     waits on ``wake``, released once, by the thread that wrote its group (``done``),
-    or by the one before it to have it lead the next group; or a ``submit``, whose
-    ``future`` is settled once its group has committed (its caller leads the group
+    or by the one before it to have it lead the next group; or a ``submit_then``,
+    whose ``then`` is called once its group has committed (its caller leads the group
     when the store was idle; the store's committer thread when it came meanwhile)."""
 
     row: Row
@@ -160,7 +172,7 @@ class _Write:
     error: BaseException | None = None
     #: The article this write replaced: its key, units and signature bytes.
     replaced: tuple[int, int, bytes] | None = None
-    future: Future[Put] | None = None
+    then: Settle | None = None
 
     def outcome(self) -> Put:
         if self.error is not None:
@@ -308,6 +320,17 @@ class SqliteStore(ArticleStore):
         passages = row.passages
         self._index.insert(passages.keys(key), passages.band_keys, row.signatures[passages.units])
 
+    def _index_rows(self, keys: list[int], rows: list[Row]) -> None:
+        """Index the stored articles ``keys`` (``rows``) in one insert."""
+        if len(rows) == 1:
+            self._index_insert(keys[0], rows[0])
+            return
+        self._index.insert(
+            np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
+            np.concatenate([r.passages.band_keys for r in rows]),
+            np.concatenate([r.signatures[r.passages.units] for r in rows]),
+        )
+
     def _index_remove(self, key: int, units: int, blob: bytes) -> None:
         """Drop a stored article's passages, found again from its stored signatures."""
         passages = self.spec.passages(self._signatures(units, blob))
@@ -330,7 +353,8 @@ class SqliteStore(ArticleStore):
             record.text,
             row.sha256,
             int(row.signatures.shape[0]),
-            np.ascontiguousarray(row.signatures, dtype=np.uint32).tobytes(),
+            # Bound as a blob through the buffer protocol: SQLite copies the bytes.
+            np.ascontiguousarray(row.signatures, dtype=np.uint32),
         )
 
     # -- writes ---------------------------------------------------------------------
@@ -359,7 +383,22 @@ class SqliteStore(ArticleStore):
         hand-off to another thread for a lone write)."""
         future: Future[Put] = Future()
         future.set_running_or_notify_cancel()  # settled by the store alone
-        write = _Write(row, replace, future=future)
+
+        def settle(put: Put | None, error: BaseException | None) -> None:
+            if error is not None:
+                future.set_exception(error)
+                return
+            assert put is not None  # settled without an error
+            future.set_result(put)
+
+        self.submit_then(row, settle, replace=replace)
+        return future
+
+    def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
+        """``submit`` with a callable instead of a future (one less per write); ``then``
+        is called on the thread that writes the group: the caller's, before this
+        returns, when the store was idle."""
+        write = _Write(row, replace, then=then)
         with self._turn:
             if self._closing:
                 raise Unavailable(f"the SQLite store at {self.path} is closed")
@@ -368,7 +407,6 @@ class SqliteStore(ArticleStore):
             self._committing = True
         if lead:
             self._lead()
-        return future
 
     def _commit_loop(self) -> None:
         """Lead the groups that a ``submit`` starts, until the store closes."""
@@ -395,7 +433,7 @@ class SqliteStore(ArticleStore):
                     w.done = True
                 if self._waiting:
                     nxt = self._waiting[0]  # it leads the writes that came meanwhile
-                    self._handed = nxt.future is not None
+                    self._handed = nxt.then is not None
                     if self._handed and self._committer is None:
                         self._committer = threading.Thread(
                             target=self._commit_loop, name="group-commit", daemon=True
@@ -404,15 +442,13 @@ class SqliteStore(ArticleStore):
                 else:
                     self._committing = False
             for w in group:
-                if w.future is None:
+                if w.then is None:
                     assert w.wake is not None  # a put's
                     w.wake.release()  # the leader's own lock too: nobody waits on it
-                elif w.error is not None:
-                    w.future.set_exception(w.error)
                 else:
-                    w.future.set_result(w.outcome())
+                    _settle(w.then, w.put, w.error)
             if nxt is not None:
-                if nxt.future is None:
+                if nxt.then is None:
                     assert nxt.wake is not None
                     nxt.wake.release()
                 else:
@@ -425,20 +461,24 @@ class SqliteStore(ArticleStore):
             with self._lock:
                 try:
                     with self._transaction() as cur:
+                        known = self._stored_ids(cur, group)
                         for write in group:
-                            self._stage(cur, write)
+                            self._stage(cur, write, known)
                 except BaseException:
                     for write in group:
                         write.put = write.replaced = None
                     raise
-                stored = sum(1 for w in group if w.put is not None and w.put.created)
-                self._writes = Writes(self._writes.transactions + 1, self._writes.articles + stored)
-                for write in group:  # in arrival order: a replaced article goes first
-                    if write.put is None or not write.put.created:
-                        continue
-                    if write.replaced is not None:
-                        self._index_remove(*write.replaced)
-                    self._index_insert(write.put.key, write.row)
+                created = [(w.put.key, w) for w in group if w.put is not None and w.put.created]
+                self._writes = Writes(
+                    self._writes.transactions + 1, self._writes.articles + len(created)
+                )
+                if any(w.replaced is not None for _, w in created):
+                    for key, write in created:  # in arrival order: a replaced article first
+                        if write.replaced is not None:
+                            self._index_remove(*write.replaced)
+                        self._index_insert(key, write.row)
+                elif created:  # in one call
+                    self._index_rows([key for key, _ in created], [w.row for _, w in created])
         except BaseException as err:
             mapped = _error(self.path, err) if isinstance(err, sqlite3.Error) else err
             for write in group:
@@ -448,51 +488,70 @@ class SqliteStore(ArticleStore):
                 raise
         self._wake_merger()
 
-    def _stage(self, cur: sqlite3.Cursor, write: _Write) -> None:
-        """Write one article under a savepoint of its own; an error that concerns it
-        alone rolls back to the savepoint and is kept for its caller."""
+    def _stored_ids(self, cur: sqlite3.Cursor, group: list[_Write]) -> dict[str, tuple[int, str]]:
+        """The key and text hash of each article of ``group``'s ids stored already, read
+        in one statement per 500 ids (SQLite caps the number of parameters)."""
+        ids = list({w.row.record.id: None for w in group})
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, key, sha256 FROM articles WHERE id IN ({marks})"
+            for article_id, key, sha256 in cur.execute(query, chunk):
+                found[article_id] = (int(key), sha256)
+        return found
+
+    def _stage(
+        self, cur: sqlite3.Cursor, write: _Write, stored: dict[str, tuple[int, str]]
+    ) -> None:
+        """Write one article, the group's earlier ones already written (``stored``: the
+        key and text hash of each id of the group stored so far, kept up to date here).
+        A new article is one ``INSERT``, which SQLite undoes whole when it fails; a
+        replacement deletes and inserts under a savepoint of its own. An error that
+        concerns the article alone leaves nothing of it and is kept for its caller."""
         row = write.row
-        cur.execute("SAVEPOINT article")
+        article_id = row.record.id
+        old = stored.get(article_id)
+        if old is not None and old[1] == row.sha256:
+            write.put = Put(old[0], created=False)
+            return
+        if old is not None and not write.replace:
+            write.error = Conflict.other_text(article_id)
+            return
+        savepoint = old is not None
         try:
-            old = cur.execute(
-                "SELECT key, sha256, units, signatures FROM articles WHERE id = ?",
-                (row.record.id,),
-            ).fetchone()
-            if old is not None and old[1] == row.sha256:
-                write.put = Put(int(old[0]), created=False)
-            elif old is not None and not write.replace:
-                raise Conflict.other_text(row.record.id)
-            else:
-                if old is not None:
-                    cur.execute("DELETE FROM articles WHERE key = ?", (old[0],))
-                    write.replaced = (int(old[0]), int(old[2]), bytes(old[3]))
-                cur.execute(self._INSERT, self._values(row))
-                write.put = Put(int(cur.lastrowid or 0), created=True)
-            cur.execute("RELEASE article")
-        except (WiretraceError, sqlite3.Error, ValueError) as err:
+            if old is not None:
+                cur.execute("SAVEPOINT article")
+                units, blob = cur.execute(
+                    "SELECT units, signatures FROM articles WHERE key = ?", (old[0],)
+                ).fetchone()
+                cur.execute("DELETE FROM articles WHERE key = ?", (old[0],))
+                write.replaced = (old[0], int(units), bytes(blob))
+            cur.execute(self._INSERT, self._values(row))
+            write.put = Put(int(cur.lastrowid or 0), created=True)
+            if savepoint:
+                cur.execute("RELEASE article")
+        except (sqlite3.Error, ValueError) as err:
             # ValueError: a text SQLite cannot take (a lone surrogate is not UTF-8).
             write.put = write.replaced = None
             if not self._db.in_transaction:
                 raise  # SQLite rolled the whole transaction back: the group fails
-            cur.execute("ROLLBACK TO article")
-            cur.execute("RELEASE article")
+            if savepoint:
+                cur.execute("ROLLBACK TO article")
+                cur.execute("RELEASE article")
             if isinstance(err, sqlite3.Error):
                 write.error = _error(self.path, err)
-            elif isinstance(err, WiretraceError):
-                write.error = err
             else:
-                write.error = InvalidInput(f"article {row.record.id!r} cannot be stored: {err}")
+                write.error = InvalidInput(f"article {article_id!r} cannot be stored: {err}")
+            return
+        stored[article_id] = (write.put.key, row.sha256)
 
     @_mapped
     def insert_many(self, rows: list[Row]) -> list[int]:
         with self._lock:
             keys = self._commit(rows)
             if keys:
-                self._index.insert(
-                    np.concatenate([r.passages.keys(k) for k, r in zip(keys, rows, strict=True)]),
-                    np.concatenate([r.passages.band_keys for r in rows]),
-                    np.concatenate([r.signatures[r.passages.units] for r in rows]),
-                )
+                self._index_rows(keys, rows)
         self._wake_merger()
         return keys
 
@@ -622,24 +681,30 @@ class SqliteStore(ArticleStore):
             exclude_key=exclude_key,
         )
 
-    def _meta(self, where: str, value: object) -> StoredMeta | None:
-        row = (
-            self._reader()
-            .execute(
-                f"SELECT key, id, outlet, published_at_ns, sha256 FROM articles WHERE {where} = ?",
-                (value,),
-            )
-            .fetchone()
-        )
-        return StoredMeta(*row) if row else None
+    _META = "SELECT key, id, outlet, published_at_ns, sha256 FROM articles WHERE "
+    _META_BY_ID = _META + "id = ?"
+    _META_BY_KEY = _META + "key = ?"
 
     @_mapped
     def meta_by_id(self, article_id: str) -> StoredMeta | None:
-        return self._meta("id", article_id)
+        row = self._reader().execute(self._META_BY_ID, (article_id,)).fetchone()
+        return StoredMeta(*row) if row else None
 
     @_mapped
     def meta_by_key(self, key: int) -> StoredMeta | None:
-        return self._meta("key", key)
+        row = self._reader().execute(self._META_BY_KEY, (key,)).fetchone()
+        return StoredMeta(*row) if row else None
+
+    @_mapped
+    def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
+        found: dict[int, StoredMeta] = {}
+        reader = self._reader()
+        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+            chunk = keys[start : start + 500]
+            query = self._META + f"key IN ({','.join('?' * len(chunk))})"
+            for row in reader.execute(query, chunk):
+                found[row[0]] = StoredMeta(*row)
+        return found
 
     @_mapped
     def record(self, article_id: str) -> ArticleRecord | None:
