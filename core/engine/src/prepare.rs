@@ -351,30 +351,44 @@ pub fn prepare_pair(
     )
 }
 
-/// Whether this machine has a core to spare for `prepare_pair`'s helper: its 1-minute
-/// load average (Linux's `/proc/loadavg`, read at most once a second) is below its
-/// cores less one. On a busy machine the helper and its caller wait for each other's
-/// turn on a core: a compare of two 5,000-character texts took 1.2–1.5 ms with the
-/// helper against 0.8–1.1 ms without, at load 6 on two cores. Where the load cannot be
-/// read, the answer is yes.
+/// Whether this machine has a core to spare for `prepare_pair`'s helper: fewer threads
+/// are runnable right now than it has cores, this one included (the fourth field of
+/// Linux's `/proc/loadavg`, read at most every 10 ms). On a busy machine the helper and
+/// its caller wait for each other's turn on a core: a compare of two 5,000-character
+/// texts took 1.2–1.5 ms with the helper against 0.8–1.1 ms without, at load 6 on two
+/// cores. The 1-minute load average, used before, lags: one client calling an idle
+/// server keeps it near 1 on two cores, so the helper went on and off from one run to
+/// the next. Where the count cannot be read, the answer is yes.
 pub fn spare_core() -> bool {
     static CHECKED: AtomicU64 = AtomicU64::new(0);
     static SPARE: AtomicBool = AtomicBool::new(true);
     static START: OnceLock<Instant> = OnceLock::new();
     let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
     let last = CHECKED.load(Ordering::Relaxed);
-    if last == 0 || now.saturating_sub(last) >= 1_000 {
+    if last == 0 || now.saturating_sub(last) >= 10 {
         CHECKED.store(now, Ordering::Relaxed);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let load = std::fs::read_to_string("/proc/loadavg")
+        let running = std::fs::read_to_string("/proc/loadavg")
             .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok());
+            .and_then(|s| runnable(&s));
         SPARE.store(
-            cores > 1 && load.is_none_or(|l| l < (cores - 1) as f64),
+            cores > 1 && running.is_none_or(|r| r < cores),
             Ordering::Relaxed,
         );
     }
     SPARE.load(Ordering::Relaxed)
+}
+
+/// The threads runnable now, from the text of `/proc/loadavg` (`0.52 0.58 0.59 2/431
+/// 12345`: the fourth field's numerator).
+fn runnable(loadavg: &str) -> Option<usize> {
+    loadavg
+        .split_whitespace()
+        .nth(3)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 type Panic = Box<dyn std::any::Any + Send>;
@@ -559,6 +573,14 @@ pub(crate) fn test_config() -> PrepareConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runnable_reads_the_fourth_field_of_loadavg() {
+        assert_eq!(runnable("0.52 0.58 0.59 2/431 12345\n"), Some(2));
+        assert_eq!(runnable("6.10 5.00 4.00 17/900 1"), Some(17));
+        assert_eq!(runnable("0.52 0.58 0.59"), None);
+        assert_eq!(runnable("0.52 0.58 0.59 x/431 1"), None);
+    }
 
     #[test]
     fn a_pair_prepared_on_two_threads_equals_two_prepares() {

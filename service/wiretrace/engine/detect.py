@@ -184,7 +184,12 @@ class Detector:
         return _document(text, parts, self.config)
 
     def compare(
-        self, a: Document | str, b: Document | str, *, work: Work | None = None
+        self,
+        a: Document | str,
+        b: Document | str,
+        *,
+        work: Work | None = None,
+        parallel: bool | None = None,
     ) -> list[Match]:
         """Passages that ``a`` and ``b`` share, each as its span in ``a`` and its span
         in ``b``. The service passes the new article as ``a`` and a stored source as
@@ -196,7 +201,8 @@ class Detector:
         stage stops at its bound in ``EngineConfig`` (see ``Work``).
 
         One core call (``_core.detect``, GIL released) prepares the sides given as
-        text (two on two threads when the machine has a core to spare), aligns them,
+        text (two on two threads when ``parallel``; None: when the machine has a core
+        to spare), aligns them,
         runs the summary stage on the matches between two texts
         (``core/engine/src/summary.rs``) and returns the matches in code points with
         their confidences (``core/engine/src/matches.rs``: a match runs from its first
@@ -215,6 +221,7 @@ class Detector:
             config=self._align,
             coefficients=COEFFICIENTS,
             work=work,
+            parallel=parallel,
         )
         work.check()
         return [
