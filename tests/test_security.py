@@ -389,6 +389,36 @@ def test_idle_streams_hold_no_thread_and_are_cancelled_when_idle_too_long(
         running.stop()
 
 
+@pytest.mark.parametrize("window", [1, 3])
+def test_a_stream_open_past_its_limit_is_cancelled_after_the_articles_it_answered(
+    tmp_path: Path, window: int
+) -> None:
+    # Articles keep coming, slowly, for longer than --stream-max-seconds: the articles
+    # sent before the limit are answered, in order, then the server ends the stream.
+    running = Running(tmp_path / "data", stream_max_seconds=1.5, stream_window=window)
+    docs = news(12, seed=41)
+    try:
+
+        def slow() -> Iterator[pb.Article]:
+            for d in docs:
+                yield pb.Article(id=d.id, text=d.text)
+                time.sleep(0.3)
+
+        answers: list[str] = []
+        stream = running.client.ingest_stream(slow(), timeout=30)
+        t0 = time.monotonic()
+        with pytest.raises(grpc.RpcError) as info:
+            answers.extend(answer.id for answer in stream)
+        assert info.value.code() == grpc.StatusCode.CANCELLED
+        assert "--stream-max-seconds" in (info.value.details() or "")
+        assert 1.4 < time.monotonic() - t0 < 10
+        assert 1 <= len(answers) < len(docs)
+        assert answers == [d.id for d in docs[: len(answers)]]
+        assert running.client.stats().articles == len(answers)
+    finally:
+        running.stop()
+
+
 def _end_of(stream: Iterator[pb.IngestResult]) -> tuple[grpc.StatusCode | None, str]:
     try:
         list(stream)

@@ -434,6 +434,17 @@ class Servicer(pb_grpc.WiretraceServicer):
         loop = asyncio.get_running_loop()
         closes = loop.time() + self.max_seconds
         incoming = aiter(request_iterator)
+        if self.window == 1:  # the default: no read-ahead, so no task or wait an article
+            while True:
+                wait = min(self.idle_seconds, closes - loop.time())
+                try:
+                    async with asyncio.timeout(max(0.0, wait)):
+                        request = await anext(incoming)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    await self._stream_timeout(context, idle=wait >= self.idle_seconds)
+                yield await self._stream_answer(request, self._start(request, caller), context)
         working: deque[tuple[pb.IngestRequest, asyncio.Future[pb.IngestResult]]] = deque()
         reading: asyncio.Task[pb.IngestRequest] | None = None
         ended = False
@@ -482,10 +493,10 @@ class Servicer(pb_grpc.WiretraceServicer):
     async def _stream_answer(
         request: pb.IngestRequest, task: asyncio.Future[pb.IngestResult], context: Context
     ) -> pb.IngestResult:
-        """The answer to one article of a stream: its result, or its own error; a caller
-        that has gone, or a bug, ends the stream."""
+        """The answer to one article of a stream, once it has one: its result, or its
+        own error; a caller that has gone, or a bug, ends the stream."""
         try:
-            return task.result()
+            return await task
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
         except Expired as err:
