@@ -145,7 +145,10 @@ def _settle(then: Settle, put: Put | None, error: BaseException | None) -> None:
     """Call a write's ``then``; what it raises is logged, as a future's callbacks' is,
     so that the group's other writes are settled too."""
     try:
-        then(None, error) if error is not None else then(put, None)
+        if error is not None:
+            then(None, error)
+        else:
+            then(put, None)
     except Exception:
         log.exception("a write's callback failed")
 
