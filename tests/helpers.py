@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -11,20 +12,42 @@ from typing import Any, TypeVar
 
 from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 
-from wiretrace.domain import Sweeper
+from wiretrace.domain import Sweeper, index_spec, text_sha256
+from wiretrace.engine.config import EngineConfig
+from wiretrace.engine.detect import Detector
 from wiretrace.server.config import ServerConfig, min_message_bytes
 from wiretrace.server.grpc_app import Guards, create_server, health_reporter, open_service
+from wiretrace.store import ArticleRecord, Row
 from wiretrace_client import Client, article, pb
 
 from .conftest import VOCABULARY
 
 MAX_TEXT = 20_000
+#: The default engine's index shape, as the store tests write with.
+SPEC = index_spec(EngineConfig())
 
 T = TypeVar("T")
 
 
 def _sentence(rng: random.Random) -> str:
     return " ".join(rng.sample(VOCABULARY, 14)).capitalize() + "."
+
+
+def stored_row(article_id: str, text: str, detector: Detector) -> Row:
+    """``text`` as a store takes it under ``article_id``, signed by ``detector``."""
+    sigs = detector.prepare(text).stored_signatures
+    record = ArticleRecord(article_id, "outlet", "", None, "", text)
+    return Row(record, text_sha256(text), sigs, SPEC.passages(sigs))
+
+
+def committed_text(path: Path, article_id: str) -> str | None:
+    """The text of ``article_id`` as a new connection sees it: committed data only."""
+    db = sqlite3.connect(path)
+    try:
+        row = db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+    finally:
+        db.close()
+    return None if row is None else str(row[0])
 
 
 def news(n: int, seed: int = 5) -> list[pb.Article]:

@@ -24,19 +24,13 @@ from wiretrace.store import ArticleRecord, Put, Row
 from wiretrace.store.sqlite import SqliteStore
 from wiretrace_client import pb
 
-from .helpers import Running, news
+from .helpers import Running, committed_text, news, stored_row
 
 CONFIG = EngineConfig()
 SPEC = index_spec(CONFIG)
 #: How long the writes wait behind the other connection's lock (well under SQLite's
 #: 5 s busy timeout): long enough for every thread to queue.
 HOLD_SECONDS = 0.6
-
-
-def _row(article_id: str, text: str, detector: Detector) -> Row:
-    sigs = detector.prepare(text).stored_signatures
-    record = ArticleRecord(article_id, "outlet", "", None, "", text)
-    return Row(record, text_sha256(text), sigs, SPEC.passages(sigs))
 
 
 @contextmanager
@@ -54,16 +48,6 @@ def _write_lock_held(path: Path) -> Iterator[None]:
 
 def _put(store: SqliteStore, row: Row, *, replace: bool = False) -> Callable[[], object]:
     return lambda: store.put(row, replace=replace)
-
-
-def _stored(path: Path, article_id: str) -> str | None:
-    """The text of ``article_id`` as a new connection sees it: committed data only."""
-    db = sqlite3.connect(path)
-    try:
-        row = db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
-    finally:
-        db.close()
-    return None if row is None else str(row[0])
 
 
 def _concurrently(calls: list[Callable[[], object]], path: Path) -> list[object | BaseException]:
@@ -99,14 +83,16 @@ def test_concurrent_puts_share_transactions_and_each_returns_after_its_commit(
     store: SqliteStore, detector: Detector
 ) -> None:
     docs = news(24, seed=21)
-    rows = [_row(d.id, d.text, detector) for d in docs]
+    rows = [stored_row(d.id, d.text, detector) for d in docs]
     seen_committed: dict[str, bool] = {}
 
     def put(row: Row) -> Callable[[], object]:
         def call() -> object:
             result = store.put(row)
             # Returned: the article must already be visible to another connection.
-            seen_committed[row.record.id] = _stored(store.path, row.record.id) == row.record.text
+            seen_committed[row.record.id] = (
+                committed_text(store.path, row.record.id) == row.record.text
+            )
             return result
 
         return call
@@ -124,9 +110,9 @@ def test_concurrent_puts_share_transactions_and_each_returns_after_its_commit(
 
 def test_a_failing_write_does_not_poison_its_group(store: SqliteStore, detector: Detector) -> None:
     docs = news(12, seed=22)
-    store.put(_row("taken", "The text stored first under this id.", detector))
-    good = [_row(d.id, d.text, detector) for d in docs]
-    conflict = _row("taken", "Another text under the same id, not a replacement.", detector)
+    store.put(stored_row("taken", "The text stored first under this id.", detector))
+    good = [stored_row(d.id, d.text, detector) for d in docs]
+    conflict = stored_row("taken", "Another text under the same id, not a replacement.", detector)
     # A lone surrogate cannot be written as UTF-8: SQLite refuses this one row.
     bad_text = "A text with a lone surrogate \ud800 inside it, and some more words."
     bad = Row(
@@ -154,10 +140,12 @@ def test_a_failing_write_does_not_poison_its_group(store: SqliteStore, detector:
 def test_two_writes_of_one_id_in_a_group_resolve_as_in_sequence(
     store: SqliteStore, detector: Detector
 ) -> None:
-    same_a = _row("same", "One text, sent twice at the same moment by two clients.", detector)
-    same_b = _row("same", "One text, sent twice at the same moment by two clients.", detector)
-    other_a = _row("other", "The first of two different texts sent under one id.", detector)
-    other_b = _row("other", "The second of two different texts sent under one id here.", detector)
+    same_a = stored_row("same", "One text, sent twice at the same moment by two clients.", detector)
+    same_b = stored_row("same", "One text, sent twice at the same moment by two clients.", detector)
+    other_a = stored_row("other", "The first of two different texts sent under one id.", detector)
+    other_b = stored_row(
+        "other", "The second of two different texts sent under one id here.", detector
+    )
     outcomes = _concurrently(
         [_put(store, r) for r in (same_a, same_b, other_a, other_b)], store.path
     )
@@ -179,10 +167,12 @@ def test_two_writes_of_one_id_in_a_group_resolve_as_in_sequence(
 def test_replacements_in_one_group_leave_the_last_text_indexed(
     store: SqliteStore, detector: Detector
 ) -> None:
-    first = _row("story", "The first version of a story, filed early in the morning.", detector)
+    first = stored_row(
+        "story", "The first version of a story, filed early in the morning.", detector
+    )
     store.put(first)
     texts = [f"Version {k} of the story, rewritten with new details number {k}." for k in range(6)]
-    rows = [_row("story", t, detector) for t in texts]
+    rows = [stored_row("story", t, detector) for t in texts]
     outcomes = _concurrently([_put(store, r, replace=True) for r in rows], store.path)
     assert all(isinstance(o, Put) and o.created for o in outcomes), outcomes
     final = store.record("story")
@@ -208,7 +198,7 @@ def test_concurrent_ingest_calls_share_transactions_through_grpc(tmp_path: Path)
         def ingest(k: int) -> Callable[[], object]:
             def call() -> object:
                 result = r.client.ingest(docs[k])
-                acked_after_commit[docs[k].id] = _stored(db_path, docs[k].id) == docs[k].text
+                acked_after_commit[docs[k].id] = committed_text(db_path, docs[k].id) == docs[k].text
                 return result
 
             return call
@@ -289,7 +279,7 @@ def test_the_index_merges_on_its_own_thread_and_answers_the_same(
     tmp_path: Path, detector: Detector
 ) -> None:
     docs = news(30, seed=27)
-    rows = [_row(d.id, d.text, detector) for d in docs]
+    rows = [stored_row(d.id, d.text, detector) for d in docs]
     store = SqliteStore(tmp_path / "articles.db", SPEC, merge_after=60)
     try:
         with ThreadPoolExecutor(4) as pool:
@@ -313,12 +303,12 @@ def test_the_index_merges_on_its_own_thread_and_answers_the_same(
 def test_a_full_disk_fails_every_write_of_the_group_and_stores_nothing(
     store: SqliteStore, detector: Detector
 ) -> None:
-    first = _row("first", "A first article, stored before the disk fills up.", detector)
+    first = stored_row("first", "A first article, stored before the disk fills up.", detector)
     store.put(first)
     pages = store._db.execute("PRAGMA page_count").fetchone()[0]
     store._db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow
     docs = news(8, seed=28)
-    rows = [_row(d.id, d.text * 8, detector) for d in docs]
+    rows = [stored_row(d.id, d.text * 8, detector) for d in docs]
     outcomes = _concurrently([_put(store, r) for r in rows], store.path)
     assert all(isinstance(o, Exhausted) for o in outcomes), outcomes
     assert len({id(o) for o in outcomes}) == len(outcomes)  # each caller its own error
@@ -340,8 +330,8 @@ def test_the_index_rebuilt_in_the_core_at_open_equals_the_one_ingest_built(
     import numpy as np
 
     docs = news(24, seed=31)
-    rows = [_row(d.id, d.text, detector) for d in docs]
-    rows.append(_row("twice", docs[0].text + "\n\n" + docs[0].text, detector))
+    rows = [stored_row(d.id, d.text, detector) for d in docs]
+    rows.append(stored_row("twice", docs[0].text + "\n\n" + docs[0].text, detector))
     rng = np.random.default_rng(3)
     sigs = rng.integers(0, 2**32, size=(6, SPEC.num_perm), dtype=np.uint64).astype(np.uint32)
     sigs[2] = 0xFFFFFFFF  # an empty set's signature: not indexed
@@ -353,7 +343,7 @@ def test_the_index_rebuilt_in_the_core_at_open_equals_the_one_ingest_built(
     try:
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(store.put, rows))
-        store.put(_row(docs[3].id, docs[5].text, detector), replace=True)
+        store.put(stored_row(docs[3].id, docs[5].text, detector), replace=True)
         assert store.delete(docs[7].id)
         probe_rows = np.concatenate([r.signatures for r in rows])
         probe = SPEC.passages(probe_rows)

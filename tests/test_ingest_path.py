@@ -10,35 +10,41 @@ import time
 from concurrent.futures import Future
 from pathlib import Path
 
-from wiretrace.domain import Article, DetectOptions, ReuseService, ServiceSettings, index_spec
+from wiretrace.domain import (
+    Article,
+    DetectOptions,
+    IngestOutcome,
+    ReuseService,
+    ServiceSettings,
+    index_spec,
+)
 from wiretrace.domain.candidates import rank_candidates
-from wiretrace.domain.records import text_sha256
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
 from wiretrace.errors import Conflict, Unavailable
-from wiretrace.store import ArticleRecord, Hits, Put, Row
+from wiretrace.store import Hits, Put, Row
 from wiretrace.store.sqlite import SqliteStore
 from wiretrace_bench.synthetic import generate
 
-from .helpers import news
+from .helpers import committed_text, news, stored_row
 
 CONFIG = EngineConfig()
 SPEC = index_spec(CONFIG)
 
 
-def _row(article_id: str, text: str, detector: Detector) -> Row:
-    sigs = detector.prepare(text).stored_signatures
-    record = ArticleRecord(article_id, "outlet", "", None, "", text)
-    return Row(record, text_sha256(text), sigs, SPEC.passages(sigs))
+def _submit(store: SqliteStore, row: Row) -> Future[Put]:
+    """``store.submit_then(row)`` with its outcome in a future."""
+    future: Future[Put] = Future()
+    future.set_running_or_notify_cancel()
 
+    def then(put: Put | None, error: BaseException | None) -> None:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(put)  # type: ignore[arg-type]
 
-def _stored(path: Path, article_id: str) -> str | None:
-    db = sqlite3.connect(path)
-    try:
-        row = db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
-    finally:
-        db.close()
-    return None if row is None else str(row[0])
+    store.submit_then(row, then)
+    return future
 
 
 def test_submitted_writes_settle_after_their_commit_and_share_it(
@@ -47,14 +53,16 @@ def test_submitted_writes_settle_after_their_commit_and_share_it(
     store = SqliteStore(tmp_path / "a.db", SPEC)
     try:
         docs = news(20, seed=31)
-        rows = [_row(d.id, d.text, detector) for d in docs]
+        rows = [stored_row(d.id, d.text, detector) for d in docs]
         seen: dict[str, bool] = {}
         lock = threading.Lock()
 
         def check(row: Row) -> object:
             def done(f: Future[Put]) -> None:
                 with lock:  # settled: another connection must see the article
-                    seen[row.record.id] = _stored(store.path, row.record.id) == row.record.text
+                    seen[row.record.id] = (
+                        committed_text(store.path, row.record.id) == row.record.text
+                    )
 
             return done
 
@@ -62,7 +70,7 @@ def test_submitted_writes_settle_after_their_commit_and_share_it(
         other.execute("BEGIN IMMEDIATE")  # the first group waits behind this writer
         # A put from a thread of its own leads the first group (the store was idle)
         # and waits behind the lock; the submits queue behind it and return at once.
-        extra = _row("extra", "A sentence written by put while submits wait.", detector)
+        extra = stored_row("extra", "A sentence written by put while submits wait.", detector)
         putter = threading.Thread(target=store.put, args=(extra,))
         putter.start()
         deadline = time.monotonic() + 10
@@ -70,7 +78,7 @@ def test_submitted_writes_settle_after_their_commit_and_share_it(
             time.sleep(0.01)
         futures = []
         for row in rows:
-            f = store.submit(row)
+            f = _submit(store, row)
             f.add_done_callback(check(row))  # type: ignore[arg-type]
             futures.append(f)
         time.sleep(0.3)
@@ -89,32 +97,67 @@ def test_submitted_writes_settle_after_their_commit_and_share_it(
         assert writes.transactions == 2  # the put's, then every submit queued behind it
         assert store.count() == len(rows) + 1
         # Errors come back through the future, as put raises them.
-        clash = _row(rows[0].record.id, "Another text under a stored id.", detector)
-        error = store.submit(clash).exception(timeout=30)
+        clash = stored_row(rows[0].record.id, "Another text under a stored id.", detector)
+        error = _submit(store, clash).exception(timeout=30)
         assert isinstance(error, Conflict)
-        same = store.submit(rows[1]).result(timeout=30)
+        same = _submit(store, rows[1]).result(timeout=30)
         assert same == Put(outcomes[1].key, created=False)
     finally:
         store.close()
     try:
-        store.submit(rows[2])
+        _submit(store, rows[2])
     except Unavailable:
         pass
     else:
         raise AssertionError("a closed store took a write")
 
 
-def test_ingest_begin_acknowledges_as_ingest_does(tmp_path: Path) -> None:
+def test_ingest_begin_returns_before_the_commit_and_acknowledges_as_ingest_does(
+    tmp_path: Path,
+) -> None:
     settings = ServiceSettings()
     one = ReuseService(settings, SqliteStore(tmp_path / "one.db", settings.index))
     two = ReuseService(settings, SqliteStore(tmp_path / "two.db", settings.index))
     try:
         articles, _ = generate(60, seed=12)
-        for a in articles:
-            art = Article(a.id, a.outlet, "", None, "", a.text)
+        arts = [Article(a.id, a.outlet, "", None, "", a.text) for a in articles]
+        # While a put leads a group that waits behind another writer, ingest_begin
+        # detects, hands its article to the next group and returns: not acknowledged,
+        # not stored, until that group commits.
+        path = tmp_path / "two.db"
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        lead = stored_row("lead", "A sentence written by put while an ingest waits.", Detector())
+        putter = threading.Thread(target=two.store.put, args=(lead,))
+        putter.start()
+        deadline = time.monotonic() + 10
+        while not two.store._committing and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.01)
+        begun: list[Future[IngestOutcome]] = []
+        caller = threading.Thread(
+            target=lambda: begun.append(two.ingest_begin(arts[0], DetectOptions()))
+        )
+        caller.start()
+        caller.join(10)
+        returned = not caller.is_alive()
+        time.sleep(0.3)
+        pending = bool(begun) and not begun[0].done()
+        stored_early = committed_text(path, arts[0].id)
+        other.execute("COMMIT")
+        other.close()
+        putter.join(30)
+        caller.join(30)
+        assert returned  # without waiting for the commit
+        assert pending
+        assert stored_early is None
+        first = begun[0]
+        assert first.result(timeout=30).created
+        assert committed_text(path, arts[0].id) == arts[0].text
+        assert repr(one.ingest(arts[0], DetectOptions())) == repr(first.result())
+        for art in arts[1:]:
             plain = one.ingest(art, DetectOptions())
-            begun = two.ingest_begin(art, DetectOptions()).result(timeout=30)
-            assert repr(plain) == repr(begun)
+            later = two.ingest_begin(art, DetectOptions()).result(timeout=30)
+            assert repr(plain) == repr(later)
         clash = Article(articles[0].id, "", "", None, "", "Not the stored text at all.")
         for svc in (one, two):
             try:
@@ -154,7 +197,7 @@ def test_ranking_flat_hits_or_the_lookup_is_the_definition(
     store = SqliteStore(tmp_path / "h.db", SPEC)
     try:
         articles, _ = generate(80, seed=13)
-        rows = [_row(a.id, a.text, detector) for a in articles]
+        rows = [stored_row(a.id, a.text, detector) for a in articles]
         keys = store.insert_many(rows)
         ranked = 0
         for key, row in zip(keys, rows, strict=True):

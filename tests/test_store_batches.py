@@ -18,22 +18,15 @@ from pathlib import Path
 import pytest
 
 from wiretrace.domain import index_spec
-from wiretrace.domain.records import text_sha256
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
 from wiretrace.errors import Conflict, InvalidInput
-from wiretrace.store import ArticleRecord, Put, Row
+from wiretrace.store import Put, Row
 from wiretrace.store.sqlite import SqliteStore
 
-from .helpers import news
+from .helpers import news, stored_row
 
 SPEC = index_spec(EngineConfig())
-
-
-def _row(article_id: str, text: str, detector: Detector) -> Row:
-    sigs = detector.prepare(text).stored_signatures
-    record = ArticleRecord(article_id, "outlet", "", None, "", text)
-    return Row(record, text_sha256(text), sigs, SPEC.passages(sigs))
 
 
 def _texts(path: Path) -> dict[str, str]:
@@ -82,11 +75,11 @@ def _queued(
 
 def test_a_group_resolves_as_writes_one_after_the_other(tmp_path: Path, detector: Detector) -> None:
     a, b, c = news(3, seed=41)
-    first, again = _row("x", a.text, detector), _row("x", a.text, detector)
-    other_text, replacing = _row("x", b.text, detector), _row("x", c.text, detector)
-    bad = _row("bad", "A lone surrogate \ud800 is not UTF-8 and cannot be stored.", detector)
-    fresh = _row("fresh", b.text, detector)
-    lead = _row("lead", "The first write leads a group of its own behind the lock.", detector)
+    first, again = stored_row("x", a.text, detector), stored_row("x", a.text, detector)
+    other_text, replacing = stored_row("x", b.text, detector), stored_row("x", c.text, detector)
+    bad = stored_row("bad", "A lone surrogate \ud800 is not UTF-8 and cannot be stored.", detector)
+    fresh = stored_row("fresh", b.text, detector)
+    lead = stored_row("lead", "The first write leads a group of its own behind the lock.", detector)
     store = SqliteStore(tmp_path / "a.db", SPEC)
     try:
         got = _queued(
@@ -123,7 +116,7 @@ def test_a_callback_that_raises_leaves_the_others_settled(
     tmp_path: Path, detector: Detector, caplog: pytest.LogCaptureFixture
 ) -> None:
     docs = news(4, seed=43)
-    rows = [_row(d.id, d.text, detector) for d in docs]
+    rows = [stored_row(d.id, d.text, detector) for d in docs]
     store = SqliteStore(tmp_path / "a.db", SPEC)
     settled: list[str] = []
     try:
@@ -148,7 +141,7 @@ def test_metas_by_key_are_meta_by_key_of_the_stored_keys(
 ) -> None:
     store = SqliteStore(tmp_path / "a.db", SPEC)
     try:
-        keys = [store.put(_row(d.id, d.text, detector)).key for d in news(12, seed=47)]
+        keys = [store.put(stored_row(d.id, d.text, detector)).key for d in news(12, seed=47)]
         assert store.delete(news(12, seed=47)[3].id)
         asked = [*keys[::-1], max(keys) + 5, keys[0], -1, *range(1000, 1600)]
         found = store.metas_by_key(asked)  # over 500 keys: two statements

@@ -152,23 +152,6 @@ def _inside(r: Reuse, ranges: list[tuple[int, int]]) -> bool:
     return 2 * union_length(clipped) >= r.end - r.start
 
 
-def _repeat(m: Match, record: ArticleRecord) -> Reuse:
-    """A repeat inside ``record`` (``m`` from ``Detector.repeats``), reported on its
-    later occurrence with the earlier one as its source: ``_reuse`` of ``m.swapped()``."""
-    return Reuse(
-        source_id=record.id,
-        source_outlet=record.outlet,
-        source_published_at_ns=record.published_at_ns,
-        start=m.b_start,
-        end=m.b_end,
-        source_start=m.a_start,
-        source_end=m.a_end,
-        similarity=m.similarity,
-        kind=m.kind,
-        confidence=m.confidence,
-    )
-
-
 def _verdicts(cross: list[Reuse], length: int) -> list[SourceVerdict]:
     """The verdict on each source of ``cross`` (code-point offsets), most derived first:
     ``derived_share`` of each source's matches."""
@@ -325,7 +308,11 @@ class ReuseService:
                 source_texts[meta.id] = source.text
                 for m in self.detector.compare(doc, source, work=work):
                     reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
-        repeats = [_repeat(m, record) for m in self.detector.repeats(doc, work=work)]
+        # A repeat is reported on its later occurrence; its source is the earlier one.
+        repeats = [
+            _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns)
+            for m in self.detector.repeats(doc, work=work)
+        ]
         starts = doc.tokens.starts
         min_similarity, min_tokens = options.min_similarity, options.min_tokens
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,29 +199,19 @@ class ArticleStore(abc.ABC):
         Returns only once the write is durable."""
 
     def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
-        """``submit`` without a future: ``then(put, None)``, or ``then(None, error)``
-        with the error ``put`` would raise, once the write is durable, on the thread
-        that settles it (this default: the caller's, before returning). ``then``
-        should not raise: what it raises is logged by a store that settles writes in
-        groups, so that the group's others are settled too."""
+        """``put`` without waiting for the write: ``then(put, None)``, or ``then(None,
+        error)`` with the error ``put`` would raise, once the write is durable, on the
+        thread that settles it. A store that commits in groups (the embedded one)
+        returns at once while a group commits, and the caller's thread is free; this
+        default writes on the caller's thread before returning. ``then`` should not
+        raise: what it raises is logged by a store that settles writes in groups, so
+        that the group's others are settled too."""
         try:
             put = self.put(row, replace=replace)
         except Exception as err:
             then(None, err)
             return
         then(put, None)
-
-    def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
-        """``put``, with its outcome (or error) in a future settled once the write is
-        durable. A store that commits in groups (the embedded one) returns at once and
-        lets the caller's thread go; this default writes before returning."""
-        future: Future[Put] = Future()
-        future.set_running_or_notify_cancel()
-        try:
-            future.set_result(self.put(row, replace=replace))
-        except Exception as err:
-            future.set_exception(err)
-        return future
 
     @abc.abstractmethod
     def insert_many(self, rows: list[Row]) -> list[int]:

@@ -34,7 +34,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -96,6 +95,7 @@ _UNAVAILABLE_CODES = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def _error(path: Path, err: sqlite3.Error) -> Exception:
@@ -153,6 +153,14 @@ def _settle(then: Settle, put: Put | None, error: BaseException | None) -> None:
         log.exception("a write's callback failed")
 
 
+def _in_chunks(values: list[T]) -> Iterator[tuple[str, list[T]]]:
+    """``values`` in chunks for ``IN (...)``, each with its ``?`` marks: at most 500 a
+    statement, as SQLite caps the number of parameters."""
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        yield ",".join("?" * len(chunk)), chunk
+
+
 def _held() -> threading.Lock:
     lock = threading.Lock()
     lock.acquire()
@@ -203,7 +211,7 @@ class SqliteStore(ArticleStore):
         self._turn = threading.Lock()
         self._committing = False  # a leader is writing a group (or about to)
         self._writes = Writes(0, 0)
-        # ``submit``s have no thread of their own to lead a group: this one does.
+        # ``submit_then``s have no thread of their own to lead a group: this one does.
         self._lead_wanted: queue.SimpleQueue[None] = queue.SimpleQueue()  # wake-ups
         self._handed = False  # the committer thread is to lead the next group
         self._committer: threading.Thread | None = None
@@ -376,31 +384,14 @@ class SqliteStore(ArticleStore):
         self._lead()
         return write.outcome()
 
-    def submit(self, row: Row, *, replace: bool = False) -> Future[Put]:
-        """``put`` without waiting for a group in progress: the write joins the next
-        group, and the future is settled (its ``Put``, or the error ``put`` would
-        raise) once that group has committed; the store's committer thread leads the
-        groups that form while one commits, so the caller's thread is free meanwhile
-        and a few threads can keep many articles waiting for one commit. When no
-        group is in progress, the caller writes its own at once, as ``put`` does (no
-        hand-off to another thread for a lone write)."""
-        future: Future[Put] = Future()
-        future.set_running_or_notify_cancel()  # settled by the store alone
-
-        def settle(put: Put | None, error: BaseException | None) -> None:
-            if error is not None:
-                future.set_exception(error)
-                return
-            assert put is not None  # settled without an error
-            future.set_result(put)
-
-        self.submit_then(row, settle, replace=replace)
-        return future
-
     def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
-        """``submit`` with a callable instead of a future (one less per write); ``then``
-        is called on the thread that writes the group: the caller's, before this
-        returns, when the store was idle."""
+        """The write joins the next group, and ``then`` is called once that group has
+        committed, on the thread that wrote it. The store's committer thread leads the
+        groups that form while one commits, so the caller's thread is free meanwhile
+        and a few threads can keep many articles waiting for one commit. When no group
+        is in progress, the caller writes its own at once, as ``put`` does (no hand-off
+        to another thread for a lone write), and ``then`` is called before this
+        returns."""
         write = _Write(row, replace, then=then)
         with self._turn:
             if self._closing:
@@ -412,7 +403,7 @@ class SqliteStore(ArticleStore):
             self._lead()
 
     def _commit_loop(self) -> None:
-        """Lead the groups that a ``submit`` starts, until the store closes."""
+        """Lead the groups that a ``submit_then`` starts, until the store closes."""
         while True:
             self._lead_wanted.get()
             with self._turn:
@@ -493,12 +484,10 @@ class SqliteStore(ArticleStore):
 
     def _stored_ids(self, cur: sqlite3.Cursor, group: list[_Write]) -> dict[str, tuple[int, str]]:
         """The key and text hash of each article of ``group``'s ids stored already, read
-        in one statement per 500 ids (SQLite caps the number of parameters)."""
+        in one statement (``_in_chunks``)."""
         ids = list({w.row.record.id: None for w in group})
         found: dict[str, tuple[int, str]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in _in_chunks(ids):
             query = f"SELECT id, key, sha256 FROM articles WHERE id IN ({marks})"
             for article_id, key, sha256 in cur.execute(query, chunk):
                 found[article_id] = (int(key), sha256)
@@ -702,10 +691,8 @@ class SqliteStore(ArticleStore):
     def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
         found: dict[int, StoredMeta] = {}
         reader = self._reader()
-        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
-            chunk = keys[start : start + 500]
-            query = self._META + f"key IN ({','.join('?' * len(chunk))})"
-            for row in reader.execute(query, chunk):
+        for marks, chunk in _in_chunks(keys):
+            for row in reader.execute(self._META + f"key IN ({marks})", chunk):
                 found[row[0]] = StoredMeta(*row)
         return found
 
