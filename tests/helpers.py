@@ -29,6 +29,15 @@ SPEC = index_spec(EngineConfig())
 T = TypeVar("T")
 
 
+def rate_of(count: float, seconds: float, error: float = 5e-4) -> tuple[float, float]:
+    """The range a rate of ``count / seconds`` may report when seconds are rounded.
+
+    A benchmark reports its seconds rounded (off by at most ``error``) and its rate
+    from the unrounded time, so a short run's rate may sit well off the quotient.
+    """
+    return 0.99 * count / (seconds + error), 1.01 * count / max(seconds - error, 1e-9)
+
+
 def _sentence(rng: random.Random) -> str:
     return " ".join(rng.sample(VOCABULARY, 14)).capitalize() + "."
 

@@ -19,6 +19,8 @@ from wiretrace.domain import index_spec
 from wiretrace_bench.pan import load_corpus
 from wiretrace_bench.synthetic import generate
 
+from .helpers import rate_of
+
 pytestmark = pytest.mark.bench
 
 
@@ -54,7 +56,8 @@ def test_bench_ingest_runs_through_a_real_server_and_scores_quality(
     report = json.loads(capsys.readouterr().out)
     assert report["articles"] == 60
     assert report["index_articles"] == 60
-    assert report["articles_per_s"] == pytest.approx(60 / report["seconds"], rel=0.02)
+    low, high = rate_of(60, report["seconds"])
+    assert low <= report["articles_per_s"] <= high
     assert report["p99_ms"] >= report["p95_ms"] >= report["p50_ms"]
     assert report["server_rss_bytes"] > 20 * 2**20  # a Python server's resident size
     assert report["server_cpu_ms_per_article"] > 0.1
@@ -72,9 +75,8 @@ def test_bench_redis_compares_with_datasketch_and_runs_replicas(
     report = json.loads(capsys.readouterr().out)
     ours, theirs = report["wiretrace"], report["datasketch_redis"]
     assert ours["passages"] > 1000
-    assert ours["inserts_per_s"] == pytest.approx(
-        ours["passages"] / ours["insert_seconds"], rel=0.02
-    )
+    low, high = rate_of(ours["passages"], ours["insert_seconds"], error=5e-5)
+    assert low <= ours["inserts_per_s"] <= high
     assert ours["query_hits"] >= ours["passages"]  # every passage finds at least itself
     assert 0 < ours["bytes_per_passage"] < 100_000
     assert theirs["keys"] == 200
@@ -96,10 +98,12 @@ def test_bench_redis_cluster_reports_cost_and_spread_per_primary(
         assert run["masters"] == masters
         assert len(run["commands_usec_per_passage_by_master"]) == masters
         assert run["passages"] > 1000
-        rate = run["passages"] / run["insert_seconds"]
-        assert run["inserts_per_s"] == pytest.approx(rate, rel=0.02)
+        low, high = rate_of(run["passages"], run["insert_seconds"], error=5e-5)
+        assert low <= run["inserts_per_s"] <= high
         assert run["query_hits"] >= run["passages"]  # every passage finds at least itself
-        assert 1.0 <= run["load_spread_max_over_mean"] < 2.0
+        # The keys spread evenly; the time each primary spends on them is timing, noisy.
+        assert 1.0 <= run["calls_spread_max_over_mean"] < 1.2
+        assert run["load_spread_max_over_mean"] >= 1.0
         assert run["commands_usec_per_passage"] > 0
         assert len(run["process_cpu_usec_per_passage_by_master"]) == masters
         passes = run["queries_per_s_passes"]
@@ -400,7 +404,8 @@ def test_bench_quality_scores_a_pan_subset_and_writes_xml(
     assert report["categories"]["01-no-plagiarism"]["cases"] == 0
     assert report["categories"]["02-no-obfuscation"]["cases"] >= 6
     assert report["overall"]["plagdet"] > 0.6
-    assert report["pairs_per_second"] == pytest.approx(10 / report["seconds"], rel=0.02)
+    low, high = rate_of(10, report["seconds"])
+    assert low <= report["pairs_per_second"] <= high
     assert report["p95_ms"] >= report["p50_ms"]
     files = sorted(out.glob("*.xml"))
     assert len(files) == 10
@@ -429,7 +434,8 @@ def test_bench_index_reports_passages_per_second(capsys: pytest.CaptureFixture[s
     assert report["articles"] == 20
     assert report["passages"] > 20
     seconds = report["median_sign_s"] + report["median_index_s"]
-    assert report["passages_per_s"] == pytest.approx(report["passages"] / seconds, rel=0.02)
+    low, high = rate_of(report["passages"], seconds, error=1e-4)  # two times, each rounded
+    assert low <= report["passages_per_s"] <= high
 
 
 def test_bench_fuzz_counts_every_answer_and_checks_the_store(
