@@ -54,6 +54,7 @@ from wiretrace.errors import (
     WiretraceError,
 )
 from wiretrace.server.config import ServerConfig
+from wiretrace.server.inbox import Inbox
 from wiretrace.server.interceptors import (
     Admission,
     Around,
@@ -228,7 +229,12 @@ def _article(article: pb.Article) -> Article:
     )
 
 
+_NO_OPTIONS = DetectOptions()
+
+
 def _options(o: pb.DetectOptions) -> DetectOptions:
+    if not o.ByteSize():  # nothing set, as most calls send: the defaults, built once
+        return _NO_OPTIONS
     return DetectOptions(
         min_similarity=o.min_similarity,
         min_tokens=o.min_tokens,
@@ -338,6 +344,7 @@ class Servicer(pb_grpc.WiretraceServicer):
         self.max_seconds = config.stream_max_seconds
         self.window = config.stream_window
         self.in_flight = InFlight()
+        self._settles: Inbox | None = None
 
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` on a worker thread, counted as in flight."""
@@ -353,6 +360,14 @@ class Servicer(pb_grpc.WiretraceServicer):
         for small work on an idle server (``INLINE_CHARS``)."""
         with self.in_flight:
             return fn(*args, **kwargs)
+
+    def _inbox(self, loop: asyncio.AbstractEventLoop) -> Inbox:
+        """The loop's inbox, through which workers settle the articles' answers."""
+        inbox = self._settles
+        if inbox is None or inbox.loop is not loop:
+            # An answer that cannot reach a closed loop is no longer in flight.
+            inbox = self._settles = Inbox(loop, dropped=self.in_flight.__exit__)
+        return inbox
 
     def _start(self, request: pb.IngestRequest, caller: CallWatch) -> asyncio.Future[Any]:
         """Start one article: converted here, detected on a worker, which hands it to
@@ -382,11 +397,10 @@ class Servicer(pb_grpc.WiretraceServicer):
                 assert outcome is not None
                 answer.set_result(_ingest_result(outcome))
 
+        inbox = self._inbox(loop)
+
         def back(outcome: IngestOutcome | None, error: BaseException | None) -> None:
-            try:
-                loop.call_soon_threadsafe(settle, outcome, error)
-            except RuntimeError:  # the loop has closed: nobody waits for the answer
-                self.in_flight.__exit__()
+            inbox.put(settle, outcome, error)
 
         def committed(done: futures.Future[IngestOutcome]) -> None:
             error = done.exception()
