@@ -132,7 +132,7 @@ class Running:
         self.client.close()
         self._on_loop(self.built.server.stop(None))
         self.sweeper.stop()
-        self.built.pool.shutdown(wait=True)
+        self.built.shutdown_pools(wait=True)
         self.service.close()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)

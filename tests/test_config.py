@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import fields
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def test_server_config_from_flags_and_environment() -> None:
     env_engine = ServerConfig.from_sources({}, {"WIRETRACE_CANDIDATE_THRESHOLD": "0.4"})
     assert env_engine.engine.candidate_threshold == 0.4
     assert isinstance(ServerConfig.from_sources({"data_dir": "x"}, {}).data_dir, Path)
+    # Ingest workers: one a core this process may run on, unless told.
+    assert ServerConfig().ingest_threads == len(os.sched_getaffinity(0))
+    assert ServerConfig.from_sources({}, {"WIRETRACE_INGEST_WORKERS": "5"}).ingest_threads == 5
 
 
 @pytest.mark.parametrize(
@@ -54,6 +58,7 @@ def test_server_config_from_flags_and_environment() -> None:
         ({"num_perm": "8"}, {}, "num_perm must be in [16, 1024]"),
         ({"max_results": "20000"}, {}, "max_results must be <= 10000"),
         ({"log_level": "LOUD"}, {}, "log_level must be one of"),
+        ({"ingest_workers": "-1"}, {}, "ingest_workers must be >= 0"),
     ],
 )
 def test_bad_settings_name_the_setting(

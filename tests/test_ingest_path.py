@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from wiretrace.domain import (
@@ -26,7 +26,7 @@ from wiretrace.store import Hits, Put, Row
 from wiretrace.store.sqlite import SqliteStore
 from wiretrace_bench.synthetic import generate
 
-from .helpers import committed_text, news, stored_row
+from .helpers import Running, committed_text, news, stored_row
 
 CONFIG = EngineConfig()
 SPEC = index_spec(CONFIG)
@@ -222,3 +222,39 @@ def test_ranking_flat_hits_or_the_lookup_is_the_definition(
         assert ranked > 20
     finally:
         store.close()
+
+
+def test_an_ingest_worker_goes_on_to_the_next_article_while_its_commit_waits(
+    tmp_path: Path,
+) -> None:
+    running = Running(tmp_path / "data", ingest_workers=2)
+    try:
+        store = running.service.store
+        assert isinstance(store, SqliteStore)
+        docs = news(3)
+        other = sqlite3.connect(store.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # every commit waits behind this writer
+        try:
+            with ThreadPoolExecutor(3) as callers:
+                # The first article's worker leads its write, held by the lock; the
+                # second worker detects the second article, hands it to the next
+                # group and, not waiting for that commit, detects the third too.
+                first = callers.submit(running.client.ingest, docs[0])
+                deadline = time.monotonic() + 3
+                while not store._committing and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                rest = [callers.submit(running.client.ingest, d) for d in docs[1:]]
+                while len(store._waiting) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                waiting = len(store._waiting)
+                assert not any(f.done() for f in [first, *rest])  # none committed yet
+                other.execute("COMMIT")
+                results = [f.result(timeout=30) for f in [first, *rest]]
+        finally:
+            other.close()
+        assert waiting == 2
+        assert all(r.created for r in results)
+        stats = running.client.stats()
+        assert (stats.write_transactions, stats.articles_written) == (2, 3)
+    finally:
+        running.stop()

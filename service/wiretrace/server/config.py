@@ -73,6 +73,12 @@ class ServerConfig:
     workers: int = setting(
         DEFAULT_WORKERS, "threads that run the detection work (a waiting call holds none)"
     )
+    ingest_workers: int = setting(
+        0,
+        "threads that detect ingested articles, each going on to the next while its "
+        "article waits for the group commit",
+        shown="0 (one a CPU core)",
+    )
     grace_seconds: float = setting(DEFAULT_GRACE_SECONDS, "drain time on SIGTERM")
     max_results: int = setting(
         DEFAULT_MAX_RESULTS, "matches per answer when a request does not say"
@@ -124,6 +130,8 @@ class ServerConfig:
         for name in ("max_message_bytes", "workers", "stream_window"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.ingest_workers < 0:
+            raise InvalidInput(f"ingest_workers must be >= 0, got {self.ingest_workers}")
         if self.sweep_seconds <= 0:
             raise InvalidInput(f"sweep_seconds must be > 0, got {self.sweep_seconds}")
         if self.store and not self.store.startswith(STORE_SCHEMES):
@@ -163,6 +171,16 @@ class ServerConfig:
                 f"max_text_chars ({self.max_text_chars}): raise it to at least "
                 f"{min_message_bytes(self.max_text_chars)}"
             )
+
+    @property
+    def ingest_threads(self) -> int:
+        """``ingest_workers``, with 0 as the CPU cores this process may run on."""
+        if self.ingest_workers:
+            return self.ingest_workers
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
 
     @property
     def store_url(self) -> str:

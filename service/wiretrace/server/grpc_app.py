@@ -2,8 +2,9 @@
 which starts and stops the server and the domain's sweeper thread.
 
 The server is gRPC's asyncio server: a call waiting for its client (an idle stream)
-holds no thread. The domain's work runs on a pool of ``--workers`` threads; a call
-whose caller has gone stops there at the engine's next check.
+holds no thread. The domain's work runs on a pool of ``--workers`` threads, the
+detection of ingested articles on ``--ingest-workers`` of their own; a call whose
+caller has gone stops there at the engine's next check.
 
 Errors of the ``WiretraceError`` family are mapped to status codes in one place,
 ``_STATUS`` and ``_abort``; nothing else here knows about them.
@@ -336,10 +337,16 @@ class CallWatch:
 
 class Servicer(pb_grpc.WiretraceServicer):
     def __init__(
-        self, service: ReuseService, pool: futures.ThreadPoolExecutor, config: ServerConfig
+        self,
+        service: ReuseService,
+        pool: futures.ThreadPoolExecutor,
+        config: ServerConfig,
+        *,
+        ingest_pool: futures.ThreadPoolExecutor,
     ) -> None:
         self.service = service
         self.pool = pool
+        self.ingest_pool = ingest_pool
         self.idle_seconds = config.stream_idle_seconds
         self.max_seconds = config.stream_max_seconds
         self.window = config.stream_window
@@ -370,9 +377,10 @@ class Servicer(pb_grpc.WiretraceServicer):
         return inbox
 
     def _start(self, request: pb.IngestRequest, caller: CallWatch) -> asyncio.Future[Any]:
-        """Start one article: converted here, detected on a worker, which hands it to
-        the store and waits for its commit; the future holds its answer or its error.
-        The loop hears of it once per article, when its commit is done (or it failed)."""
+        """Start one article: converted here, detected on an ingest worker, which hands
+        it to the store and goes on to the next article; the future holds its answer
+        or its error. The loop hears of it once per article, when its commit is done
+        (or it failed)."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[pb.IngestResult] = loop.create_future()
         try:
@@ -407,22 +415,21 @@ class Servicer(pb_grpc.WiretraceServicer):
             back(None if error is not None else done.result(), error)
 
         def detect() -> None:
-            """On a worker: detect, and hand the article to the store."""
+            """On an ingest worker: detect, and hand the article to the store. The
+            worker does not wait for the commit: with one worker a core, the articles
+            detected meanwhile are few, and detecting them beside the commit is 1.2x
+            faster than waiting with more workers, at the same quality (RESULTS.md,
+            "Issue 13: fourth session")."""
             try:
                 pending = self.service.ingest_begin(article, options, replace=replace, work=work)
             except BaseException as err:
                 back(None, err)
                 return
             pending.add_done_callback(committed)
-            # The worker waits for the commit, so the articles queued behind it are
-            # detected once it is stored. Not waiting made groups larger but only
-            # 1.05x faster, and articles sent together missed each other more often
-            # (RESULTS.md, "Issue 13: ingest and query, second pass").
-            futures.wait((pending,))
 
         self.in_flight.__enter__()
         try:
-            self.pool.submit(detect)
+            self.ingest_pool.submit(detect)
         except BaseException:
             self.in_flight.__exit__()
             raise
@@ -632,6 +639,11 @@ class Built:
     port: int
     servicer: Servicer
     pool: futures.ThreadPoolExecutor
+    ingest_pool: futures.ThreadPoolExecutor
+
+    def shutdown_pools(self, *, wait: bool) -> None:
+        for pool in (self.ingest_pool, self.pool):
+            pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def create_server(
@@ -650,7 +662,10 @@ def create_server(
     guards = guards or Guards.from_config(config, service)
     server = grpc.aio.server(interceptors=guards.interceptors(), options=options)
     pool = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="work")
-    servicer = Servicer(service, pool, config)
+    ingest_pool = futures.ThreadPoolExecutor(
+        max_workers=config.ingest_threads, thread_name_prefix="ingest"
+    )
+    servicer = Servicer(service, pool, config, ingest_pool=ingest_pool)
     pb_grpc.add_WiretraceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if not config.no_reflection:
@@ -664,7 +679,7 @@ def create_server(
         port = server.add_secure_port(config.address, credentials)
     if port == 0:
         raise InvalidInput(f"cannot listen on {config.address}: address in use or not local")
-    return Built(server, port, servicer, pool)
+    return Built(server, port, servicer, pool, ingest_pool)
 
 
 def health_reporter(
@@ -757,7 +772,7 @@ async def _serve(config: ServerConfig, ready: Callable[[int], None] | None) -> i
     await built.server.stop(config.grace_seconds)
     left = await asyncio.to_thread(built.servicer.in_flight.wait_idle, CANCEL_SECONDS)
     await asyncio.to_thread(sweeper.stop)
-    built.pool.shutdown(wait=False, cancel_futures=True)
+    built.shutdown_pools(wait=False)
     if left:
         log.error("calls still running after the grace period", extra={"calls": left})
     else:
