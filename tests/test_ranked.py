@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 
 import wiretrace._core as _core
 from wiretrace.domain.candidates import index_spec, rank_candidates
-from wiretrace.domain.records import text_sha256
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
-from wiretrace.store import UNIT_BITS, ArticleRecord, Hits, Passages, Row
+from wiretrace.store import UNIT_BITS, Hits, Passages
 from wiretrace.store.sqlite import SqliteStore
 from wiretrace_bench.synthetic import generate
+
+from .helpers import stored_row
 
 CONFIG = EngineConfig()
 SPEC = index_spec(CONFIG)
@@ -141,11 +142,7 @@ def test_the_stores_ranking_is_numpys_over_its_hits(tmp_path: Path, detector: De
     store = SqliteStore(tmp_path / "r.db", SPEC)
     try:
         articles, _ = generate(80, seed=17)
-        rows = []
-        for a in articles:
-            sigs = detector.prepare(a.text).stored_signatures
-            record = ArticleRecord(a.id, "outlet", "", None, "", a.text)
-            rows.append(Row(record, text_sha256(a.text), sigs, SPEC.passages(sigs)))
+        rows = [stored_row(a.id, a.text, detector) for a in articles]
         keys = store.insert_many(rows)
         ranked = capped = 0
         for key, row in zip(keys, rows, strict=True):

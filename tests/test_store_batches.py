@@ -24,7 +24,7 @@ from wiretrace.errors import Conflict, InvalidInput
 from wiretrace.store import Put, Row
 from wiretrace.store.sqlite import SqliteStore
 
-from .helpers import news, stored_row
+from .helpers import committed_text, news, stored_row
 
 SPEC = index_spec(EngineConfig())
 
@@ -49,7 +49,7 @@ def _queued(
     def then(i: int) -> object:
         def call(put: Put | None, error: BaseException | None) -> None:
             # Settled only after the commit: another connection sees the outcome.
-            settled[i] = (put, error, _texts(store.path).get(writes[i][0].record.id))
+            settled[i] = (put, error, committed_text(store.path, writes[i][0].record.id))
             if all(s is not None for s in settled):
                 done.set()
 

@@ -66,6 +66,16 @@ fn minhash_signatures<'py>(
         .into_any())
 }
 
+/// `bands` bands of `rows` rows each must fit in a signature of `num_perm` slots.
+pub(crate) fn check_banding(bands: usize, rows: usize, num_perm: usize) -> PyResult<()> {
+    if bands < 1 || rows < 1 || bands * rows > num_perm {
+        return Err(PyValueError::new_err(format!(
+            "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
+        )));
+    }
+    Ok(())
+}
+
 /// Band keys of signature rows, shape `(n, bands)`.
 #[pyfunction]
 fn band_keys<'py>(
@@ -75,11 +85,7 @@ fn band_keys<'py>(
     rows: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (n, num_perm) = (sigs.shape()[0], sigs.shape()[1]);
-    if bands < 1 || rows < 1 || bands * rows > num_perm {
-        return Err(PyValueError::new_err(format!(
-            "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
-        )));
-    }
+    check_banding(bands, rows, num_perm)?;
     let sigs = sigs.as_slice()?;
     let keys = py.detach(|| {
         guarded("band_keys", || {

@@ -15,6 +15,7 @@ use wiretrace_engine::text::TextConfig;
 
 use crate::align::PreparedDoc;
 use crate::guard::{run, text_of};
+use crate::index::check_banding;
 
 fn usizes_as_i64(v: &[usize]) -> Vec<i64> {
     v.iter().map(|&x| x as i64).collect()
@@ -37,11 +38,7 @@ impl PrepareConfig {
                 config.perm_b.len()
             )));
         }
-        if bands < 1 || rows < 1 || bands * rows > num_perm {
-            return Err(PyValueError::new_err(format!(
-                "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
-            )));
-        }
+        check_banding(bands, rows, num_perm)?;
         Ok(PrepareConfig {
             config: Arc::new(config),
         })

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use wiretrace_engine::minhash;
 
 use crate::guard::run;
+use crate::index::check_banding;
 
 /// `(rows, band_keys)`: the rows of `sigs` that are not an empty set's signature, the
 /// first of each distinct one, and their band keys under `bands` bands of `rows` rows,
@@ -25,11 +26,7 @@ fn index_passages<'py>(
             "signatures must have at least one slot",
         ));
     }
-    if bands < 1 || rows < 1 || bands * rows > num_perm {
-        return Err(PyValueError::new_err(format!(
-            "bands ({bands}) * rows ({rows}) must be >= 1 and fit in the {num_perm} slots of a signature"
-        )));
-    }
+    check_banding(bands, rows, num_perm)?;
     let sigs = sigs.as_slice()?;
     let (units, keys) = run(py, "index_passages", || {
         let units = minhash::distinct_indexable_rows(sigs, num_perm);

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 /// MurmurHash3's 64-bit finaliser: a bijection that mixes every bit into every bit.
 #[inline]
-fn fmix64(mut h: u64) -> u64 {
+pub(crate) fn fmix64(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
     h ^= h >> 33;

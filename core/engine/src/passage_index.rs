@@ -40,6 +40,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+// A bijection: equal mixed band keys mean equal keys.
+use crate::numbering::fmix64;
+
 /// The key of a removed passage's slot until the next merge drops it.
 pub const DEAD: i64 = i64::MIN;
 /// The end of a chain of delta slots.
@@ -188,16 +191,6 @@ impl std::fmt::Display for IndexError {
 
 impl std::error::Error for IndexError {}
 
-/// MurmurHash3's 64-bit finaliser: a bijection, so equal mixed keys mean equal keys.
-#[inline]
-fn mix(mut k: u64) -> u64 {
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
-    k ^ (k >> 33)
-}
-
 /// One band's merged passages: mixed band keys, sorted, beside their slots.
 #[derive(Default)]
 struct Sorted {
@@ -222,7 +215,7 @@ impl Sorted {
 
     /// The run of band key `key`.
     fn run(&self, key: u64) -> std::ops::Range<usize> {
-        let m = mix(key);
+        let m = fmix64(key);
         let (start, end) = self.bucket(m);
         let within = &self.keys[start..end];
         let lo = within.partition_point(|&k| k < m);
@@ -323,7 +316,7 @@ fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>
     for (key, head) in delta.map.iter() {
         let mut rel = head;
         while rel != END {
-            add.push((mix(key), renumber((base + rel as usize) as u32)));
+            add.push((fmix64(key), renumber((base + rel as usize) as u32)));
             rel = delta.next[rel as usize];
         }
     }
@@ -681,7 +674,7 @@ impl PassageIndex {
             }
             for row in band_keys.chunks_exact(bands) {
                 for (band, &key) in self.band.iter_mut().zip(row) {
-                    band.delta.bulk.push(mix(key));
+                    band.delta.bulk.push(fmix64(key));
                 }
             }
             return Ok(());
@@ -944,7 +937,7 @@ impl PassageIndex {
     /// then the bucket's keys, then the run's slots. Hits are counted by sorting.
     fn hits(&self, band_keys: &[u64], max_bucket: Option<usize>, capped: &mut [u32]) -> Vec<Hit> {
         let bands = self.bands;
-        let mixed: Vec<u64> = band_keys.iter().map(|&k| mix(k)).collect();
+        let mixed: Vec<u64> = band_keys.iter().map(|&k| fmix64(k)).collect();
         for (j, &m) in mixed.iter().enumerate() {
             let band = &self.band[j % bands];
             band.sorted.prefetch_bucket(m);
@@ -1741,7 +1734,7 @@ mod tests {
                     x = x
                         .wrapping_mul(6364136223846793005)
                         .wrapping_add(1442695040888963407);
-                    (mix(x % distinct), i) // repeated keys too
+                    (fmix64(x % distinct), i) // repeated keys too
                 })
                 .collect();
             let mut expected = entries.clone();

@@ -336,6 +336,8 @@ class CallWatch:
 
 
 class Servicer(pb_grpc.WiretraceServicer):
+    """The API over ``ReuseService``; made inside the event loop that serves it."""
+
     def __init__(
         self,
         service: ReuseService,
@@ -351,7 +353,9 @@ class Servicer(pb_grpc.WiretraceServicer):
         self.max_seconds = config.stream_max_seconds
         self.window = config.stream_window
         self.in_flight = InFlight()
-        self._settles: Inbox | None = None
+        # Workers settle the articles' answers through it; an answer that cannot reach
+        # a closed loop is no longer in flight.
+        self.inbox = Inbox(asyncio.get_running_loop(), dropped=self.in_flight.__exit__)
 
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` on a worker thread, counted as in flight."""
@@ -367,14 +371,6 @@ class Servicer(pb_grpc.WiretraceServicer):
         for small work on an idle server (``INLINE_CHARS``)."""
         with self.in_flight:
             return fn(*args, **kwargs)
-
-    def _inbox(self, loop: asyncio.AbstractEventLoop) -> Inbox:
-        """The loop's inbox, through which workers settle the articles' answers."""
-        inbox = self._settles
-        if inbox is None or inbox.loop is not loop:
-            # An answer that cannot reach a closed loop is no longer in flight.
-            inbox = self._settles = Inbox(loop, dropped=self.in_flight.__exit__)
-        return inbox
 
     def _start(self, request: pb.IngestRequest, caller: CallWatch) -> asyncio.Future[Any]:
         """Start one article: converted here, detected on an ingest worker, which hands
@@ -405,10 +401,8 @@ class Servicer(pb_grpc.WiretraceServicer):
                 assert outcome is not None
                 answer.set_result(_ingest_result(outcome))
 
-        inbox = self._inbox(loop)
-
         def back(outcome: IngestOutcome | None, error: BaseException | None) -> None:
-            inbox.put(settle, outcome, error)
+            self.inbox.put(settle, outcome, error)
 
         def committed(done: futures.Future[IngestOutcome]) -> None:
             error = done.exception()

@@ -124,15 +124,21 @@ class Chain(Interceptor):
         return wrapped
 
 
+#: Per (requests streamed, answers streamed): the handler's behaviour attribute, and
+#: the function that makes a handler of that shape.
+_SHAPES: dict[tuple[bool, bool], tuple[str, Any]] = {
+    (False, False): ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    (False, True): ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    (True, False): ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    (True, True): ("stream_stream", grpc.stream_stream_rpc_method_handler),
+}
+
+
 def _wrap(arounds: list[Around], rpc: str, handler: Handler) -> Handler:
     """``handler`` with the hooks of ``arounds`` (outermost first) around it."""
     streaming_in, streaming_out = handler.request_streaming, handler.response_streaming
-    behaviour: Any = {
-        (False, False): handler.unary_unary,
-        (False, True): handler.unary_stream,
-        (True, False): handler.stream_unary,
-        (True, True): handler.stream_stream,
-    }[(streaming_in, streaming_out)]
+    kind, make = _SHAPES[(streaming_in, streaming_out)]
+    behaviour: Any = getattr(handler, kind)
     # An Around that does not look at requests is not asked about them.
     checks = [type(a).request is not Around.request for a in arounds]
     innermost_first = list(reversed(range(len(arounds))))
@@ -190,12 +196,6 @@ def _wrap(arounds: list[Around], rpc: str, handler: Handler) -> Handler:
         finally:
             close(states, context, failed)
 
-    make: Any = {
-        (False, False): grpc.unary_unary_rpc_method_handler,
-        (False, True): grpc.unary_stream_rpc_method_handler,
-        (True, False): grpc.stream_unary_rpc_method_handler,
-        (True, True): grpc.stream_stream_rpc_method_handler,
-    }[(streaming_in, streaming_out)]
     parse = handler.request_deserializer
     for around in arounds:
         parse = around.decoder(rpc, parse)
