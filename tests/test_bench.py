@@ -438,6 +438,19 @@ def test_bench_index_reports_passages_per_second(capsys: pytest.CaptureFixture[s
     assert low <= report["passages_per_s"] <= high
 
 
+def test_bench_merge_times_merges_of_the_delta_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["bench", "merge", "--passages", "20000", "--merges", "2", "--delta", "3000"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["passages"] == 20_000 + 2 * 3_000
+    assert report["delta_per_merge"] == 3_000
+    assert len(report["merge_seconds_all"]) == len(report["merge_cpu_seconds_all"]) == 2
+    assert all(s > 0 for s in report["merge_seconds_all"])
+    assert all(s >= 0 for s in report["merge_cpu_seconds_all"])
+
+
 def test_bench_fuzz_counts_every_answer_and_checks_the_store(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

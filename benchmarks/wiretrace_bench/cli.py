@@ -18,7 +18,7 @@ console command by ``register``. Every command prints a table, or JSON with --js
     wiretrace bench transport [--articles N] [--requests R] [--pairs N] [--json]
     wiretrace bench shapes [--chars C] [--server ADDR | --in-process] [--repeats R] [--json]
     wiretrace bench restart [--articles N] [--json]
-    wiretrace bench merge [--passages N] [--merges M] [--json]
+    wiretrace bench merge [--passages N] [--merges M] [--delta D] [--json]
     wiretrace bench reopen --store FILE [--repeats R] [--per-article] [--json]
     wiretrace bench commit [--articles N] [--threads K] [--store-file FILE] [--json]
     wiretrace bench redis [--passages N] [--datasketch-keys K] [--replica-articles M]
@@ -302,7 +302,7 @@ def _cmd_bench_shapes(args: argparse.Namespace) -> int:
 def _cmd_bench_merge(args: argparse.Namespace) -> int:
     from wiretrace_bench.store_bench import bench_merge
 
-    _print_report(bench_merge(args.passages, merges=args.merges), args.json)
+    _print_report(bench_merge(args.passages, merges=args.merges, delta=args.delta), args.json)
     return 0
 
 
@@ -606,6 +606,9 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = bench.add_parser("merge", help="index lookup latency while merges run")
     p.add_argument("--passages", type=int, default=1_000_000, help="passages in the index")
     p.add_argument("--merges", type=int, default=4, help="merges timed")
+    p.add_argument(
+        "--delta", type=int, help="passages each merge folds in (default: a sixteenth of N)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_cmd_bench_merge)
 

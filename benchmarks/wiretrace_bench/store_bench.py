@@ -2,9 +2,10 @@
 index rebuilt when a store opens.
 
 ``wiretrace bench merge``: an index of N passages with random signatures; a reader
-thread looks up passages one row at a time while the main thread inserts deltas and
-merges them (``PassageIndex.compact``, as the store's merging thread does). Reports the
-lookup latency p50/p99/max during merges and the merge times.
+thread looks up passages one row at a time while the main thread inserts deltas (a
+sixteenth of N each, or ``--delta``: the SQLite store merges every 50,000) and merges
+them (``PassageIndex.compact``, as the store's merging thread does). Reports the
+lookup latency p50/p99/max during merges, and the merges' wall and CPU times.
 
 ``wiretrace bench reopen``: open an existing SQLite store (the index rebuilt from its
 signatures) and report wall and CPU time.
@@ -36,9 +37,12 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_merge(passages: int, *, merges: int = 4, seed: int = 1) -> dict[str, object]:
-    """Lookup latency from a reader thread while the index merges deltas of a
-    sixteenth of ``passages`` each."""
+def bench_merge(
+    passages: int, *, merges: int = 4, delta: int | None = None, seed: int = 1
+) -> dict[str, object]:
+    """Lookup latency from a reader thread while the index merges deltas of ``delta``
+    passages each (None: a sixteenth of ``passages``), and what the merges cost: wall
+    seconds, and CPU seconds on every thread but the reader's."""
     from wiretrace.domain.candidates import index_spec
     from wiretrace.engine.config import EngineConfig
     from wiretrace.engine.index import band_keys
@@ -68,6 +72,7 @@ def bench_merge(passages: int, *, merges: int = 4, seed: int = 1) -> dict[str, o
 
     latencies: list[float] = []
     idle: list[float] = []
+    reader_cpu = [0.0]  # the reader thread's CPU seconds so far
     merging = threading.Event()
     stop = threading.Event()
 
@@ -79,13 +84,15 @@ def bench_merge(passages: int, *, merges: int = 4, seed: int = 1) -> dict[str, o
             index.lookup(probe_bands[j : j + 1], probe_sigs[j : j + 1], max_bucket=100)
             took = time.perf_counter() - t
             (latencies if merging.is_set() else idle).append(took)
+            reader_cpu[0] = time.thread_time()
             i += 1
             time.sleep(0.0005)
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
     merge_seconds: list[float] = []
-    delta = max(1, passages // 16)
+    merge_cpu: list[float] = []
+    delta = max(1, passages // 16) if delta is None else delta
     for _ in range(merges):
         sigs, bk = rows(delta)
         for start in range(0, delta, 2000):  # as ingest: small batches into the delta
@@ -96,9 +103,10 @@ def bench_merge(passages: int, *, merges: int = 4, seed: int = 1) -> dict[str, o
         next_key += delta
         time.sleep(0.2)  # idle lookups between merges
         merging.set()
-        t = time.perf_counter()
+        t, cpu, read = time.perf_counter(), time.process_time(), reader_cpu[0]
         index.compact()
         merge_seconds.append(time.perf_counter() - t)
+        merge_cpu.append(time.process_time() - cpu - (reader_cpu[0] - read))
         merging.clear()
     stop.set()
     thread.join()
@@ -109,6 +117,8 @@ def bench_merge(passages: int, *, merges: int = 4, seed: int = 1) -> dict[str, o
         "build_seconds": round(build_seconds, 2),
         "merge_seconds_median": round(statistics.median(merge_seconds), 3),
         "merge_seconds_all": [round(s, 3) for s in merge_seconds],
+        "merge_cpu_seconds_median": round(statistics.median(merge_cpu), 3),
+        "merge_cpu_seconds_all": [round(s, 3) for s in merge_cpu],
         "lookups_during_merges": len(latencies),
         "lookup_ms_during_merges": {
             "p50": round(_pct(latencies, 0.5) * ms, 3),
@@ -166,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("merge")
     m.add_argument("--passages", type=int, default=1_000_000)
     m.add_argument("--merges", type=int, default=4)
+    m.add_argument("--delta", type=int, help="passages a merge folds in (default: N/16)")
     r = sub.add_parser("reopen")
     r.add_argument("--store", type=Path, required=True)
     r.add_argument("--repeats", type=int, default=3)
@@ -173,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write the report as JSON here too")
     args = parser.parse_args(argv)
     if args.what == "merge":
-        report = bench_merge(args.passages, merges=args.merges)
+        report = bench_merge(args.passages, merges=args.merges, delta=args.delta)
     else:
         report = bench_reopen(args.store, repeats=args.repeats, in_core=not args.per_article)
     text = json.dumps(report, indent=2)

@@ -336,9 +336,26 @@ fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>
     let size = sorted.keys.len() + add_keys.len();
     let mut keys = Vec::with_capacity(size);
     let mut slots = Vec::with_capacity(size);
+    let Some(remap) = remap else {
+        // Nothing dropped: the sorted entries between two added ones (a few dozen,
+        // the index being many times the delta) are found by a galloping search and
+        // copied whole; an added key goes after the sorted entries equal to it.
+        let mut from = 0;
+        for (&k, &s) in add_keys.iter().zip(&add_slots) {
+            let to = from + after(&sorted.keys[from..], k);
+            keys.extend_from_slice(&sorted.keys[from..to]);
+            slots.extend_from_slice(&sorted.slots[from..to]);
+            keys.push(k);
+            slots.push(s);
+            from = to;
+        }
+        keys.extend_from_slice(&sorted.keys[from..]);
+        slots.extend_from_slice(&sorted.slots[from..]);
+        return Sorted::new(keys, slots);
+    };
     let mut j = 0;
     for (&k, &s) in sorted.keys.iter().zip(&sorted.slots) {
-        let s = renumber(s);
+        let s = remap[s as usize];
         if s == END {
             continue;
         }
@@ -356,6 +373,19 @@ fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>
     slots.shrink_to_fit();
     Sorted::new(keys, slots)
 }
+
+/// How many of the sorted `keys` are at most `key`: a galloping search from the start,
+/// for a key expected near it.
+fn after(keys: &[u64], key: u64) -> usize {
+    let mut hi = 1;
+    while hi < keys.len() && keys[hi - 1] <= key {
+        hi *= 2;
+    }
+    let hi = hi.min(keys.len());
+    let lo = hi / 2;
+    lo + keys[lo..hi].partition_point(|&k| k <= key)
+}
+
 /// The entries of `bulk` and `add` sorted by mixed key, as parallel arrays. The keys
 /// are uniform, so distributing them by their top bits leaves buckets of a few
 /// entries, each sorted on its own: linear (a comparison sort of a bulk load's
@@ -1388,6 +1418,62 @@ mod tests {
                 (x % 5) as u32 // few values: bands collide often
             })
             .collect()
+    }
+
+    #[test]
+    fn merges_without_removals_keep_every_entry_in_key_then_slot_order() {
+        // Signature values from a tiny alphabet: band keys repeat a lot, so the
+        // delta's keys land inside runs of equal merged keys, at both ends and alone.
+        let (bands, rows, num_perm) = (4, 2, 8);
+        let sigs: Vec<u32> = pseudo_random_sigs(700, num_perm, 5)
+            .iter()
+            .map(|v| v % 3)
+            .collect();
+        let bk = band_keys(&sigs, num_perm, bands, rows);
+        let mut index = PassageIndex::new(bands, num_perm, 1_000_000).unwrap();
+        index.set_merge_inline(false);
+        let mut stored: Vec<(i64, Vec<u64>)> = Vec::new();
+        for (start, size) in [(0, 1), (1, 99), (100, 3), (103, 400), (503, 197)] {
+            let keys: Vec<i64> = (start as i64..(start + size) as i64).collect();
+            let at = start * bands..(start + size) * bands;
+            index
+                .insert(
+                    &keys,
+                    &bk[at],
+                    &sigs[start * num_perm..(start + size) * num_perm],
+                )
+                .unwrap();
+            for (i, &k) in keys.iter().enumerate() {
+                stored.push((k, bk[(start + i) * bands..(start + i + 1) * bands].to_vec()));
+            }
+            index.compact();
+            assert_eq!(index.pending(), 0);
+            for band in &index.band {
+                let s = &band.sorted;
+                assert_eq!(s.keys.len(), stored.len());
+                let entries: Vec<(u64, u32)> = s
+                    .keys
+                    .iter()
+                    .copied()
+                    .zip(s.slots.iter().copied())
+                    .collect();
+                assert!(entries.windows(2).all(|w| w[0] < w[1]));
+            }
+            for q in (0..stored.len()).step_by(7) {
+                let query = &bk[q * bands..(q + 1) * bands];
+                assert_eq!(pairs(&index, query), brute(&stored, query));
+            }
+        }
+    }
+
+    #[test]
+    fn after_counts_the_keys_at_most_the_one_asked() {
+        let keys = [1u64, 3, 3, 3, 5, 8, 8, 13, 21, 34, 55];
+        for key in 0..60 {
+            let want = keys.iter().filter(|&&k| k <= key).count();
+            assert_eq!(after(&keys, key), want, "key {key}");
+        }
+        assert_eq!(after(&[], 7), 0);
     }
 
     #[test]
