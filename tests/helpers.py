@@ -6,7 +6,9 @@ import asyncio
 import random
 import sqlite3
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ from wiretrace.engine.detect import Detector
 from wiretrace.server.config import ServerConfig, min_message_bytes
 from wiretrace.server.grpc_app import Guards, create_server, health_reporter, open_service
 from wiretrace.store import ArticleRecord, Row
+from wiretrace.store.sqlite import SqliteStore
 from wiretrace_client import Client, article, pb
 
 from .conftest import VOCABULARY
@@ -57,6 +60,27 @@ def committed_text(path: Path, article_id: str) -> str | None:
     finally:
         db.close()
     return None if row is None else str(row[0])
+
+
+@contextmanager
+def group_held(store: SqliteStore, lead: Row) -> Iterator[None]:
+    """A group that waits: another connection holds SQLite's write lock, and ``lead``
+    is put from a thread of its own, leading a group held behind that lock, so that
+    writes made inside the block queue for the next group. Leaving lets the lock go
+    and waits for the put."""
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    putter = threading.Thread(target=store.put, args=(lead,))
+    putter.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not store._committing and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield
+    finally:
+        other.execute("COMMIT")
+        other.close()
+        putter.join(30)
 
 
 def news(n: int, seed: int = 5) -> list[pb.Article]:

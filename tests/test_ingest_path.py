@@ -26,7 +26,7 @@ from wiretrace.store import Hits, Put, Row
 from wiretrace.store.sqlite import SqliteStore
 from wiretrace_bench.synthetic import generate
 
-from .helpers import Running, committed_text, news, stored_row
+from .helpers import Running, committed_text, group_held, news, stored_row
 
 CONFIG = EngineConfig()
 SPEC = index_spec(CONFIG)
@@ -66,27 +66,19 @@ def test_submitted_writes_settle_after_their_commit_and_share_it(
 
             return done
 
-        other = sqlite3.connect(store.path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")  # the first group waits behind this writer
         # A put from a thread of its own leads the first group (the store was idle)
-        # and waits behind the lock; the submits queue behind it and return at once.
+        # and waits behind another writer's lock; the submits queue behind it and
+        # return at once.
         extra = stored_row("extra", "A sentence written by put while submits wait.", detector)
-        putter = threading.Thread(target=store.put, args=(extra,))
-        putter.start()
-        deadline = time.monotonic() + 10
-        while not store._committing and time.monotonic() < deadline:
-            time.sleep(0.01)
         futures = []
-        for row in rows:
-            f = _submit(store, row)
-            f.add_done_callback(check(row))  # type: ignore[arg-type]
-            futures.append(f)
-        time.sleep(0.3)
-        assert not any(f.done() for f in futures)  # nothing is acknowledged before it commits
-        other.execute("COMMIT")
-        other.close()
+        with group_held(store, extra):
+            for row in rows:
+                f = _submit(store, row)
+                f.add_done_callback(check(row))  # type: ignore[arg-type]
+                futures.append(f)
+            time.sleep(0.3)
+            assert not any(f.done() for f in futures)  # nothing is acknowledged before it commits
         outcomes = [f.result(timeout=30) for f in futures]
-        putter.join(30)
         deadline = time.monotonic() + 10  # callbacks run right after the result is set
         while len(seen) < len(rows) and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -125,27 +117,19 @@ def test_ingest_begin_returns_before_the_commit_and_acknowledges_as_ingest_does(
         # detects, hands its article to the next group and returns: not acknowledged,
         # not stored, until that group commits.
         path = tmp_path / "two.db"
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
+        assert isinstance(two.store, SqliteStore)
         lead = stored_row("lead", "A sentence written by put while an ingest waits.", Detector())
-        putter = threading.Thread(target=two.store.put, args=(lead,))
-        putter.start()
-        deadline = time.monotonic() + 10
-        while not two.store._committing and time.monotonic() < deadline:  # type: ignore[attr-defined]
-            time.sleep(0.01)
         begun: list[Future[IngestOutcome]] = []
         caller = threading.Thread(
             target=lambda: begun.append(two.ingest_begin(arts[0], DetectOptions()))
         )
-        caller.start()
-        caller.join(10)
-        returned = not caller.is_alive()
-        time.sleep(0.3)
-        pending = bool(begun) and not begun[0].done()
-        stored_early = committed_text(path, arts[0].id)
-        other.execute("COMMIT")
-        other.close()
-        putter.join(30)
+        with group_held(two.store, lead):
+            caller.start()
+            caller.join(10)
+            returned = not caller.is_alive()
+            time.sleep(0.3)
+            pending = bool(begun) and not begun[0].done()
+            stored_early = committed_text(path, arts[0].id)
         caller.join(30)
         assert returned  # without waiting for the commit
         assert pending

@@ -24,7 +24,7 @@ from wiretrace.errors import Conflict, InvalidInput
 from wiretrace.store import Put, Row
 from wiretrace.store.sqlite import SqliteStore
 
-from .helpers import committed_text, news, stored_row
+from .helpers import committed_text, group_held, news, stored_row
 
 SPEC = index_spec(EngineConfig())
 
@@ -55,21 +55,12 @@ def _queued(
 
         return call
 
-    other = sqlite3.connect(store.path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    putter = threading.Thread(target=store.put, args=(lead,))
-    putter.start()
-    deadline = time.monotonic() + 10
-    while not store._committing and time.monotonic() < deadline:
-        time.sleep(0.01)
-    for i, (row, replace) in enumerate(writes):
-        store.submit_then(row, then(i), replace=replace)  # type: ignore[arg-type]
-    time.sleep(0.2)
-    assert all(s is None for s in settled)  # nothing is settled before its commit
-    other.execute("COMMIT")
-    other.close()
+    with group_held(store, lead):
+        for i, (row, replace) in enumerate(writes):
+            store.submit_then(row, then(i), replace=replace)  # type: ignore[arg-type]
+        time.sleep(0.2)
+        assert all(s is None for s in settled)  # nothing is settled before its commit
     assert done.wait(30)
-    putter.join(30)
     return [s for s in settled if s is not None]
 
 

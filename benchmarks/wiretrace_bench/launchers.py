@@ -1,5 +1,6 @@
 """Processes the benchmarks and tests start: ``wiretrace serve`` on a free loopback
-port (``start_server_process``, ``local_server``), and a throwaway ``redis-server``
+port (``start_server_process``, ``local_server``; any server that writes its port to a
+file: ``spawn_serving``, ``stop_process``), and a throwaway ``redis-server``
 (``RedisServer``), which runs from a temporary directory of its own, is stopped by its
 pid, and can be killed and started again on the same port and files (the AOF-restart
 test).
@@ -29,7 +30,9 @@ __all__ = [
     "local_server",
     "redis_server_binary",
     "server_rss_bytes",
+    "spawn_serving",
     "start_server_process",
+    "stop_process",
 ]
 
 
@@ -142,6 +145,43 @@ class RedisServer:
             self.process = None
 
 
+def spawn_serving(
+    args: list[str],
+    port_file: Path,
+    *,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.Popen[bytes]:
+    """Start ``args``, a server that writes its port to ``port_file`` once it serves,
+    its stderr into ``log_path``; returns once the port is written. ``env`` adds
+    environment variables to this process's own."""
+    port_file.unlink(missing_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, **(env or {})}
+        )
+    deadline = time.monotonic() + timeout
+    while not (port_file.exists() and port_file.read_text()):
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {log_path.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the server did not start within {timeout:g} s")
+        time.sleep(0.01)
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """SIGTERM, then SIGKILL if ``proc`` has not exited within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def start_server_process(
     data_dir: Path,
     port_file: Path,
@@ -152,36 +192,10 @@ def start_server_process(
 ) -> subprocess.Popen[bytes]:
     """Start ``wiretrace serve`` on a free loopback port; returns once it serves.
     ``env`` adds environment variables to this process's own."""
-    port_file.unlink(missing_ok=True)
+    args = [sys.executable, "-m", "wiretrace.cli", "serve", "--address", "127.0.0.1:0"]
+    args += ["--data-dir", str(data_dir), "--port-file", str(port_file), *(extra or [])]
     log_path = log_file or port_file.with_suffix(".log")
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wiretrace.cli",
-                "serve",
-                "--address",
-                "127.0.0.1:0",
-                "--data-dir",
-                str(data_dir),
-                "--port-file",
-                str(port_file),
-                *(extra or []),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            env={**os.environ, **(env or {})},
-        )
-    deadline = time.monotonic() + 600
-    while not port_file.exists():
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: {log_path.read_text()[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the server did not start within 600 s")
-        time.sleep(0.01)
-    return proc
+    return spawn_serving(args, port_file, log_path=log_path, env=env)
 
 
 @contextmanager
@@ -204,11 +218,7 @@ def local_server(
         try:
             yield f"127.0.0.1:{port_file.read_text()}", proc
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
 def server_rss_bytes(pid: int) -> int | None:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,22 +73,16 @@ def _serve(port_file: Path) -> None:
 def echo_server() -> Iterator[tuple[str, int]]:
     """The echo server in a process of its own (so that its CPU is its own), on a free
     loopback port: yields its address and pid; stopped afterwards."""
+    from wiretrace_bench.launchers import spawn_serving, stop_process
+
     with tempfile.TemporaryDirectory(prefix="wiretrace-echo-") as tmp:
         port_file = Path(tmp) / "port"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "wiretrace_bench.transport", str(port_file)],
-            stdout=subprocess.DEVNULL,
-        )
+        args = [sys.executable, "-m", "wiretrace_bench.transport", str(port_file)]
+        proc = spawn_serving(args, port_file, log_path=Path(tmp) / "echo.log", timeout=60)
         try:
-            deadline = time.monotonic() + 60
-            while not port_file.exists() or not port_file.read_text():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the echo server did not start")
-                time.sleep(0.01)
             yield f"127.0.0.1:{port_file.read_text()}", proc.pid
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_process(proc, timeout=30)
 
 
 def bench_transport(

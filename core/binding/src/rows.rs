@@ -1,11 +1,11 @@
 //! `index_passages`: the passages an article is indexed under, from its signature
 //! rows, in one call with the GIL released (`distinct_indexable_rows`, then
-//! `band_keys` of those rows), for `wiretrace.engine.index.index_passages`.
+//! `band_keys` of those rows, as the store's rebuild computes them:
+//! `passage_index::article_passages`), for `wiretrace.engine.index.index_passages`.
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use wiretrace_engine::minhash;
+use wiretrace_engine::passage_index::article_passages;
 
 use crate::guard::run;
 use crate::index::check_banding;
@@ -20,28 +20,19 @@ fn index_passages<'py>(
     bands: usize,
     rows: usize,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let num_perm = sigs.shape()[1];
-    if num_perm == 0 {
-        return Err(PyValueError::new_err(
-            "signatures must have at least one slot",
-        ));
-    }
-    check_banding(bands, rows, num_perm)?;
+    let (n, num_perm) = (sigs.shape()[0], sigs.shape()[1]);
+    check_banding(bands, rows, num_perm)?; // also refuses signatures of no slot
     let sigs = sigs.as_slice()?;
-    let (units, keys) = run(py, "index_passages", || {
-        let units = minhash::distinct_indexable_rows(sigs, num_perm);
-        let mut chosen = Vec::with_capacity(units.len() * num_perm);
-        for &u in &units {
-            let start = u as usize * num_perm;
-            chosen.extend_from_slice(&sigs[start..start + num_perm]);
-        }
-        let keys = minhash::band_keys(&chosen, num_perm, bands, rows);
-        (units, keys)
+    // One article, keyed 0 with no unit bits: its passage keys are its units.
+    let found = run(py, "index_passages", || {
+        article_passages(&[0], &[0, n], sigs, num_perm, bands, rows, 0)
     })?;
-    let n = units.len();
+    let units = found.keys.len();
     Ok((
-        PyArray1::from_vec(py, units).into_any(),
-        PyArray1::from_vec(py, keys).reshape([n, bands])?.into_any(),
+        PyArray1::from_vec(py, found.keys).into_any(),
+        PyArray1::from_vec(py, found.band_keys)
+            .reshape([units, bands])?
+            .into_any(),
     ))
 }
 

@@ -110,32 +110,33 @@ impl Numbering {
         (fmix64(h) >> self.shift) as usize
     }
 
-    /// `key`'s number, if it was added.
+    /// `key`'s number, or the free slot where it would go.
     #[inline]
-    pub fn get(&self, key: (u64, u64)) -> Option<u32> {
+    fn find(&self, key: (u64, u64)) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
         let mut at = self.slot(key);
         loop {
             match self.slots[at] {
-                0 => return None,
-                s if self.keys[s as usize - 1] == key => return Some(s - 1),
+                0 => return Err(at),
+                s if self.keys[s as usize - 1] == key => return Ok(s - 1),
                 _ => at = (at + 1) & mask,
             }
         }
     }
 
+    /// `key`'s number, if it was added.
+    #[inline]
+    pub fn get(&self, key: (u64, u64)) -> Option<u32> {
+        self.find(key).ok()
+    }
+
     /// `key`'s number, a new one (`len()` before the call) if it had none.
     #[inline]
     pub fn add(&mut self, key: (u64, u64)) -> u32 {
-        let mask = self.slots.len() - 1;
-        let mut at = self.slot(key);
-        loop {
-            match self.slots[at] {
-                0 => break,
-                s if self.keys[s as usize - 1] == key => return s - 1,
-                _ => at = (at + 1) & mask,
-            }
-        }
+        let at = match self.find(key) {
+            Ok(number) => return number,
+            Err(free) => free,
+        };
         let number = self.keys.len() as u32;
         self.keys.push(key);
         self.slots[at] = number + 1;

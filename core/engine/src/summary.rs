@@ -164,28 +164,21 @@ impl SourceTerms {
     fn new(b: &Doc) -> SourceTerms {
         let nb = b.units();
         let mut terms = Numbering::with_capacity(b.features.len());
-        let (mut head, mut last_unit) = (Vec::new(), Vec::new());
+        let mut head = Vec::new();
         let mut links = Vec::new();
         let mut sizes = Vec::with_capacity(nb);
+        let mut said = Vec::new();
         for j in 0..nb {
-            let mut size = 0usize;
-            for t in b.bounds[j]..b.bounds[j + 1] {
-                if b.terms[t] == NO_TERM || b.named[t] {
-                    continue;
-                }
-                let g = terms.add((b.terms[t] as u64, 0)) as usize;
+            said_terms(b, j, &mut said);
+            sizes.push(said.len() as f64);
+            for &t in &said {
+                let g = terms.add((t as u64, 0)) as usize;
                 if g == head.len() {
                     head.push(NONE);
-                    last_unit.push(usize::MAX);
                 }
-                if last_unit[g] != j {
-                    last_unit[g] = j;
-                    links.push((j as u32, head[g]));
-                    head[g] = (links.len() - 1) as u32;
-                    size += 1;
-                }
+                links.push((j as u32, head[g]));
+                head[g] = (links.len() - 1) as u32;
             }
-            sizes.push(size as f64);
         }
         SourceTerms {
             terms,

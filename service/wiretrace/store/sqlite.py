@@ -677,15 +677,17 @@ class SqliteStore(ArticleStore):
     _META_BY_ID = _META + "id = ?"
     _META_BY_KEY = _META + "key = ?"
 
-    @_mapped
-    def meta_by_id(self, article_id: str) -> StoredMeta | None:
-        row = self._reader().execute(self._META_BY_ID, (article_id,)).fetchone()
+    def _meta(self, query: str, value: object) -> StoredMeta | None:
+        row = self._reader().execute(query, (value,)).fetchone()
         return StoredMeta(*row) if row else None
 
     @_mapped
+    def meta_by_id(self, article_id: str) -> StoredMeta | None:
+        return self._meta(self._META_BY_ID, article_id)
+
+    @_mapped
     def meta_by_key(self, key: int) -> StoredMeta | None:
-        row = self._reader().execute(self._META_BY_KEY, (key,)).fetchone()
-        return StoredMeta(*row) if row else None
+        return self._meta(self._META_BY_KEY, key)
 
     @_mapped
     def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:

@@ -5,7 +5,7 @@
 //! half-open `[start, end)` ranges of the normalised text into half-open ranges of code
 //! points of the original text; it is the only place where that mapping lives.
 
-use super::unicode::{combining, is_nfkc, is_space, push_casefold, push_nfkc_with};
+use super::unicode::{all_ascii, combining, is_nfkc, is_space, push_casefold, push_nfkc_with};
 
 /// A normalised text and the segments that map it back to the original.
 ///
@@ -123,7 +123,7 @@ pub fn normalize(text: &[char]) -> Normalized {
         return out;
     }
     match one_to_one_fold(text) {
-        Some(folded) => collapse_whitespace(text, &folded, |c| c),
+        Some(folded) => collapse_whitespace(text, &folded),
         None => normalize_by_chunk(text),
     }
 }
@@ -133,7 +133,7 @@ pub fn normalize(text: &[char]) -> Normalized {
 /// branch per character (they compile to vector code); only when two whitespace
 /// characters meet does the text go through `collapse_whitespace`.
 fn normalize_ascii(text: &[char]) -> Option<Normalized> {
-    if text.iter().fold(0u32, |all, &c| all | c as u32) >= 0x80 {
+    if !all_ascii(text) {
         return None;
     }
     let folded: Vec<char> = text.iter().map(|&c| fold_ascii(c as u8) as char).collect();
@@ -142,7 +142,7 @@ fn normalize_ascii(text: &[char]) -> Option<Normalized> {
         .zip(folded.iter().skip(1))
         .fold(false, |any, (&x, &y)| any | ((x == ' ') & (y == ' ')));
     if doubled {
-        return Some(collapse_whitespace(text, &folded, |c| c));
+        return Some(collapse_whitespace(text, &folded));
     }
     let end = len_i64(folded.len());
     Some(Normalized {
@@ -172,9 +172,7 @@ fn len_i64(n: usize) -> i64 {
 
 /// Fast path: `folded` is `text` folded one character for one character; only
 /// whitespace runs of two or more characters become atomic segments.
-/// `fold` is applied to each character of `folded` first (the ASCII path passes the
-/// text itself and lower-cases it here).
-fn collapse_whitespace(text: &[char], folded: &[char], fold: impl Fn(char) -> char) -> Normalized {
+fn collapse_whitespace(text: &[char], folded: &[char]) -> Normalized {
     let mut out = Normalized {
         text: Vec::with_capacity(folded.len()),
         norm_starts: vec![0],
@@ -186,12 +184,12 @@ fn collapse_whitespace(text: &[char], folded: &[char], fold: impl Fn(char) -> ch
     let mut k = 0;
     let mut after_space = false;
     while k < folded.len() {
-        let c = fold(folded[k]);
+        let c = folded[k];
         let space = is_space(c);
         if space && after_space {
             let start = k - 1;
             k += 1;
-            while k < folded.len() && is_space(fold(folded[k])) {
+            while k < folded.len() && is_space(folded[k]) {
                 k += 1;
             }
             let at = out.text.len() - 1; // the run's ' '

@@ -8,7 +8,7 @@
 //! Token offsets are half-open ranges of code points of the *original* text.
 
 use super::normalize::{normalize, Normalized};
-use super::unicode::{is_alnum, is_mark};
+use super::unicode::{all_ascii, is_alnum, is_mark};
 
 /// The tokens of one text: `words[k]` is the normalised form of token `k`,
 /// `starts[k]..ends[k]` its range in the original text. `sentence_ends` holds the
@@ -93,7 +93,7 @@ impl<S: AsRef<str>> FromIterator<S> for Words {
 /// `t` in UTF-8, and where each of its code points starts in it (None: all ASCII, one
 /// byte each).
 fn utf8(t: &[char]) -> (String, Option<Vec<usize>>) {
-    if t.iter().fold(0u32, |all, &c| all | c as u32) < 0x80 {
+    if all_ascii(t) {
         let bytes: Vec<u8> = t.iter().map(|&c| c as u8).collect();
         if let Ok(text) = String::from_utf8(bytes) {
             return (text, None);
