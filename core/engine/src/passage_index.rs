@@ -535,9 +535,7 @@ impl MergeJob {
     pub fn run(self) -> Merged {
         let remap = self.remap.as_deref();
         let base = self.main_end;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(self.parts.len());
+        let threads = crate::cores().min(self.parts.len());
         let per = self.parts.len().div_ceil(threads);
         let mut sorted: Vec<Sorted> = Vec::with_capacity(self.parts.len());
         std::thread::scope(|scope| {
@@ -1271,7 +1269,7 @@ pub fn article_passages(
         out
     };
     let n = article_keys.len();
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let threads = crate::cores();
     if threads < 2 || n < 1024 {
         return one(0..n);
     }

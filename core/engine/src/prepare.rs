@@ -367,7 +367,7 @@ pub fn spare_core() -> bool {
     let last = CHECKED.load(Ordering::Relaxed);
     if last == 0 || now.saturating_sub(last) >= 10 {
         CHECKED.store(now, Ordering::Relaxed);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::cores();
         let running = std::fs::read_to_string("/proc/loadavg")
             .ok()
             .and_then(|s| runnable(&s));
