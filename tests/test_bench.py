@@ -68,6 +68,17 @@ def test_bench_ingest_runs_through_a_real_server_and_scores_quality(
     assert 1 <= report["write_transactions"] <= 60
 
 
+def test_bench_ingest_sends_batches_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["bench", "ingest", "--synthetic", "45", "--concurrency", "2", "--batch", "10"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # 23 and 22 articles a caller: three calls each.
+    assert (report["batch"], report["calls"], report["answered"]) == (10, 6, 45)
+    assert report["index_articles"] == 45
+    assert report["quality"]["recall"] > 0.8
+    assert report["p99_ms"] >= report["p50_ms"] > 0
+
+
 def test_bench_redis_compares_with_datasketch_and_runs_replicas(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

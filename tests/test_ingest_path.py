@@ -10,6 +10,9 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
+import pytest
+
 from wiretrace.domain import (
     Article,
     DetectOptions,
@@ -24,6 +27,7 @@ from wiretrace.engine.detect import Detector
 from wiretrace.errors import Conflict, Unavailable
 from wiretrace.store import Hits, Put, Row
 from wiretrace.store.sqlite import SqliteStore
+from wiretrace_api.v1 import wiretrace_pb2 as pb
 from wiretrace_bench.synthetic import generate
 
 from .helpers import Running, committed_text, group_held, news, stored_row
@@ -152,6 +156,29 @@ def test_ingest_begin_returns_before_the_commit_and_acknowledges_as_ingest_does(
     finally:
         one.close()
         two.close()
+
+
+def test_a_batch_past_its_deadline_keeps_the_article_in_the_works_and_ingests_no_other(
+    tmp_path: Path,
+) -> None:
+    running = Running(tmp_path / "data")
+    try:
+        store = running.service.store
+        assert isinstance(store, SqliteStore)
+        docs = news(5)
+        request = pb.IngestBatchRequest(articles=[pb.IngestRequest(article=a) for a in docs])
+        lead = stored_row("lead", "A sentence written by put while a batch waits.", Detector())
+        # The batch's first article waits for a commit held behind another writer
+        # until the caller has gone.
+        with group_held(store, lead), pytest.raises(grpc.RpcError) as info:
+            running.client.stub.IngestBatch(request, timeout=0.3)
+        assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert running.built.servicer.in_flight.wait_idle(10) == 0
+        assert committed_text(store.path, docs[0].id) == docs[0].text
+        assert [committed_text(store.path, d.id) for d in docs[1:]] == [None] * 4
+        assert running.client.stats().articles == 2  # the lead, and the article in the works
+    finally:
+        running.stop()
 
 
 def _ranked_by_definition(

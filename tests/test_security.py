@@ -192,6 +192,13 @@ def test_each_scope_opens_its_rpcs_and_nothing_else(tmp_path: Path) -> None:
         )
         stream = writer.ingest_stream([replace], replace=True)
         assert _code(lambda: list(stream)) == grpc.StatusCode.PERMISSION_DENIED
+        batch = [docs[2], replace]
+        assert (
+            _code(lambda: writer.ingest_batch(batch, replace=True))
+            == grpc.StatusCode.PERMISSION_DENIED
+        )
+        assert [r.created for r in writer.ingest_batch(batch[:1])] == [False]
+        assert _code(lambda: reader.ingest_batch(batch[:1])) == grpc.StatusCode.PERMISSION_DENIED
         assert _code(lambda: writer.delete("a0001")) == grpc.StatusCode.PERMISSION_DENIED
         assert admin.ingest(replace, replace=True).created
         admin.delete("a0001")
@@ -319,9 +326,10 @@ def test_calls_past_max_in_flight_are_shed_at_once_and_the_client_retries(
 def test_metrics_are_scraped_over_http_after_real_calls(tmp_path: Path) -> None:
     running = Running(tmp_path / "data", metrics_address="127.0.0.1:0")
     try:
-        docs = news(3)
-        for d in docs:
+        docs = news(5)
+        for d in docs[:3]:
             running.client.ingest(d)
+        running.client.ingest_batch(docs[3:])
         with pytest.raises(grpc.RpcError):
             running.client.get("missing")
         url = f"http://127.0.0.1:{running.metrics_port}/metrics"
@@ -336,10 +344,11 @@ def test_metrics_are_scraped_over_http_after_real_calls(tmp_path: Path) -> None:
     }
     assert lines['wiretrace_calls_total{code="OK",rpc="Ingest"}'] == 3
     assert lines['wiretrace_calls_total{code="NOT_FOUND",rpc="Get"}'] == 1
-    assert lines["wiretrace_articles_ingested_total"] == 3
+    assert lines['wiretrace_calls_total{code="OK",rpc="IngestBatch"}'] == 1
+    assert lines["wiretrace_articles_ingested_total"] == 5
     assert lines['wiretrace_matches_total{kind="verbatim"}'] >= 1  # docs[2] reuses docs[1]
     assert lines['wiretrace_call_seconds_count{rpc="Ingest"}'] == 3
-    assert lines["wiretrace_store_articles"] == 3
+    assert lines["wiretrace_store_articles"] == 5
     assert lines["wiretrace_index_passages"] > 0
     assert lines["wiretrace_calls_in_flight"] == 0
     assert lines["wiretrace_calls_shed"] == 0

@@ -74,6 +74,45 @@ def test_ingest_stream_many_articles_in_order(running: Running) -> None:
     assert running.client.stats().articles == 90
 
 
+def test_ingest_batch_answers_in_order_and_each_article_finds_the_ones_before_it(
+    running: Running,
+) -> None:
+    docs = news(90)
+    batches = [docs[at : at + 40] for at in range(0, 90, 40)]
+    results = [r for batch in batches for r in running.client.ingest_batch(batch)]
+    assert [r.id for r in results] == [d.id for d in docs]
+    for k, r in enumerate(results):
+        assert r.created, k
+        if k % 3 == 2:  # within a batch (k = 2, 5, ...) and across two (k = 41: 40 and 41)
+            assert any(m.source_id == docs[k - 1].id for m in r.matches), k
+        else:
+            assert not [m for m in r.matches if m.source_id != r.id], k
+    assert running.client.stats().articles == 90
+    again = running.client.ingest_batch(docs[:40])
+    assert [r.created for r in again] == [False] * 40  # idempotent, as Ingest
+
+
+def test_a_batch_of_no_article_or_too_many_is_refused_and_stores_nothing(
+    running: Running,
+) -> None:
+    too_many = [pb.Article(id=f"b{k}", text=f"article {k}") for k in range(1001)]
+    with pytest.raises(grpc.RpcError) as info:
+        running.client.ingest_batch(too_many)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "1,001" in (info.value.details() or "")
+    assert _code(lambda: running.client.ingest_batch([])) == grpc.StatusCode.INVALID_ARGUMENT
+    assert running.client.stats().articles == 0
+    assert len(running.client.ingest_batch(too_many[:1000])) == 1000
+
+
+def test_an_expired_batch_is_deadline_exceeded_and_stores_nothing(running: Running) -> None:
+    request_ = pb.IngestBatchRequest(articles=[pb.IngestRequest(article=a) for a in news(5)])
+    with pytest.raises(grpc.RpcError) as info:
+        running.client.stub.IngestBatch(request_, timeout=0.000001)
+    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert running.client.stats().articles == 0
+
+
 def test_query_detects_without_storing(running: Running) -> None:
     docs = news(3)
     running.client.ingest(docs[1])
@@ -236,14 +275,16 @@ def test_unknown_ids_are_not_found(running: Running) -> None:
     assert _code(lambda: running.client.get("")) == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_bad_articles_in_a_stream_get_their_own_errors_and_the_stream_goes_on(
-    running: Running,
+@pytest.mark.parametrize("call", ["stream", "batch"])
+def test_bad_articles_in_a_stream_or_batch_get_their_own_errors_and_the_call_goes_on(
+    running: Running, call: str
 ) -> None:
     docs = news(5)
     other_text = pb.Article(id=docs[0].id, text=docs[1].text)  # same id, another text
     sent = [docs[0], pb.Article(id="empty", text=""), docs[1], other_text, pb.Article(text="x")]
     sent += [docs[2], pb.Article(id="big", text="t" * (MAX_TEXT + 1)), docs[3]]
-    results = list(running.client.ingest_stream(sent))
+    send = running.client.ingest_stream if call == "stream" else running.client.ingest_batch
+    results = list(send(sent))
     assert [r.id for r in results] == [a.id for a in sent]
     errors = {k: r.error for k, r in enumerate(results) if r.HasField("error")}
     codes = {

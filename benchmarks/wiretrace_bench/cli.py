@@ -173,6 +173,7 @@ def _bench_ingest(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
             articles,
             cases=cases,
             concurrency=args.concurrency,
+            batch=args.batch,
             server_pid=args.server_pid,
             progress=progress,
         )
@@ -186,6 +187,7 @@ def _bench_ingest(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
                 articles,
                 cases=cases,
                 concurrency=args.concurrency,
+                batch=args.batch,
                 server_pid=proc.pid,
                 progress=progress,
             )
@@ -509,6 +511,13 @@ def register(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--server-pid", type=int, help="with --server on this machine: its pid, for CPU and RSS"
     )
     p.add_argument("--concurrency", type=int, default=1, help="parallel streams (default 1)")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="IngestBatch calls of this many articles, one after another on each of the "
+        "--concurrency callers, instead of streams (default 0: IngestStream)",
+    )
     p.add_argument(
         "--preload",
         type=int,

@@ -63,7 +63,7 @@ def bench_fuzz(
                         code, stored = send(channel, request, timeout=timeout)
                         seen[(request.rpc, code.name)] += 1
                         made += len(stored)
-                        mine.update(stored)
+                        mine.update(article_id for article_id, _ in stored)
                         if request.rpc == "Delete" and code == grpc.StatusCode.OK:
                             mine.discard(request.messages[0].id)  # type: ignore[attr-defined]
                 return seen, made

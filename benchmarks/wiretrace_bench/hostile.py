@@ -22,6 +22,7 @@ __all__ = ["RPCS", "Hostile", "hostile", "send"]
 RPCS: dict[str, tuple[type[Message], bool]] = {
     "Ingest": (pb.IngestRequest, False),
     "IngestStream": (pb.IngestRequest, True),
+    "IngestBatch": (pb.IngestBatchRequest, False),
     "Query": (pb.QueryRequest, False),
     "Compare": (pb.CompareRequest, False),
     "Get": (pb.GetRequest, False),
@@ -46,6 +47,14 @@ class Hostile:
     rpc: str
     messages: tuple[Message, ...] = ()
     raw: bytes | None = None
+
+    def articles(self) -> list[pb.Article]:
+        """The articles it asks to store, in order (a batch's, or a stream's)."""
+        if self.rpc == "IngestBatch":
+            return [r.article for m in self.messages for r in m.articles]  # type: ignore[attr-defined]
+        if self.rpc.startswith("Ingest"):
+            return [m.article for m in self.messages]  # type: ignore[attr-defined]
+        return []
 
 
 def _text(rng: random.Random, limit: int) -> str:
@@ -122,6 +131,15 @@ def _message(rng: random.Random, rpc: str, limit: int, prefix: str) -> Message:
         ),
         "Stats": pb.StatsRequest,
     }
+    if rpc == "IngestBatch":  # none, a few hostile articles, or one over the count
+        batch = pb.IngestBatchRequest()
+        for _ in range(rng.choice((0, 1, 2, 4))):
+            batch.articles.append(pb.IngestRequest(replace=rng.random() < 0.2))
+            _article(rng, batch.articles[-1].article, limit, prefix)
+            _options(rng, batch.articles[-1].options)
+        if rng.random() < 0.1:
+            batch.articles.extend(pb.IngestRequest() for _ in range(1001))
+        return batch
     message = build[rpc]()
     if isinstance(message, pb.IngestRequest | pb.QueryRequest):
         _article(rng, message.article, limit, prefix)
@@ -155,9 +173,9 @@ def hostile(rng: random.Random, *, limit: int = 200_000, prefix: str = "") -> Ho
 
 def send(
     channel: grpc.Channel, request: Hostile, *, timeout: float
-) -> tuple[grpc.StatusCode, list[str]]:
-    """Send ``request``; its status code (OK, or the error's) and the ids of the
-    articles the server acknowledged as stored by it."""
+) -> tuple[grpc.StatusCode, list[tuple[str, str]]]:
+    """Send ``request``; its status code (OK, or the error's) and the id and text of
+    each article the server acknowledged as stored by it."""
     method = f"/wiretrace.v1.Wiretrace/{request.rpc}"
     payloads = (
         [request.raw]
@@ -175,5 +193,11 @@ def send(
         return code, []
     if not request.rpc.startswith("Ingest"):
         return grpc.StatusCode.OK, []
-    results = [pb.IngestResult.FromString(a) for a in answers]
-    return grpc.StatusCode.OK, [r.id for r in results if r.created]
+    if request.rpc == "IngestBatch":
+        results = list(pb.IngestBatchResult.FromString(answers[0]).results)
+    else:
+        results = [pb.IngestResult.FromString(a) for a in answers]
+    # One result an article, in order: the article a created result stored.
+    sent = request.articles()
+    stored = zip(sent, results, strict=False)  # a batch cut short answers fewer
+    return grpc.StatusCode.OK, [(a.id, a.text) for a, r in stored if r.created]

@@ -94,11 +94,14 @@ def bench_ingest(
     *,
     cases: list[Case] | None = None,
     concurrency: int = 1,
+    batch: int = 0,
     server_pid: int | None = None,
     progress: bool = False,
 ) -> dict[str, object]:
     """Stream ``articles`` through IngestStream on ``concurrency`` streams, spread over
-    the servers at ``address`` (replicas sharing one store) in turn."""
+    the servers at ``address`` (replicas sharing one store) in turn; with ``batch``,
+    ``concurrency`` callers each send IngestBatch calls of ``batch`` articles instead,
+    one after another."""
     import asyncio
 
     import grpc
@@ -113,6 +116,7 @@ def bench_ingest(
     # (a saturated stream queues requests, so send-to-ack time would measure the queue).
     latencies: list[float] = []
     results: dict[str, list[Any]] = {}
+    calls: list[int] = []  # the articles of each call (a stream or a batch)
 
     # The client is lean, since it shares the server's cores here (its CPU is
     # reported as ``client_cpu_ms_per_article``): one thread, gRPC's asyncio API, one
@@ -128,6 +132,7 @@ def bench_ingest(
         async with grpc.aio.insecure_channel(target) as channel:
             stub = stubs.WiretraceStub(channel)  # type: ignore[no-untyped-call]
             last = time.perf_counter()
+            calls.append(len(requests))
             async for r in stub.IngestStream(iter(requests), timeout=3600):
                 now = time.perf_counter()
                 latencies.append((now - last) * 1e3)
@@ -135,8 +140,25 @@ def bench_ingest(
                 results[r.id] = list(r.matches)
                 bar.advance()
 
+    async def batches(target: str, part: list[SyntheticArticle]) -> None:
+        requests = [built[a.id] for a in part]
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = stubs.WiretraceStub(channel)  # type: ignore[no-untyped-call]
+            last = time.perf_counter()
+            for at in range(0, len(requests), batch):
+                chunk = requests[at : at + batch]
+                answer = await stub.IngestBatch(pb.IngestBatchRequest(articles=chunk), timeout=3600)
+                calls.append(len(chunk))
+                now = time.perf_counter()
+                latencies.extend([(now - last) * 1e3 / len(chunk)] * len(chunk))
+                last = now
+                for r in answer.results:
+                    results[r.id] = list(r.matches)
+                bar.advance(len(chunk))
+
     async def run() -> None:
-        await asyncio.gather(*(stream(target, part) for target, part in slices))
+        caller = batches if batch else stream
+        await asyncio.gather(*(caller(target, part) for target, part in slices))
 
     with Client(address) as client:
         before = client.stats()
@@ -154,6 +176,8 @@ def bench_ingest(
     report: dict[str, object] = {
         "articles": len(articles),
         "concurrency": concurrency,
+        "batch": batch,
+        "calls": len(calls),
         "seconds": round(seconds, 3),
         "articles_per_s": round(len(articles) / seconds, 1),
         "passages_per_s": round(passages / seconds, 1),

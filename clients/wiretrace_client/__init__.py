@@ -228,6 +228,31 @@ class Client:
 
         return iter(self.stub.IngestStream(requests(), timeout=timeout, metadata=self.metadata))
 
+    def ingest_batch(
+        self,
+        articles: Iterable[pb.Article | Mapping[str, Any]],
+        *,
+        options: pb.DetectOptions | None = None,
+        replace: bool = False,
+    ) -> list[pb.IngestResult]:
+        """Up to 1,000 articles in one call, ingested in order (each finds the ones
+        before it); one result per article, in order. An article that failed has
+        ``result.HasField("error")``, and the batch went on past it. Cheaper than a
+        stream for both sides when articles come in bulk."""
+        opts = self._options(options)
+        request = pb.IngestBatchRequest(
+            articles=[
+                pb.IngestRequest(
+                    article=a if isinstance(a, pb.Article) else _from_mapping(a),
+                    options=opts,
+                    replace=replace,
+                )
+                for a in articles
+            ]
+        )
+        result: pb.IngestBatchResult = self._call(self.stub.IngestBatch, request)
+        return list(result.results)
+
     def query(
         self, text: str, *, options: pb.DetectOptions | None = None, **fields: Any
     ) -> pb.QueryResult:

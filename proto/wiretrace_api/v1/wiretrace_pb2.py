@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cwiretrace/v1/wiretrace.proto\x12\x0cwiretrace.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x07\x41rticle\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06outlet\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x30\n\x0cpublished_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\"\xd6\x02\n\rDetectOptions\x12\x16\n\x0emin_similarity\x18\x01 \x01(\x02\x12\x12\n\nmin_tokens\x18\x02 \x01(\r\x12\x17\n\x0finclude_outlets\x18\x03 \x03(\t\x12\x17\n\x0f\x65xclude_outlets\x18\x04 \x03(\t\x12\x1b\n\x13\x65xclude_same_outlet\x18\x05 \x01(\x08\x12\x33\n\x0fpublished_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10published_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bmax_results\x18\x08 \x01(\r\x12-\n\x0boffset_unit\x18\t \x01(\x0e\x32\x18.wiretrace.v1.OffsetUnit\x12\x1b\n\x13include_boilerplate\x18\n \x01(\x08\"v\n\rIngestRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\x12\x0f\n\x07replace\x18\x03 \x01(\x08\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"\x94\x02\n\x05Reuse\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x15\n\rsource_outlet\x18\x02 \x01(\t\x12\x37\n\x13source_published_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x04span\x18\x04 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\'\n\x0bsource_span\x18\x05 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x06 \x01(\x02\x12 \n\x04kind\x18\x07 \x01(\x0e\x32\x12.wiretrace.v1.Kind\x12\x12\n\nconfidence\x18\x08 \x01(\x02\x12\x13\n\x0b\x62oilerplate\x18\t \x01(\x08\"x\n\rSourceVerdict\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x15\n\rsource_outlet\x18\x02 \x01(\t\x12\x15\n\rderived_share\x18\x03 \x01(\x02\x12&\n\x07verdict\x18\x04 \x01(\x0e\x32\x15.wiretrace.v1.Verdict\"-\n\x0c\x41rticleError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xf9\x01\n\x0cIngestResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12$\n\x07matches\x18\x03 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x04 \x01(\x02\x12\x14\n\x0csource_count\x18\x05 \x01(\r\x12)\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x1a.wiretrace.v1.ArticleError\x12,\n\x07sources\x18\x07 \x03(\x0b\x32\x1b.wiretrace.v1.SourceVerdict\x12\x1e\n\x16\x62oilerplate_suppressed\x18\x08 \x01(\r\"d\n\x0cQueryRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\"\xb0\x01\n\x0bQueryResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x02 \x01(\x02\x12\x14\n\x0csource_count\x18\x03 \x01(\r\x12,\n\x07sources\x18\x04 \x03(\x0b\x32\x1b.wiretrace.v1.SourceVerdict\x12\x1e\n\x16\x62oilerplate_suppressed\x18\x05 \x01(\r\"_\n\x0e\x43ompareRequest\x12\x0e\n\x06text_a\x18\x01 \x01(\t\x12\x0e\n\x06text_b\x18\x02 \x01(\t\x12-\n\x0boffset_unit\x18\x03 \x01(\x0e\x32\x18.wiretrace.v1.OffsetUnit\"\x8f\x01\n\x05Match\x12\x1d\n\x01\x61\x18\x01 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x1d\n\x01\x62\x18\x02 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x03 \x01(\x02\x12 \n\x04kind\x18\x04 \x01(\x0e\x32\x12.wiretrace.v1.Kind\x12\x12\n\nconfidence\x18\x05 \x01(\x02\"t\n\rCompareResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Match\x12\x15\n\rderived_share\x18\x02 \x01(\x02\x12&\n\x07verdict\x18\x03 \x01(\x0e\x32\x15.wiretrace.v1.Verdict\"\x18\n\nGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1b\n\rDeleteRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1a\n\x0c\x44\x65leteResult\x12\n\n\x02id\x18\x01 \x01(\t\"\x0e\n\x0cStatsRequest\"\xa5\x01\n\x0bStatsResult\x12\x10\n\x08\x61rticles\x18\x01 \x01(\x04\x12\x10\n\x08passages\x18\x02 \x01(\x04\x12\x13\n\x0bindex_bytes\x18\x03 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x1a\n\x12write_transactions\x18\x06 \x01(\x04\x12\x18\n\x10\x61rticles_written\x18\x07 \x01(\x04*C\n\nOffsetUnit\x12\x0f\n\x0b\x43ODE_POINTS\x10\x00\x12\x14\n\x10UTF16_CODE_UNITS\x10\x01\x12\x0e\n\nUTF8_BYTES\x10\x02*V\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08VERBATIM\x10\x01\x12\x11\n\rNEAR_VERBATIM\x10\x02\x12\x0c\n\x08REWORDED\x10\x03\x12\t\n\x05QUOTE\x10\x04*N\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0f\n\x0bNOT_DERIVED\x10\x01\x12\r\n\tPARTIALLY\x10\x02\x12\n\n\x06WHOLLY\x10\x03\x32\xdc\x03\n\tWiretrace\x12\x41\n\x06Ingest\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult\x12K\n\x0cIngestStream\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult(\x01\x30\x01\x12>\n\x05Query\x12\x1a.wiretrace.v1.QueryRequest\x1a\x19.wiretrace.v1.QueryResult\x12\x44\n\x07\x43ompare\x12\x1c.wiretrace.v1.CompareRequest\x1a\x1b.wiretrace.v1.CompareResult\x12\x36\n\x03Get\x12\x18.wiretrace.v1.GetRequest\x1a\x15.wiretrace.v1.Article\x12\x41\n\x06\x44\x65lete\x12\x1b.wiretrace.v1.DeleteRequest\x1a\x1a.wiretrace.v1.DeleteResult\x12>\n\x05Stats\x12\x1a.wiretrace.v1.StatsRequest\x1a\x19.wiretrace.v1.StatsResultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cwiretrace/v1/wiretrace.proto\x12\x0cwiretrace.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\x07\x41rticle\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06outlet\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x30\n\x0cpublished_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\"\xd6\x02\n\rDetectOptions\x12\x16\n\x0emin_similarity\x18\x01 \x01(\x02\x12\x12\n\nmin_tokens\x18\x02 \x01(\r\x12\x17\n\x0finclude_outlets\x18\x03 \x03(\t\x12\x17\n\x0f\x65xclude_outlets\x18\x04 \x03(\t\x12\x1b\n\x13\x65xclude_same_outlet\x18\x05 \x01(\x08\x12\x33\n\x0fpublished_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x10published_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bmax_results\x18\x08 \x01(\r\x12-\n\x0boffset_unit\x18\t \x01(\x0e\x32\x18.wiretrace.v1.OffsetUnit\x12\x1b\n\x13include_boilerplate\x18\n \x01(\x08\"v\n\rIngestRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\x12\x0f\n\x07replace\x18\x03 \x01(\x08\"\"\n\x04Span\x12\r\n\x05start\x18\x01 \x01(\r\x12\x0b\n\x03\x65nd\x18\x02 \x01(\r\"\x94\x02\n\x05Reuse\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x15\n\rsource_outlet\x18\x02 \x01(\t\x12\x37\n\x13source_published_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x04span\x18\x04 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\'\n\x0bsource_span\x18\x05 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x06 \x01(\x02\x12 \n\x04kind\x18\x07 \x01(\x0e\x32\x12.wiretrace.v1.Kind\x12\x12\n\nconfidence\x18\x08 \x01(\x02\x12\x13\n\x0b\x62oilerplate\x18\t \x01(\x08\"x\n\rSourceVerdict\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x15\n\rsource_outlet\x18\x02 \x01(\t\x12\x15\n\rderived_share\x18\x03 \x01(\x02\x12&\n\x07verdict\x18\x04 \x01(\x0e\x32\x15.wiretrace.v1.Verdict\"-\n\x0c\x41rticleError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xf9\x01\n\x0cIngestResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12$\n\x07matches\x18\x03 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x04 \x01(\x02\x12\x14\n\x0csource_count\x18\x05 \x01(\r\x12)\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x1a.wiretrace.v1.ArticleError\x12,\n\x07sources\x18\x07 \x03(\x0b\x32\x1b.wiretrace.v1.SourceVerdict\x12\x1e\n\x16\x62oilerplate_suppressed\x18\x08 \x01(\r\"C\n\x12IngestBatchRequest\x12-\n\x08\x61rticles\x18\x01 \x03(\x0b\x32\x1b.wiretrace.v1.IngestRequest\"@\n\x11IngestBatchResult\x12+\n\x07results\x18\x01 \x03(\x0b\x32\x1a.wiretrace.v1.IngestResult\"d\n\x0cQueryRequest\x12&\n\x07\x61rticle\x18\x01 \x01(\x0b\x32\x15.wiretrace.v1.Article\x12,\n\x07options\x18\x02 \x01(\x0b\x32\x1b.wiretrace.v1.DetectOptions\"\xb0\x01\n\x0bQueryResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Reuse\x12\x17\n\x0freused_fraction\x18\x02 \x01(\x02\x12\x14\n\x0csource_count\x18\x03 \x01(\r\x12,\n\x07sources\x18\x04 \x03(\x0b\x32\x1b.wiretrace.v1.SourceVerdict\x12\x1e\n\x16\x62oilerplate_suppressed\x18\x05 \x01(\r\"_\n\x0e\x43ompareRequest\x12\x0e\n\x06text_a\x18\x01 \x01(\t\x12\x0e\n\x06text_b\x18\x02 \x01(\t\x12-\n\x0boffset_unit\x18\x03 \x01(\x0e\x32\x18.wiretrace.v1.OffsetUnit\"\x8f\x01\n\x05Match\x12\x1d\n\x01\x61\x18\x01 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x1d\n\x01\x62\x18\x02 \x01(\x0b\x32\x12.wiretrace.v1.Span\x12\x12\n\nsimilarity\x18\x03 \x01(\x02\x12 \n\x04kind\x18\x04 \x01(\x0e\x32\x12.wiretrace.v1.Kind\x12\x12\n\nconfidence\x18\x05 \x01(\x02\"t\n\rCompareResult\x12$\n\x07matches\x18\x01 \x03(\x0b\x32\x13.wiretrace.v1.Match\x12\x15\n\rderived_share\x18\x02 \x01(\x02\x12&\n\x07verdict\x18\x03 \x01(\x0e\x32\x15.wiretrace.v1.Verdict\"\x18\n\nGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1b\n\rDeleteRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1a\n\x0c\x44\x65leteResult\x12\n\n\x02id\x18\x01 \x01(\t\"\x0e\n\x0cStatsRequest\"\xa5\x01\n\x0bStatsResult\x12\x10\n\x08\x61rticles\x18\x01 \x01(\x04\x12\x10\n\x08passages\x18\x02 \x01(\x04\x12\x13\n\x0bindex_bytes\x18\x03 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x04 \x01(\x01\x12\x0f\n\x07version\x18\x05 \x01(\t\x12\x1a\n\x12write_transactions\x18\x06 \x01(\x04\x12\x18\n\x10\x61rticles_written\x18\x07 \x01(\x04*C\n\nOffsetUnit\x12\x0f\n\x0b\x43ODE_POINTS\x10\x00\x12\x14\n\x10UTF16_CODE_UNITS\x10\x01\x12\x0e\n\nUTF8_BYTES\x10\x02*V\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08VERBATIM\x10\x01\x12\x11\n\rNEAR_VERBATIM\x10\x02\x12\x0c\n\x08REWORDED\x10\x03\x12\t\n\x05QUOTE\x10\x04*N\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x0f\n\x0bNOT_DERIVED\x10\x01\x12\r\n\tPARTIALLY\x10\x02\x12\n\n\x06WHOLLY\x10\x03\x32\xae\x04\n\tWiretrace\x12\x41\n\x06Ingest\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult\x12K\n\x0cIngestStream\x12\x1b.wiretrace.v1.IngestRequest\x1a\x1a.wiretrace.v1.IngestResult(\x01\x30\x01\x12P\n\x0bIngestBatch\x12 .wiretrace.v1.IngestBatchRequest\x1a\x1f.wiretrace.v1.IngestBatchResult\x12>\n\x05Query\x12\x1a.wiretrace.v1.QueryRequest\x1a\x19.wiretrace.v1.QueryResult\x12\x44\n\x07\x43ompare\x12\x1c.wiretrace.v1.CompareRequest\x1a\x1b.wiretrace.v1.CompareResult\x12\x36\n\x03Get\x12\x18.wiretrace.v1.GetRequest\x1a\x15.wiretrace.v1.Article\x12\x41\n\x06\x44\x65lete\x12\x1b.wiretrace.v1.DeleteRequest\x1a\x1a.wiretrace.v1.DeleteResult\x12>\n\x05Stats\x12\x1a.wiretrace.v1.StatsRequest\x1a\x19.wiretrace.v1.StatsResultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'wiretrace.v1.wiretrace_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OFFSETUNIT']._serialized_start=2324
-  _globals['_OFFSETUNIT']._serialized_end=2391
-  _globals['_KIND']._serialized_start=2393
-  _globals['_KIND']._serialized_end=2479
-  _globals['_VERDICT']._serialized_start=2481
-  _globals['_VERDICT']._serialized_end=2559
+  _globals['_OFFSETUNIT']._serialized_start=2459
+  _globals['_OFFSETUNIT']._serialized_end=2526
+  _globals['_KIND']._serialized_start=2528
+  _globals['_KIND']._serialized_end=2614
+  _globals['_VERDICT']._serialized_start=2616
+  _globals['_VERDICT']._serialized_end=2694
   _globals['_ARTICLE']._serialized_start=80
   _globals['_ARTICLE']._serialized_end=212
   _globals['_DETECTOPTIONS']._serialized_start=215
@@ -54,26 +54,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ARTICLEERROR']._serialized_end=1161
   _globals['_INGESTRESULT']._serialized_start=1164
   _globals['_INGESTRESULT']._serialized_end=1413
-  _globals['_QUERYREQUEST']._serialized_start=1415
-  _globals['_QUERYREQUEST']._serialized_end=1515
-  _globals['_QUERYRESULT']._serialized_start=1518
-  _globals['_QUERYRESULT']._serialized_end=1694
-  _globals['_COMPAREREQUEST']._serialized_start=1696
-  _globals['_COMPAREREQUEST']._serialized_end=1791
-  _globals['_MATCH']._serialized_start=1794
-  _globals['_MATCH']._serialized_end=1937
-  _globals['_COMPARERESULT']._serialized_start=1939
-  _globals['_COMPARERESULT']._serialized_end=2055
-  _globals['_GETREQUEST']._serialized_start=2057
-  _globals['_GETREQUEST']._serialized_end=2081
-  _globals['_DELETEREQUEST']._serialized_start=2083
-  _globals['_DELETEREQUEST']._serialized_end=2110
-  _globals['_DELETERESULT']._serialized_start=2112
-  _globals['_DELETERESULT']._serialized_end=2138
-  _globals['_STATSREQUEST']._serialized_start=2140
-  _globals['_STATSREQUEST']._serialized_end=2154
-  _globals['_STATSRESULT']._serialized_start=2157
-  _globals['_STATSRESULT']._serialized_end=2322
-  _globals['_WIRETRACE']._serialized_start=2562
-  _globals['_WIRETRACE']._serialized_end=3038
+  _globals['_INGESTBATCHREQUEST']._serialized_start=1415
+  _globals['_INGESTBATCHREQUEST']._serialized_end=1482
+  _globals['_INGESTBATCHRESULT']._serialized_start=1484
+  _globals['_INGESTBATCHRESULT']._serialized_end=1548
+  _globals['_QUERYREQUEST']._serialized_start=1550
+  _globals['_QUERYREQUEST']._serialized_end=1650
+  _globals['_QUERYRESULT']._serialized_start=1653
+  _globals['_QUERYRESULT']._serialized_end=1829
+  _globals['_COMPAREREQUEST']._serialized_start=1831
+  _globals['_COMPAREREQUEST']._serialized_end=1926
+  _globals['_MATCH']._serialized_start=1929
+  _globals['_MATCH']._serialized_end=2072
+  _globals['_COMPARERESULT']._serialized_start=2074
+  _globals['_COMPARERESULT']._serialized_end=2190
+  _globals['_GETREQUEST']._serialized_start=2192
+  _globals['_GETREQUEST']._serialized_end=2216
+  _globals['_DELETEREQUEST']._serialized_start=2218
+  _globals['_DELETEREQUEST']._serialized_end=2245
+  _globals['_DELETERESULT']._serialized_start=2247
+  _globals['_DELETERESULT']._serialized_end=2273
+  _globals['_STATSREQUEST']._serialized_start=2275
+  _globals['_STATSREQUEST']._serialized_end=2289
+  _globals['_STATSRESULT']._serialized_start=2292
+  _globals['_STATSRESULT']._serialized_end=2457
+  _globals['_WIRETRACE']._serialized_start=2697
+  _globals['_WIRETRACE']._serialized_end=3255
 # @@protoc_insertion_point(module_scope)

@@ -163,6 +163,18 @@ class IngestResult(_message.Message):
     boilerplate_suppressed: int
     def __init__(self, id: _Optional[str] = ..., created: _Optional[bool] = ..., matches: _Optional[_Iterable[_Union[Reuse, _Mapping]]] = ..., reused_fraction: _Optional[float] = ..., source_count: _Optional[int] = ..., error: _Optional[_Union[ArticleError, _Mapping]] = ..., sources: _Optional[_Iterable[_Union[SourceVerdict, _Mapping]]] = ..., boilerplate_suppressed: _Optional[int] = ...) -> None: ...
 
+class IngestBatchRequest(_message.Message):
+    __slots__ = ("articles",)
+    ARTICLES_FIELD_NUMBER: _ClassVar[int]
+    articles: _containers.RepeatedCompositeFieldContainer[IngestRequest]
+    def __init__(self, articles: _Optional[_Iterable[_Union[IngestRequest, _Mapping]]] = ...) -> None: ...
+
+class IngestBatchResult(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[IngestResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[IngestResult, _Mapping]]] = ...) -> None: ...
+
 class QueryRequest(_message.Message):
     __slots__ = ("article", "options")
     ARTICLE_FIELD_NUMBER: _ClassVar[int]

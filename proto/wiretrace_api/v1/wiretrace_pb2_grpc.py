@@ -44,6 +44,11 @@ class WiretraceStub:
                 request_serializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestRequest.SerializeToString,
                 response_deserializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestResult.FromString,
                 _registered_method=True)
+        self.IngestBatch = channel.unary_unary(
+                '/wiretrace.v1.Wiretrace/IngestBatch',
+                request_serializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestBatchRequest.SerializeToString,
+                response_deserializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestBatchResult.FromString,
+                _registered_method=True)
         self.Query = channel.unary_unary(
                 '/wiretrace.v1.Wiretrace/Query',
                 request_serializer=wiretrace_dot_v1_dot_wiretrace__pb2.QueryRequest.SerializeToString,
@@ -93,6 +98,20 @@ class WiretraceServicer:
         An article that fails gets a result with its id and `error` (the status code and
         message Ingest would have returned), nothing of it is stored, and the stream goes
         on. Only transport failures (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED) end it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IngestBatch(self, request, context):
+        """Ingest for a batch of articles in one message, ingested one after another as on
+        IngestStream: each article finds every article acknowledged before it, those
+        earlier in the batch included. One result per article, in the batch's order; an
+        article that fails gets its error as on IngestStream, nothing of it is stored, and
+        the batch goes on. The answer comes once the last article is committed. When the
+        caller goes (deadline, cancellation), the articles already committed stay stored
+        and the rest are not ingested.
+        INVALID_ARGUMENT: no article, or more than 1,000.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -148,6 +167,11 @@ def add_WiretraceServicer_to_server(servicer, server):
                     servicer.IngestStream,
                     request_deserializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestRequest.FromString,
                     response_serializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestResult.SerializeToString,
+            ),
+            'IngestBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.IngestBatch,
+                    request_deserializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestBatchRequest.FromString,
+                    response_serializer=wiretrace_dot_v1_dot_wiretrace__pb2.IngestBatchResult.SerializeToString,
             ),
             'Query': grpc.unary_unary_rpc_method_handler(
                     servicer.Query,
@@ -229,6 +253,33 @@ class Wiretrace:
             '/wiretrace.v1.Wiretrace/IngestStream',
             wiretrace_dot_v1_dot_wiretrace__pb2.IngestRequest.SerializeToString,
             wiretrace_dot_v1_dot_wiretrace__pb2.IngestResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/wiretrace.v1.Wiretrace/IngestBatch',
+            wiretrace_dot_v1_dot_wiretrace__pb2.IngestBatchRequest.SerializeToString,
+            wiretrace_dot_v1_dot_wiretrace__pb2.IngestBatchResult.FromString,
             options,
             channel_credentials,
             insecure,

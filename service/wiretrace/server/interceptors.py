@@ -42,7 +42,7 @@ REFLECTION_PREFIX = "/grpc.reflection."
 PUSHBACK_KEY = "grpc-retry-pushback-ms"
 
 SCOPES = ("read", "ingest", "admin")
-#: The scope each RPC needs; Ingest and IngestStream need ``admin`` too with ``replace``.
+#: The scope each RPC needs; the ingests need ``admin`` too with ``replace``.
 _NEEDS = {
     "Query": "read",
     "Compare": "read",
@@ -50,6 +50,7 @@ _NEEDS = {
     "Stats": "read",
     "Ingest": "ingest",
     "IngestStream": "ingest",
+    "IngestBatch": "ingest",
     "Delete": "admin",
 }
 
@@ -346,7 +347,10 @@ class Authenticator(Around):
 
     async def request(self, state: Any, request: Any, context: Context) -> None:
         rpc, caller = state
-        if getattr(request, "replace", False) and "admin" not in caller.scopes:
+        replaces = getattr(request, "replace", False) or any(
+            a.replace for a in getattr(request, "articles", ())
+        )
+        if replaces and "admin" not in caller.scopes:
             await _deny(context, caller, rpc, "admin", " with replace")
 
 

@@ -39,7 +39,8 @@ class Metrics(Around):
             registry=r,
         )
         self.articles = Counter(
-            "wiretrace_articles_ingested", "Articles newly stored by Ingest and IngestStream",
+            "wiretrace_articles_ingested",
+            "Articles newly stored by Ingest, IngestStream and IngestBatch",
             registry=r,
         )  # fmt: skip
         self.matches = Counter(
@@ -78,10 +79,11 @@ class Metrics(Around):
         return rpc, time.perf_counter()
 
     def answered(self, state: Any, answer: Any) -> None:
-        if isinstance(answer, pb.IngestResult) and answer.created:
-            self.articles.inc()
-        for m in getattr(answer, "matches", ()):
-            self.matches.labels(pb.Kind.Name(m.kind).lower()).inc()
+        for one in answer.results if isinstance(answer, pb.IngestBatchResult) else (answer,):
+            if isinstance(one, pb.IngestResult) and one.created:
+                self.articles.inc()
+            for m in getattr(one, "matches", ()):
+                self.matches.labels(pb.Kind.Name(m.kind).lower()).inc()
 
     def closed(self, state: Any, context: Context, failed: bool) -> None:
         rpc, t0 = state
