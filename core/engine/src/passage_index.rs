@@ -9,10 +9,16 @@
 //! search to one or two cache lines (a plain binary search over millions of keys
 //! costs ~20 cache misses, and a lookup makes one per band per passage). New passages
 //! go to a delta (an open-addressing table per band from band key to a chain of
-//! slots) that is merged into the arrays once it holds `delta_limit` passages, or a
-//! sixteenth of the index when that is more (so merges cost O(1) amortised per
-//! passage). Removed passages are tombstoned (their key set to `DEAD`) and dropped,
-//! and the slots renumbered, at the next merge.
+//! slots) that is merged once it holds `delta_limit` passages, or a sixteenth of the
+//! index when that is more (so merges cost O(1) amortised per passage).
+//!
+//! The sorted arrays come in two tiers of the same layout: the main tier, and a
+//! middle tier of the passages merged since the main tier was last rewritten. A merge
+//! folds the delta into the middle tier while that stays within an eighth of the main
+//! tier, and both into the main tier past it: a merge of 50,000 passages into 1.1M
+//! rewrites at most ~140k entries a band instead of 1.1M, and the main tier is
+//! rewritten once every two or three such deltas. Removed passages are tombstoned (their key set to `DEAD`) and dropped, and
+//! the slots renumbered, when the main tier is next rewritten.
 //!
 //! A query's cost is cache misses (a few per band per row, then the passage key and
 //! the sketch of each hit), so it looks up all its rows and bands in stages, each
@@ -302,15 +308,19 @@ impl Delta {
 
 #[derive(Default)]
 struct Band {
+    /// The main tier: slots `[0, main_end)`.
     sorted: Arc<Sorted>,
+    /// The middle tier: slots `[main_end, mid_end)`, merged deltas not yet folded
+    /// into the main tier.
+    mid: Arc<Sorted>,
     /// The delta a running merge folds in: searched until the merge is swapped in.
     frozen: Option<Arc<Delta>>,
     delta: Delta,
 }
 
-/// Fold delta `delta` (its first slot `base`) into `sorted`, for band `b`, dropping and
-/// renumbering slots by `remap`.
-fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>) -> Sorted {
+/// The entries of delta `delta` (its first slot `base`) as (mixed key, slot), slots
+/// renumbered by `remap` (dropped ones left out), sorted.
+fn delta_entries(delta: &Delta, base: usize, remap: Option<&[u32]>) -> (Vec<u64>, Vec<u32>) {
     let renumber = |slot: u32| remap.map_or(slot, |m| m[slot as usize]);
     let mut add: Vec<(u64, u32)> = Vec::with_capacity(delta.next.len());
     for (key, head) in delta.map.iter() {
@@ -328,17 +338,28 @@ fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>
         .enumerate()
         .map(|(i, &k)| (k, renumber((bulk_first + i) as u32)))
         .filter(|e| e.1 != END);
-    let (add_keys, add_slots) = sort_mixed(bulk_entries, add);
+    sort_mixed(bulk_entries, add)
+}
+
+/// The entries of `sorted` and the sorted entries `add_keys`/`add_slots` together, in
+/// (key, slot) order: `sorted`'s slots renumbered by `remap` (dropped ones left out),
+/// `add`'s renumbered already and after every slot of `sorted`.
+fn fold(
+    sorted: &Sorted,
+    add_keys: Vec<u64>,
+    add_slots: Vec<u32>,
+    remap: Option<&[u32]>,
+) -> (Vec<u64>, Vec<u32>) {
     if sorted.keys.is_empty() {
-        // A bulk load: the sorted entries are the arrays.
-        return Sorted::new(add_keys, add_slots);
+        // A bulk load, or a first merge into an empty tier: the added entries are it.
+        return (add_keys, add_slots);
     }
     let size = sorted.keys.len() + add_keys.len();
     let mut keys = Vec::with_capacity(size);
     let mut slots = Vec::with_capacity(size);
     let Some(remap) = remap else {
         // Nothing dropped: the sorted entries between two added ones (a few dozen,
-        // the index being many times the delta) are found by a galloping search and
+        // the tier being many times the delta) are found by a galloping search and
         // copied whole; an added key goes after the sorted entries equal to it.
         let mut from = 0;
         for (&k, &s) in add_keys.iter().zip(&add_slots) {
@@ -351,7 +372,7 @@ fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>
         }
         keys.extend_from_slice(&sorted.keys[from..]);
         slots.extend_from_slice(&sorted.slots[from..]);
-        return Sorted::new(keys, slots);
+        return (keys, slots);
     };
     let mut j = 0;
     for (&k, &s) in sorted.keys.iter().zip(&sorted.slots) {
@@ -371,7 +392,44 @@ fn merge_band(sorted: &Sorted, delta: &Delta, base: usize, remap: Option<&[u32]>
     slots.extend_from_slice(&add_slots[j..]);
     keys.shrink_to_fit();
     slots.shrink_to_fit();
+    (keys, slots)
+}
+
+/// One band's merge: the frozen delta `delta` (its first slot `base`) folded into the
+/// middle tier `mid` (`minor`), or the middle tier and the delta folded into the main
+/// arrays `main`, dropping and renumbering slots by `remap`.
+fn merge_band(
+    main: &Sorted,
+    mid: &Sorted,
+    delta: &Delta,
+    base: usize,
+    remap: Option<&[u32]>,
+    minor: bool,
+) -> Sorted {
+    let (keys, slots) = delta_entries(delta, base, remap);
+    let (keys, slots) = fold(mid, keys, slots, remap);
+    if minor {
+        return Sorted::new(keys, slots);
+    }
+    let (keys, slots) = fold(main, keys, slots, remap);
     Sorted::new(keys, slots)
+}
+
+/// Append `more` to the sketches `run`, which the index alone holds once a merge's
+/// job is gone: grown in place (a large block grows by remapping its pages, not by
+/// copying them), or taken whole when `run` is empty.
+fn append(run: &mut Arc<Vec<u16>>, more: Arc<Vec<u16>>) {
+    if more.is_empty() {
+        return;
+    }
+    if run.is_empty() {
+        *run = more;
+    } else {
+        let grown = Arc::make_mut(run);
+        grown.reserve_exact(more.len());
+        grown.extend_from_slice(&more);
+    }
+    Arc::make_mut(run).shrink_to_fit();
 }
 
 /// How many of the sorted `keys` are at most `key`: a galloping search from the start,
@@ -491,16 +549,19 @@ pub struct PassageIndex {
     merge_inline: bool,
     /// Passage key per slot (`DEAD` once removed).
     keys: Vec<i64>,
-    /// `num_perm` low halves of signature slots per slot, in three runs: the merged
-    /// slots `[0, main_end)`, the frozen delta's `[main_end, frozen_end)` and the
-    /// delta's from `frozen_end` on.
+    /// `num_perm` low halves of signature slots per slot, in four runs: the main
+    /// tier's slots `[0, main_end)`, the middle tier's `[main_end, mid_end)`, the
+    /// frozen delta's `[mid_end, frozen_end)` and the delta's from `frozen_end` on.
     sk_main: Arc<Vec<u16>>,
+    sk_mid: Arc<Vec<u16>>,
     sk_frozen: Option<Arc<Vec<u16>>>,
     sk_delta: Vec<u16>,
     band: Vec<Band>,
-    /// Slots before this one are in the sorted arrays.
+    /// Slots before this one are in the main tier's arrays.
     main_end: usize,
-    /// Slots from here on are in the delta; between `main_end` and here, in the
+    /// Slots from `main_end` to here are in the middle tier's arrays.
+    mid_end: usize,
+    /// Slots from here on are in the delta; between `mid_end` and here, in the
     /// frozen delta of a running merge.
     frozen_end: usize,
     dead: usize,
@@ -509,11 +570,16 @@ pub struct PassageIndex {
 /// What a merge needs, shared with the index it came from, which goes on answering
 /// and taking passages while `run` builds the merged arrays.
 pub struct MergeJob {
-    parts: Vec<(Arc<Sorted>, Arc<Delta>)>,
-    sk_main: Arc<Vec<u16>>,
-    sk_frozen: Arc<Vec<u16>>,
+    /// Per band: the main tier, the middle tier, the frozen delta.
+    parts: Vec<(Arc<Sorted>, Arc<Sorted>, Arc<Delta>)>,
+    /// The sketches of the slots before `frozen_end`, in three runs (`PassageIndex`'s),
+    /// when removed slots are dropped.
+    sketches: Option<[Arc<Vec<u16>>; 3]>,
+    /// The frozen delta goes to the middle tier only (no slot is dropped).
+    minor: bool,
     num_perm: usize,
     main_end: usize,
+    mid_end: usize,
     frozen_end: usize,
     /// New slot per slot before `frozen_end` (`END`: dropped), when any was removed.
     remap: Option<Vec<u32>>,
@@ -523,6 +589,7 @@ pub struct MergeJob {
 /// The merged arrays of a `MergeJob`, for `finish_merge`.
 pub struct Merged {
     sorted: Vec<Sorted>,
+    minor: bool,
     /// The sketches of the merged slots, when removed ones were dropped.
     sketches: Option<Vec<u16>>,
     frozen_end: usize,
@@ -534,7 +601,7 @@ impl MergeJob {
     /// Build the merged arrays; bands merge independently, spread over the cores.
     pub fn run(self) -> Merged {
         let remap = self.remap.as_deref();
-        let base = self.main_end;
+        let (base, minor) = (self.mid_end, self.minor);
         let threads = crate::cores().min(self.parts.len());
         let per = self.parts.len().div_ceil(threads);
         let mut sorted: Vec<Sorted> = Vec::with_capacity(self.parts.len());
@@ -546,7 +613,7 @@ impl MergeJob {
                     scope.spawn(move || {
                         chunk
                             .iter()
-                            .map(|(s, d)| merge_band(s, d, base, remap))
+                            .map(|(main, mid, d)| merge_band(main, mid, d, base, remap, minor))
                             .collect::<Vec<Sorted>>()
                     })
                 })
@@ -558,26 +625,32 @@ impl MergeJob {
                 }
             }
         });
-        let sketches = remap.map(|m| {
-            let np = self.num_perm;
-            let live = self.frozen_end - self.dropped;
-            let mut out = Vec::with_capacity(live * np);
-            for (slot, &to) in m.iter().enumerate() {
-                if to == END {
-                    continue;
+        let sketches = remap
+            .zip(self.sketches.as_ref())
+            .map(|(m, [main, mid, frozen])| {
+                let np = self.num_perm;
+                let live = self.frozen_end - self.dropped;
+                let mut out = Vec::with_capacity(live * np);
+                for (slot, &to) in m.iter().enumerate() {
+                    if to == END {
+                        continue;
+                    }
+                    let (run, at) = if slot < self.main_end {
+                        (main, slot)
+                    } else if slot < self.mid_end {
+                        (mid, slot - self.main_end)
+                    } else {
+                        (frozen, slot - self.mid_end)
+                    };
+                    out.extend_from_slice(&run[at * np..(at + 1) * np]);
                 }
-                let (run, at) = if slot < self.main_end {
-                    (&self.sk_main, slot)
-                } else {
-                    (&self.sk_frozen, slot - self.main_end)
-                };
-                out.extend_from_slice(&run[at * np..(at + 1) * np]);
-            }
-            out
-        });
+                out
+            });
         drop(self.parts);
+        drop(self.sketches);
         Merged {
             sorted,
+            minor,
             sketches,
             frozen_end: self.frozen_end,
             remap: self.remap,
@@ -603,10 +676,12 @@ impl PassageIndex {
             merge_inline: true,
             keys: Vec::new(),
             sk_main: Arc::new(Vec::new()),
+            sk_mid: Arc::new(Vec::new()),
             sk_frozen: None,
             sk_delta: Vec::new(),
             band: (0..bands).map(|_| Band::default()).collect(),
             main_end: 0,
+            mid_end: 0,
             frozen_end: 0,
             dead: 0,
         })
@@ -634,12 +709,15 @@ impl PassageIndex {
     pub fn memory_bytes(&self) -> usize {
         let mut total = self.keys.capacity() * 8
             + (self.sk_main.capacity()
+                + self.sk_mid.capacity()
                 + self.sk_frozen.as_ref().map_or(0, |s| s.capacity())
                 + self.sk_delta.capacity())
                 * 2;
         for b in &self.band {
-            total +=
-                b.sorted.bytes() + b.delta.bytes() + b.frozen.as_ref().map_or(0, |d| d.bytes());
+            total += b.sorted.bytes()
+                + b.mid.bytes()
+                + b.delta.bytes()
+                + b.frozen.as_ref().map_or(0, |d| d.bytes());
         }
         total
     }
@@ -730,7 +808,7 @@ impl PassageIndex {
             && !self.merging()
             && self.pending() >= self.delta_limit.max(self.len() / 16)
         {
-            self.compact();
+            self.merge_now(false);
         }
         Ok(())
     }
@@ -756,15 +834,17 @@ impl PassageIndex {
     /// The slot of passage `key`, found through its first band key.
     fn find(&self, key: i64, band_key: u64) -> Option<usize> {
         let band = &self.band[0];
-        let run = band.sorted.run(band_key);
-        if let Some(&slot) = band.sorted.slots[run]
-            .iter()
-            .find(|&&s| self.keys[s as usize] == key)
-        {
-            return Some(slot as usize);
+        for tier in [&band.sorted, &band.mid] {
+            let run = tier.run(band_key);
+            if let Some(&slot) = tier.slots[run]
+                .iter()
+                .find(|&&s| self.keys[s as usize] == key)
+            {
+                return Some(slot as usize);
+            }
         }
         if let Some(frozen) = &band.frozen {
-            if let Some(slot) = self.find_in(frozen, self.main_end, key, band_key) {
+            if let Some(slot) = self.find_in(frozen, self.mid_end, key, band_key) {
                 return Some(slot);
             }
         }
@@ -817,9 +897,16 @@ impl PassageIndex {
         self.band[0].frozen.is_some()
     }
 
-    /// Merge now, in one step (after a bulk load, or to free removed passages).
+    /// Merge everything into the main tier now, in one step, dropping removed
+    /// passages (after a bulk load, or to free them).
     pub fn compact(&mut self) {
-        if let Some(job) = self.begin_merge() {
+        self.merge_now(true);
+    }
+
+    /// Merge now, in one step: into the main tier when `full`, else where
+    /// `begin_merge` would.
+    fn merge_now(&mut self, full: bool) {
+        if let Some(job) = self.begin(full) {
             let merged = job.run();
             self.finish_merge(merged);
         }
@@ -829,8 +916,14 @@ impl PassageIndex {
     /// nothing to merge. A merge begun earlier and never finished (its job failed) is
     /// handed out again, as it was.
     pub fn begin_merge(&mut self) -> Option<MergeJob> {
+        self.begin(false)
+    }
+
+    /// `begin_merge`, into the main tier when `full`.
+    fn begin(&mut self, full: bool) -> Option<MergeJob> {
         if !self.merging() {
-            if self.keys.len() == self.main_end && self.dead == 0 {
+            let merged_end = if full { self.main_end } else { self.mid_end };
+            if self.keys.len() == merged_end && self.dead == 0 {
                 return None;
             }
             for band in &mut self.band {
@@ -840,21 +933,42 @@ impl PassageIndex {
             self.frozen_end = self.keys.len();
         }
         let frozen_end = self.frozen_end;
+        // The frozen delta goes to the middle tier while that stays within an eighth
+        // of the main tier (or holds this delta alone), and so do the removed
+        // passages: a merge then rewrites the middle tier alone, and the main tier
+        // once for every several deltas (removed passages stay tombstoned until
+        // then). A bulk load, an empty main tier or a merge with nothing new folds
+        // everything into the main tier.
+        let tier = (self.main_end / 8).max(frozen_end - self.mid_end);
+        let minor = !full
+            && self.main_end > 0
+            && frozen_end > self.mid_end
+            && !self.needs_merge()
+            && frozen_end - self.main_end <= tier
+            && self.dead <= tier;
         let mut dropped = 0;
-        let remap = (self.keys[..frozen_end].contains(&DEAD)).then(|| {
-            let mut next = 0u32;
-            self.keys[..frozen_end]
-                .iter()
-                .map(|&k| {
-                    if k == DEAD {
-                        dropped += 1;
-                        END
-                    } else {
-                        next += 1;
-                        next - 1
-                    }
-                })
-                .collect()
+        let remap: Option<Vec<u32>> =
+            (!minor && self.keys[..frozen_end].contains(&DEAD)).then(|| {
+                let mut next = 0u32;
+                self.keys[..frozen_end]
+                    .iter()
+                    .map(|&k| {
+                        if k == DEAD {
+                            dropped += 1;
+                            END
+                        } else {
+                            next += 1;
+                            next - 1
+                        }
+                    })
+                    .collect()
+            });
+        let sketches = remap.as_ref().map(|_| {
+            [
+                self.sk_main.clone(),
+                self.sk_mid.clone(),
+                self.sk_frozen.clone().unwrap_or_default(),
+            ]
         });
         Some(MergeJob {
             parts: self
@@ -862,13 +976,14 @@ impl PassageIndex {
                 .iter()
                 .map(|b| {
                     let frozen = b.frozen.clone().unwrap_or_default();
-                    (b.sorted.clone(), frozen)
+                    (b.sorted.clone(), b.mid.clone(), frozen)
                 })
                 .collect(),
-            sk_main: self.sk_main.clone(),
-            sk_frozen: self.sk_frozen.clone().unwrap_or_default(),
+            sketches,
+            minor,
             num_perm: self.num_perm,
             main_end: self.main_end,
+            mid_end: self.mid_end,
             frozen_end,
             remap,
             dropped,
@@ -883,25 +998,27 @@ impl PassageIndex {
             "finish_merge without the merge it finishes"
         );
         for (band, sorted) in self.band.iter_mut().zip(merged.sorted) {
-            band.sorted = Arc::new(sorted);
+            if merged.minor {
+                band.mid = Arc::new(sorted);
+            } else {
+                band.sorted = Arc::new(sorted);
+                band.mid = Arc::default();
+            }
             band.frozen = None;
         }
         let frozen = self.sk_frozen.take().unwrap_or_default();
+        if merged.minor {
+            append(&mut self.sk_mid, frozen);
+            self.mid_end = merged.frozen_end;
+            self.frozen_end = self.mid_end;
+            return;
+        }
+        let mid = std::mem::take(&mut self.sk_mid);
         match merged.sketches {
             Some(sketches) => self.sk_main = Arc::new(sketches),
             None => {
-                // The job is gone: both are the index's alone, so neither is copied
-                // but to append the frozen sketches (a delta's worth) to the merged.
-                let mut main = std::mem::take(&mut self.sk_main);
-                if main.is_empty() {
-                    main = frozen;
-                } else {
-                    let grown = Arc::make_mut(&mut main);
-                    grown.reserve_exact(frozen.len());
-                    grown.extend_from_slice(&frozen);
-                }
-                Arc::make_mut(&mut main).shrink_to_fit();
-                self.sk_main = main;
+                append(&mut self.sk_main, mid);
+                append(&mut self.sk_main, frozen);
             }
         }
         if let Some(remap) = merged.remap {
@@ -918,6 +1035,7 @@ impl PassageIndex {
         }
         self.keys.shrink_to_fit();
         self.main_end = merged.frozen_end - merged.dropped;
+        self.mid_end = self.main_end;
         self.frozen_end = self.main_end;
     }
 
@@ -926,10 +1044,12 @@ impl PassageIndex {
         let np = self.num_perm;
         let (run, at): (&[u16], usize) = if slot < self.main_end {
             (&self.sk_main, slot)
+        } else if slot < self.mid_end {
+            (&self.sk_mid, slot - self.main_end)
         } else if slot < self.frozen_end {
             (
                 self.sk_frozen.as_deref().map_or(&[], |s| s),
-                slot - self.main_end,
+                slot - self.mid_end,
             )
         } else {
             (&self.sk_delta, slot - self.frozen_end)
@@ -969,39 +1089,49 @@ impl PassageIndex {
         for (j, &m) in mixed.iter().enumerate() {
             let band = &self.band[j % bands];
             band.sorted.prefetch_bucket(m);
+            band.mid.prefetch_bucket(m);
             band.delta.map.prefetch(band_keys[j]);
             if let Some(d) = &band.frozen {
                 d.map.prefetch(band_keys[j]);
             }
         }
-        let buckets: Vec<(usize, usize)> = mixed
+        // Per lookup, the directory bucket of each tier (main, middle).
+        let buckets: Vec<[(usize, usize); 2]> = mixed
             .iter()
             .enumerate()
             .map(|(j, &m)| {
-                let sorted = &self.band[j % bands].sorted;
-                let (start, end) = sorted.bucket(m);
-                if start < end {
-                    prefetch(&sorted.keys[start]);
-                    prefetch(&sorted.keys[(start + end) / 2]);
-                    prefetch(&sorted.keys[end - 1]);
-                }
-                (start, end)
+                let band = &self.band[j % bands];
+                [&band.sorted, &band.mid].map(|tier| {
+                    let (start, end) = tier.bucket(m);
+                    if start < end {
+                        prefetch(&tier.keys[start]);
+                        prefetch(&tier.keys[(start + end) / 2]);
+                        prefetch(&tier.keys[end - 1]);
+                    }
+                    (start, end)
+                })
             })
             .collect();
-        // (lookup, run in the sorted slots, fresh chain head, frozen chain head).
-        let mut taken: Vec<(usize, std::ops::Range<usize>, u32, u32)> = Vec::new();
+        // (lookup, runs in each tier's slots, fresh chain head, frozen chain head).
+        type Runs = [std::ops::Range<usize>; 2];
+        let mut taken: Vec<(usize, Runs, u32, u32)> = Vec::new();
         let mut total = 0;
-        for (j, (&m, &(start, end))) in mixed.iter().zip(&buckets).enumerate() {
+        for (j, (&m, tiers)) in mixed.iter().zip(&buckets).enumerate() {
             let band = &self.band[j % bands];
-            let within = &band.sorted.keys[start..end];
-            let lo = within.partition_point(|&k| k < m);
-            let hi = lo + within[lo..].partition_point(|&k| k <= m);
+            let runs: Runs = [0, 1].map(|t| {
+                let tier = if t == 0 { &band.sorted } else { &band.mid };
+                let (start, end) = tiers[t];
+                let within = &tier.keys[start..end];
+                let lo = within.partition_point(|&k| k < m);
+                let hi = lo + within[lo..].partition_point(|&k| k <= m);
+                start + lo..start + hi
+            });
             let fresh = band.delta.chain(band_keys[j]);
             let frozen = band
                 .frozen
                 .as_ref()
                 .map_or((END, 0), |d| d.chain(band_keys[j]));
-            let size = hi - lo + fresh.1 as usize + frozen.1 as usize;
+            let size = runs[0].len() + runs[1].len() + fresh.1 as usize + frozen.1 as usize;
             if size == 0 {
                 continue;
             }
@@ -1009,19 +1139,22 @@ impl PassageIndex {
                 capped[j / bands] += 1;
                 continue;
             }
-            if lo < hi {
-                prefetch(&band.sorted.slots[start + lo]);
-                prefetch(&band.sorted.slots[start + hi - 1]);
+            for (tier, run) in [&band.sorted, &band.mid].into_iter().zip(&runs) {
+                if !run.is_empty() {
+                    prefetch(&tier.slots[run.start]);
+                    prefetch(&tier.slots[run.end - 1]);
+                }
             }
             total += size;
-            taken.push((j, start + lo..start + hi, fresh.0, frozen.0));
+            taken.push((j, runs, fresh.0, frozen.0));
         }
         // (row, slot), one per band shared.
         let mut found: Vec<u64> = Vec::with_capacity(total);
-        for (j, run, fresh, frozen) in taken {
+        for (j, [main, mid], fresh, frozen) in taken {
             let band = &self.band[j % bands];
             let row = ((j / bands) as u64) << 32;
-            found.extend(band.sorted.slots[run].iter().map(|&s| row | u64::from(s)));
+            found.extend(band.sorted.slots[main].iter().map(|&s| row | u64::from(s)));
+            found.extend(band.mid.slots[mid].iter().map(|&s| row | u64::from(s)));
             let mut chain = |delta: &Delta, base: usize, head: u32| {
                 let mut rel = head;
                 while rel != END {
@@ -1030,7 +1163,7 @@ impl PassageIndex {
                 }
             };
             if let Some(d) = &band.frozen {
-                chain(d, self.main_end, frozen);
+                chain(d, self.mid_end, frozen);
             }
             chain(&band.delta, self.frozen_end, fresh);
         }
@@ -1428,10 +1561,22 @@ mod tests {
             .map(|v| v % 3)
             .collect();
         let bk = band_keys(&sigs, num_perm, bands, rows);
-        let mut index = PassageIndex::new(bands, num_perm, 1_000_000).unwrap();
+        let mut index = PassageIndex::new(bands, num_perm, 100).unwrap();
         index.set_merge_inline(false);
         let mut stored: Vec<(i64, Vec<u64>)> = Vec::new();
-        for (start, size) in [(0, 1), (1, 99), (100, 3), (103, 400), (503, 197)] {
+        // (first, count, whether the merge goes to the middle tier): into an empty
+        // index, into an empty middle tier, past an eighth of the main tier, a bulk
+        // batch, within an eighth twice, then a bulk batch again.
+        let batches = [
+            (0, 1, false),
+            (1, 99, true),
+            (100, 3, false),
+            (103, 400, false),
+            (503, 30, true),
+            (533, 30, true),
+            (563, 137, false),
+        ];
+        for (start, size, minor) in batches {
             let keys: Vec<i64> = (start as i64..(start + size) as i64).collect();
             let at = start * bands..(start + size) * bands;
             index
@@ -1444,22 +1589,36 @@ mod tests {
             for (i, &k) in keys.iter().enumerate() {
                 stored.push((k, bk[(start + i) * bands..(start + i + 1) * bands].to_vec()));
             }
-            index.compact();
+            index.merge_now(false);
             assert_eq!(index.pending(), 0);
+            assert_eq!(index.mid_end > index.main_end, minor, "batch at {start}");
             for band in &index.band {
-                let s = &band.sorted;
-                assert_eq!(s.keys.len(), stored.len());
-                let entries: Vec<(u64, u32)> = s
-                    .keys
-                    .iter()
-                    .copied()
-                    .zip(s.slots.iter().copied())
-                    .collect();
-                assert!(entries.windows(2).all(|w| w[0] < w[1]));
+                let (main, mid) = (&band.sorted, &band.mid);
+                assert_eq!(main.keys.len(), index.main_end);
+                assert_eq!(mid.keys.len(), index.mid_end - index.main_end);
+                assert!(main.slots.iter().all(|&s| (s as usize) < index.main_end));
+                assert!(mid.slots.iter().all(|&s| (s as usize) >= index.main_end));
+                for tier in [main, mid] {
+                    let entries: Vec<(u64, u32)> = tier
+                        .keys
+                        .iter()
+                        .copied()
+                        .zip(tier.slots.iter().copied())
+                        .collect();
+                    assert!(entries.windows(2).all(|w| w[0] < w[1]));
+                }
             }
+            assert_eq!(index.mid_end, stored.len());
             for q in (0..stored.len()).step_by(7) {
                 let query = &bk[q * bands..(q + 1) * bands];
                 assert_eq!(pairs(&index, query), brute(&stored, query));
+            }
+            for q in (0..stored.len()).step_by(23) {
+                let row = &bk[q * bands..(q + 1) * bands];
+                let sig = &sigs[q * num_perm..(q + 1) * num_perm];
+                let low: Vec<u16> = sig.iter().map(|&v| v as u16).collect();
+                assert_eq!(index.sketch(q), &low[..], "the sketch of slot {q}");
+                assert_eq!(index.find(q as i64, row[0]), Some(q));
             }
         }
     }
@@ -1569,8 +1728,19 @@ mod tests {
             for q in (0..n).step_by(7) {
                 assert_eq!(pairs(index, &row(q)), brute(stored, &row(q)));
             }
+            // Every passage's slot, in whichever tier, holds its sketch.
+            for (k, r) in stored {
+                let slot = index.find(*k, r[0]).expect("a stored passage is found");
+                let i = *k as usize;
+                let low: Vec<u16> = sigs[i * num_perm..(i + 1) * num_perm]
+                    .iter()
+                    .map(|&v| v as u16)
+                    .collect();
+                assert_eq!(index.sketch(slot), &low[..]);
+            }
         };
         let mut next = 0;
+        let mut minor = Vec::new();
         for round in 0..6 {
             for _ in 0..50 {
                 insert(&mut index, &mut stored, next);
@@ -1581,6 +1751,7 @@ mod tests {
                 remove(&mut index, &mut stored, i);
             }
             let job = index.begin_merge().expect("something to merge");
+            minor.push(job.minor); // a minor merge keeps the removed passages tombstoned
             assert!(index.merging());
             check(&index, &stored);
             // While the job runs: new passages, removals of merged, frozen and new
@@ -1603,6 +1774,7 @@ mod tests {
             insert(&mut index, &mut stored, back);
             check(&index, &stored);
         }
+        assert!(minor.contains(&true) && minor.contains(&false), "{minor:?}");
         index.compact();
         check(&index, &stored);
         assert_eq!(index.dead, 0);
