@@ -205,6 +205,13 @@ struct Sorted {
     /// `dir[t]` is the first entry whose mixed key's top `bits` bits are `>= t`.
     dir: Vec<u32>,
     bits: u32,
+    /// The middle tier's: bit `t` set when a mixed key's top `filter_bits` bits are
+    /// `t` (4 to 8 bits an entry; empty: no filter). A lookup of a key the tier does
+    /// not hold, the common case, stops at this one bit, which stays in the cache,
+    /// instead of missing it twice (directory, keys); without it every lookup cost
+    /// twice as much with a middle tier as without.
+    filter: Vec<u64>,
+    filter_bits: u32,
 }
 
 impl Sorted {
@@ -212,11 +219,43 @@ impl Sorted {
         let mut s = Self {
             keys,
             slots,
-            dir: Vec::new(),
-            bits: 0,
+            ..Self::default()
         };
         s.index();
         s
+    }
+
+    /// `new`, with the filter of a middle tier.
+    fn filtered(keys: Vec<u64>, slots: Vec<u32>) -> Self {
+        let mut s = Self::new(keys, slots);
+        if s.keys.is_empty() {
+            return s;
+        }
+        s.filter_bits = (s.keys.len() * 4).next_power_of_two().ilog2().max(6);
+        let mut filter = vec![0u64; (1usize << s.filter_bits) / 64];
+        for &k in &s.keys {
+            let t = (k >> (64 - s.filter_bits)) as usize;
+            filter[t / 64] |= 1 << (t % 64);
+        }
+        s.filter = filter;
+        s
+    }
+
+    /// Whether the tier may hold mixed key `mixed` (false: it surely does not).
+    #[inline]
+    fn may_hold(&self, mixed: u64) -> bool {
+        if self.filter.is_empty() {
+            return !self.keys.is_empty();
+        }
+        let t = (mixed >> (64 - self.filter_bits)) as usize;
+        self.filter[t / 64] & (1 << (t % 64)) != 0
+    }
+
+    #[inline]
+    fn prefetch_filter(&self, mixed: u64) {
+        if !self.filter.is_empty() {
+            prefetch(&self.filter[(mixed >> (64 - self.filter_bits)) as usize / 64]);
+        }
     }
 
     /// The run of band key `key`.
@@ -271,7 +310,9 @@ impl Sorted {
     }
 
     fn bytes(&self) -> usize {
-        self.keys.capacity() * 8 + self.slots.capacity() * 4 + self.dir.capacity() * 4
+        self.keys.capacity() * 8
+            + self.slots.capacity() * 4
+            + (self.dir.capacity() + self.filter.capacity() * 2) * 4
     }
 }
 
@@ -409,7 +450,7 @@ fn merge_band(
     let (keys, slots) = delta_entries(delta, base, remap);
     let (keys, slots) = fold(mid, keys, slots, remap);
     if minor {
-        return Sorted::new(keys, slots);
+        return Sorted::filtered(keys, slots);
     }
     let (keys, slots) = fold(main, keys, slots, remap);
     Sorted::new(keys, slots)
@@ -1086,52 +1127,80 @@ impl PassageIndex {
     fn hits(&self, band_keys: &[u64], max_bucket: Option<usize>, capped: &mut [u32]) -> Vec<Hit> {
         let bands = self.bands;
         let mixed: Vec<u64> = band_keys.iter().map(|&k| fmix64(k)).collect();
+        let tiered = self.mid_end > self.main_end;
         for (j, &m) in mixed.iter().enumerate() {
             let band = &self.band[j % bands];
             band.sorted.prefetch_bucket(m);
-            band.mid.prefetch_bucket(m);
+            if tiered {
+                band.mid.prefetch_filter(m);
+            }
             band.delta.map.prefetch(band_keys[j]);
             if let Some(d) = &band.frozen {
                 d.map.prefetch(band_keys[j]);
             }
         }
-        // Per lookup, the directory bucket of each tier (main, middle).
-        let buckets: Vec<[(usize, usize); 2]> = mixed
+        let bucket = |tier: &Sorted, m: u64| {
+            let (start, end) = tier.bucket(m);
+            if start < end {
+                prefetch(&tier.keys[start]);
+                prefetch(&tier.keys[(start + end) / 2]);
+                prefetch(&tier.keys[end - 1]);
+            }
+            (start, end)
+        };
+        let buckets: Vec<(usize, usize)> = mixed
             .iter()
             .enumerate()
-            .map(|(j, &m)| {
-                let band = &self.band[j % bands];
-                [&band.sorted, &band.mid].map(|tier| {
-                    let (start, end) = tier.bucket(m);
-                    if start < end {
-                        prefetch(&tier.keys[start]);
-                        prefetch(&tier.keys[(start + end) / 2]);
-                        prefetch(&tier.keys[end - 1]);
-                    }
-                    (start, end)
-                })
-            })
+            .map(|(j, &m)| bucket(&self.band[j % bands].sorted, m))
             .collect();
-        // (lookup, runs in each tier's slots, fresh chain head, frozen chain head).
-        type Runs = [std::ops::Range<usize>; 2];
-        let mut taken: Vec<(usize, Runs, u32, u32)> = Vec::new();
+        // The middle tier's buckets, of the keys its filter lets through.
+        let mid_buckets: Vec<(usize, usize)> = if tiered {
+            mixed
+                .iter()
+                .enumerate()
+                .map(|(j, &m)| {
+                    let mid = &self.band[j % bands].mid;
+                    if mid.may_hold(m) {
+                        bucket(mid, m)
+                    } else {
+                        (0, 0)
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let run = |tier: &Sorted, (start, end): (usize, usize), m: u64| {
+            let within = &tier.keys[start..end];
+            let lo = within.partition_point(|&k| k < m);
+            let hi = lo + within[lo..].partition_point(|&k| k <= m);
+            start + lo..start + hi
+        };
+        // (lookup, run in the main tier's slots, in the middle tier's, fresh chain
+        // head, frozen chain head).
+        type Taken = (
+            usize,
+            std::ops::Range<usize>,
+            std::ops::Range<usize>,
+            u32,
+            u32,
+        );
+        let mut taken: Vec<Taken> = Vec::new();
         let mut total = 0;
-        for (j, (&m, tiers)) in mixed.iter().zip(&buckets).enumerate() {
+        for (j, (&m, &main)) in mixed.iter().zip(&buckets).enumerate() {
             let band = &self.band[j % bands];
-            let runs: Runs = [0, 1].map(|t| {
-                let tier = if t == 0 { &band.sorted } else { &band.mid };
-                let (start, end) = tiers[t];
-                let within = &tier.keys[start..end];
-                let lo = within.partition_point(|&k| k < m);
-                let hi = lo + within[lo..].partition_point(|&k| k <= m);
-                start + lo..start + hi
-            });
+            let main = run(&band.sorted, main, m);
+            let mid = if tiered {
+                run(&band.mid, mid_buckets[j], m)
+            } else {
+                0..0
+            };
             let fresh = band.delta.chain(band_keys[j]);
             let frozen = band
                 .frozen
                 .as_ref()
                 .map_or((END, 0), |d| d.chain(band_keys[j]));
-            let size = runs[0].len() + runs[1].len() + fresh.1 as usize + frozen.1 as usize;
+            let size = main.len() + mid.len() + fresh.1 as usize + frozen.1 as usize;
             if size == 0 {
                 continue;
             }
@@ -1139,18 +1208,19 @@ impl PassageIndex {
                 capped[j / bands] += 1;
                 continue;
             }
-            for (tier, run) in [&band.sorted, &band.mid].into_iter().zip(&runs) {
-                if !run.is_empty() {
-                    prefetch(&tier.slots[run.start]);
-                    prefetch(&tier.slots[run.end - 1]);
-                }
+            if !main.is_empty() {
+                prefetch(&band.sorted.slots[main.start]);
+                prefetch(&band.sorted.slots[main.end - 1]);
+            }
+            if !mid.is_empty() {
+                prefetch(&band.mid.slots[mid.start]);
             }
             total += size;
-            taken.push((j, runs, fresh.0, frozen.0));
+            taken.push((j, main, mid, fresh.0, frozen.0));
         }
         // (row, slot), one per band shared.
         let mut found: Vec<u64> = Vec::with_capacity(total);
-        for (j, [main, mid], fresh, frozen) in taken {
+        for (j, main, mid, fresh, frozen) in taken {
             let band = &self.band[j % bands];
             let row = ((j / bands) as u64) << 32;
             found.extend(band.sorted.slots[main].iter().map(|&s| row | u64::from(s)));
