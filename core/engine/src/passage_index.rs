@@ -261,11 +261,28 @@ impl Sorted {
     /// The run of band key `key`.
     fn run(&self, key: u64) -> std::ops::Range<usize> {
         let m = fmix64(key);
-        let (start, end) = self.bucket(m);
+        self.run_within(self.bucket(m), m)
+    }
+
+    /// The run of mixed key `mixed` inside its directory bucket `(start, end)`.
+    #[inline]
+    fn run_within(&self, (start, end): (usize, usize), mixed: u64) -> std::ops::Range<usize> {
         let within = &self.keys[start..end];
-        let lo = within.partition_point(|&k| k < m);
-        let hi = lo + within[lo..].partition_point(|&k| k <= m);
+        let lo = within.partition_point(|&k| k < mixed);
+        let hi = lo + within[lo..].partition_point(|&k| k <= mixed);
         start + lo..start + hi
+    }
+
+    /// The directory bucket of mixed key `mixed`, its keys asked for (`prefetch`).
+    #[inline]
+    fn bucket_fetched(&self, mixed: u64) -> (usize, usize) {
+        let (start, end) = self.bucket(mixed);
+        if start < end {
+            prefetch(&self.keys[start]);
+            prefetch(&self.keys[(start + end) / 2]);
+            prefetch(&self.keys[end - 1]);
+        }
+        (start, end)
     }
 
     /// The directory bucket of mixed key `mixed`: the entries that may hold it.
@@ -1139,19 +1156,10 @@ impl PassageIndex {
                 d.map.prefetch(band_keys[j]);
             }
         }
-        let bucket = |tier: &Sorted, m: u64| {
-            let (start, end) = tier.bucket(m);
-            if start < end {
-                prefetch(&tier.keys[start]);
-                prefetch(&tier.keys[(start + end) / 2]);
-                prefetch(&tier.keys[end - 1]);
-            }
-            (start, end)
-        };
         let buckets: Vec<(usize, usize)> = mixed
             .iter()
             .enumerate()
-            .map(|(j, &m)| bucket(&self.band[j % bands].sorted, m))
+            .map(|(j, &m)| self.band[j % bands].sorted.bucket_fetched(m))
             .collect();
         // The middle tier's buckets, of the keys its filter lets through.
         let mid_buckets: Vec<(usize, usize)> = if tiered {
@@ -1161,7 +1169,7 @@ impl PassageIndex {
                 .map(|(j, &m)| {
                     let mid = &self.band[j % bands].mid;
                     if mid.may_hold(m) {
-                        bucket(mid, m)
+                        mid.bucket_fetched(m)
                     } else {
                         (0, 0)
                     }
@@ -1169,12 +1177,6 @@ impl PassageIndex {
                 .collect()
         } else {
             Vec::new()
-        };
-        let run = |tier: &Sorted, (start, end): (usize, usize), m: u64| {
-            let within = &tier.keys[start..end];
-            let lo = within.partition_point(|&k| k < m);
-            let hi = lo + within[lo..].partition_point(|&k| k <= m);
-            start + lo..start + hi
         };
         // (lookup, run in the main tier's slots, in the middle tier's, fresh chain
         // head, frozen chain head).
@@ -1189,9 +1191,9 @@ impl PassageIndex {
         let mut total = 0;
         for (j, (&m, &main)) in mixed.iter().zip(&buckets).enumerate() {
             let band = &self.band[j % bands];
-            let main = run(&band.sorted, main, m);
+            let main = band.sorted.run_within(main, m);
             let mid = if tiered {
-                run(&band.mid, mid_buckets[j], m)
+                band.mid.run_within(mid_buckets[j], m)
             } else {
                 0..0
             };
