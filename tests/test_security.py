@@ -333,15 +333,22 @@ def test_metrics_are_scraped_over_http_after_real_calls(tmp_path: Path) -> None:
         with pytest.raises(grpc.RpcError):
             running.client.get("missing")
         url = f"http://127.0.0.1:{running.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            text = answer.read().decode()
+        # A call is counted once the server is done with it, which can be just after
+        # its caller has the answer: scrape until the last call is in.
+        deadline = time.monotonic() + 10
+        while True:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                lines = {
+                    line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                    for line in answer.read().decode().splitlines()
+                    if line and not line.startswith("#")
+                }
+            if 'wiretrace_calls_total{code="NOT_FOUND",rpc="Get"}' in lines:
+                break
+            assert time.monotonic() < deadline, "the Get call was never counted"
+            time.sleep(0.05)
     finally:
         running.stop()
-    lines = {
-        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line and not line.startswith("#")
-    }
     assert lines['wiretrace_calls_total{code="OK",rpc="Ingest"}'] == 3
     assert lines['wiretrace_calls_total{code="NOT_FOUND",rpc="Get"}'] == 1
     assert lines['wiretrace_calls_total{code="OK",rpc="IngestBatch"}'] == 1
