@@ -1738,16 +1738,7 @@ mod tests {
             assert_eq!(index.len(), stored.len());
             for q in 0..20 {
                 let query = &bk[q * bands..(q + 1) * bands];
-                let got = &index.query(query, None, None).unwrap()[0];
-                let pairs: Vec<(i64, u32)> = got
-                    .passages
-                    .iter()
-                    .copied()
-                    .zip(got.bands.iter().copied())
-                    .collect();
-                let mut pairs = pairs;
-                pairs.sort_unstable();
-                assert_eq!(pairs, brute(&stored, query));
+                assert_eq!(pairs(&index, query), brute(&stored, query));
             }
         }
         index.compact();

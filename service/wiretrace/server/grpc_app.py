@@ -392,6 +392,16 @@ class Servicer(pb_grpc.WiretraceServicer):
         with self.in_flight:
             return fn(*args, **kwargs)
 
+    def _hand_over(self, work: Callable[[], None]) -> None:
+        """Count one more call in flight and hand ``work``, which settles it, to the
+        ingest workers (not counted when they refuse it)."""
+        self.in_flight.__enter__()
+        try:
+            self.ingest_pool.submit(work)
+        except BaseException:
+            self.in_flight.__exit__()
+            raise
+
     def _start(self, request: pb.IngestRequest, caller: CallWatch) -> asyncio.Future[Any]:
         """Start one article: converted here, detected on an ingest worker, which hands
         it to the store and goes on to the next article; the future holds its answer
@@ -441,12 +451,7 @@ class Servicer(pb_grpc.WiretraceServicer):
                 return
             pending.add_done_callback(committed)
 
-        self.in_flight.__enter__()
-        try:
-            self.ingest_pool.submit(detect)
-        except BaseException:
-            self.in_flight.__exit__()
-            raise
+        self._hand_over(detect)
         return answer
 
     def _start_batch(
@@ -508,12 +513,7 @@ class Servicer(pb_grpc.WiretraceServicer):
                     outcomes.append(err)
             self.inbox.put(settle)
 
-        self.in_flight.__enter__()
-        try:
-            self.ingest_pool.submit(next_article)
-        except BaseException:
-            self.in_flight.__exit__()
-            raise
+        self._hand_over(next_article)
         return answer
 
     @_rpc
