@@ -105,14 +105,6 @@ def test_a_batch_of_no_article_or_too_many_is_refused_and_stores_nothing(
     assert len(running.client.ingest_batch(too_many[:1000])) == 1000
 
 
-def test_an_expired_batch_is_deadline_exceeded_and_stores_nothing(running: Running) -> None:
-    request_ = pb.IngestBatchRequest(articles=[pb.IngestRequest(article=a) for a in news(5)])
-    with pytest.raises(grpc.RpcError) as info:
-        running.client.stub.IngestBatch(request_, timeout=0.000001)
-    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert running.client.stats().articles == 0
-
-
 def test_query_detects_without_storing(running: Running) -> None:
     docs = news(3)
     running.client.ingest(docs[1])

@@ -117,8 +117,8 @@ def _options(rng: random.Random, o: pb.DetectOptions) -> None:
 
 def _message(rng: random.Random, rpc: str, limit: int, prefix: str) -> Message:
     build: dict[str, Callable[[], Message]] = {
-        "Ingest": lambda: pb.IngestRequest(replace=rng.random() < 0.2),
-        "IngestStream": lambda: pb.IngestRequest(replace=rng.random() < 0.2),
+        "Ingest": lambda: _ingest_request(rng, limit, prefix),
+        "IngestStream": lambda: _ingest_request(rng, limit, prefix),
         "Query": pb.QueryRequest,
         "Compare": lambda: pb.CompareRequest(
             text_a=_text(rng, limit),
@@ -134,16 +134,21 @@ def _message(rng: random.Random, rpc: str, limit: int, prefix: str) -> Message:
     if rpc == "IngestBatch":  # none, a few hostile articles, or one over the count
         batch = pb.IngestBatchRequest()
         for _ in range(rng.choice((0, 1, 2, 4))):
-            batch.articles.append(pb.IngestRequest(replace=rng.random() < 0.2))
-            _article(rng, batch.articles[-1].article, limit, prefix)
-            _options(rng, batch.articles[-1].options)
+            batch.articles.append(_ingest_request(rng, limit, prefix))
         if rng.random() < 0.1:
             batch.articles.extend(pb.IngestRequest() for _ in range(1001))
         return batch
     message = build[rpc]()
-    if isinstance(message, pb.IngestRequest | pb.QueryRequest):
+    if isinstance(message, pb.QueryRequest):
         _article(rng, message.article, limit, prefix)
         _options(rng, message.options)
+    return message
+
+
+def _ingest_request(rng: random.Random, limit: int, prefix: str) -> pb.IngestRequest:
+    message = pb.IngestRequest(replace=rng.random() < 0.2)
+    _article(rng, message.article, limit, prefix)
+    _options(rng, message.options)
     return message
 
 

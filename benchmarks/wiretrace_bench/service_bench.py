@@ -13,7 +13,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,7 @@ def bench_ingest(
     # (a saturated stream queues requests, so send-to-ack time would measure the queue).
     latencies: list[float] = []
     results: dict[str, list[Any]] = {}
-    calls: list[int] = []  # the articles of each call (a stream or a batch)
+    calls = 0  # streams opened or batches sent
 
     # The client is lean, since it shares the server's cores here (its CPU is
     # reported as ``client_cpu_ms_per_article``): one thread, gRPC's asyncio API, one
@@ -127,38 +127,35 @@ def bench_ingest(
         for a in articles
     }
 
-    async def stream(target: str, part: list[SyntheticArticle]) -> None:
-        requests = [built[a.id] for a in part]
-        async with grpc.aio.insecure_channel(target) as channel:
-            stub = stubs.WiretraceStub(channel)  # type: ignore[no-untyped-call]
-            last = time.perf_counter()
-            calls.append(len(requests))
+    async def answers(stub: Any, requests: list[Any]) -> AsyncIterator[list[Any]]:
+        """One caller's answers as they come: one at a time on a stream, a batch's
+        together."""
+        nonlocal calls
+        if not batch:
+            calls += 1
             async for r in stub.IngestStream(iter(requests), timeout=3600):
-                now = time.perf_counter()
-                latencies.append((now - last) * 1e3)
-                last = now
-                results[r.id] = list(r.matches)
-                bar.advance()
+                yield [r]
+            return
+        for at in range(0, len(requests), batch):
+            calls += 1
+            chunk = pb.IngestBatchRequest(articles=requests[at : at + batch])
+            yield list((await stub.IngestBatch(chunk, timeout=3600)).results)
 
-    async def batches(target: str, part: list[SyntheticArticle]) -> None:
-        requests = [built[a.id] for a in part]
+    async def send(target: str, part: list[SyntheticArticle]) -> None:
         async with grpc.aio.insecure_channel(target) as channel:
             stub = stubs.WiretraceStub(channel)  # type: ignore[no-untyped-call]
             last = time.perf_counter()
-            for at in range(0, len(requests), batch):
-                chunk = requests[at : at + batch]
-                answer = await stub.IngestBatch(pb.IngestBatchRequest(articles=chunk), timeout=3600)
-                calls.append(len(chunk))
+            async for got in answers(stub, [built[a.id] for a in part]):
                 now = time.perf_counter()
-                latencies.extend([(now - last) * 1e3 / len(chunk)] * len(chunk))
+                # A batch's time is shared by its articles.
+                latencies.extend([(now - last) * 1e3 / len(got)] * len(got))
                 last = now
-                for r in answer.results:
+                for r in got:
                     results[r.id] = list(r.matches)
-                bar.advance(len(chunk))
+                bar.advance(len(got))
 
     async def run() -> None:
-        caller = batches if batch else stream
-        await asyncio.gather(*(caller(target, part) for target, part in slices))
+        await asyncio.gather(*(send(target, part) for target, part in slices))
 
     with Client(address) as client:
         before = client.stats()
@@ -177,7 +174,7 @@ def bench_ingest(
         "articles": len(articles),
         "concurrency": concurrency,
         "batch": batch,
-        "calls": len(calls),
+        "calls": calls,
         "seconds": round(seconds, 3),
         "articles_per_s": round(len(articles) / seconds, 1),
         "passages_per_s": round(passages / seconds, 1),

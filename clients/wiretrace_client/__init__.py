@@ -219,14 +219,21 @@ class Client:
         """One result per article, in order, as the server answers. An article that
         failed has ``result.HasField("error")`` (its status code and message); the
         stream goes on past it."""
+        requests = self._ingest_requests(articles, options, replace)
+        return iter(self.stub.IngestStream(requests, timeout=timeout, metadata=self.metadata))
+
+    def _ingest_requests(
+        self,
+        articles: Iterable[pb.Article | Mapping[str, Any]],
+        options: pb.DetectOptions | None,
+        replace: bool,
+    ) -> Iterator[pb.IngestRequest]:
+        """An ``IngestRequest`` of each article (a message, or a mapping of its fields),
+        made as it is asked for."""
         opts = self._options(options)
-
-        def requests() -> Iterator[pb.IngestRequest]:
-            for a in articles:
-                msg = a if isinstance(a, pb.Article) else _from_mapping(a)
-                yield pb.IngestRequest(article=msg, options=opts, replace=replace)
-
-        return iter(self.stub.IngestStream(requests(), timeout=timeout, metadata=self.metadata))
+        for a in articles:
+            msg = a if isinstance(a, pb.Article) else _from_mapping(a)
+            yield pb.IngestRequest(article=msg, options=opts, replace=replace)
 
     def ingest_batch(
         self,
@@ -239,17 +246,7 @@ class Client:
         before it); one result per article, in order. An article that failed has
         ``result.HasField("error")``, and the batch went on past it. Cheaper than a
         stream for both sides when articles come in bulk."""
-        opts = self._options(options)
-        request = pb.IngestBatchRequest(
-            articles=[
-                pb.IngestRequest(
-                    article=a if isinstance(a, pb.Article) else _from_mapping(a),
-                    options=opts,
-                    replace=replace,
-                )
-                for a in articles
-            ]
-        )
+        request = pb.IngestBatchRequest(articles=self._ingest_requests(articles, options, replace))
         result: pb.IngestBatchResult = self._call(self.stub.IngestBatch, request)
         return list(result.results)
 

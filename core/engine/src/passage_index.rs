@@ -17,8 +17,9 @@
 //! folds the delta into the middle tier while that stays within an eighth of the main
 //! tier, and both into the main tier past it: a merge of 50,000 passages into 1.1M
 //! rewrites at most ~140k entries a band instead of 1.1M, and the main tier is
-//! rewritten once every two or three such deltas. Removed passages are tombstoned (their key set to `DEAD`) and dropped, and
-//! the slots renumbered, when the main tier is next rewritten.
+//! rewritten once every two or three such deltas. Removed passages are tombstoned
+//! (their key set to `DEAD`) and dropped, and the slots renumbered, when the main tier
+//! is next rewritten.
 //!
 //! A query's cost is cache misses (a few per band per row, then the passage key and
 //! the sketch of each hit), so it looks up all its rows and bands in stages, each
@@ -232,30 +233,32 @@ impl Sorted {
             return s;
         }
         s.filter_bits = (s.keys.len() * 4).next_power_of_two().ilog2().max(6);
-        let mut filter = vec![0u64; (1usize << s.filter_bits) / 64];
-        for &k in &s.keys {
-            let t = (k >> (64 - s.filter_bits)) as usize;
-            filter[t / 64] |= 1 << (t % 64);
+        s.filter = vec![0u64; (1usize << s.filter_bits) / 64];
+        for i in 0..s.keys.len() {
+            let (word, bit) = s.filter_bit(s.keys[i]);
+            s.filter[word] |= bit;
         }
-        s.filter = filter;
         s
     }
 
-    /// Whether the tier may hold mixed key `mixed` (false: it surely does not).
+    /// The filter's word for mixed key `mixed`, and its bit there.
+    #[inline]
+    fn filter_bit(&self, mixed: u64) -> (usize, u64) {
+        let t = (mixed >> (64 - self.filter_bits)) as usize;
+        (t / 64, 1 << (t % 64))
+    }
+
+    /// Whether the middle tier may hold mixed key `mixed` (false: it surely does not);
+    /// only a middle tier with passages, which has a filter, is asked.
     #[inline]
     fn may_hold(&self, mixed: u64) -> bool {
-        if self.filter.is_empty() {
-            return !self.keys.is_empty();
-        }
-        let t = (mixed >> (64 - self.filter_bits)) as usize;
-        self.filter[t / 64] & (1 << (t % 64)) != 0
+        let (word, bit) = self.filter_bit(mixed);
+        self.filter[word] & bit != 0
     }
 
     #[inline]
     fn prefetch_filter(&self, mixed: u64) {
-        if !self.filter.is_empty() {
-            prefetch(&self.filter[(mixed >> (64 - self.filter_bits)) as usize / 64]);
-        }
+        prefetch(&self.filter[self.filter_bit(mixed).0]);
     }
 
     /// The run of band key `key`.

@@ -169,6 +169,9 @@ class InFlight:
             return self._count
 
 
+#: The outcome or error of each article ``Servicer._start`` was given, once settled.
+Started = asyncio.Future[list[IngestOutcome | BaseException]]
+
 #: Articles in one IngestBatch, at most (the API says so).
 MAX_BATCH_ARTICLES = 1000
 
@@ -320,11 +323,14 @@ def _match(m: Match) -> pb.Match:
     )
 
 
-async def _article_failed(
-    rpc: str, request: pb.IngestRequest, err: BaseException, context: Context
+async def _article_answer(
+    rpc: str, request: pb.IngestRequest, outcome: IngestOutcome | BaseException, context: Context
 ) -> pb.IngestResult:
-    """The answer to one article of a stream or a batch that failed with ``err``: its
-    own error, and the call goes on; the caller gone, or a bug, ends the call."""
+    """The answer to one article of a stream or a batch: its result, or its own error
+    when it failed, and the call goes on; the caller gone, or a bug, ends the call."""
+    if isinstance(outcome, IngestOutcome):
+        return _ingest_result(outcome)
+    err = outcome
     if isinstance(err, WiretraceError) and not isinstance(err, Expired):
         code = status_for(err)
         log.info("article rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
@@ -392,88 +398,31 @@ class Servicer(pb_grpc.WiretraceServicer):
         with self.in_flight:
             return fn(*args, **kwargs)
 
-    def _hand_over(self, work: Callable[[], None]) -> None:
-        """Count one more call in flight and hand ``work``, which settles it, to the
-        ingest workers (not counted when they refuse it)."""
-        self.in_flight.__enter__()
-        try:
-            self.ingest_pool.submit(work)
-        except BaseException:
-            self.in_flight.__exit__()
-            raise
+    def _start(self, requests: Sequence[pb.IngestRequest], caller: CallWatch) -> Started:
+        """Start articles (one for Ingest and each article of a stream, a batch's for
+        IngestBatch): converted and detected one after another on the ingest workers,
+        each once the one before it is committed (so that it finds it), with no turn
+        through the event loop between them. The future holds each article's outcome
+        or error, in order, once the last is settled; it stops short after an error
+        that ends the call (the caller gone, or a bug).
 
-    def _start(self, request: pb.IngestRequest, caller: CallWatch) -> asyncio.Future[Any]:
-        """Start one article: converted here, detected on an ingest worker, which hands
-        it to the store and goes on to the next article; the future holds its answer
-        or its error. The loop hears of it once per article, when its commit is done
-        (or it failed)."""
+        A worker hands its article to the store and goes on to other work without
+        waiting for the commit: with one worker a core, the articles detected
+        meanwhile are few, and detecting them beside the commit is 1.2x faster than
+        waiting with more workers, at the same quality (RESULTS.md, "Issue 13: fourth
+        session")."""
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[pb.IngestResult] = loop.create_future()
-        try:
-            article = _article(request.article)
-            options = _options(request.options)
-            if not caller.alive():
-                raise Expired("deadline passed before the work was done")
-        except Exception as err:
-            answer.set_exception(err)
-            return answer
-        work = caller.work()
-        replace = request.replace
-
-        def settle(outcome: IngestOutcome | None, error: BaseException | None) -> None:
-            """On the loop: the article is committed, or failed."""
-            self.in_flight.__exit__()
-            if answer.cancelled():
-                return
-            if error is not None:
-                answer.set_exception(error)
-            else:
-                assert outcome is not None
-                answer.set_result(_ingest_result(outcome))
-
-        def back(outcome: IngestOutcome | None, error: BaseException | None) -> None:
-            self.inbox.put(settle, outcome, error)
-
-        def committed(done: futures.Future[IngestOutcome]) -> None:
-            error = done.exception()
-            back(None if error is not None else done.result(), error)
-
-        def detect() -> None:
-            """On an ingest worker: detect, and hand the article to the store. The
-            worker does not wait for the commit: with one worker a core, the articles
-            detected meanwhile are few, and detecting them beside the commit is 1.2x
-            faster than waiting with more workers, at the same quality (RESULTS.md,
-            "Issue 13: fourth session")."""
-            try:
-                pending = self.service.ingest_begin(article, options, replace=replace, work=work)
-            except BaseException as err:
-                back(None, err)
-                return
-            pending.add_done_callback(committed)
-
-        self._hand_over(detect)
-        return answer
-
-    def _start_batch(
-        self, requests: Sequence[pb.IngestRequest], caller: CallWatch
-    ) -> asyncio.Future[list[IngestOutcome | BaseException]]:
-        """Start a batch: its articles detected one after another on the ingest
-        workers, each once the one before it is committed (so that it finds it), with
-        no turn through the event loop between them. The future holds each article's
-        outcome or error, in order, once the last is settled; it stops short after an
-        error that ends the batch (the caller gone, or a bug)."""
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[list[IngestOutcome | BaseException]] = loop.create_future()
+        answer: Started = loop.create_future()
         outcomes: list[IngestOutcome | BaseException] = []
 
         def settle() -> None:
-            """On the loop: the batch is done."""
+            """On the loop: the call's articles are done."""
             self.in_flight.__exit__()
             if not answer.cancelled():
                 answer.set_result(outcomes)
 
         def then(error: BaseException | None) -> bool:
-            """Whether the batch goes on after an article settled with ``error``."""
+            """Whether the next article goes on after one settled with ``error``."""
             return error is None or (
                 isinstance(error, WiretraceError) and not isinstance(error, Expired)
             )
@@ -513,13 +462,20 @@ class Servicer(pb_grpc.WiretraceServicer):
                     outcomes.append(err)
             self.inbox.put(settle)
 
-        self._hand_over(next_article)
+        self.in_flight.__enter__()
+        try:
+            self.ingest_pool.submit(next_article)
+        except BaseException:
+            self.in_flight.__exit__()
+            raise
         return answer
 
     @_rpc
     async def Ingest(self, request: pb.IngestRequest, context: Context) -> pb.IngestResult:
-        answer: pb.IngestResult = await self._start(request, CallWatch(context))
-        return answer
+        (outcome,) = await self._start([request], CallWatch(context))
+        if not isinstance(outcome, IngestOutcome):
+            raise outcome
+        return _ingest_result(outcome)
 
     async def IngestStream(
         self, request_iterator: AsyncIterator[pb.IngestRequest], context: Context
@@ -546,8 +502,8 @@ class Servicer(pb_grpc.WiretraceServicer):
                     return
                 except TimeoutError:
                     await self._stream_timeout(context, idle=wait >= self.idle_seconds)
-                yield await self._stream_answer(request, self._start(request, caller), context)
-        working: deque[tuple[pb.IngestRequest, asyncio.Future[pb.IngestResult]]] = deque()
+                yield await self._stream_answer(request, self._start([request], caller), context)
+        working: deque[tuple[pb.IngestRequest, Started]] = deque()
         reading: asyncio.Task[pb.IngestRequest] | None = None
         ended = False
         try:
@@ -570,7 +526,7 @@ class Servicer(pb_grpc.WiretraceServicer):
                     except StopAsyncIteration:
                         ended = True
                     else:
-                        task = self._start(request, caller)
+                        task = self._start([request], caller)
                         working.append((request, task))
                     reading = None
                 while working and working[0][1].done():
@@ -595,13 +551,10 @@ class Servicer(pb_grpc.WiretraceServicer):
                 + (": split it" if count else "")
             )
         requests = list(request.articles)
-        outcomes = await self._start_batch(requests, CallWatch(context))
+        outcomes = await self._start(requests, CallWatch(context))
         results = []
         for article, outcome in zip(requests, outcomes, strict=False):
-            if isinstance(outcome, IngestOutcome):
-                results.append(_ingest_result(outcome))
-            else:
-                results.append(await _article_failed("IngestBatch", article, outcome, context))
+            results.append(await _article_answer("IngestBatch", article, outcome, context))
         return pb.IngestBatchResult(results=results)
 
     async def _stream_timeout(self, context: Context, *, idle: bool) -> NoReturn:
@@ -615,16 +568,14 @@ class Servicer(pb_grpc.WiretraceServicer):
 
     @staticmethod
     async def _stream_answer(
-        request: pb.IngestRequest, task: asyncio.Future[pb.IngestResult], context: Context
+        request: pb.IngestRequest,
+        task: Started,
+        context: Context,
     ) -> pb.IngestResult:
-        """The answer to one article of a stream, once it has one: its result, or its
-        own error; a caller that has gone, or a bug, ends the stream."""
-        try:
-            return await task
-        except (grpc.aio.AbortError, asyncio.CancelledError):
-            raise
-        except Exception as err:
-            return await _article_failed("IngestStream", request, err, context)
+        """The answer to one article of a stream (``_start`` of it alone), once it has
+        one."""
+        (outcome,) = await task
+        return await _article_answer("IngestStream", request, outcome, context)
 
     @_rpc
     async def Query(self, request: pb.QueryRequest, context: Context) -> pb.QueryResult:
