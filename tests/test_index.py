@@ -479,9 +479,10 @@ def test_ranked_merges_a_bulk_load_first_and_answers_as_after_compact() -> None:
         index.insert(keys, bands, pool)  # a bulk load: held for one merge
         if compact_first:
             index.compact()
-        answers.append(
-            index.ranked(bands[query], pool[query], max_bucket=None, min_jaccard=0.5, exclude_key=3)
+        (answer,) = index.ranked(
+            [bands[query]], [pool[query]], max_bucket=None, min_jaccard=0.5, exclude_keys=[3]
         )
+        answers.append(answer)
         assert index.pending == 0
     assert answers[0] == answers[1]
     assert answers[0].keys[:2] == [2, 4]  # the query's own rows, article 3 excluded

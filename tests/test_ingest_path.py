@@ -25,7 +25,7 @@ from wiretrace.domain.candidates import rank_candidates
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
 from wiretrace.errors import Conflict, Unavailable
-from wiretrace.store import Hits, Put, Row
+from wiretrace.store import Hits, Put, Row, Submit
 from wiretrace.store.sqlite import SqliteStore
 from wiretrace_api.v1 import wiretrace_pb2 as pb
 from wiretrace_bench.synthetic import generate
@@ -47,7 +47,7 @@ def _submit(store: SqliteStore, row: Row) -> Future[Put]:
         else:
             future.set_result(put)  # type: ignore[arg-type]
 
-    store.submit_then(row, then)
+    store.submit_then([Submit(row, then)])
     return future
 
 

@@ -145,32 +145,31 @@ def test_the_stores_ranking_is_numpys_over_its_hits(tmp_path: Path, detector: De
         rows = [stored_row(a.id, a.text, detector) for a in articles]
         keys = store.insert_many(rows)
         ranked = capped = 0
-        for key, row in zip(keys, rows, strict=True):
-            bands, sigs = row.passages.band_keys, row.signatures[row.passages.units]
-            for cap in (None, 3, 1):
-                hits = Hits.of(store.lookup_sketched(bands, sigs, max_bucket=cap))
-                for exclude in (None, key):
-                    for threshold in (CONFIG.candidate_threshold, 0.9):
-                        got = store.ranked(
-                            bands,
-                            sigs,
-                            max_bucket=cap,
-                            min_jaccard=threshold,
-                            exclude_key=exclude,
-                        )
-                        assert got is not None
-                        assert got.capped == hits.capped
-                        want = rank_candidates(
-                            row.signatures,
-                            row.passages,
-                            hits,
-                            store.signatures_many,
-                            min_jaccard=threshold,
-                            exclude_key=exclude,
-                        )
-                        assert got.keys == want
-                        ranked += len(want) > 1
-                        capped += any(got.capped)
+        bands = [row.passages.band_keys for row in rows]
+        sigs = [row.signatures[row.passages.units] for row in rows]
+        for cap in (None, 3, 1):
+            for threshold in (CONFIG.candidate_threshold, 0.9):
+                # Every article in one call, each with its own key left out or not.
+                excluded = [key if i % 2 else None for i, key in enumerate(keys)]
+                got = store.ranked(
+                    bands, sigs, max_bucket=cap, min_jaccard=threshold, exclude_keys=excluded
+                )
+                assert got is not None
+                assert len(got) == len(rows)
+                for row, b, s, exclude, one in zip(rows, bands, sigs, excluded, got, strict=True):
+                    hits = Hits.of(store.lookup_sketched(b, s, max_bucket=cap))
+                    assert one.capped == hits.capped
+                    want = rank_candidates(
+                        row.signatures,
+                        row.passages,
+                        hits,
+                        store.signatures_many,
+                        min_jaccard=threshold,
+                        exclude_key=exclude,
+                    )
+                    assert one.keys == want
+                    ranked += len(want) > 1
+                    capped += any(one.capped)
         assert ranked > 20
         assert capped > 20
     finally:

@@ -21,7 +21,7 @@ from wiretrace.domain import index_spec
 from wiretrace.engine.config import EngineConfig
 from wiretrace.engine.detect import Detector
 from wiretrace.errors import Conflict, InvalidInput
-from wiretrace.store import Put, Row
+from wiretrace.store import Put, Row, Submit
 from wiretrace.store.sqlite import SqliteStore
 
 from .helpers import committed_text, group_held, news, stored_row
@@ -56,8 +56,9 @@ def _queued(
         return call
 
     with group_held(store, lead):
-        for i, (row, replace) in enumerate(writes):
-            store.submit_then(row, then(i), replace=replace)  # type: ignore[arg-type]
+        store.submit_then(
+            [Submit(row, then(i), replace) for i, (row, replace) in enumerate(writes)]  # type: ignore[arg-type]
+        )
         time.sleep(0.2)
         assert all(s is None for s in settled)  # nothing is settled before its commit
     assert done.wait(30)
@@ -112,6 +113,7 @@ def test_a_callback_that_raises_leaves_the_others_settled(
     settled: list[str] = []
     try:
         with caplog.at_level(logging.ERROR, logger="wiretrace.store"):
+            writes = []
             for i, row in enumerate(rows):
 
                 def then(put: Put | None, error: BaseException | None, i: int = i) -> None:
@@ -119,7 +121,8 @@ def test_a_callback_that_raises_leaves_the_others_settled(
                     if i == 1:
                         raise RuntimeError("a callback's bug")
 
-                store.submit_then(row, then)
+                writes.append(Submit(row, then))
+            store.submit_then(writes)  # one group
         assert settled == [r.record.id for r in rows]
         assert "a write's callback failed" in caplog.text
         assert store.count() == len(rows)

@@ -155,14 +155,14 @@ class PassageIndex:
     ) -> tuple[list[dict[int, int]], list[int], list[dict[int, int]] | None]: ...
     def query_ranked(
         self,
-        band_keys: npt.NDArray[np.uint64],
-        signatures: npt.NDArray[np.uint32],
+        band_keys: list[npt.NDArray[np.uint64]],
+        signatures: list[npt.NDArray[np.uint32]],
         *,
         max_bucket: int | None,
         min_jaccard: float,
-        exclude_key: int | None,
+        exclude_keys: list[int | None],
         unit_bits: int,
-    ) -> tuple[npt.NDArray[np.int64], list[int]]: ...
+    ) -> list[tuple[npt.NDArray[np.int64], list[int]]]: ...
 
 def rank_hits(
     passages: npt.NDArray[np.int64],
@@ -226,7 +226,7 @@ class PrepareConfig:
         rows: int,
     ) -> None: ...
 
-def prepare_with(text: str, config: PrepareConfig, *, words: bool = True) -> Parts: ...
+def prepare_many(texts: list[str], config: PrepareConfig, *, words: bool = True) -> list[Parts]: ...
 def detect(
     a: str | PreparedDoc,
     b: str | PreparedDoc | None = None,

@@ -491,44 +491,61 @@ impl PyPassageIndex {
         Ok((found, capped, sigs.is_some().then_some(agree)))
     }
 
-    /// `query` with the rows' signatures, ranked in the core: `(articles,
+    /// `query` with the rows' signatures, ranked in the core, for several articles
+    /// (`band_keys[i]`, `signatures[i]`, `exclude_keys[i]`): each one's `(articles,
     /// capped)`, the candidate articles strongest first (`rank_hits`) and per row the
-    /// buckets over the cap. One call, the GIL released throughout.
-    #[pyo3(signature = (band_keys, signatures, *, max_bucket, min_jaccard, exclude_key, unit_bits))]
-    #[allow(clippy::too_many_arguments)]
+    /// buckets over the cap. One read of the index and one release of the GIL for
+    /// them all.
+    #[pyo3(signature = (band_keys, signatures, *, max_bucket, min_jaccard, exclude_keys, unit_bits))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
     fn query_ranked<'py>(
         &self,
         py: Python<'py>,
-        band_keys: PyReadonlyArray2<'py, u64>,
-        signatures: PyReadonlyArray2<'py, u32>,
+        band_keys: Vec<PyReadonlyArray2<'py, u64>>,
+        signatures: Vec<PyReadonlyArray2<'py, u32>>,
         max_bucket: Option<usize>,
         min_jaccard: f64,
-        exclude_key: Option<i64>,
+        exclude_keys: Vec<Option<i64>>,
         unit_bits: u32,
-    ) -> PyResult<(Bound<'py, PyArray1<i64>>, Vec<u32>)> {
-        self.check_width(&band_keys, Some(&signatures))?;
-        let keys = band_keys.as_slice()?;
-        let sigs = signatures.as_slice()?;
-        let rank = Rank {
-            min_jaccard,
-            exclude: exclude_key,
-            unit_bits,
+    ) -> PyResult<Vec<(Bound<'py, PyArray1<i64>>, Vec<u32>)>> {
+        if signatures.len() != band_keys.len() || exclude_keys.len() != band_keys.len() {
+            return Err(PyValueError::new_err(format!(
+                "{} articles' band keys, {} signatures and {} excluded keys: give one each",
+                band_keys.len(),
+                signatures.len(),
+                exclude_keys.len()
+            )));
+        }
+        let mut queries = Vec::with_capacity(band_keys.len());
+        for ((keys, sigs), exclude) in band_keys.iter().zip(&signatures).zip(exclude_keys) {
+            self.check_width(keys, Some(sigs))?;
+            let rank = Rank {
+                min_jaccard,
+                exclude,
+                unit_bits,
+            };
+            queries.push((keys.as_slice()?, sigs.as_slice()?, rank));
+        }
+        let all = |i: &PassageIndex| {
+            queries
+                .iter()
+                .map(|(keys, sigs, rank)| i.query_ranked(keys, sigs, max_bucket, rank))
+                .collect::<Result<Vec<_>, _>>()
         };
-        // One release of the GIL, unless bulk-loaded passages wait for a merge.
-        let ranked = |i: &PassageIndex| {
-            (!i.needs_merge()).then(|| i.query_ranked(keys, sigs, max_bucket, &rank))
-        };
-        let ranked = match self.read(py, "PassageIndex.query_ranked", ranked)? {
+        let ranked = match self.read(py, "PassageIndex.query_ranked", |i| {
+            (!i.needs_merge()).then(|| all(i))
+        })? {
             Some(r) => r,
             None => {
                 self.compact(py)?;
-                self.read(py, "PassageIndex.query_ranked", |i| {
-                    i.query_ranked(keys, sigs, max_bucket, &rank)
-                })?
+                self.read(py, "PassageIndex.query_ranked", all)?
             }
         }
         .map_err(invalid)?;
-        Ok((PyArray1::from_vec(py, ranked.articles), ranked.capped))
+        Ok(ranked
+            .into_iter()
+            .map(|r| (PyArray1::from_vec(py, r.articles), r.capped))
+            .collect())
     }
 }
 

@@ -1,5 +1,5 @@
-//! `prepare`: every per-text stage of `Detector.prepare` in one call with the GIL
-//! released, returning the `Document`'s arrays and the alignment's `PreparedDoc`
+//! `prepare_many`: every per-text stage of `Detector.prepare` for several texts in
+//! one call with the GIL released, returning the `Document`'s arrays and the alignment's `PreparedDoc`
 //! together; `find_runs` and `windows` serve the Python modules that keep those names.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use wiretrace_engine::prepare::{self as prep, Prepared};
 use wiretrace_engine::text::TextConfig;
 
 use crate::align::PreparedDoc;
-use crate::guard::{run, text_of};
+use crate::guard::{run, text_of, Text};
 use crate::index::check_banding;
 
 fn usizes_as_i64(v: &[usize]) -> Vec<i64> {
@@ -141,33 +141,36 @@ fn parts<'py>(
     PyTuple::new(py, items)
 }
 
-/// The parts of `text` prepared with `config`, its token strings if `words`.
+/// The parts of each of `texts` prepared with `config` (the token strings only if
+/// `words`), in order: one after another, with one release of the GIL for them all.
 #[pyfunction]
-#[pyo3(name = "prepare_with", signature = (text, config, *, words=true))]
-pub fn prepare_with<'py>(
+#[pyo3(name = "prepare_many", signature = (texts, config, *, words=true))]
+pub fn prepare_many<'py>(
     py: Python<'py>,
-    text: &Bound<'py, PyString>,
+    texts: Vec<Bound<'py, PyString>>,
     config: &Bound<'py, PrepareConfig>,
     words: bool,
-) -> PyResult<Bound<'py, PyTuple>> {
-    prepared(py, text, config.get(), words)
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let inputs = texts.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
+    let cfg = &config.get().config;
+    let made = run(py, "prepare", move || {
+        inputs
+            .into_iter()
+            .map(|input| made(input, cfg))
+            .collect::<Vec<_>>()
+    })?;
+    made.into_iter()
+        .map(|(p, doc, spans)| parts(py, p, Arc::new(doc), Arc::new(spans), cfg, words))
+        .collect()
 }
 
-fn prepared<'py>(
-    py: Python<'py>,
-    text: &Bound<'py, PyString>,
-    config: &PrepareConfig,
-    words: bool,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let input = text_of(text)?;
-    let cfg = &config.config;
-    let (p, doc, spans) = run(py, "prepare", move || {
-        let mut p = prep::prepare(&input.code_points(), cfg);
-        let doc = p.doc(cfg.bands);
-        let spans = std::mem::take(&mut p.spans);
-        (p, doc, spans)
-    })?;
-    parts(py, p, Arc::new(doc), Arc::new(spans), cfg, words)
+type Made = (Prepared, Doc, Spans);
+
+fn made(input: Text<'_>, cfg: &prep::PrepareConfig) -> Made {
+    let mut p = prep::prepare(&input.code_points(), cfg);
+    let doc = p.doc(cfg.bands);
+    let spans = std::mem::take(&mut p.spans);
+    (p, doc, spans)
 }
 
 /// The runs of unit fingerprints, as `(start, end, period)` triples in order.
@@ -222,7 +225,7 @@ pub fn span_counts(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PrepareConfig>()?;
-    m.add_function(wrap_pyfunction!(prepare_with, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_many, m)?)?;
     m.add_function(wrap_pyfunction!(find_runs, m)?)?;
     m.add_function(wrap_pyfunction!(windows, m)?)?;
     m.add_function(wrap_pyfunction!(span_counts, m)?)?;

@@ -25,7 +25,7 @@ from wiretrace.domain.records import (
     Stats,
     text_sha256,
 )
-from wiretrace.domain.service import ReuseService, ServiceSettings
+from wiretrace.domain.service import Ingest, ReuseService, ServiceSettings
 from wiretrace.domain.sweeper import Sweeper
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Comparison",
     "DetectOptions",
     "Detection",
+    "Ingest",
     "IngestOutcome",
     "OffsetUnit",
     "Reuse",

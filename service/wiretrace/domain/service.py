@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
@@ -43,9 +44,19 @@ from wiretrace.engine.detect import Detector, Document, Match
 from wiretrace.engine.spans import union_length
 from wiretrace.engine.work import Work
 from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
-from wiretrace.store import ArticleRecord, ArticleStore, IndexSpec, Put, Row
+from wiretrace.store import (
+    ArticleRecord,
+    ArticleStore,
+    IndexSpec,
+    Put,
+    Ranked,
+    Row,
+    Settle,
+    StoredMeta,
+    Submit,
+)
 
-__all__ = ["ReuseService", "ServiceSettings"]
+__all__ = ["Ingest", "ReuseService", "ServiceSettings"]
 
 log = logging.getLogger("wiretrace.domain")
 
@@ -100,6 +111,36 @@ class ServiceSettings:
     def index(self) -> IndexSpec:
         """How articles are indexed under these engine settings."""
         return index_spec(self.engine)
+
+
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    """One article for ``ReuseService.ingest_round``, with what ``ingest`` takes beside
+    it."""
+
+    article: Article
+    options: DetectOptions
+    replace: bool = False
+    work: Work = field(default_factory=Work)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One article's detection in a round: its document and row, the stored article
+    of its id (None when new), and the future its commit settles."""
+
+    doc: Document
+    row: Row
+    options: DetectOptions
+    work: Work
+    existing: StoredMeta | None
+    replace: bool
+    outcome: Future[IngestOutcome]
+
+    @property
+    def exclude_key(self) -> int | None:
+        """The stored article of the same id, whose passages are not a source."""
+        return self.existing.key if self.existing else None
 
 
 def _stored(article: Article) -> ArticleRecord:
@@ -231,6 +272,13 @@ class ReuseService:
         if len(article_id) > MAX_ID_CHARS:
             raise InvalidInput(f"article id is {len(article_id)} characters, over {MAX_ID_CHARS}")
 
+    def _check_article(self, article: Article) -> None:
+        """Refuse an article to ingest that breaks a limit."""
+        self._check_id(article.id)
+        article.check_limits()
+        self._check_text(article.text)
+        self._check_published(article.published_at_ns)
+
     # -- detection -------------------------------------------------------------------
 
     def _source_doc(self, key: int, work: Work) -> Document | None:
@@ -249,20 +297,15 @@ class ReuseService:
         found.update(self.store.signatures_many([k for k in keys if k not in found]))
         return found
 
-    def _detect(
-        self,
-        doc: Document,
-        row: Row,
-        options: DetectOptions,
-        work: Work,
-        *,
-        exclude_key: int | None = None,
-    ) -> Detection:
-        """What ``doc`` (the text of ``row``) reuses from the index and from itself."""
-        record = row.record
-        band_keys, signatures = row.passages.band_keys, row.signatures[row.passages.units]
+    def _detect_many(self, jobs: list[_Job]) -> list[Detection | Exception]:
+        """What each job's document reuses from the index and from itself; an error
+        that concerns one article alone (its caller gone, a bound) is its own. The
+        candidates of them all are ranked in one call, and the metadata of those each
+        one aligns first read in one statement."""
         max_bucket = self.settings.engine.boilerplate_articles
         min_jaccard = self.settings.engine.candidate_threshold
+        band_keys = [j.row.passages.band_keys for j in jobs]
+        signatures = [j.row.signatures[j.row.passages.units] for j in jobs]
         # The embedded store ranks from its sketches in its index, in one call; the
         # others' hits are ranked here, from the stored signatures.
         found = self.store.ranked(
@@ -270,31 +313,46 @@ class ReuseService:
             signatures,
             max_bucket=max_bucket,
             min_jaccard=min_jaccard,
-            exclude_key=exclude_key,
+            exclude_keys=[j.exclude_key for j in jobs],
         )
         if found is None:
-            lookup = self.store.lookup_sketched(band_keys, signatures, max_bucket=max_bucket)
-            ranked = rank_candidates(
-                row.signatures,
-                row.passages,
-                lookup,
-                self._signatures,
-                min_jaccard=min_jaccard,
-                exclude_key=exclude_key,
-            )
-            capped = lookup.capped
-        else:
-            ranked, capped = found.keys, found.capped
-        boilerplate = _boilerplate(doc, row.passages.units, capped)
+            found = []
+            for job, keys, sigs in zip(jobs, band_keys, signatures, strict=True):
+                lookup = self.store.lookup_sketched(keys, sigs, max_bucket=max_bucket)
+                keys_ranked = rank_candidates(
+                    job.row.signatures,
+                    job.row.passages,
+                    lookup,
+                    self._signatures,
+                    min_jaccard=min_jaccard,
+                    exclude_key=job.exclude_key,
+                )
+                found.append(Ranked(keys_ranked, lookup.capped))
+        most = self.settings.max_candidates
+        first = self.store.metas_by_key(sorted({k for r in found for k in r.keys[:most]}))
+        out: list[Detection | Exception] = []
+        for job, candidates in zip(jobs, found, strict=True):
+            try:
+                out.append(self._detection(job, candidates, first))
+            except Exception as err:
+                out.append(err)
+        return out
+
+    def _detection(self, job: _Job, ranked: Ranked, first: dict[int, StoredMeta]) -> Detection:
+        """What ``job``'s document reuses: its ``ranked`` candidates aligned, at most
+        ``max_candidates`` that its options allow (``first``: the metadata of its first
+        ``max_candidates``, read already), and its own repeats."""
+        doc, record, options, work = job.doc, job.row.record, job.options, job.work
+        boilerplate = _boilerplate(doc, job.row.passages.units, ranked.capped)
         reuses: list[Reuse] = []
         source_texts: dict[str, str] = {record.id: doc.text}  # for the offset unit
         aligned, at, most = 0, 0, self.settings.max_candidates
-        while aligned < most and at < len(ranked):
+        while aligned < most and at < len(ranked.keys):
             # The metadata of the keys the loop may visit before it has ``most``: read
             # together, no more than one by one would read.
-            keys = ranked[at : at + most - aligned]
+            keys = ranked.keys[at : at + most - aligned]
+            metas = first if at == 0 else self.store.metas_by_key(keys)
             at += len(keys)
-            metas = self.store.metas_by_key(keys)
             for key in keys:
                 meta = metas.get(key)
                 if meta is None or not options.allows(
@@ -382,41 +440,93 @@ class ReuseService:
         replace: bool = False,
         work: Work | None = None,
     ) -> Future[IngestOutcome]:
-        """``ingest`` up to the write: detects, hands the article to the store, and
-        returns a future of the outcome, settled once the commit that holds it is
-        done (with the error ``ingest`` would raise, if any). The calling thread does
-        not wait for the commit; errors of the detection are raised here."""
-        work = Work() if work is None else work
-        self._check_id(article.id)
-        article.check_limits()
-        self._check_text(article.text)
-        self._check_published(article.published_at_ns)
+        """``ingest`` up to the write: a round of one (``ingest_round``)."""
+        item = Ingest(article, options, replace, Work() if work is None else work)
+        (outcome,) = self.ingest_round([item])
+        return outcome
+
+    def ingest_round(self, items: Sequence[Ingest]) -> list[Future[IngestOutcome]]:
+        """Detect each article, hand it to the store, and return the futures of their
+        outcomes, in order, each settled once the commit that holds it is done, or
+        with the error ``ingest`` would raise. The calling thread does not wait for the
+        commits.
+
+        The articles of a round are prepared in one core call, their candidates ranked
+        in another, and their stored metadata read in one statement each: a few
+        releases of the GIL for the round, not a few for each article. They do not
+        find each other (as two articles ingested at the same moment): a caller that
+        needs one to find another sends it in a later round, once the other is
+        committed. Each one's ``work`` counts its detection; its cancellation check is
+        asked during detection and once more right before the write: when its caller
+        gave up, it is not stored and ``Expired`` settles it."""
+        outcomes: list[Future[IngestOutcome]] = []
+        checked: list[tuple[Ingest, Future[IngestOutcome]]] = []
+        for item in items:
+            outcome: Future[IngestOutcome] = Future()
+            outcome.set_running_or_notify_cancel()  # settled by the round or the commit
+            outcomes.append(outcome)
+            try:
+                self._check_article(item.article)
+            except Exception as err:
+                outcome.set_exception(err)
+                continue
+            checked.append((item, outcome))
+        try:
+            self._detect_round(checked)
+        except Exception as err:  # of the round (a store unavailable): every article's
+            for _, outcome in checked:
+                if not outcome.done():
+                    outcome.set_exception(err)
+        return outcomes
+
+    def _detect_round(self, checked: list[tuple[Ingest, Future[IngestOutcome]]]) -> None:
+        if not checked:
+            return
         # Without the token strings (``words=False``): the service never prepares from
         # a document again, and the cache keeps it as it is (``compact``'s form).
-        doc = self.detector.prepare(article.text, work=work, words=False)
-        row = self._row(article, doc)
-        existing = self.store.meta_by_id(article.id)
-        if existing is not None and existing.sha256 != row.sha256 and not replace:
-            raise Conflict.other_text(article.id)
-        exclude = existing.key if existing else None
-        detection = self._detect(doc, row, options, work, exclude_key=exclude)
-        work.check(now=True)
-        outcome: Future[IngestOutcome] = Future()
-        outcome.set_running_or_notify_cancel()  # settled by the commit alone
+        docs = self.detector.prepare_many([item.article.text for item, _ in checked], words=False)
+        existing = self.store.metas_by_id(list({item.article.id: None for item, _ in checked}))
+        jobs: list[_Job] = []
+        for (item, outcome), doc in zip(checked, docs, strict=True):
+            try:
+                item.work.check()
+                row = self._row(item.article, doc)
+                meta = existing.get(item.article.id)
+                if meta is not None and meta.sha256 != row.sha256 and not item.replace:
+                    raise Conflict.other_text(item.article.id)
+            except Exception as err:
+                outcome.set_exception(err)
+                continue
+            jobs.append(_Job(doc, row, item.options, item.work, meta, item.replace, outcome))
+        writes = []
+        for job, detection in zip(jobs, self._detect_many(jobs), strict=True):
+            try:
+                if isinstance(detection, Exception):
+                    raise detection
+                job.work.check(now=True)
+            except Exception as err:
+                job.outcome.set_exception(err)
+                continue
+            writes.append(Submit(job.row, self._committed(job, detection), job.replace))
+        self.store.submit_then(writes)  # one group: one transaction for the round
+
+    def _committed(self, job: _Job, detection: Detection) -> Settle:
+        """What settles ``job``'s outcome once its write is done."""
 
         def committed(put: Put | None, error: BaseException | None) -> None:
             if error is not None:
-                outcome.set_exception(error)
+                job.outcome.set_exception(error)
                 return
             assert put is not None  # settled without an error
             if put.created:
-                if existing is not None:
-                    self._cache.forget(existing.key)
-                self._cache.put(put.key, doc)  # the next articles will likely align with it
-            outcome.set_result(IngestOutcome(article.id, created=put.created, detection=detection))
+                if job.existing is not None:
+                    self._cache.forget(job.existing.key)
+                self._cache.put(put.key, job.doc)  # the next articles will likely align with it
+            article_id = job.row.record.id
+            outcome = IngestOutcome(article_id, created=put.created, detection=detection)
+            job.outcome.set_result(outcome)
 
-        self.store.submit_then(row, committed, replace=replace)
-        return outcome
+        return committed
 
     def query(
         self, article: Article, options: DetectOptions, *, work: Work | None = None
@@ -427,9 +537,12 @@ class ReuseService:
         self._check_text(article.text)
         doc = self.detector.prepare(article.text, work=work, words=False)
         existing = self.store.meta_by_id(article.id) if article.id else None
-        exclude = existing.key if existing else None
         row = self._row(article, doc, stored=False)
-        return self._detect(doc, row, options, work, exclude_key=exclude)
+        future: Future[IngestOutcome] = Future()  # a query is never written
+        (detection,) = self._detect_many([_Job(doc, row, options, work, existing, False, future)])
+        if isinstance(detection, Exception):
+            raise detection
+        return detection
 
     def compare(
         self,

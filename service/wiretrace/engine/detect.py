@@ -14,6 +14,7 @@ between bounded chunks it asks ``Work.check`` whether the caller still waits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -179,9 +180,16 @@ class Detector:
         makes it): a document to compare, not to prepare from again, built without
         one Python string per token."""
         work = Work() if work is None else work
-        parts = align.core_call(_core.prepare_with, text, self._prepare, words=words)
+        (doc,) = self.prepare_many([text], words=words)
         work.check()
-        return _document(text, parts, self.config)
+        return doc
+
+    def prepare_many(self, texts: Sequence[str], *, words: bool = True) -> list[Document]:
+        """``prepare`` of each of ``texts``, in one core call: one release of the GIL
+        for them all, which the service's ingest rounds share. The callers check their
+        cancellation after it."""
+        parts = align.core_call(_core.prepare_many, list(texts), self._prepare, words=words)
+        return [_document(text, p, self.config) for text, p in zip(texts, parts, strict=True)]
 
     def compare(
         self,

@@ -75,8 +75,8 @@ class ServerConfig:
     )
     ingest_workers: int = setting(
         0,
-        "threads that detect ingested articles, each going on to the next while its "
-        "article waits for the group commit",
+        "threads that detect ingested articles, each taking its share of those waiting "
+        "as one round, and going on to the next while the round waits for its commit",
         shown="0 (one a CPU core)",
     )
     grace_seconds: float = setting(DEFAULT_GRACE_SECONDS, "drain time on SIGTERM")

@@ -35,6 +35,7 @@ from wiretrace.domain import (
     Article,
     Detection,
     DetectOptions,
+    Ingest,
     IngestOutcome,
     OffsetUnit,
     ReuseService,
@@ -66,6 +67,7 @@ from wiretrace.server.interceptors import (
     TokenTable,
 )
 from wiretrace.server.metrics import Metrics
+from wiretrace.server.rounds import Rounds
 from wiretrace.store import open_store, redact
 from wiretrace_api.v1 import wiretrace_pb2 as pb
 from wiretrace_api.v1 import wiretrace_pb2_grpc as pb_grpc
@@ -361,6 +363,72 @@ class CallWatch:
         return Work(cancelled=self.token)
 
 
+class _Chain:
+    """The articles of one call, each ingested in a round of its own once the one
+    before it has settled: ``outcomes`` holds each one's outcome or error, in order,
+    and ``finish`` is called once the chain ends (its last article settled, or an
+    error that ends the call: the caller gone, or a bug)."""
+
+    __slots__ = ("caller", "finish", "outcomes", "requests", "rounds")
+
+    def __init__(
+        self,
+        requests: Sequence[pb.IngestRequest],
+        caller: CallWatch,
+        rounds: Rounds[_Chain],
+    ) -> None:
+        self.requests = requests
+        self.caller = caller
+        self.rounds = rounds
+        self.outcomes: list[IngestOutcome | BaseException] = []
+        self.finish: Callable[[], None] = lambda: None
+
+    @staticmethod
+    def _goes_on(error: BaseException | None) -> bool:
+        """Whether the next article goes on after one settled with ``error``."""
+        return error is None or (
+            isinstance(error, WiretraceError) and not isinstance(error, Expired)
+        )
+
+    def next_item(self) -> Ingest | None:
+        """The next article to ingest, converted; None when the chain has ended (and
+        ``finish`` is called)."""
+        while len(self.outcomes) < len(self.requests):
+            request = self.requests[len(self.outcomes)]
+            try:
+                if not self.caller.alive():
+                    raise Expired("deadline passed before the work was done")
+                return Ingest(
+                    _article(request.article),
+                    _options(request.options),
+                    replace=request.replace,
+                    work=self.caller.work(),
+                )
+            except BaseException as err:
+                self.outcomes.append(err)
+                if not self._goes_on(err):
+                    break
+        self.finish()
+        return None
+
+    def ended(self, error: BaseException) -> None:
+        self.outcomes.append(error)
+        self.finish()
+
+    def committed(self, done: futures.Future[IngestOutcome]) -> None:
+        """On the commit's thread (or the round's, for an article that failed before
+        its write): record the article, start the next."""
+        error = done.exception()
+        self.outcomes.append(done.result() if error is None else error)
+        if len(self.outcomes) < len(self.requests) and self._goes_on(error):
+            try:
+                self.rounds.submit(self)
+                return
+            except BaseException as err:  # the threads are shut down: the server stops
+                self.outcomes.append(err)
+        self.finish()
+
+
 class Servicer(pb_grpc.WiretraceServicer):
     """The API over ``ReuseService``; made inside the event loop that serves it."""
 
@@ -370,11 +438,11 @@ class Servicer(pb_grpc.WiretraceServicer):
         pool: futures.ThreadPoolExecutor,
         config: ServerConfig,
         *,
-        ingest_pool: futures.ThreadPoolExecutor,
+        ingest_threads: int,
     ) -> None:
         self.service = service
         self.pool = pool
-        self.ingest_pool = ingest_pool
+        self.rounds: Rounds[_Chain] = Rounds(self._round, ingest_threads, name="ingest")
         self.idle_seconds = config.stream_idle_seconds
         self.max_seconds = config.stream_max_seconds
         self.window = config.stream_window
@@ -400,75 +468,47 @@ class Servicer(pb_grpc.WiretraceServicer):
 
     def _start(self, requests: Sequence[pb.IngestRequest], caller: CallWatch) -> Started:
         """Start articles (one for Ingest and each article of a stream, a batch's for
-        IngestBatch): converted and detected one after another on the ingest workers,
-        each once the one before it is committed (so that it finds it), with no turn
-        through the event loop between them. The future holds each article's outcome
-        or error, in order, once the last is settled; it stops short after an error
-        that ends the call (the caller gone, or a bug).
-
-        A worker hands its article to the store and goes on to other work without
-        waiting for the commit: with one worker a core, the articles detected
-        meanwhile are few, and detecting them beside the commit is 1.2x faster than
-        waiting with more workers, at the same quality (RESULTS.md, "Issue 13: fourth
-        session")."""
+        IngestBatch): ingested one after another, each in an ingest round once the one
+        before it is committed (so that it finds it), with no turn through the event
+        loop between them. The future holds each article's outcome or error, in
+        order, once the last is settled; it stops short after an error that ends the
+        call (the caller gone, or a bug)."""
         loop = asyncio.get_running_loop()
         answer: Started = loop.create_future()
-        outcomes: list[IngestOutcome | BaseException] = []
+        chain = _Chain(requests, caller, self.rounds)
 
         def settle() -> None:
             """On the loop: the call's articles are done."""
             self.in_flight.__exit__()
             if not answer.cancelled():
-                answer.set_result(outcomes)
+                answer.set_result(chain.outcomes)
 
-        def then(error: BaseException | None) -> bool:
-            """Whether the next article goes on after one settled with ``error``."""
-            return error is None or (
-                isinstance(error, WiretraceError) and not isinstance(error, Expired)
-            )
-
-        def next_article() -> None:
-            """On an ingest worker: hand the next article to the store; its commit
-            starts the one after it."""
-            while len(outcomes) < len(requests):
-                request = requests[len(outcomes)]
-                try:
-                    if not caller.alive():
-                        raise Expired("deadline passed before the work was done")
-                    pending = self.service.ingest_begin(
-                        _article(request.article),
-                        _options(request.options),
-                        replace=request.replace,
-                        work=caller.work(),
-                    )
-                except BaseException as err:
-                    outcomes.append(err)
-                    if then(err):
-                        continue
-                    break
-                pending.add_done_callback(committed)
-                return
-            self.inbox.put(settle)
-
-        def committed(done: futures.Future[IngestOutcome]) -> None:
-            """On the commit's thread: record the article, start the next."""
-            error = done.exception()
-            outcomes.append(done.result() if error is None else error)
-            if len(outcomes) < len(requests) and then(error):
-                try:
-                    self.ingest_pool.submit(next_article)
-                    return
-                except BaseException as err:  # the pool is shut down: the server stops
-                    outcomes.append(err)
-            self.inbox.put(settle)
-
+        chain.finish = functools.partial(self.inbox.put, settle)
         self.in_flight.__enter__()
         try:
-            self.ingest_pool.submit(next_article)
+            self.rounds.submit(chain)
         except BaseException:
             self.in_flight.__exit__()
             raise
         return answer
+
+    def _round(self, chains: list[_Chain]) -> None:
+        """On an ingest thread: the next article of each of ``chains``, as one round of
+        the domain; each one's commit starts its chain's next round."""
+        items, owners = [], []
+        for chain in chains:
+            item = chain.next_item()
+            if item is not None:
+                items.append(item)
+                owners.append(chain)
+        try:
+            pending = self.service.ingest_round(items)
+        except BaseException as err:  # a bug: the chains end with it
+            for chain in owners:
+                chain.ended(err)
+            raise
+        for chain, outcome in zip(owners, pending, strict=True):
+            outcome.add_done_callback(chain.committed)
 
     @_rpc
     async def Ingest(self, request: pb.IngestRequest, context: Context) -> pb.IngestResult:
@@ -681,11 +721,10 @@ class Built:
     port: int
     servicer: Servicer
     pool: futures.ThreadPoolExecutor
-    ingest_pool: futures.ThreadPoolExecutor
 
     def shutdown_pools(self, *, wait: bool) -> None:
-        for pool in (self.ingest_pool, self.pool):
-            pool.shutdown(wait=wait, cancel_futures=True)
+        self.servicer.rounds.shutdown()
+        self.pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def create_server(
@@ -704,10 +743,7 @@ def create_server(
     guards = guards or Guards.from_config(config, service)
     server = grpc.aio.server(interceptors=guards.interceptors(), options=options)
     pool = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="work")
-    ingest_pool = futures.ThreadPoolExecutor(
-        max_workers=config.ingest_threads, thread_name_prefix="ingest"
-    )
-    servicer = Servicer(service, pool, config, ingest_pool=ingest_pool)
+    servicer = Servicer(service, pool, config, ingest_threads=config.ingest_threads)
     pb_grpc.add_WiretraceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if not config.no_reflection:
@@ -721,7 +757,7 @@ def create_server(
         port = server.add_secure_port(config.address, credentials)
     if port == 0:
         raise InvalidInput(f"cannot listen on {config.address}: address in use or not local")
-    return Built(server, port, servicer, pool, ingest_pool)
+    return Built(server, port, servicer, pool)
 
 
 def health_reporter(

@@ -18,7 +18,9 @@ from wiretrace.store.base import (
     Put,
     Ranked,
     Row,
+    Settle,
     StoredMeta,
+    Submit,
     Writes,
 )
 from wiretrace.store.cluster import ClusterStore
@@ -39,7 +41,9 @@ __all__ = [
     "Put",
     "Ranked",
     "Row",
+    "Settle",
     "StoredMeta",
+    "Submit",
     "Writes",
     "open_store",
     "redact",

@@ -149,27 +149,28 @@ class PassageIndex:
 
     def ranked(
         self,
-        bands: BandKeys,
-        signatures: Signatures,
+        bands: list[BandKeys],
+        signatures: list[Signatures],
         *,
         max_bucket: int | None,
         min_jaccard: float,
-        exclude_key: int | None,
-    ) -> Ranked:
-        """``lookup``'s hits ranked as candidate articles in the same call, in the
-        core: the articles (passage key ``>> UNIT_BITS``) other than ``exclude_key``
-        with a passage whose sketch agrees with the row's signature on ``min_jaccard *
-        num_perm`` slots or more, by the most bands one hit shares, then the bands of
-        all their hits, then key (``domain.candidates.rank_candidates``)."""
-        articles, capped = self._core.query_ranked(
-            _rows(bands, np.uint64, self.bands),
-            _rows(signatures, np.uint32, self.num_perm),
+        exclude_keys: list[int | None],
+    ) -> list[Ranked]:
+        """``lookup``'s hits of each article's rows (``bands[i]``, ``signatures[i]``)
+        ranked as candidate articles in the same call, in the core: the articles
+        (passage key ``>> UNIT_BITS``) other than ``exclude_keys[i]`` with a passage
+        whose sketch agrees with the row's signature on ``min_jaccard * num_perm``
+        slots or more, by the most bands one hit shares, then the bands of all their
+        hits, then key (``domain.candidates.rank_candidates``). One call for them all."""
+        found = self._core.query_ranked(
+            [_rows(b, np.uint64, self.bands) for b in bands],
+            [_rows(s, np.uint32, self.num_perm) for s in signatures],
             max_bucket=max_bucket,
             min_jaccard=min_jaccard,
-            exclude_key=exclude_key,
+            exclude_keys=exclude_keys,
             unit_bits=UNIT_BITS,
         )
-        return Ranked(articles.tolist(), capped)
+        return [Ranked(articles.tolist(), capped) for articles, capped in found]
 
     def query(self, bands: BandKeys) -> list[set[int]]:
         """For each row of band keys, the passages sharing at least one band with it."""

@@ -14,7 +14,7 @@ shared index for many replicas).
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,7 @@ __all__ = [
     "Row",
     "Settle",
     "StoredMeta",
+    "Submit",
     "Writes",
 ]
 
@@ -173,6 +174,16 @@ Settle = Callable[[Put | None, BaseException | None], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Submit:
+    """A write for ``ArticleStore.submit_then``: ``put(row, replace=replace)``, settled
+    through ``then``."""
+
+    row: Row
+    then: Settle
+    replace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Writes:
     """What a store's writes have cost since it opened: the transactions that stored
     articles, and the articles they stored (group commit puts many in one)."""
@@ -198,20 +209,22 @@ class ArticleStore(abc.ABC):
         raises ``Conflict``, or with ``replace`` the old article goes in the same step.
         Returns only once the write is durable."""
 
-    def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
-        """``put`` without waiting for the write: ``then(put, None)``, or ``then(None,
-        error)`` with the error ``put`` would raise, once the write is durable, on the
-        thread that settles it. A store that commits in groups (the embedded one)
-        returns at once while a group commits, and the caller's thread is free; this
-        default writes on the caller's thread before returning. ``then`` should not
-        raise: what it raises is logged by a store that settles writes in groups, so
-        that the group's others are settled too."""
-        try:
-            put = self.put(row, replace=replace)
-        except Exception as err:
-            then(None, err)
-            return
-        then(put, None)
+    def submit_then(self, writes: Sequence[Submit]) -> None:
+        """``put`` of each of ``writes`` without waiting for it: ``then(put, None)``, or
+        ``then(None, error)`` with the error ``put`` would raise, once the write is
+        durable, on the thread that settles it. A store that commits in groups (the
+        embedded one) puts them all in one group, and returns at once while a group
+        commits, the caller's thread free; this default writes them one by one on the
+        caller's thread before returning. ``then`` should not raise: what it raises is
+        logged by a store that settles writes in groups, so that the group's others are
+        settled too."""
+        for write in writes:
+            try:
+                put = self.put(write.row, replace=write.replace)
+            except Exception as err:
+                write.then(None, err)
+                continue
+            write.then(put, None)
 
     @abc.abstractmethod
     def insert_many(self, rows: list[Row]) -> list[int]:
@@ -248,17 +261,19 @@ class ArticleStore(abc.ABC):
 
     def ranked(
         self,
-        band_keys: npt.NDArray[np.uint64],
-        signatures: npt.NDArray[np.uint32],
+        band_keys: list[npt.NDArray[np.uint64]],
+        signatures: list[npt.NDArray[np.uint32]],
         *,
         max_bucket: int | None,
         min_jaccard: float,
-        exclude_key: int | None,
-    ) -> Ranked | None:
-        """The candidate articles for these passages, ranked from the sketches of a
-        store that keeps them (the embedded one, in its index, in one call): exactly
-        ``domain.candidates.rank_candidates`` over ``lookup_sketched``. None from the
-        other stores: the caller ranks their lookup from the stored signatures."""
+        exclude_keys: list[int | None],
+    ) -> list[Ranked] | None:
+        """The candidate articles for each article's passages (``band_keys[i]``,
+        ``signatures[i]``, leaving out ``exclude_keys[i]``), ranked from the sketches
+        of a store that keeps them (the embedded one, in its index, in one call for
+        them all): exactly ``domain.candidates.rank_candidates`` over
+        ``lookup_sketched``. None from the other stores: the caller ranks their lookup
+        from the stored signatures."""
         return None
 
     @abc.abstractmethod
@@ -266,6 +281,16 @@ class ArticleStore(abc.ABC):
 
     @abc.abstractmethod
     def meta_by_key(self, key: int) -> StoredMeta | None: ...
+
+    def metas_by_id(self, ids: list[str]) -> dict[str, StoredMeta]:
+        """``meta_by_id`` of each of ``ids`` that is stored (the embedded store reads
+        them in one statement; this default, one by one)."""
+        found = {}
+        for article_id in ids:
+            meta = self.meta_by_id(article_id)
+            if meta is not None:
+                found[article_id] = meta
+        return found
 
     def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
         """``meta_by_key`` of each of ``keys`` that is stored (the embedded store reads

@@ -33,7 +33,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,6 +54,7 @@ from wiretrace.store.base import (
     Row,
     Settle,
     StoredMeta,
+    Submit,
     Writes,
 )
 
@@ -384,19 +385,21 @@ class SqliteStore(ArticleStore):
         self._lead()
         return write.outcome()
 
-    def submit_then(self, row: Row, then: Settle, *, replace: bool = False) -> None:
-        """The write joins the next group, and ``then`` is called once that group has
-        committed, on the thread that wrote it. The store's committer thread leads the
-        groups that form while one commits, so the caller's thread is free meanwhile
-        and a few threads can keep many articles waiting for one commit. When no group
-        is in progress, the caller writes its own at once, as ``put`` does (no hand-off
-        to another thread for a lone write), and ``then`` is called before this
-        returns."""
-        write = _Write(row, replace, then=then)
+    def submit_then(self, writes: Sequence[Submit]) -> None:
+        """The writes join the next group together, and each one's ``then`` is called
+        once that group has committed, on the thread that wrote it. The store's
+        committer thread leads the groups that form while one commits, so the caller's
+        thread is free meanwhile and a few threads can keep many articles waiting for
+        one commit. When no group is in progress, the caller writes its own at once, as
+        ``put`` does (no hand-off to another thread), and the ``then``s are called
+        before this returns."""
+        group = [_Write(w.row, w.replace, then=w.then) for w in writes]
+        if not group:
+            return
         with self._turn:
             if self._closing:
                 raise Unavailable(f"the SQLite store at {self.path} is closed")
-            self._waiting.append(write)
+            self._waiting.extend(group)
             lead = not self._committing
             self._committing = True
         if lead:
@@ -658,19 +661,19 @@ class SqliteStore(ArticleStore):
 
     def ranked(
         self,
-        band_keys: npt.NDArray[np.uint64],
-        signatures: npt.NDArray[np.uint32],
+        band_keys: list[npt.NDArray[np.uint64]],
+        signatures: list[npt.NDArray[np.uint32]],
         *,
         max_bucket: int | None,
         min_jaccard: float,
-        exclude_key: int | None,
-    ) -> Ranked:
+        exclude_keys: list[int | None],
+    ) -> list[Ranked]:
         return self._index.ranked(
             band_keys,
             signatures,
             max_bucket=max_bucket,
             min_jaccard=min_jaccard,
-            exclude_key=exclude_key,
+            exclude_keys=exclude_keys,
         )
 
     _META = "SELECT key, id, outlet, published_at_ns, sha256 FROM articles WHERE "
@@ -690,13 +693,20 @@ class SqliteStore(ArticleStore):
         return self._meta(self._META_BY_KEY, key)
 
     @_mapped
+    def metas_by_id(self, ids: list[str]) -> dict[str, StoredMeta]:
+        return {meta.id: meta for meta in self._metas("id", ids)}
+
+    @_mapped
     def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
-        found: dict[int, StoredMeta] = {}
+        return {meta.key: meta for meta in self._metas("key", keys)}
+
+    def _metas(self, column: str, values: list[Any]) -> Iterator[StoredMeta]:
+        """The metadata of the stored articles whose ``column`` is among ``values``,
+        in as few statements as ``_in_chunks`` allows."""
         reader = self._reader()
-        for marks, chunk in _in_chunks(keys):
-            for row in reader.execute(self._META + f"key IN ({marks})", chunk):
-                found[row[0]] = StoredMeta(*row)
-        return found
+        for marks, chunk in _in_chunks(values):
+            for row in reader.execute(self._META + f"{column} IN ({marks})", chunk):
+                yield StoredMeta(*row)
 
     @_mapped
     def record(self, article_id: str) -> ArticleRecord | None:
