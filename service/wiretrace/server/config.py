@@ -31,6 +31,11 @@ DEFAULT_DATA_DIR = Path("wiretrace-data")
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 DEFAULT_WORKERS = 8
 DEFAULT_MAX_IN_FLIGHT = 64
+#: Articles in one ingest round, at most. Rounds of 3-4 articles kept the quality of
+#: 16 concurrent callers (plagdet 0.950-0.960, as with one article a turn), at 1,750-1,875
+#: articles/s; uncapped rounds (8-16) were no faster and lost ~0.015 of it (benchmarks/
+#: RESULTS.md, "Issue 13: seventh session").
+DEFAULT_INGEST_ROUND = 4
 DEFAULT_GRACE_SECONDS = 10.0
 DEFAULT_SWEEP_SECONDS = 5.0
 DEFAULT_LOG_LEVEL = "INFO"
@@ -78,6 +83,11 @@ class ServerConfig:
         "threads that detect ingested articles, each taking its share of those waiting "
         "as one round, and going on to the next while the round waits for its commit",
         shown="0 (one a CPU core)",
+    )
+    ingest_round: int = setting(
+        DEFAULT_INGEST_ROUND,
+        "articles an ingest thread detects together, at most: more costs less CPU an "
+        "article, but articles detected together do not find each other",
     )
     grace_seconds: float = setting(DEFAULT_GRACE_SECONDS, "drain time on SIGTERM")
     max_results: int = setting(
@@ -127,7 +137,7 @@ class ServerConfig:
             raise InvalidInput(
                 f"address must be HOST:PORT with PORT in [0, 65535], got {self.address!r}"
             )
-        for name in ("max_message_bytes", "workers", "stream_window"):
+        for name in ("max_message_bytes", "workers", "stream_window", "ingest_round"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.ingest_workers < 0:

@@ -442,7 +442,9 @@ class Servicer(pb_grpc.WiretraceServicer):
     ) -> None:
         self.service = service
         self.pool = pool
-        self.rounds: Rounds[_Chain] = Rounds(self._round, ingest_threads, name="ingest")
+        self.rounds: Rounds[_Chain] = Rounds(
+            self._round, ingest_threads, most=config.ingest_round, name="ingest"
+        )
         self.idle_seconds = config.stream_idle_seconds
         self.max_seconds = config.stream_max_seconds
         self.window = config.stream_window

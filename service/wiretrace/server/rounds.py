@@ -25,13 +25,17 @@ T = TypeVar("T")
 
 class Rounds(Generic[T]):
     """``threads`` threads that run ``run`` over the items submitted, each taking the
-    items waiting when it is free, shared with the other threads then free. ``run``
-    should settle each of its items itself; what it raises is logged."""
+    items waiting when it is free, shared with the other threads then free, and no
+    more than ``most`` (the first come first). ``run`` should settle each of its items
+    itself; what it raises is logged."""
 
-    def __init__(self, run: Callable[[list[T]], None], threads: int, *, name: str) -> None:
-        if threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
+    def __init__(
+        self, run: Callable[[list[T]], None], threads: int, *, most: int, name: str
+    ) -> None:
+        if threads < 1 or most < 1:
+            raise ValueError(f"threads and most must be >= 1, got {threads} and {most}")
         self._run = run
+        self._most = most
         self._waiting: deque[T] = deque()
         self._changed = threading.Condition()
         self._idle = 0
@@ -69,7 +73,8 @@ class Rounds(Generic[T]):
                     self._changed.wait()
                 if self._closed:
                     return None
-                share = -(-len(self._waiting) // self._idle)  # ceil: nothing left behind
+                # ceil: nothing left behind, but no more than ``most``
+                share = min(-(-len(self._waiting) // self._idle), self._most)
                 items = [self._waiting.popleft() for _ in range(share)]
                 if self._waiting:  # the share of another thread that waits
                     self._changed.notify()
