@@ -1,5 +1,6 @@
 # Types of the compiled core (core/binding), built into wiretrace._core by maturin.
 from collections.abc import Sequence
+from typing import Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -210,6 +211,14 @@ Parts = tuple[
     npt.NDArray[np.int64],  # window order
     PreparedDoc,
 ]
+#: What ``prepare_many(..., lean=True)`` returns of a text.
+LeanParts = tuple[
+    npt.NDArray[np.int64],  # starts
+    npt.NDArray[np.int64],  # ends
+    npt.NDArray[np.int64],  # unit bounds
+    npt.NDArray[np.uint32],  # stored signatures: the units', then the quotes'
+    PreparedDoc,
+]
 
 class PrepareConfig:
     def __init__(
@@ -226,7 +235,14 @@ class PrepareConfig:
         rows: int,
     ) -> None: ...
 
-def prepare_many(texts: list[str], config: PrepareConfig, *, words: bool = True) -> list[Parts]: ...
+@overload
+def prepare_many(
+    texts: list[str], config: PrepareConfig, *, words: bool = True, lean: Literal[False] = False
+) -> list[Parts]: ...
+@overload
+def prepare_many(
+    texts: list[str], config: PrepareConfig, *, words: bool = True, lean: Literal[True]
+) -> list[LeanParts]: ...
 def detect(
     a: str | PreparedDoc,
     b: str | PreparedDoc | None = None,

@@ -143,13 +143,15 @@ fn parts<'py>(
 
 /// The parts of each of `texts` prepared with `config` (the token strings only if
 /// `words`), in order: one after another, with one release of the GIL for them all.
+/// `lean`: only what the service reads of each (`lean_parts`).
 #[pyfunction]
-#[pyo3(name = "prepare_many", signature = (texts, config, *, words=true))]
+#[pyo3(name = "prepare_many", signature = (texts, config, *, words=true, lean=false))]
 pub fn prepare_many<'py>(
     py: Python<'py>,
     texts: Vec<Bound<'py, PyString>>,
     config: &Bound<'py, PrepareConfig>,
     words: bool,
+    lean: bool,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
     let inputs = texts.iter().map(text_of).collect::<PyResult<Vec<_>>>()?;
     let cfg = &config.get().config;
@@ -160,8 +162,43 @@ pub fn prepare_many<'py>(
             .collect::<Vec<_>>()
     })?;
     made.into_iter()
-        .map(|(p, doc, spans)| parts(py, p, Arc::new(doc), Arc::new(spans), cfg, words))
+        .map(|(p, doc, spans)| {
+            let (doc, spans) = (Arc::new(doc), Arc::new(spans));
+            if lean {
+                lean_parts(py, p, doc, spans, cfg)
+            } else {
+                parts(py, p, doc, spans, cfg, words)
+            }
+        })
         .collect()
+}
+
+/// `(starts, ends, unit_bounds, stored_signatures, prepared_doc)`: the tokens' spans,
+/// the units' token bounds, the signatures a stored article keeps (the units' rows,
+/// then the quotes'), and the alignment's copy.
+fn lean_parts<'py>(
+    py: Python<'py>,
+    p: Prepared,
+    doc: Arc<Doc>,
+    spans: Arc<Spans>,
+    config: &prep::PrepareConfig,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let num_perm = config.perm_a.len();
+    let prepared = PreparedDoc::from_doc(doc, spans);
+    let s = p.stages;
+    let mut stored = p.signatures;
+    stored.extend_from_slice(&p.quote_signatures);
+    let rows = stored.len() / num_perm;
+    let items: Vec<Bound<'py, PyAny>> = vec![
+        PyArray1::from_vec(py, s.tokens.starts).into_any(),
+        PyArray1::from_vec(py, s.tokens.ends).into_any(),
+        PyArray1::from_vec(py, s.units.bounds).into_any(),
+        PyArray1::from_vec(py, stored)
+            .reshape([rows, num_perm])?
+            .into_any(),
+        Bound::new(py, prepared)?.into_any(),
+    ];
+    PyTuple::new(py, items)
 }
 
 type Made = (Prepared, Doc, Spans);

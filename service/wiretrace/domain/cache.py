@@ -3,10 +3,9 @@
 A source that new articles keep aligning with (a wire story being reprinted) is
 prepared once, not once per reprint. Thread-safe.
 
-A cached source is kept as ``compact`` makes it: without the normalised token strings
-(``Tokens.words``), which only ``prepare`` reads (it turns them into the term and word
-ids that compare uses). They were a third of a prepared 3,000-character article
-(~25 of ~70 KB: one Python string per token); ``compare`` answers the same.
+A cached source is a ``Prepared``: the few arrays the service reads and the core's
+copy that ``compare`` aligns, not every stage's ``Document`` (a third of a prepared
+3,000-character article was its token strings alone; ``compare`` answers the same).
 """
 
 from __future__ import annotations
@@ -17,17 +16,9 @@ from collections import OrderedDict
 import numpy as np
 import numpy.typing as npt
 
-from wiretrace.engine.detect import Document
+from wiretrace.engine.detect import Prepared
 
-__all__ = ["SourceCache", "compact"]
-
-
-def compact(doc: Document) -> Document:
-    """``doc`` as a source for ``compare``: its token strings dropped (``prepare``
-    alone reads them). Not a document to prepare from again."""
-    if not doc.tokens.words:
-        return doc
-    return doc.without_words()
+__all__ = ["SourceCache"]
 
 
 class SourceCache:
@@ -35,23 +26,22 @@ class SourceCache:
         if capacity < 0:
             raise ValueError(f"capacity must be >= 0, got {capacity}")
         self.capacity = capacity
-        self._docs: OrderedDict[int, Document] = OrderedDict()
+        self._docs: OrderedDict[int, Prepared] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._docs)
 
-    def get(self, key: int) -> Document | None:
+    def get(self, key: int) -> Prepared | None:
         with self._lock:
             doc = self._docs.get(key)
             if doc is not None:
                 self._docs.move_to_end(key)
             return doc
 
-    def put(self, key: int, doc: Document) -> None:
+    def put(self, key: int, doc: Prepared) -> None:
         if not self.capacity:
             return
-        doc = compact(doc)
         with self._lock:
             self._docs[key] = doc
             self._docs.move_to_end(key)

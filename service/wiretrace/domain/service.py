@@ -40,7 +40,7 @@ from wiretrace.domain.records import (
 )
 from wiretrace.engine.confidence import derived_share, verdict, weighted_share
 from wiretrace.engine.config import EngineConfig
-from wiretrace.engine.detect import Detector, Document, Match
+from wiretrace.engine.detect import Detector, Match, Prepared
 from wiretrace.engine.spans import union_length
 from wiretrace.engine.work import Work
 from wiretrace.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
@@ -129,7 +129,7 @@ class _Job:
     """One article's detection in a round: its document and row, the stored article
     of its id (None when new), and the future its commit settles."""
 
-    doc: Document
+    doc: Prepared
     row: Row
     options: DetectOptions
     work: Work
@@ -170,20 +170,20 @@ def _reuse(m: Match, source_id: str, outlet: str, published_at_ns: int | None) -
 
 
 def _boilerplate(
-    doc: Document, rows: npt.NDArray[np.int64], capped: list[int]
+    doc: Prepared, rows: npt.NDArray[np.int64], capped: list[int]
 ) -> list[tuple[int, int]]:
     """The code-point ranges of ``doc``'s units whose band lookups hit a bucket over
     the boilerplate cap (``capped``, per indexed row ``rows``; quote rows, after the
     units, are left aside)."""
     if not any(capped):
         return []
-    bounds, tokens = doc.units.bounds, doc.tokens
+    bounds = doc.unit_bounds
     out = []
     for row, n in zip(rows.tolist(), capped, strict=True):
-        if n and row < len(doc.units):
+        if n and row < doc.units:
             t0, t1 = int(bounds[row]), int(bounds[row + 1])
             if t1 > t0:
-                out.append((int(tokens.starts[t0]), int(tokens.ends[t1 - 1])))
+                out.append((int(doc.starts[t0]), int(doc.ends[t1 - 1])))
     return out
 
 
@@ -281,14 +281,15 @@ class ReuseService:
 
     # -- detection -------------------------------------------------------------------
 
-    def _source_doc(self, key: int, work: Work) -> Document | None:
+    def _source_doc(self, key: int, work: Work) -> Prepared | None:
         doc = self._cache.get(key)
         if doc is not None:
             return doc
         text = self.store.text(key)
         if text is None:
             return None
-        doc = self.detector.prepare(text, work=work, words=False)
+        (doc,) = self.detector.prepare_sources([text])
+        work.check()
         self._cache.put(key, doc)
         return doc
 
@@ -371,7 +372,7 @@ class ReuseService:
             _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns)
             for m in self.detector.repeats(doc, work=work)
         ]
-        starts = doc.tokens.starts
+        starts = doc.starts
         min_similarity, min_tokens = options.min_similarity, options.min_tokens
 
         def wanted(r: Reuse) -> bool:
@@ -402,7 +403,7 @@ class ReuseService:
             boilerplate_suppressed=0 if options.include_boilerplate else suppressed,
         )
 
-    def _row(self, article: Article, doc: Document, *, stored: bool = True) -> Row:
+    def _row(self, article: Article, doc: Prepared, *, stored: bool = True) -> Row:
         """The article as the store takes it; its passages are computed here, once.
         A query's article is not ``stored``: its text is not hashed."""
         return Row(
@@ -482,9 +483,7 @@ class ReuseService:
     def _detect_round(self, checked: list[tuple[Ingest, Future[IngestOutcome]]]) -> None:
         if not checked:
             return
-        # Without the token strings (``words=False``): the service never prepares from
-        # a document again, and the cache keeps it as it is (``compact``'s form).
-        docs = self.detector.prepare_many([item.article.text for item, _ in checked], words=False)
+        docs = self.detector.prepare_sources([item.article.text for item, _ in checked])
         existing = self.store.metas_by_id(list({item.article.id: None for item, _ in checked}))
         jobs: list[_Job] = []
         for (item, outcome), doc in zip(checked, docs, strict=True):
@@ -535,7 +534,8 @@ class ReuseService:
         work = Work() if work is None else work
         article.check_limits()
         self._check_text(article.text)
-        doc = self.detector.prepare(article.text, work=work, words=False)
+        (doc,) = self.detector.prepare_sources([article.text])
+        work.check()
         existing = self.store.meta_by_id(article.id) if article.id else None
         row = self._row(article, doc, stored=False)
         future: Future[IngestOutcome] = Future()  # a query is never written

@@ -15,7 +15,7 @@ between bounded chunks it asks ``Work.check`` whether the caller still waits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
@@ -34,7 +34,7 @@ from wiretrace.engine.tokenize import Tokens
 from wiretrace.engine.units import Units
 from wiretrace.engine.work import Work
 
-__all__ = ["Detector", "Document", "Kind", "Match"]
+__all__ = ["Detector", "Document", "Kind", "Match", "Prepared"]
 
 #: A shared quote needs this many content terms: five function words prove nothing.
 MIN_QUOTE_CONTENT_TERMS = 2
@@ -139,13 +139,6 @@ class Document:
     def text(self) -> str:
         return self.tokens.text
 
-    def without_words(self) -> Document:
-        """This document without its normalised token strings (only ``prepare`` reads
-        them), keeping the core's copy: a compact source for ``compare``."""
-        out = replace(self, tokens=replace(self.tokens, words=[]))
-        object.__setattr__(out, "_aligned", self.aligned())
-        return out
-
     def aligned(self) -> _core.PreparedDoc:
         """The compiled core's copy of what the alignment reads: ``Detector.prepare``
         returns it with the document; one built otherwise is converted on first use
@@ -154,6 +147,30 @@ class Document:
             object.__setattr__(self, "_aligned", align.prepared_doc(self))
         assert self._aligned is not None
         return self._aligned
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Prepared:
+    """What the service keeps of a prepared text (``Detector.prepare_sources``): its
+    tokens' spans in code points, its units' token bounds, the signatures a stored
+    article keeps (the units' rows, then the quotes', as ``Document.stored_signatures``),
+    and the core's copy that ``compare`` aligns. A few arrays, where a ``Document``
+    keeps every stage's: cheaper to make, to cache and to drop."""
+
+    text: str
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    #: Unit ``u`` is tokens ``unit_bounds[u]:unit_bounds[u + 1]``.
+    unit_bounds: npt.NDArray[np.int64]
+    stored_signatures: npt.NDArray[np.uint32]
+    core: _core.PreparedDoc
+
+    @property
+    def units(self) -> int:
+        return len(self.unit_bounds) - 1
+
+    def aligned(self) -> _core.PreparedDoc:
+        return self.core
 
 
 class Detector:
@@ -176,9 +193,9 @@ class Detector:
         compiled core in one call with the GIL released (``core/engine/src/prepare.rs``),
         which also returns the alignment's copy of the document: ~10 ms at 200,000
         characters; ``work``'s cancellation is checked after it. ``words=False`` leaves
-        the normalised token strings out (``Tokens.words`` empty, as ``without_words``
-        makes it): a document to compare, not to prepare from again, built without
-        one Python string per token."""
+        the normalised token strings out (``Tokens.words`` empty): a document to
+        compare, not to prepare from again, built without one Python string per
+        token."""
         work = Work() if work is None else work
         (doc,) = self.prepare_many([text], words=words)
         work.check()
@@ -191,10 +208,16 @@ class Detector:
         parts = align.core_call(_core.prepare_many, list(texts), self._prepare, words=words)
         return [_document(text, p, self.config) for text, p in zip(texts, parts, strict=True)]
 
+    def prepare_sources(self, texts: Sequence[str]) -> list[Prepared]:
+        """``prepare_many``, keeping of each text only what the service reads
+        (``Prepared``); ``compare`` answers the same with it as with the ``Document``."""
+        parts = align.core_call(_core.prepare_many, list(texts), self._prepare, lean=True)
+        return [Prepared(text, *p) for text, p in zip(texts, parts, strict=True)]
+
     def compare(
         self,
-        a: Document | str,
-        b: Document | str,
+        a: Document | Prepared | str,
+        b: Document | Prepared | str,
         *,
         work: Work | None = None,
         parallel: bool | None = None,
@@ -237,7 +260,7 @@ class Detector:
             for a0, a1, b0, b1, sim, kind, conf in found
         ]
 
-    def repeats(self, doc: Document | str, *, work: Work | None = None) -> list[Match]:
+    def repeats(self, doc: Document | Prepared | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
         ``k`` copies is one match: copies ``2..k`` repeat copies ``1..k-1``."""
         d = self.prepare(doc) if isinstance(doc, str) else doc
