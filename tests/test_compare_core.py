@@ -298,3 +298,24 @@ def test_a_document_prepared_without_words_compares_the_same(detector: Detector)
     b = detector.prepare(text_b)
     assert _exact(detector.compare(lean, b)) == _exact(detector.compare(full, b))
     assert lean.tokens.starts.tolist() == full.tokens.starts.tolist()
+
+
+def test_many_articles_in_one_call_match_one_compare_each(detector: Detector) -> None:
+    docs = detector.prepare_sources([t for pair in PAIRS[:8] for t in pair])
+    jobs = [(docs[i], [docs[i + 1], docs[(i + 3) % len(docs)]], Work()) for i in range(0, 16, 2)]
+    cancelled = CancelToken()
+    cancelled.cancel()
+    jobs.insert(3, (docs[0], [docs[1]], Work(cancelled=cancelled)))
+    alone = [Work() for _ in jobs]
+    found = detector.compare_many(jobs)
+    for (doc, sources, work), one, solo in zip(jobs, found, alone, strict=True):
+        if work.cancelled is cancelled:
+            assert isinstance(one, Expired)  # this job alone
+            continue
+        assert not isinstance(one, Expired)
+        crossed, repeated = one
+        assert crossed == [detector.compare(doc, s, work=solo) for s in sources]
+        assert repeated == detector.repeats(doc, work=solo)
+        # Each job counts its own work, as the calls one by one count it.
+        assert work.counters() == solo.counters()
+    assert sum(bool(c) for one in found if not isinstance(one, Expired) for c in one[0]) > 4

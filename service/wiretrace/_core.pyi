@@ -243,6 +243,22 @@ def prepare_many(
 def prepare_many(
     texts: list[str], config: PrepareConfig, *, words: bool = True, lean: Literal[True]
 ) -> list[LeanParts]: ...
+def detect_many(
+    jobs: Sequence[
+        tuple[PreparedDoc, list[PreparedDoc | None], Sequence[int], list[str], CancelToken | None]
+    ],
+    *,
+    config: AlignConfig,
+    coefficients: tuple[float, ...],
+) -> list[
+    tuple[
+        list[list[tuple[int, int, int, int, float, int, float]]] | None,
+        list[int],
+        list[str],
+        int,
+        int,
+    ]
+]: ...
 def detect(
     a: str | PreparedDoc,
     b: str | PreparedDoc | None = None,

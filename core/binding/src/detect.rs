@@ -118,42 +118,12 @@ pub fn detect<'py>(
                 return (ma, mb, Err(Some(e)), [0; COUNTERS], Vec::new());
             }
             let mut work = asked.work(counters, &limited);
-            let found = align::compare(da, db, mb.is_none(), cfg, &mut work)
-                .map_err(|Stopped| None)
-                .and_then(|found| {
-                    matches::scored(da, sa, db, sb, &found, &coefficients).ok_or_else(|| {
-                        Some(EnginePanic::new_err(
-                            "wiretrace core bug in detect: a match leaves its texts' tokens",
-                        ))
-                    })
-                })
-                .and_then(|scored| {
-                    // The summary stage starts only from the alignment's matches, and
-                    // is not for a text's repeats; the match it joins is scored anew.
-                    if mb.is_none() || scored.is_empty() {
-                        return Ok(scored);
-                    }
-                    let spans: Vec<matches::Span> = scored.iter().map(|m| m.span).collect();
-                    let joined = summary::summarise(
-                        da,
-                        sa,
-                        db,
-                        sb,
-                        &spans,
-                        summ,
-                        cfg.max_extend_pairs,
-                        &mut work,
-                    )
-                    .map_err(|Stopped| None)?;
-                    Ok(match joined {
-                        None => scored,
-                        Some(span) => {
-                            let x = matches::features(da, sa, db, sb, &span);
-                            let confidence = matches::confidence(&x, &coefficients);
-                            vec![matches::Scored { span, confidence }]
-                        }
-                    })
-                });
+            let pair = Pair {
+                a: (da, sa),
+                b: (db, sb),
+                repeats: mb.is_none(),
+            };
+            let found = pair.scored(cfg, summ, &coefficients, &mut work);
             let (counted, reached) = (counters_out(&work.counters), work.limited());
             (ma, mb, found, counted, reached)
         })
@@ -164,36 +134,190 @@ pub fn detect<'py>(
         Err(Some(err)) => return Err(err),
         Err(None) => return Err(asked.stopped()),
     };
-    let mut units = ma.0.units();
-    let mut collapsed = ma.0.hidden.iter().filter(|&&h| h).count();
+    let (mut units, mut collapsed) = sized(&ma.0);
     if let Some(m) = &mb {
-        units += m.0.units();
-        collapsed += m.0.hidden.iter().filter(|&&h| h).count();
+        let (u, c) = sized(&m.0);
+        units += u;
+        collapsed += c;
     }
-    let matches: Vec<Scored> = scored
-        .iter()
-        .map(|m| {
-            let s = &m.span;
-            let kind = kind_code(s.kind);
-            (
-                s.a_start,
-                s.a_end,
-                s.b_start,
-                s.b_end,
-                s.similarity,
-                kind,
-                m.confidence,
-            )
-        })
-        .collect();
     let items: Vec<Bound<'py, PyAny>> = vec![
-        matches.into_pyobject(py)?.into_any(),
+        listed(&scored).into_pyobject(py)?.into_any(),
         counted.into_pyobject(py)?.into_any(),
         reached.into_pyobject(py)?.into_any(),
         units.into_pyobject(py)?.into_any(),
         collapsed.into_pyobject(py)?.into_any(),
     ];
     PyTuple::new(py, items)
+}
+
+/// One comparison of two prepared texts: `a` with `b`, or `a`'s repeats.
+struct Pair<'d> {
+    a: (&'d Arc<Doc>, &'d Arc<Spans>),
+    b: (&'d Arc<Doc>, &'d Arc<Spans>),
+    repeats: bool,
+}
+
+/// A comparison's matches, or why it has none: `None` when its work was stopped
+/// (its caller gone), or the error of a bug.
+type Found = Result<Vec<matches::Scored>, Option<PyErr>>;
+
+impl Pair<'_> {
+    /// The alignment's matches, scored, through the summary stage for two texts (the
+    /// match it joins is scored anew).
+    fn scored(
+        &self,
+        cfg: &align::Config,
+        summ: &summary::SummaryConfig,
+        coefficients: &[f64; FEATURES + 1],
+        work: &mut align::Work<'_>,
+    ) -> Found {
+        let ((da, sa), (db, sb)) = (self.a, self.b);
+        let found = align::compare(da, db, self.repeats, cfg, work).map_err(|Stopped| None)?;
+        let scored = matches::scored(da, sa, db, sb, &found, coefficients).ok_or_else(|| {
+            Some(EnginePanic::new_err(
+                "wiretrace core bug in detect: a match leaves its texts' tokens",
+            ))
+        })?;
+        // The summary stage starts only from the alignment's matches, and is not for a
+        // text's repeats.
+        if self.repeats || scored.is_empty() {
+            return Ok(scored);
+        }
+        let spans: Vec<matches::Span> = scored.iter().map(|m| m.span).collect();
+        let joined = summary::summarise(da, sa, db, sb, &spans, summ, cfg.max_extend_pairs, work)
+            .map_err(|Stopped| None)?;
+        Ok(match joined {
+            None => scored,
+            Some(span) => {
+                let x = matches::features(da, sa, db, sb, &span);
+                let confidence = matches::confidence(&x, coefficients);
+                vec![matches::Scored { span, confidence }]
+            }
+        })
+    }
+}
+
+/// A document's units, and how many of them runs hide.
+fn sized(doc: &Doc) -> (usize, usize) {
+    (doc.units(), doc.hidden.iter().filter(|&&h| h).count())
+}
+
+/// Matches as `(a_start, a_end, b_start, b_end, similarity, kind, confidence)`.
+fn listed(scored: &[matches::Scored]) -> Vec<Scored> {
+    scored
+        .iter()
+        .map(|m| {
+            let s = &m.span;
+            (
+                s.a_start,
+                s.a_end,
+                s.b_start,
+                s.b_end,
+                s.similarity,
+                kind_code(s.kind),
+                m.confidence,
+            )
+        })
+        .collect()
+}
+
+/// A prepared document's core copy and spans, or the error that it has no spans.
+fn ready_doc(doc: &Bound<'_, PreparedDoc>, name: &str) -> PyResult<Made> {
+    match Side::of(doc.as_any(), name)? {
+        Side::Ready(doc, spans) => Ok((doc, spans)),
+        Side::Text(_) => unreachable!("a PreparedDoc is no text"),
+    }
+}
+
+/// One article's comparisons for `detect_many`: its document, its sources (None: its
+/// own repeats), and its request's `Work` so far and cancellation.
+type Job<'py> = (
+    Bound<'py, PreparedDoc>,
+    Vec<Option<Bound<'py, PreparedDoc>>>,
+    [u64; COUNTERS],
+    Vec<String>,
+    Option<Py<CancelToken>>,
+);
+
+/// `detect` of several articles with prepared documents, in one call with the GIL
+/// released: each job's comparisons one after another, counted in its own `Work`
+/// (and stopped by its own cancellation). For each job, in order: `(found, counters,
+/// limited, units, collapsed)`, `found` a list of matches per source (as `detect`'s),
+/// or None when the job's work was stopped.
+#[pyfunction]
+#[pyo3(signature = (jobs, *, config, coefficients))]
+pub fn detect_many<'py>(
+    py: Python<'py>,
+    jobs: Vec<Job<'py>>,
+    config: &Bound<'py, AlignConfig>,
+    coefficients: [f64; FEATURES + 1],
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let cfg = &config.get().config;
+    let summ = &config.get().summary;
+    let mut prepared = Vec::with_capacity(jobs.len());
+    for (a, sources, counters, limited, token) in jobs {
+        let a = ready_doc(&a, "a")?;
+        let mut bs = Vec::with_capacity(sources.len());
+        for b in &sources {
+            let b = b.as_ref().map(|b| ready_doc(b, "b")).transpose()?;
+            if let Some(b) = &b {
+                same_bands(&a.0, &b.0)?;
+            }
+            bs.push(b);
+        }
+        prepared.push((a, bs, counters, limited, Asked::new(None, token)));
+    }
+    let outcomes = py.detach(|| {
+        guarded("detect_many", || {
+            prepared
+                .iter_mut()
+                .map(|(a, bs, counters, limited, asked)| {
+                    let mut work = asked.work(*counters, limited);
+                    let mut found = Vec::with_capacity(bs.len());
+                    for b in bs.iter() {
+                        let pair = Pair {
+                            a: (&a.0, &a.1),
+                            b: b.as_ref().map_or((&a.0, &a.1), |b| (&b.0, &b.1)),
+                            repeats: b.is_none(),
+                        };
+                        match pair.scored(cfg, summ, &coefficients, &mut work) {
+                            Ok(scored) => found.push(scored),
+                            Err(stopped) => {
+                                let counted = counters_out(&work.counters);
+                                return (Err(stopped), counted, work.limited());
+                            }
+                        }
+                    }
+                    (Ok(found), counters_out(&work.counters), work.limited())
+                })
+                .collect::<Vec<_>>()
+        })
+    })?;
+    let mut out = Vec::with_capacity(outcomes.len());
+    for ((a, bs, ..), (found, counted, reached)) in prepared.iter().zip(outcomes) {
+        // As `detect` counts each comparison: both texts' units, one for repeats.
+        let (mut units, mut collapsed) = (0, 0);
+        let (ua, ca) = sized(&a.0);
+        for b in bs.iter() {
+            let (ub, cb) = b.as_ref().map_or((0, 0), |b| sized(&b.0));
+            units += ua + ub;
+            collapsed += ca + cb;
+        }
+        let found = match found {
+            Ok(found) => Some(found.iter().map(|s| listed(s)).collect::<Vec<_>>()),
+            Err(None) => None,
+            Err(Some(err)) => return Err(err),
+        };
+        let items: Vec<Bound<'py, PyAny>> = vec![
+            found.into_pyobject(py)?.into_any(),
+            counted.into_pyobject(py)?.into_any(),
+            reached.into_pyobject(py)?.into_any(),
+            units.into_pyobject(py)?.into_any(),
+            collapsed.into_pyobject(py)?.into_any(),
+        ];
+        out.push(PyTuple::new(py, items)?);
+    }
+    Ok(out)
 }
 
 /// The summary stage's Dice of article units `units` of `a` with every unit of `b`, on
@@ -225,6 +349,7 @@ pub fn summary_dice(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_many, m)?)?;
     m.add_function(wrap_pyfunction!(summary_dice, m)?)?;
     Ok(())
 }

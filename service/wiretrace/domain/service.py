@@ -331,27 +331,47 @@ class ReuseService:
                 found.append(Ranked(keys_ranked, lookup.capped))
         most = self.settings.max_candidates
         first = self.store.metas_by_key(sorted({k for r in found for k in r.keys[:most]}))
-        out: list[Detection | Exception] = []
+        picked: list[list[tuple[StoredMeta, Prepared]] | Exception] = []
         for job, candidates in zip(jobs, found, strict=True):
             try:
-                out.append(self._detection(job, candidates, first))
+                picked.append(self._sources(job, candidates, first))
+            except Exception as err:
+                picked.append(err)
+        # Every article's alignments, with its sources and with itself, in one call.
+        asked = [
+            (job.doc, [source for _, source in p], job.work)
+            for job, p in zip(jobs, picked, strict=True)
+            if not isinstance(p, Exception)
+        ]
+        compared = iter(self.detector.compare_many(asked))
+        out: list[Detection | Exception] = []
+        for job, candidates, p in zip(jobs, found, picked, strict=True):
+            if isinstance(p, Exception):
+                out.append(p)
+                continue
+            matches = next(compared)
+            if isinstance(matches, Exception):
+                out.append(matches)
+                continue
+            try:
+                out.append(self._detection(job, candidates.capped, p, *matches))
             except Exception as err:
                 out.append(err)
         return out
 
-    def _detection(self, job: _Job, ranked: Ranked, first: dict[int, StoredMeta]) -> Detection:
-        """What ``job``'s document reuses: its ``ranked`` candidates aligned, at most
-        ``max_candidates`` that its options allow (``first``: the metadata of its first
-        ``max_candidates``, read already), and its own repeats."""
-        doc, record, options, work = job.doc, job.row.record, job.options, job.work
-        boilerplate = _boilerplate(doc, job.row.passages.units, ranked.capped)
-        reuses: list[Reuse] = []
-        source_texts: dict[str, str] = {record.id: doc.text}  # for the offset unit
-        aligned, at, most = 0, 0, self.settings.max_candidates
-        while aligned < most and at < len(ranked.keys):
+    def _sources(
+        self, job: _Job, ranked: Ranked, first: dict[int, StoredMeta]
+    ) -> list[tuple[StoredMeta, Prepared]]:
+        """The sources ``job``'s document is aligned with: its ``ranked`` candidates,
+        at most ``max_candidates`` that its options allow (``first``: the metadata of
+        its first ``max_candidates``, read already), each prepared."""
+        record, options = job.row.record, job.options
+        sources: list[tuple[StoredMeta, Prepared]] = []
+        at, most = 0, self.settings.max_candidates
+        while len(sources) < most and at < len(ranked.keys):
             # The metadata of the keys the loop may visit before it has ``most``: read
             # together, no more than one by one would read.
-            keys = ranked.keys[at : at + most - aligned]
+            keys = ranked.keys[at : at + most - len(sources)]
             metas = first if at == 0 else self.store.metas_by_key(keys)
             at += len(keys)
             for key in keys:
@@ -360,17 +380,33 @@ class ReuseService:
                     meta.outlet, meta.published_at_ns, record.outlet
                 ):
                     continue
-                source = self._source_doc(key, work)
-                if source is None:
-                    continue
-                aligned += 1
-                source_texts[meta.id] = source.text
-                for m in self.detector.compare(doc, source, work=work):
-                    reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
+                source = self._source_doc(key, job.work)
+                if source is not None:
+                    sources.append((meta, source))
+        return sources
+
+    def _detection(
+        self,
+        job: _Job,
+        capped: list[int],
+        sources: list[tuple[StoredMeta, Prepared]],
+        crossed: list[list[Match]],
+        repeated: list[Match],
+    ) -> Detection:
+        """What ``job``'s document reuses: its matches with each of its ``sources``
+        (``crossed``), and its own repeats, as its options ask; ``capped`` as in
+        ``Lookup``, of its passages."""
+        doc, record, options = job.doc, job.row.record, job.options
+        boilerplate = _boilerplate(doc, job.row.passages.units, capped)
+        reuses: list[Reuse] = []
+        source_texts: dict[str, str] = {record.id: doc.text}  # for the offset unit
+        for (meta, source), found in zip(sources, crossed, strict=True):
+            source_texts[meta.id] = source.text
+            for m in found:
+                reuses.append(_reuse(m, meta.id, meta.outlet, meta.published_at_ns))
         # A repeat is reported on its later occurrence; its source is the earlier one.
         repeats = [
-            _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns)
-            for m in self.detector.repeats(doc, work=work)
+            _reuse(m.swapped(), record.id, record.outlet, record.published_at_ns) for m in repeated
         ]
         starts = doc.starts
         min_similarity, min_tokens = options.min_similarity, options.min_tokens

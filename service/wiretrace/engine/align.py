@@ -231,6 +231,54 @@ def detect(
     return found
 
 
+#: What ``detect_many`` says of an article whose caller gave up.
+CANCELLED = "the call was cancelled or its deadline passed"
+
+Found = list[tuple[int, int, int, int, float, int, float]]
+
+
+def detect_many(
+    jobs: list[tuple[_core.PreparedDoc, list[_core.PreparedDoc | None], Work]],
+    *,
+    config: _core.AlignConfig,
+    coefficients: tuple[float, ...],
+) -> list[list[Found] | Expired]:
+    """``detect`` of several articles with prepared documents, in one core call with
+    the GIL released: each job's document with each of its sources (None: its own
+    repeats), one after another, counted in the job's ``work`` and stopped by its
+    cancellation. For each job, the matches of each source, or ``Expired`` when its
+    caller gave up. A cancellation asked through ``work.check`` (not a
+    ``CancelToken``, which the core reads) is asked once, before the call."""
+    calls = []
+    asked: list[Expired | None] = []
+    for a, sources, work in jobs:
+        check, token = _cancellation(work)
+        try:
+            if check is not None:
+                check()
+        except Expired as err:
+            asked.append(err)
+            continue
+        asked.append(None)
+        calls.append((a, sources, _counters(work), sorted(work.limited), token))
+    try:
+        results = iter(_core.detect_many(calls, config=config, coefficients=coefficients))
+    except _core.EnginePanic as err:
+        raise EngineFault(str(err)) from err
+    out: list[list[Found] | Expired] = []
+    for (_, sources, work), expired in zip(jobs, asked, strict=True):
+        if expired is not None:
+            out.append(expired)
+            continue
+        found, counters, limited, units, collapsed = next(results)
+        work.comparisons += len(sources)
+        work.units += units
+        work.collapsed_units += collapsed
+        _add(work, counters, limited)
+        out.append(Expired(CANCELLED) if found is None else found)
+    return out
+
+
 def align(
     a: Document, b: Document, *, same_text: bool, config: EngineConfig, work: Work
 ) -> list[Aligned]:

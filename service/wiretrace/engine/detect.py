@@ -33,6 +33,7 @@ from wiretrace.engine.signature import permutations
 from wiretrace.engine.tokenize import Tokens
 from wiretrace.engine.units import Units
 from wiretrace.engine.work import Work
+from wiretrace.errors import Expired
 
 __all__ = ["Detector", "Document", "Kind", "Match", "Prepared"]
 
@@ -259,6 +260,33 @@ class Detector:
             Match(a0, a1, b0, b1, sim, _KINDS[kind], conf)
             for a0, a1, b0, b1, sim, kind, conf in found
         ]
+
+    def compare_many(
+        self, jobs: Sequence[tuple[Document | Prepared, Sequence[Document | Prepared], Work]]
+    ) -> list[tuple[list[list[Match]], list[Match]] | Expired]:
+        """For each job ``(doc, sources, work)``: ``compare(doc, source)`` of each of
+        its sources, then ``repeats(doc)``, in one core call for all the jobs (one
+        release of the GIL), each job counted in its own ``work``; or ``Expired`` when
+        its caller gave up (``align.detect_many``)."""
+        found = align.detect_many(
+            [
+                (doc.aligned(), [s.aligned() for s in sources] + [None], work)
+                for doc, sources, work in jobs
+            ],
+            config=self._align,
+            coefficients=COEFFICIENTS,
+        )
+        out: list[tuple[list[list[Match]], list[Match]] | Expired] = []
+        for one in found:
+            if isinstance(one, Expired):
+                out.append(one)
+                continue
+            *crossed, repeated = (
+                [Match(a0, a1, b0, b1, sim, _KINDS[k], c) for a0, a1, b0, b1, sim, k, c in f]
+                for f in one
+            )
+            out.append((crossed, repeated))
+        return out
 
     def repeats(self, doc: Document | Prepared | str, *, work: Work | None = None) -> list[Match]:
         """Passages repeated inside one text; ``a`` is the earlier occurrence. A run of
