@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -285,22 +286,12 @@ class ArticleStore(abc.ABC):
     def metas_by_id(self, ids: list[str]) -> dict[str, StoredMeta]:
         """``meta_by_id`` of each of ``ids`` that is stored (the embedded store reads
         them in one statement; this default, one by one)."""
-        found = {}
-        for article_id in ids:
-            meta = self.meta_by_id(article_id)
-            if meta is not None:
-                found[article_id] = meta
-        return found
+        return _each_found(self.meta_by_id, ids)
 
     def metas_by_key(self, keys: list[int]) -> dict[int, StoredMeta]:
         """``meta_by_key`` of each of ``keys`` that is stored (the embedded store reads
         them in one statement; this default, one by one)."""
-        found = {}
-        for key in keys:
-            meta = self.meta_by_key(key)
-            if meta is not None:
-                found[key] = meta
-        return found
+        return _each_found(self.meta_by_key, keys)
 
     @abc.abstractmethod
     def record(self, article_id: str) -> ArticleRecord | None: ...
@@ -342,3 +333,16 @@ class ArticleStore(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+
+K = TypeVar("K")
+
+
+def _each_found(get: Callable[[K], StoredMeta | None], values: list[K]) -> dict[K, StoredMeta]:
+    """``get`` of each of ``values``, those it finds."""
+    found = {}
+    for value in values:
+        meta = get(value)
+        if meta is not None:
+            found[value] = meta
+    return found
