@@ -62,7 +62,8 @@ def test_a_round_that_raises_is_logged_and_the_threads_go_on(
             assert done.wait(10)
         assert "an ingest round failed" in caplog.text
     finally:
-        rounds.shutdown()
+        rounds.shutdown(wait=True)
+    assert not any(t.is_alive() for t in rounds._threads)
     with pytest.raises(RuntimeError, match="shut down"):
         rounds.submit("late")
 

@@ -7,6 +7,8 @@ and date options, and aligned with the engine's ``compare``, at most
 ``max_candidates`` of them; the article's own repeats come from ``repeats``. A request
 therefore does at most ``max_candidates + 1`` comparisons, each within the engine's
 bounds, all counted in the one ``Work`` the caller may pass (with its cancellation).
+Ingested articles are detected in rounds (``ingest_round``): the same steps, each made
+once for the round's articles.
 """
 
 from __future__ import annotations
@@ -489,8 +491,9 @@ class ReuseService:
         commits.
 
         The articles of a round are prepared in one core call, their candidates ranked
-        in another, and their stored metadata read in one statement each: a few
-        releases of the GIL for the round, not a few for each article. They do not
+        in another and aligned in a third, and their stored metadata read in one
+        statement each: a few releases of the GIL for the round, not a dozen for each
+        article, and one transaction for their writes. They do not
         find each other (as two articles ingested at the same moment): a caller that
         needs one to find another sends it in a later round, once the other is
         committed. Each one's ``work`` counts its detection; its cancellation check is

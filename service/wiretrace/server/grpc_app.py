@@ -725,7 +725,7 @@ class Built:
     pool: futures.ThreadPoolExecutor
 
     def shutdown_pools(self, *, wait: bool) -> None:
-        self.servicer.rounds.shutdown()
+        self.servicer.rounds.shutdown(wait=wait)
         self.pool.shutdown(wait=wait, cancel_futures=True)
 
 

@@ -40,12 +40,12 @@ class Rounds(Generic[T]):
         self._changed = threading.Condition()
         self._idle = 0
         self._closed = False
+        # Started by the first item, as a thread pool starts its threads.
         self._threads = [
             threading.Thread(target=self._loop, name=f"{name}_{i}", daemon=True)
             for i in range(threads)
         ]
-        for thread in self._threads:
-            thread.start()
+        self._started = False
 
     def submit(self, item: T) -> None:
         """Queue ``item`` for the next round; RuntimeError once shut down."""
@@ -55,14 +55,22 @@ class Rounds(Generic[T]):
             self._waiting.append(item)
             if self._idle:
                 self._changed.notify()
+            elif not self._started:
+                self._started = True
+                for thread in self._threads:
+                    thread.start()
 
-    def shutdown(self) -> None:
-        """Stop taking items: the rounds running finish, the items waiting are dropped,
-        and ``submit`` raises from now on."""
+    def shutdown(self, *, wait: bool = False) -> None:
+        """Stop taking items: the rounds running finish (``wait``: before this
+        returns), the items waiting are dropped, and ``submit`` raises from now on."""
         with self._changed:
             self._closed = True
             self._waiting.clear()
             self._changed.notify_all()
+            started = self._started
+        if wait and started:
+            for thread in self._threads:
+                thread.join()
 
     def _take(self) -> list[T] | None:
         """The next round: this thread's share of the items waiting (None: shut down)."""
