@@ -5,7 +5,8 @@ An article's detection is a few calls into the compiled core and a few SQLite re
 each of which releases the GIL; with one article a turn, every release was a chance
 for another thread to take the GIL, and on a machine where waking a thread costs tens
 of microseconds the handovers, not the work, set the pace. A round of the articles
-waiting makes those calls once for them all (``ReuseService.ingest_round``).
+waiting (up to ``--ingest-round``) makes those calls once for them all
+(``ReuseService.ingest_round``).
 """
 
 from __future__ import annotations
