@@ -493,12 +493,12 @@ class ReuseService:
         The articles of a round are prepared in one core call, their candidates ranked
         in another and aligned in a third, and their stored metadata read in one
         statement each: a few releases of the GIL for the round, not a dozen for each
-        article, and one transaction for their writes. They do not
-        find each other (as two articles ingested at the same moment): a caller that
-        needs one to find another sends it in a later round, once the other is
-        committed. Each one's ``work`` counts its detection; its cancellation check is
-        asked during detection and once more right before the write: when its caller
-        gave up, it is not stored and ``Expired`` settles it."""
+        article, and one transaction for their writes. They do not find each other (as
+        two articles ingested at the same moment): a caller that needs one to find
+        another sends it in a later round, once the other is committed. Each one's
+        ``work`` counts its detection; its cancellation check is asked during detection
+        and once more right before the write: when its caller gave up, it is not stored
+        and ``Expired`` settles it."""
         outcomes: list[Future[IngestOutcome]] = []
         checked: list[tuple[Ingest, Future[IngestOutcome]]] = []
         for item in items:
@@ -520,6 +520,8 @@ class ReuseService:
         return outcomes
 
     def _detect_round(self, checked: list[tuple[Ingest, Future[IngestOutcome]]]) -> None:
+        """``ingest_round`` of the articles that passed the checks; what it raises
+        concerns them all."""
         if not checked:
             return
         docs = self.detector.prepare_sources([item.article.text for item, _ in checked])
