@@ -19,13 +19,15 @@ from .helpers import news
 
 def test_a_thread_takes_the_items_waiting_first_come_first_and_at_most_most() -> None:
     rounds_seen: list[list[int]] = []
-    first_taken, go_on = threading.Event(), threading.Event()
+    first_taken, go_on, all_run = threading.Event(), threading.Event(), threading.Event()
 
     def run(items: list[int]) -> None:
         rounds_seen.append(items)
         if items == [0]:
             first_taken.set()
             go_on.wait(10)
+        if sum(len(r) for r in rounds_seen) == 8:
+            all_run.set()
 
     rounds = Rounds(run, 1, most=3, name="t")
     try:
@@ -34,11 +36,7 @@ def test_a_thread_takes_the_items_waiting_first_come_first_and_at_most_most() ->
         for i in range(1, 8):  # they wait while the only thread runs the first round
             rounds.submit(i)
         go_on.set()
-        deadline = threading.Event()
-        for _ in range(100):
-            if sum(len(r) for r in rounds_seen) == 8:
-                break
-            deadline.wait(0.05)
+        assert all_run.wait(10)
     finally:
         rounds.shutdown()
     assert rounds_seen == [[0], [1, 2, 3], [4, 5, 6], [7]]

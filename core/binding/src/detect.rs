@@ -35,15 +35,22 @@ impl<'a> Side<'a> {
                 value.get_type().name()?
             )));
         };
-        let doc = doc.get();
-        let spans = doc.token_spans().ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "{name} is a PreparedDoc without its tokens' spans: build it with starts, ends \
-                 and closed"
-            ))
-        })?;
-        Ok(Side::Ready(doc.doc(), spans))
+        let (doc, spans) = ready_doc(doc, name)?;
+        Ok(Side::Ready(doc, spans))
     }
+}
+
+/// A prepared document's core copy and its tokens' spans, or the error that it was
+/// built without them.
+fn ready_doc(doc: &Bound<'_, PreparedDoc>, name: &str) -> PyResult<Made> {
+    let doc = doc.get();
+    let spans = doc.token_spans().ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "{name} is a PreparedDoc without its tokens' spans: build it with starts, ends \
+             and closed"
+        ))
+    })?;
+    Ok((doc.doc(), spans))
 }
 
 /// A side after preparation: its document and spans.
@@ -219,14 +226,6 @@ fn listed(scored: &[matches::Scored]) -> Vec<Scored> {
             )
         })
         .collect()
-}
-
-/// A prepared document's core copy and spans, or the error that it has no spans.
-fn ready_doc(doc: &Bound<'_, PreparedDoc>, name: &str) -> PyResult<Made> {
-    match Side::of(doc.as_any(), name)? {
-        Side::Ready(doc, spans) => Ok((doc, spans)),
-        Side::Text(_) => unreachable!("a PreparedDoc is no text"),
-    }
 }
 
 /// One article's comparisons for `detect_many`: its document, its sources (None: its

@@ -1,6 +1,7 @@
 //! `prepare_many`: every per-text stage of `Detector.prepare` for several texts in
-//! one call with the GIL released, returning the `Document`'s arrays and the alignment's `PreparedDoc`
-//! together; `find_runs` and `windows` serve the Python modules that keep those names.
+//! one call with the GIL released, returning each one's `Document` arrays (or the few
+//! the service keeps, `lean_parts`) and the alignment's `PreparedDoc`; `find_runs` and
+//! `windows` serve the Python modules that keep those names.
 
 use std::sync::Arc;
 

@@ -128,16 +128,14 @@ class Ingest:
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    """One article's detection in a round: its document and row, the stored article
-    of its id (None when new), and the future its commit settles."""
+    """One article's detection: its document and row, and the stored article of its
+    id (None when new)."""
 
     doc: Prepared
     row: Row
     options: DetectOptions
     work: Work
     existing: StoredMeta | None
-    replace: bool
-    outcome: Future[IngestOutcome]
 
     @property
     def exclude_key(self) -> int | None:
@@ -283,6 +281,11 @@ class ReuseService:
 
     # -- detection -------------------------------------------------------------------
 
+    def _prepared(self, text: str, work: Work) -> Prepared:
+        (doc,) = self.detector.prepare_sources([text])
+        work.check()
+        return doc
+
     def _source_doc(self, key: int, work: Work) -> Prepared | None:
         doc = self._cache.get(key)
         if doc is not None:
@@ -290,8 +293,7 @@ class ReuseService:
         text = self.store.text(key)
         if text is None:
             return None
-        (doc,) = self.detector.prepare_sources([text])
-        work.check()
+        doc = self._prepared(text, work)
         self._cache.put(key, doc)
         return doc
 
@@ -527,6 +529,7 @@ class ReuseService:
         docs = self.detector.prepare_sources([item.article.text for item, _ in checked])
         existing = self.store.metas_by_id(list({item.article.id: None for item, _ in checked}))
         jobs: list[_Job] = []
+        owners: list[tuple[Ingest, Future[IngestOutcome]]] = []
         for (item, outcome), doc in zip(checked, docs, strict=True):
             try:
                 item.work.check()
@@ -537,25 +540,28 @@ class ReuseService:
             except Exception as err:
                 outcome.set_exception(err)
                 continue
-            jobs.append(_Job(doc, row, item.options, item.work, meta, item.replace, outcome))
+            jobs.append(_Job(doc, row, item.options, item.work, meta))
+            owners.append((item, outcome))
         writes = []
-        for job, detection in zip(jobs, self._detect_many(jobs), strict=True):
+        for job, (item, outcome), detection in zip(
+            jobs, owners, self._detect_many(jobs), strict=True
+        ):
             try:
                 if isinstance(detection, Exception):
                     raise detection
                 job.work.check(now=True)
             except Exception as err:
-                job.outcome.set_exception(err)
+                outcome.set_exception(err)
                 continue
-            writes.append(Submit(job.row, self._committed(job, detection), job.replace))
+            writes.append(Submit(job.row, self._committed(job, outcome, detection), item.replace))
         self.store.submit_then(writes)  # one group: one transaction for the round
 
-    def _committed(self, job: _Job, detection: Detection) -> Settle:
-        """What settles ``job``'s outcome once its write is done."""
+    def _committed(self, job: _Job, outcome: Future[IngestOutcome], detection: Detection) -> Settle:
+        """What settles ``outcome``, ``job``'s, once its write is done."""
 
         def committed(put: Put | None, error: BaseException | None) -> None:
             if error is not None:
-                job.outcome.set_exception(error)
+                outcome.set_exception(error)
                 return
             assert put is not None  # settled without an error
             if put.created:
@@ -563,8 +569,7 @@ class ReuseService:
                     self._cache.forget(job.existing.key)
                 self._cache.put(put.key, job.doc)  # the next articles will likely align with it
             article_id = job.row.record.id
-            outcome = IngestOutcome(article_id, created=put.created, detection=detection)
-            job.outcome.set_result(outcome)
+            outcome.set_result(IngestOutcome(article_id, created=put.created, detection=detection))
 
         return committed
 
@@ -575,12 +580,10 @@ class ReuseService:
         work = Work() if work is None else work
         article.check_limits()
         self._check_text(article.text)
-        (doc,) = self.detector.prepare_sources([article.text])
-        work.check()
+        doc = self._prepared(article.text, work)
         existing = self.store.meta_by_id(article.id) if article.id else None
         row = self._row(article, doc, stored=False)
-        future: Future[IngestOutcome] = Future()  # a query is never written
-        (detection,) = self._detect_many([_Job(doc, row, options, work, existing, False, future)])
+        (detection,) = self._detect_many([_Job(doc, row, options, work, existing)])
         if isinstance(detection, Exception):
             raise detection
         return detection

@@ -185,6 +185,11 @@ def _add(work: Work, counters: list[int], limited: list[str]) -> None:
         work.limited.update(limited)
 
 
+#: One comparison's matches from the core: ``(a_start, a_end, b_start, b_end,
+#: similarity, kind, confidence)`` each.
+Found = list[tuple[int, int, int, int, float, int, float]]
+
+
 def detect(
     a: str | _core.PreparedDoc,
     b: str | _core.PreparedDoc | None,
@@ -194,7 +199,7 @@ def detect(
     coefficients: tuple[float, ...],
     work: Work,
     parallel: bool | None = None,
-) -> list[tuple[int, int, int, int, float, int, float]]:
+) -> Found:
     """A whole comparison in one core call with the GIL released: the sides given as
     text are prepared (two on two threads when ``parallel``; None: when the machine
     has a core to spare), then aligned (``b`` None: ``a``'s repeats), the matches of
@@ -224,17 +229,27 @@ def detect(
         raise Expired(str(err)) from err
     except _core.EnginePanic as err:  # as ``core_call``, without its extra frame
         raise EngineFault(str(err)) from err
-    work.comparisons += 1
+    _counted(work, 1, units, collapsed, counters, limited)
+    return found
+
+
+def _counted(
+    work: Work,
+    comparisons: int,
+    units: int,
+    collapsed: int,
+    counters: list[int],
+    limited: list[str],
+) -> None:
+    """Add what the core reports of ``comparisons`` comparisons to ``work``."""
+    work.comparisons += comparisons
     work.units += units
     work.collapsed_units += collapsed
     _add(work, counters, limited)
-    return found
 
 
 #: What ``detect_many`` says of an article whose caller gave up.
 CANCELLED = "the call was cancelled or its deadline passed"
-
-Found = list[tuple[int, int, int, int, float, int, float]]
 
 
 def detect_many(
@@ -271,10 +286,7 @@ def detect_many(
             out.append(expired)
             continue
         found, counters, limited, units, collapsed = next(results)
-        work.comparisons += len(sources)
-        work.units += units
-        work.collapsed_units += collapsed
-        _add(work, counters, limited)
+        _counted(work, len(sources), units, collapsed, counters, limited)
         out.append(Expired(CANCELLED) if found is None else found)
     return out
 

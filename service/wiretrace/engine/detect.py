@@ -198,20 +198,15 @@ class Detector:
         compare, not to prepare from again, built without one Python string per
         token."""
         work = Work() if work is None else work
-        (doc,) = self.prepare_many([text], words=words)
+        (parts,) = align.core_call(_core.prepare_many, [text], self._prepare, words=words)
         work.check()
-        return doc
-
-    def prepare_many(self, texts: Sequence[str], *, words: bool = True) -> list[Document]:
-        """``prepare`` of each of ``texts``, in one core call: one release of the GIL
-        for them all, which the service's ingest rounds share. The callers check their
-        cancellation after it."""
-        parts = align.core_call(_core.prepare_many, list(texts), self._prepare, words=words)
-        return [_document(text, p, self.config) for text, p in zip(texts, parts, strict=True)]
+        return _document(text, parts, self.config)
 
     def prepare_sources(self, texts: Sequence[str]) -> list[Prepared]:
-        """``prepare_many``, keeping of each text only what the service reads
-        (``Prepared``); ``compare`` answers the same with it as with the ``Document``."""
+        """``prepare`` of each of ``texts`` in one core call (one release of the GIL for
+        them all, which the service's ingest rounds share), keeping of each only what
+        the service reads (``Prepared``): ``compare`` answers the same with it as with
+        the ``Document``. The callers check their cancellation after it."""
         parts = align.core_call(_core.prepare_many, list(texts), self._prepare, lean=True)
         return [Prepared(text, *p) for text, p in zip(texts, parts, strict=True)]
 
@@ -256,10 +251,7 @@ class Detector:
             parallel=parallel,
         )
         work.check()
-        return [
-            Match(a0, a1, b0, b1, sim, _KINDS[kind], conf)
-            for a0, a1, b0, b1, sim, kind, conf in found
-        ]
+        return _matches(found)
 
     def compare_many(
         self, jobs: Sequence[tuple[Document | Prepared, Sequence[Document | Prepared], Work]]
@@ -281,10 +273,7 @@ class Detector:
             if isinstance(one, Expired):
                 out.append(one)
                 continue
-            *crossed, repeated = (
-                [Match(a0, a1, b0, b1, sim, _KINDS[k], c) for a0, a1, b0, b1, sim, k, c in f]
-                for f in one
-            )
+            *crossed, repeated = (_matches(found) for found in one)
             out.append((crossed, repeated))
         return out
 
@@ -356,6 +345,13 @@ def _document(text: str, parts: _core.Parts, config: EngineConfig) -> Document:
     )
     object.__setattr__(doc, "_aligned", prepared)
     return doc
+
+
+def _matches(found: align.Found) -> list[Match]:
+    """The core's matches of one comparison (``align.detect``'s tuples) as ``Match``es."""
+    return [
+        Match(a0, a1, b0, b1, sim, _KINDS[kind], conf) for a0, a1, b0, b1, sim, kind, conf in found
+    ]
 
 
 #: The core's kind codes (``align.KINDS``) as kinds.

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeGuard, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -325,6 +325,12 @@ def _match(m: Match) -> pb.Match:
     )
 
 
+def _the_articles_own(error: BaseException) -> TypeGuard[WiretraceError]:
+    """Whether ``error`` concerns one article of a call alone (the call goes on), not
+    the call (its caller gone, or a bug)."""
+    return isinstance(error, WiretraceError) and not isinstance(error, Expired)
+
+
 async def _article_answer(
     rpc: str, request: pb.IngestRequest, outcome: IngestOutcome | BaseException, context: Context
 ) -> pb.IngestResult:
@@ -333,7 +339,7 @@ async def _article_answer(
     if isinstance(outcome, IngestOutcome):
         return _ingest_result(outcome)
     err = outcome
-    if isinstance(err, WiretraceError) and not isinstance(err, Expired):
+    if _the_articles_own(err):
         code = status_for(err)
         log.info("article rejected", extra={"rpc": rpc, "code": code.name, "error": str(err)})
         return pb.IngestResult(
@@ -383,13 +389,6 @@ class _Chain:
         self.outcomes: list[IngestOutcome | BaseException] = []
         self.finish: Callable[[], None] = lambda: None
 
-    @staticmethod
-    def _goes_on(error: BaseException | None) -> bool:
-        """Whether the next article goes on after one settled with ``error``."""
-        return error is None or (
-            isinstance(error, WiretraceError) and not isinstance(error, Expired)
-        )
-
     def next_item(self) -> Ingest | None:
         """The next article to ingest, converted; None when the chain has ended (and
         ``finish`` is called)."""
@@ -406,7 +405,7 @@ class _Chain:
                 )
             except BaseException as err:
                 self.outcomes.append(err)
-                if not self._goes_on(err):
+                if not _the_articles_own(err):
                     break
         self.finish()
         return None
@@ -420,7 +419,7 @@ class _Chain:
         its write): record the article, start the next."""
         error = done.exception()
         self.outcomes.append(done.result() if error is None else error)
-        if len(self.outcomes) < len(self.requests) and self._goes_on(error):
+        if len(self.outcomes) < len(self.requests) and (error is None or _the_articles_own(error)):
             try:
                 self.rounds.submit(self)
                 return
@@ -437,13 +436,11 @@ class Servicer(pb_grpc.WiretraceServicer):
         service: ReuseService,
         pool: futures.ThreadPoolExecutor,
         config: ServerConfig,
-        *,
-        ingest_threads: int,
     ) -> None:
         self.service = service
         self.pool = pool
         self.rounds: Rounds[_Chain] = Rounds(
-            self._round, ingest_threads, most=config.ingest_round, name="ingest"
+            self._round, config.ingest_threads, most=config.ingest_round, name="ingest"
         )
         self.idle_seconds = config.stream_idle_seconds
         self.max_seconds = config.stream_max_seconds
@@ -745,7 +742,7 @@ def create_server(
     guards = guards or Guards.from_config(config, service)
     server = grpc.aio.server(interceptors=guards.interceptors(), options=options)
     pool = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="work")
-    servicer = Servicer(service, pool, config, ingest_threads=config.ingest_threads)
+    servicer = Servicer(service, pool, config)
     pb_grpc.add_WiretraceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if not config.no_reflection:

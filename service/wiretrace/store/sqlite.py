@@ -677,20 +677,12 @@ class SqliteStore(ArticleStore):
         )
 
     _META = "SELECT key, id, outlet, published_at_ns, sha256 FROM articles WHERE "
-    _META_BY_ID = _META + "id = ?"
-    _META_BY_KEY = _META + "key = ?"
 
-    def _meta(self, query: str, value: object) -> StoredMeta | None:
-        row = self._reader().execute(query, (value,)).fetchone()
-        return StoredMeta(*row) if row else None
-
-    @_mapped
     def meta_by_id(self, article_id: str) -> StoredMeta | None:
-        return self._meta(self._META_BY_ID, article_id)
+        return self.metas_by_id([article_id]).get(article_id)
 
-    @_mapped
     def meta_by_key(self, key: int) -> StoredMeta | None:
-        return self._meta(self._META_BY_KEY, key)
+        return self.metas_by_key([key]).get(key)
 
     @_mapped
     def metas_by_id(self, ids: list[str]) -> dict[str, StoredMeta]:
